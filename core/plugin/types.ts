@@ -1,0 +1,198 @@
+import type { z } from 'zod';
+
+/** The plugin API version this engine speaks. A plugin built for another major is refused. */
+export const PLUGIN_API_VERSION = 1;
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Metrics {
+  count(name: string, value?: number, tags?: Record<string, string>): void;
+}
+
+/**
+ * Everything a connector may use, passed explicitly to each call.
+ * `config` is the connector's own config, validated by its `spec.config` schema
+ * with `${ENV}` and `${file:...}` references already resolved.
+ */
+export interface ConnectorContext<C = unknown> {
+  readonly name: string;
+  readonly config: C;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly signal: AbortSignal;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** One line: what is wrong and where (host, file, table). */
+  message?: string;
+}
+
+/** JSON-schema-ish field description returned by `discover`. */
+export interface FieldSchema {
+  type: Array<'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null'>;
+  format?: string;
+  /** The type as the source names it (DECIMAL(10,2), timestamptz, ObjectId). */
+  sourceType?: string;
+}
+
+export type SyncMode = 'full_refresh' | 'incremental';
+
+export interface StreamDescriptor {
+  name: string;
+  fields: Record<string, FieldSchema>;
+  primaryKey: string[];
+  /** Fields that only grow, usable as an incremental cursor. */
+  cursorCandidates: string[];
+  supportedModes: SyncMode[];
+}
+
+/**
+ * A stream as the user configured it. `config` holds the stream's own connector
+ * options (a table, a query, a file glob), validated by `spec.stream` if the
+ * connector declares one.
+ */
+export interface ConfiguredStream<S = unknown> {
+  name: string;
+  mode: SyncMode;
+  cursorField?: string;
+  primaryKey?: string[];
+  config: S;
+}
+
+/** A stream's state, as the connector last described it. Opaque to the engine, must be JSON. */
+export type StreamState = { [key: string]: JsonValue };
+
+export interface RecordMessage {
+  type: 'record';
+  stream: string;
+  data: Record<string, unknown>;
+  /** Where the record came from, for dead letters and error messages (file:line, table). */
+  origin?: string;
+}
+
+/**
+ * "Everything before this message is read; if the run stops after this point,
+ * resume from `state`". The engine commits it together with the records before it.
+ */
+export interface StateMessage {
+  type: 'state';
+  stream: string;
+  state: StreamState;
+}
+
+/** A record the source itself could not parse (a malformed CSV row). The engine dead-letters it. */
+export interface ErrorMessage {
+  type: 'error';
+  stream: string;
+  reason: string;
+  origin?: string;
+  raw?: string;
+}
+
+export type SourceMessage = RecordMessage | StateMessage | ErrorMessage;
+
+export interface ConnectorSpec<C, S = unknown> {
+  /** Connector config (one per source/destination in YAML). */
+  config: z.ZodType<C>;
+  /** Per-stream config, for sources whose streams need options (table, query, path). */
+  stream?: z.ZodType<S>;
+  /** Dotted paths into `config` that hold secrets; they are redacted in logs and errors. */
+  secrets?: string[];
+}
+
+/**
+ * A source connector. Implement one to pull records from a new system.
+ *
+ * The contract: `check` never throws for a bad connection (it returns `ok: false`
+ * and one line); `discover` lists streams; `read` yields records and, every so
+ * often, a `state` message saying where to resume. A connector never stores
+ * state itself: the engine saves it in the same transaction as the records.
+ *
+ * @example
+ * const source: SourceConnector<{ url: string }> = {
+ *   id: 'my-api', kind: 'source',
+ *   spec: { config: z.object({ url: z.string() }) },
+ *   async check(ctx) { return { ok: true }; },
+ *   async discover(ctx) { return [{ name: 'users', fields: {}, primaryKey: ['id'], cursorCandidates: [], supportedModes: ['full_refresh'] }]; },
+ *   async *read(ctx, streams, state) { yield { type: 'record', stream: 'users', data: { id: 1 } }; },
+ * };
+ */
+export interface SourceConnector<C = any, S = any> {
+  readonly id: string;
+  readonly kind: 'source';
+  readonly spec: ConnectorSpec<C, S>;
+  check(ctx: ConnectorContext<C>): Promise<CheckResult>;
+  discover(ctx: ConnectorContext<C>): Promise<StreamDescriptor[]>;
+  read(
+    ctx: ConnectorContext<C>,
+    streams: ConfiguredStream<S>[],
+    state: Record<string, StreamState | undefined>,
+  ): AsyncIterable<SourceMessage>;
+}
+
+/** One profile as destinations and `profiles export` see it. This shape is a public contract. */
+export interface ProfileDocument {
+  id: string;
+  identifiers: Array<{ type: string; value: string; namespace?: string }>;
+  traits: Record<string, unknown>;
+  computed?: Record<string, unknown>;
+  records: Array<{ source: string; stream: string; recordId: string }>;
+  aliases?: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DestinationItem {
+  /** Stable key of the item (the profile id); re-sending the same key must be idempotent. */
+  key: string;
+  op: 'upsert' | 'delete';
+  profile?: ProfileDocument;
+  /** Profile ids merged into this one since the last delivery, so destinations can follow. */
+  mergedFrom?: string[];
+}
+
+export type WriteResult =
+  | { status: 'ok' }
+  | { status: 'retryable'; reason: string; retryAfterMs?: number }
+  | { status: 'permanent'; reason: string };
+
+/**
+ * A destination connector. Implement one to push profiles to a new tool.
+ *
+ * `incremental` destinations receive the profiles changed since their last run
+ * (from the outbox); `snapshot` destinations (a file) receive every profile,
+ * between `begin` and `commit`. The connector says what each response means;
+ * the engine owns retries, backoff and dead letters.
+ *
+ * @example
+ * const dest: DestinationConnector<{ url: string }> = {
+ *   id: 'my-webhook', kind: 'destination', delivery: 'incremental',
+ *   spec: { config: z.object({ url: z.string() }) },
+ *   async check() { return { ok: true }; },
+ *   async write(ctx, batch) { return batch.map(() => ({ status: 'ok' })); },
+ * };
+ */
+export interface DestinationConnector<C = any> {
+  readonly id: string;
+  readonly kind: 'destination';
+  readonly delivery: 'incremental' | 'snapshot';
+  readonly spec: ConnectorSpec<C>;
+  check(ctx: ConnectorContext<C>): Promise<CheckResult>;
+  /** Snapshot destinations: called before the first batch. */
+  begin?(ctx: ConnectorContext<C>): Promise<void>;
+  write(ctx: ConnectorContext<C>, batch: DestinationItem[]): Promise<WriteResult[]>;
+  /** Snapshot destinations: make the written data visible (rename the temp file). */
+  commit?(ctx: ConnectorContext<C>): Promise<void>;
+  /** Called when a run fails after `begin`: discard partial output. */
+  abort?(ctx: ConnectorContext<C>): Promise<void>;
+}
+
+export type Connector = SourceConnector | DestinationConnector;

@@ -1,0 +1,91 @@
+import type { CanonicalRecord } from '../schema/canonical.js';
+import type { Logger } from '../plugin/types.js';
+import type { ResolutionConfig } from '../config/schema.js';
+
+/** A profile as the resolver and the store see it. */
+export interface ProfileState {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Identifier keys (see identifierKey) owned by this profile. */
+  identifiers: string[];
+  recordCount: number;
+  traits: Record<string, unknown>;
+  /** Which record supplied each trait: `source/stream/recordId`. */
+  traitSources: Record<string, string>;
+  computed: Record<string, unknown>;
+}
+
+export interface StoredRecord extends CanonicalRecord {
+  profileId: string;
+}
+
+/**
+ * The persisted identity graph, read side. All lookups are batched: a resolver asks
+ * once per batch, so a networked store (PostgreSQL) costs one round trip, not one per record.
+ */
+export interface IdentityGraph {
+  /** identifier key -> profile id (aliases already followed). Keys not present are unknown. */
+  lookupIdentifiers(keys: string[]): Promise<Map<string, string>>;
+  getProfiles(ids: string[]): Promise<Map<string, ProfileState>>;
+  /** Every stored record of these profiles, for survivorship. */
+  recordsOfProfiles(ids: string[]): Promise<StoredRecord[]>;
+  /** The records already stored under these keys (`source/stream/recordId`), if any. */
+  existingRecords(keys: string[]): Promise<Map<string, StoredRecord>>;
+}
+
+export interface LinkDecision {
+  recordKey: string;
+  identifierKey: string;
+  /** Which rule made the link, e.g. `mergeOn:email`. */
+  rule: string;
+}
+
+export interface MergeEvent {
+  survivor: string;
+  absorbed: string;
+  recordKey: string;
+  identifierKey: string;
+  rule: string;
+  at: string;
+}
+
+export interface RefusedMerge {
+  recordKey: string;
+  identifierKey: string;
+  profiles: string[];
+  reason: string;
+  at: string;
+}
+
+export interface ResolutionResult {
+  /** recordKey -> profile id, for every record of the batch. */
+  assignments: Map<string, string>;
+  links: LinkDecision[];
+  /** identifier key -> profile id, for every identifier that is new or moved. */
+  identifierOwners: Map<string, string>;
+  merges: MergeEvent[];
+  refused: RefusedMerge[];
+  /** Profiles created or changed by this batch, with their recomputed traits. */
+  profiles: ProfileState[];
+  /** Values that stopped counting as evidence during this batch (generic values). */
+  genericValues: Array<{ identifierKey: string; profiles: number }>;
+}
+
+export interface ResolverContext {
+  logger: Logger;
+  rules: ResolutionConfig;
+  now: () => Date;
+  newProfileId: () => string;
+}
+
+/**
+ * Identity resolution stage. Implement one to change how records become profiles
+ * (the default is deterministic on exact identifiers; a probabilistic matcher is a plugin).
+ * A resolver reads the graph and returns decisions; it never writes: the engine commits
+ * the result in the same transaction as the records.
+ */
+export interface Resolver {
+  readonly id: string;
+  resolve(ctx: ResolverContext, batch: CanonicalRecord[], graph: IdentityGraph): Promise<ResolutionResult>;
+}
