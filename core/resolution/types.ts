@@ -14,6 +14,12 @@ export interface ProfileState {
   /** Which record supplied each trait: `source/stream/recordId`. */
   traitSources: Record<string, string>;
   computed: Record<string, unknown>;
+  /**
+   * Resolver-owned running state behind traits and computed traits (counts for
+   * most_frequent, sums, times), so a batch updates a profile without re-reading
+   * its records. Opaque to the store: it is saved and handed back as is.
+   */
+  aggregates: Record<string, unknown>;
 }
 
 export interface StoredRecord extends CanonicalRecord {
@@ -32,6 +38,8 @@ export interface IdentityGraph {
   recordsOfProfiles(ids: string[]): Promise<StoredRecord[]>;
   /** The records already stored under these keys (`source/stream/recordId`), if any. */
   existingRecords(keys: string[]): Promise<Map<string, StoredRecord>>;
+  /** identifier key -> how many distinct profiles have presented it (linked or refused). */
+  presentedBy(keys: string[]): Promise<Map<string, number>>;
 }
 
 export interface LinkDecision {
@@ -70,6 +78,8 @@ export interface ResolutionResult {
   profiles: ProfileState[];
   /** Values that stopped counting as evidence during this batch (generic values). */
   genericValues: Array<{ identifierKey: string; profiles: number }>;
+  /** (identifier key, profile id) pairs seen in this batch, for generic-value detection. */
+  presented: Array<[string, string]>;
 }
 
 export interface ResolverContext {

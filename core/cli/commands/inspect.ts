@@ -1,0 +1,149 @@
+import { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { parsePluginConfig } from '../../engine/plugin-config.js';
+import { testConnectorContext } from '../../engine/connector-context.js';
+import { globals, reportError, withEngine } from '../shared.js';
+
+export function validateCommand(): Command {
+  return new Command('validate')
+    .description('Check the config file, its plugins and every connector config; with --check also connect to each source')
+    .option('--check', 'also run each connector check (connects to servers)')
+    .action(async (opts: { check?: boolean }, cmd: Command) => {
+      try {
+        await withEngine(cmd, async ({ loaded, registry, logger }) => {
+          const problems: string[] = [];
+          for (const b of registry.broken) problems.push(`plugin ${b.file}: ${b.error}`);
+          const checks: Array<Promise<void>> = [];
+          loaded.config.sources.forEach((s, i) => {
+            try {
+              const c = registry.source(s.connector);
+              const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
+              if (c.spec.stream) s.streams.forEach((st, j) => parsePluginConfig(c.spec.stream!, st.config, ['sources', i, 'streams', j, 'config'], loaded, s.name));
+              if (opts.check) {
+                checks.push(
+                  c.check(testConnectorContext(s.name, cfg, logger)).then((r) => {
+                    if (!r.ok) problems.push(`source ${s.name}: ${r.message}`);
+                  }),
+                );
+              }
+            } catch (err) {
+              problems.push(err instanceof ConfigError ? err.describe() : `sources[${i}] (${s.name}): ${(err as Error).message}`);
+            }
+          });
+          loaded.config.destinations.forEach((d, i) => {
+            try {
+              const c = registry.destination(d.connector);
+              const cfg = parsePluginConfig(c.spec.config, d.config, ['destinations', i, 'config'], loaded, d.name);
+              if (opts.check) {
+                checks.push(
+                  c.check(testConnectorContext(d.name, cfg, logger)).then((r) => {
+                    if (!r.ok) problems.push(`destination ${d.name}: ${r.message}`);
+                  }),
+                );
+              }
+            } catch (err) {
+              problems.push(err instanceof ConfigError ? err.describe() : `destinations[${i}] (${d.name}): ${(err as Error).message}`);
+            }
+          });
+          await Promise.all(checks);
+          if (problems.length) {
+            for (const p of problems) process.stderr.write(`error: ${p}\n`);
+            process.exitCode = 2;
+            return;
+          }
+          process.stdout.write(
+            `${loaded.file}: ok (${loaded.config.sources.length} sources, ${loaded.config.destinations.length} destinations${opts.check ? ', all reachable' : ''})\n`,
+          );
+        });
+      } catch (err) {
+        reportError(err, !!globals(cmd).verbose);
+      }
+    });
+}
+
+export function discoverCommand(): Command {
+  return new Command('discover')
+    .description('List the streams a source offers, with fields, primary key and cursor candidates')
+    .argument('<source>', 'source name from the config')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      try {
+        await withEngine(cmd, async ({ loaded, registry, logger }) => {
+          const i = loaded.config.sources.findIndex((s) => s.name === name);
+          if (i < 0) throw new ConfigError(`no source named "${name}"`, { file: loaded.file });
+          const s = loaded.config.sources[i];
+          const c = registry.source(s.connector);
+          const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
+          const streams = await c.discover(testConnectorContext(s.name, cfg, logger));
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
+            return;
+          }
+          for (const st of streams) {
+            process.stdout.write(`${st.name}  primary key: ${st.primaryKey.join(', ') || '-'}  cursor candidates: ${st.cursorCandidates.join(', ') || '-'}\n`);
+            for (const [f, schema] of Object.entries(st.fields)) {
+              process.stdout.write(`  ${f}: ${schema.type.join('|')}${schema.sourceType ? ` (${schema.sourceType})` : ''}\n`);
+            }
+          }
+        });
+      } catch (err) {
+        reportError(err, !!globals(cmd).verbose);
+      }
+    });
+}
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('Show the last runs')
+    .option('-n, --limit <n>', 'how many runs', '20')
+    .option('--json', 'print JSON')
+    .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
+      try {
+        await withEngine(cmd, async ({ store }) => {
+          const runs = await store.recentRuns(Number(opts.limit));
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+            return;
+          }
+          if (!runs.length) process.stdout.write('no runs yet\n');
+          for (const r of runs) {
+            const streams = r.summary ? Object.values(r.summary.streams) : [];
+            const read = streams.reduce((a, s) => a + s.read, 0);
+            const dead = streams.reduce((a, s) => a + s.deadLettered, 0);
+            const detail = r.status === 'failed' ? r.error : r.kind === 'sync' ? `read ${read}, dead-lettered ${dead}` : '';
+            process.stdout.write(`#${r.id} ${r.kind} ${r.name} ${r.status} ${r.startedAt}${detail ? `  ${detail}` : ''}\n`);
+          }
+        });
+      } catch (err) {
+        reportError(err, !!globals(cmd).verbose);
+      }
+    });
+}
+
+export function deadLettersCommand(): Command {
+  const cmd = new Command('dead-letters').description('Records and deliveries that could not be processed');
+  cmd
+    .command('list')
+    .description('List dead letters, newest first')
+    .option('-n, --limit <n>', 'how many', '50')
+    .option('--sync <name>', 'only this source or destination')
+    .option('--json', 'print JSON (with payloads)')
+    .action(async (opts: { limit: string; sync?: string; json?: boolean }, sub: Command) => {
+      try {
+        await withEngine(sub, async ({ store }) => {
+          const items = await store.listDeadLetters({ limit: Number(opts.limit), sync: opts.sync });
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+            return;
+          }
+          if (!items.length) process.stdout.write('no dead letters\n');
+          for (const d of items) {
+            process.stdout.write(`#${d.id} ${d.sync}/${d.stream}${d.recordId ? ` record ${d.recordId}` : ''}${d.origin ? ` at ${d.origin}` : ''}: ${d.reason}\n`);
+          }
+        });
+      } catch (err) {
+        reportError(err, !!globals(sub).verbose);
+      }
+    });
+  return cmd;
+}

@@ -1,0 +1,114 @@
+import { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { testConnectorContext } from '../../engine/connector-context.js';
+import { parseIdentifierKey } from '../../schema/canonical.js';
+import { findProfile, globals, reportError, withEngine } from '../shared.js';
+
+const showKey = (k: string) => {
+  const id = parseIdentifierKey(k);
+  return `${id.type}${id.namespace ? `.${id.namespace}` : ''}=${id.value}`;
+};
+
+export function profilesCommand(): Command {
+  const cmd = new Command('profiles').description('Look at unified profiles');
+
+  cmd
+    .command('get')
+    .description('Print one profile, found by id (or a merged-away id), email or phone')
+    .argument('<query>', 'profile id, alias, email or phone')
+    .action(async (query: string, _o: unknown, sub: Command) => {
+      try {
+        await withEngine(sub, async ({ store, loaded }) => {
+          const id = await findProfile(store, query, loaded.config.normalize.defaultRegion);
+          const doc = id ? await store.profileDocument(id) : undefined;
+          if (!doc) {
+            process.stderr.write(`no profile matches "${query}"\n`);
+            process.exitCode = 1;
+            return;
+          }
+          process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        });
+      } catch (err) {
+        reportError(err, !!globals(sub).verbose);
+      }
+    });
+
+  cmd
+    .command('export')
+    .description('Export every profile, one per line: id, identifiers, traits, computed, records')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--out <file>', 'write to this file atomically instead of stdout')
+    .action(async (opts: { format: string; out?: string }, sub: Command) => {
+      try {
+        if (opts.format !== 'jsonl' && opts.format !== 'csv') throw new ConfigError(`--format: expected jsonl or csv, got "${opts.format}"`);
+        await withEngine(sub, async ({ store, registry, logger }) => {
+          if (!opts.out) {
+            if (opts.format === 'csv') throw new ConfigError('--format csv needs --out FILE');
+            for await (const page of store.iterateProfiles(1000)) {
+              for (const p of page) process.stdout.write(`${JSON.stringify(p)}\n`);
+            }
+            return;
+          }
+          // The file destination already writes JSONL/CSV atomically: reuse it rather than a second writer.
+          const file = registry.destination('file');
+          const ctx = testConnectorContext('export', file.spec.config.parse({ path: opts.out, format: opts.format }), logger);
+          await file.begin?.(ctx);
+          let n = 0;
+          try {
+            for await (const page of store.iterateProfiles(1000)) {
+              const results = await file.write(ctx, page.map((p) => ({ key: p.id, op: 'upsert' as const, profile: p })));
+              const bad = results.find((r) => r.status !== 'ok');
+              if (bad) throw new Error(`cannot write ${opts.out}: ${(bad as { reason: string }).reason}`);
+              n += page.length;
+            }
+            await file.commit?.(ctx);
+          } catch (err) {
+            await file.abort?.(ctx);
+            throw err;
+          }
+          process.stderr.write(`wrote ${n} profiles to ${opts.out}\n`);
+        });
+      } catch (err) {
+        reportError(err, !!globals(sub).verbose);
+      }
+    });
+
+  cmd
+    .command('explain')
+    .description('Show why a profile is what it is: its records, each link and the rule that made it, merges, refused merges')
+    .argument('<query>', 'profile id, alias, email or phone')
+    .option('--json', 'print JSON')
+    .action(async (query: string, opts: { json?: boolean }, sub: Command) => {
+      try {
+        await withEngine(sub, async ({ store, loaded }) => {
+          const id = await findProfile(store, query, loaded.config.normalize.defaultRegion);
+          if (!id) {
+            process.stderr.write(`no profile matches "${query}"\n`);
+            process.exitCode = 1;
+            return;
+          }
+          const ex = await store.explain(id);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(ex, null, 2)}\n`);
+            return;
+          }
+          const w = (s: string) => process.stdout.write(`${s}\n`);
+          w(`profile ${ex.profileId}${ex.aliases.length ? ` (also known as ${ex.aliases.join(', ')})` : ''}`);
+          w(`records (${ex.records.length}):`);
+          for (const r of ex.records) {
+            const key = `${r.source}/${r.stream}/${r.recordId}`;
+            w(`  ${key}  ${r.kind}  observed ${r.observedAt}`);
+            for (const l of ex.links.filter((x) => x.recordKey === key)) w(`    linked by ${showKey(l.identifierKey)}  (rule ${l.rule})`);
+            for (const f of ex.refused.filter((x) => x.recordKey === key)) {
+              w(`    NOT linked by ${showKey(f.identifierKey)}: ${f.reason}${f.profiles.length ? ` [profiles ${f.profiles.join(', ')}]` : ''}`);
+            }
+          }
+          w(`merges (${ex.merges.length}):`);
+          for (const m of ex.merges) w(`  ${m.at} absorbed ${m.absorbed} via ${showKey(m.identifierKey)} from record ${m.recordKey} (rule ${m.rule})`);
+        });
+      } catch (err) {
+        reportError(err, !!globals(sub).verbose);
+      }
+    });
+  return cmd;
+}

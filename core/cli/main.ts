@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { discoverCommand, deadLettersCommand, statusCommand, validateCommand } from './commands/inspect.js';
+import { profilesCommand } from './commands/profiles.js';
+import { runCommand } from './commands/run.js';
+import { syncCommand } from './commands/sync.js';
+import { defaultConfigFile } from './shared.js';
+
+const program = new Command('tributary')
+  .description('Pull customer data from many sources, unify it into profiles, push them where they are used.')
+  .option('-c, --config <file>', 'config file (default: $TRIBUTARY_CONFIG, ./tributary.yaml, or config/example.yaml)', defaultConfigFile())
+  .option('-v, --verbose', 'debug logs and stack traces on errors')
+  .option('--log-level <level>', 'debug, info, warn or error')
+  .option('--json-logs', 'log one JSON object per line on stderr')
+  .showHelpAfterError();
+
+program.addCommand(validateCommand());
+program.addCommand(discoverCommand());
+program.addCommand(syncCommand());
+program.addCommand(runCommand());
+program.addCommand(statusCommand());
+program.addCommand(profilesCommand());
+program.addCommand(deadLettersCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { validate as validCron } from 'node-cron';
+import { ConfigError } from '../errors.js';
+import { configSchema, type TributaryConfig } from './schema.js';
+
+export interface LoadedConfig {
+  file: string;
+  config: TributaryConfig;
+  /** Every value that came from a `${...}` reference: redacted from logs. */
+  secrets: Set<string>;
+  /** Line of a YAML path in the file, for errors raised after loading (plugin config). */
+  lineOf(path: ReadonlyArray<string | number>): number | undefined;
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(top level)';
+}
+
+const REF = /\$\{([^}]+)\}/g;
+
+/** Replace `${ENV}` and `${file:/path}` in every string scalar, recording the secret values. */
+function resolveRefs(
+  value: unknown,
+  path: Array<string | number>,
+  env: NodeJS.ProcessEnv,
+  secrets: Set<string>,
+  fail: (path: Array<string | number>, message: string) => never,
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    return value.replace(REF, (_m, ref: string) => {
+      const trimmed = ref.trim();
+      let resolved: string;
+      if (trimmed.startsWith('file:')) {
+        const file = trimmed.slice(5);
+        try {
+          resolved = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        } catch (err) {
+          fail(path, `cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        }
+      } else {
+        const [name, fallback] = trimmed.split(':-', 2);
+        const v = env[name];
+        if (v === undefined || v === '') {
+          if (fallback !== undefined) return fallback;
+          fail(path, `environment variable ${name} is not set`);
+        }
+        resolved = v;
+      }
+      if (resolved.length >= 4) secrets.add(resolved);
+      return resolved;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveRefs(v, [...path, i], env, secrets, fail));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveRefs(v, [...path, k], env, secrets, fail);
+    return out;
+  }
+  return value;
+}
+
+function lineFinder(doc: Document, counter: LineCounter) {
+  return (path: ReadonlyArray<string | number>): number | undefined => {
+    // Walk down as far as the document goes: a missing key reports its parent's line.
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return counter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+}
+
+/** A zod issue, as one human line: what was expected, and what was there. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return 'does not match any accepted form';
+    default:
+      return issue.message;
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfigText(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0]?.line;
+    throw new ConfigError(`invalid YAML: ${e.message.split('\n')[0]}`, { file, line });
+  }
+  const lineOf = lineFinder(doc, counter);
+  const fail = (path: Array<string | number>, message: string): never => {
+    throw new ConfigError(`${formatPath(path)}: ${message}`, { file, line: lineOf(path), path: formatPath(path) });
+  };
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail([], 'expected a mapping with sources, resolution and destinations');
+  const secrets = new Set<string>();
+  const resolved = resolveRefs(raw, [], opts.env ?? process.env, secrets, fail);
+  const parsed = configSchema.safeParse(resolved);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
+    fail(path, `${describeIssue(issue)}${more}`);
+  }
+  const config = parsed.data!;
+  checkUnique(config, fail);
+  return { file, config, secrets, lineOf };
+}
+
+function checkUnique(config: TributaryConfig, fail: (path: Array<string | number>, message: string) => never) {
+  const seen = new Map<string, number>();
+  config.sources.forEach((s, i) => {
+    if (seen.has(s.name)) fail(['sources', i, 'name'], `duplicate source name "${s.name}" (also sources[${seen.get(s.name)}])`);
+    seen.set(s.name, i);
+    if (s.schedule !== undefined && !validCron(s.schedule)) fail(['sources', i, 'schedule'], `expected a cron expression such as "*/15 * * * *", got "${s.schedule}"`);
+    const streams = new Set<string>();
+    s.streams.forEach((st, j) => {
+      if (streams.has(st.name)) fail(['sources', i, 'streams', j, 'name'], `duplicate stream name "${st.name}"`);
+      streams.add(st.name);
+      if (st.kind === 'track' && !st.mapping.event) {
+        fail(['sources', i, 'streams', j, 'mapping'], 'a track stream needs mapping.event with a name');
+      }
+      if (st.mode === 'incremental' && st.cursor === undefined && s.connector !== 'csv' && s.connector !== 'jsonl') {
+        // File sources are incremental by file; everything else needs a cursor to be.
+        fail(['sources', i, 'streams', j, 'cursor'], 'expected a column name (incremental streams need a cursor; or set mode: full_refresh)');
+      }
+    });
+  });
+  const dests = new Set<string>();
+  config.destinations.forEach((d, i) => {
+    if (dests.has(d.name)) fail(['destinations', i, 'name'], `duplicate destination name "${d.name}"`);
+    dests.add(d.name);
+    if (typeof d.trigger === 'object' && !validCron(d.trigger.schedule)) fail(['destinations', i, 'trigger', 'schedule'], `expected a cron expression, got "${d.trigger.schedule}"`);
+  });
+  // Rules may only name identifier types that exist: a typo here would silently never link.
+  const known = new Set(['email', 'phone', 'external_id', 'anonymous_id']);
+  for (const s of config.sources) for (const st of s.streams) for (const k of Object.keys(st.mapping.identifiers)) {
+    known.add(k);
+    known.add(k.split('.')[0]);
+  }
+  const checkType = (t: string, path: Array<string | number>) => {
+    if (!known.has(t) && !known.has(t.split('.')[0])) {
+      fail(path, `unknown identifier type "${t}" (known: ${[...known].sort().join(', ')})`);
+    }
+  };
+  config.resolution.mergeOn.forEach((t, i) => checkType(t, ['resolution', 'mergeOn', i]));
+  for (const t of Object.keys(config.resolution.limits)) checkType(t, ['resolution', 'limits', t]);
+  for (const t of Object.keys(config.resolution.blocked)) if (t !== '*') checkType(t, ['resolution', 'blocked', t]);
+  for (const [type, b] of Object.entries(config.resolution.blocked)) {
+    b.regex.forEach((r, j) => {
+      try {
+        new RegExp(r);
+      } catch (err) {
+        fail(['resolution', 'blocked', type, 'regex', j], `invalid regular expression: ${(err as Error).message}`);
+      }
+    });
+  }
+}
+
+export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file });
+  }
+  const loaded = loadConfigText(text, file, opts);
+  return loaded;
+}
+

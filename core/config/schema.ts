@@ -1,0 +1,187 @@
+import { z } from 'zod';
+
+/**
+ * The one source of truth for tributary.yaml: validated at load time, the
+ * TypeScript types are inferred from it, and config/tributary.schema.json is
+ * generated from it for editors.
+ */
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected a name of letters, digits, "-" or "_"');
+
+const cron = z.string().min(1, 'expected a cron expression such as "*/15 * * * *"');
+
+/** `phone: { field: phone, regionField: country }` or just `email: email`. */
+const identifierMapping = z.union([
+  z.string().min(1),
+  z
+    .object({
+      field: z.string().min(1).describe('Source field holding the value (dotted path for nested fields).'),
+      region: z.string().length(2).optional().describe('Default ISO country for phone numbers written nationally.'),
+      regionField: z.string().optional().describe('Source field with the ISO country of this record.'),
+    })
+    .strict(),
+]);
+
+const eventMapping = z
+  .object({
+    name: z.string().optional().describe('Fixed event name, e.g. order_completed.'),
+    nameField: z.string().optional().describe('Source field holding the event name.'),
+    properties: z.record(z.string(), z.string()).default({}).describe('property name -> source field'),
+    revenue: z.string().optional(),
+    currency: z.string().optional(),
+  })
+  .strict()
+  .refine((e) => e.name || e.nameField, { message: 'expected `name` or `nameField`' });
+
+export const mappingSchema = z
+  .object({
+    identifiers: z
+      .record(z.string(), identifierMapping)
+      .default({})
+      .describe('identifier type (email, phone, external_id.<namespace>, anonymous_id, custom) -> source field'),
+    traits: z.record(z.string(), z.string()).default({}).describe('trait name -> source field'),
+    observedAt: z.string().optional().describe('Source field with the time the record describes; default: now.'),
+    event: eventMapping.optional(),
+    consent: z.record(z.string(), z.string()).optional().describe('purpose -> source field (true/false/yes/no/1/0)'),
+  })
+  .strict();
+
+export const streamSchema = z
+  .object({
+    name,
+    kind: z.enum(['identify', 'track']).default('identify'),
+    mode: z.enum(['incremental', 'full_refresh']).default('incremental'),
+    primaryKey: z.union([z.string(), z.array(z.string()).min(1)]).describe('Field(s) that identify a source row.'),
+    cursor: z.string().min(1, 'expected a column name').optional(),
+    config: z.record(z.string(), z.unknown()).default({}).describe("The connector's per-stream options."),
+    mapping: mappingSchema,
+    transforms: z
+      .array(z.object({ use: z.string(), options: z.record(z.string(), z.unknown()).default({}) }).strict())
+      .default([]),
+  })
+  .strict();
+
+const retrySchema = z
+  .object({
+    attempts: z.number().int().min(1).max(50).default(5),
+    initialDelayMs: z.number().int().min(0).default(500),
+    maxDelayMs: z.number().int().min(0).default(60_000),
+  })
+  .strict();
+
+export const sourceSchema = z
+  .object({
+    name,
+    connector: z.string().min(1).describe('Connector id, e.g. csv, jsonl, mysql, postgres, mongodb.'),
+    plugin: z.string().optional().describe('Where the connector comes from: a path or npm package. Default: built-in.'),
+    config: z.record(z.string(), z.unknown()).default({}),
+    schedule: cron.optional(),
+    batchSize: z.number().int().min(1).max(100_000).default(5000),
+    retry: retrySchema.prefault({}),
+    streams: z.array(streamSchema).min(1, 'expected at least one stream'),
+  })
+  .strict();
+
+export const destinationSchema = z
+  .object({
+    name,
+    connector: z.string().min(1),
+    plugin: z.string().optional(),
+    config: z.record(z.string(), z.unknown()).default({}),
+    trigger: z.union([z.literal('after-sync'), z.literal('manual'), z.object({ schedule: cron }).strict()]).default('after-sync'),
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    retry: retrySchema.prefault({}),
+  })
+  .strict();
+
+const blockedSchema = z
+  .object({
+    exact: z.array(z.string()).default([]),
+    regex: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const traitRuleSchema = z
+  .object({
+    strategy: z.enum([
+      'most_recent',
+      'first_seen',
+      'source_priority',
+      'most_frequent',
+      'non_empty',
+      'sum',
+      'min',
+      'max',
+      'union',
+    ]),
+    sources: z.array(z.string()).optional().describe('For source_priority: sources, most trusted first.'),
+  })
+  .strict();
+
+export const computedTraitSchema = z
+  .object({
+    event: z.string().optional().describe('Event name to aggregate; default: every track event.'),
+    op: z.enum(['count', 'sum', 'min', 'max', 'first_time', 'last_time', 'last_value']),
+    property: z.string().optional().describe('Event property (or `revenue`) for sum/min/max/last_value.'),
+  })
+  .strict();
+
+export const resolutionSchema = z
+  .object({
+    resolver: z.string().default('deterministic'),
+    mergeOn: z
+      .array(z.string())
+      .default(['external_id', 'email', 'phone'])
+      .describe('Identifier types that link records, highest priority first (external_id.<ns> for one namespace).'),
+    blocked: z
+      .record(z.string(), blockedSchema)
+      .default({})
+      .describe('Per identifier type (or `*`): values that never link. Added to the built-in list.'),
+    useDefaultBlocklist: z.boolean().default(true),
+    limits: z
+      .record(z.string(), z.number().int().min(1))
+      .default({ external_id: 1, email: 3, phone: 3 })
+      .describe('At most N distinct values of this type (external_id counts per namespace) in one profile.'),
+    genericThreshold: z
+      .number()
+      .int()
+      .min(2)
+      .default(3)
+      .describe('A value presented by records of more than this many profiles stops linking.'),
+    maxRecordsPerProfile: z.number().int().min(1).default(10_000),
+    maxIdentifiersPerProfile: z.number().int().min(1).default(100),
+    traits: z.record(z.string(), traitRuleSchema).default({}).describe('Survivorship per trait; default most_recent.'),
+    computed: z.record(z.string(), computedTraitSchema).default({}),
+  })
+  .strict();
+
+export const storeSchema = z.union([
+  z.object({ sqlite: z.string().min(1) }).strict(),
+  z.object({ postgres: z.string().min(1) }).strict(),
+]);
+
+export const configSchema = z
+  .object({
+    store: storeSchema.default({ sqlite: './.tributary/tributary.db' }),
+    plugins: z.array(z.string()).default([]).describe('Extra plugin modules: paths or npm packages.'),
+    normalize: z
+      .object({ defaultRegion: z.string().length(2).default('US') })
+      .strict()
+      .prefault({}),
+    sources: z.array(sourceSchema).default([]),
+    resolution: resolutionSchema.prefault({}),
+    destinations: z.array(destinationSchema).default([]),
+  })
+  .strict();
+
+export type TributaryConfig = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type StreamConfig = z.infer<typeof streamSchema>;
+export type MappingConfig = z.infer<typeof mappingSchema>;
+export type DestinationConfig = z.infer<typeof destinationSchema>;
+export type ResolutionConfig = z.infer<typeof resolutionSchema>;
+export type TraitRule = z.infer<typeof traitRuleSchema>;
+export type ComputedTrait = z.infer<typeof computedTraitSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;

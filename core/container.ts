@@ -1,0 +1,73 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { loadConfigFile, type LoadedConfig } from './config/load.js';
+import { Engine } from './engine/engine.js';
+import { PluginRegistry, builtInPluginFiles, resolvePluginSpecifier } from './plugin/loader.js';
+import type { Logger } from './plugin/types.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { ProfileStore } from './store/types.js';
+import { TOKENS, type Clock } from './tokens.js';
+import { consoleLogger, Redactor, type LogLevel } from './util/logger.js';
+
+export interface BootOptions {
+  configFile: string;
+  logLevel?: LogLevel;
+  jsonLogs?: boolean;
+  logger?: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Replace the store the config names (tests). */
+  store?: ProfileStore;
+}
+
+export interface Booted {
+  container: Container;
+  loaded: LoadedConfig;
+  engine: Engine;
+  store: ProfileStore;
+  registry: PluginRegistry;
+  logger: Logger;
+  redactor: Redactor;
+  close(): Promise<void>;
+}
+
+export function openStore(loaded: LoadedConfig): ProfileStore {
+  const s = loaded.config.store;
+  if ('sqlite' in s) return new SqliteStore(s.sqlite === ':memory:' ? s.sqlite : resolve(s.sqlite));
+  throw new ConfigError('store.postgres: the PostgreSQL store is not available yet; use store: { sqlite: <path> }', {
+    file: loaded.file,
+    line: loaded.lineOf(['store', 'postgres']),
+  });
+}
+
+/** Load config and plugins, open the store, and wire everything in one container. */
+export async function boot(opts: BootOptions): Promise<Booted> {
+  const loaded = loadConfigFile(opts.configFile, { env: opts.env });
+  const redactor = new Redactor(loaded.secrets);
+  const logger = opts.logger ?? consoleLogger({ level: opts.logLevel ?? 'info', json: opts.jsonLogs ?? false, redactor });
+  const container = new Container();
+  const registry = new PluginRegistry(container);
+  for (const f of builtInPluginFiles()) await registry.loadFile(f);
+  const configDir = dirname(resolve(opts.configFile));
+  loaded.config.plugins.forEach((spec, i) => {
+    try {
+      resolvePluginSpecifier(spec, configDir);
+    } catch (err) {
+      throw new ConfigError(`plugins[${i}]: ${(err as Error).message}`, { file: loaded.file, line: loaded.lineOf(['plugins', i]) });
+    }
+  });
+  for (const spec of loaded.config.plugins) await registry.loadFile(resolvePluginSpecifier(spec, configDir));
+  for (const b of registry.broken) logger.warn(`plugin refused: ${b.file}: ${b.error}`);
+
+  const store = opts.store ?? openStore(loaded);
+  container.bind(TOKENS.LoadedConfig).toConstantValue(loaded);
+  container.bind(TOKENS.ProfileStore).toConstantValue(store);
+  container.bind(TOKENS.PluginRegistry).toConstantValue(registry);
+  container.bind(TOKENS.Logger).toConstantValue(logger);
+  container.bind(TOKENS.Clock).toConstantValue(opts.clock ?? { now: () => new Date() });
+  container.bind(TOKENS.Engine).to(Engine).inSingletonScope();
+  const engine = container.get<Engine>(TOKENS.Engine);
+  return { container, loaded, engine, store, registry, logger, redactor, close: () => store.close() };
+}

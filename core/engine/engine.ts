@@ -1,0 +1,135 @@
+import { inject, injectable } from 'inversify';
+import { ConfigError, TributaryError, errorMessage } from '../errors.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { PluginRegistry } from '../plugin/loader.js';
+import type { Logger } from '../plugin/types.js';
+import type { Resolver } from '../resolution/types.js';
+import type { ProfileStore, RunSummary } from '../store/types.js';
+import { TOKENS, type Clock } from '../tokens.js';
+import { Mutex } from '../util/mutex.js';
+import { deliver, type DeliverySummary } from './deliver.js';
+import { runSourceSync } from './sync-runner.js';
+
+export interface SyncOutcome {
+  sync: string;
+  ok: boolean;
+  runId: number;
+  summary?: RunSummary;
+  error?: string;
+  skipped?: 'already-running';
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Deliver to `after-sync` destinations when the sync succeeds (default true). */
+  deliverAfter?: boolean;
+  onProgress?: (p: { sync: string; read: number; written: number }) => void;
+}
+
+@injectable()
+export class Engine {
+  private readonly running = new Set<string>();
+  private readonly resolveLock = new Mutex();
+
+  constructor(
+    @inject(TOKENS.LoadedConfig) private readonly loaded: LoadedConfig,
+    @inject(TOKENS.ProfileStore) private readonly store: ProfileStore,
+    @inject(TOKENS.PluginRegistry) private readonly registry: PluginRegistry,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {}
+
+  get config() {
+    return this.loaded.config;
+  }
+
+  private resolver(): Resolver {
+    try {
+      return this.registry.resolver(this.loaded.config.resolution.resolver);
+    } catch (err) {
+      throw new ConfigError(`resolution.resolver: ${(err as Error).message}`, {
+        file: this.loaded.file,
+        line: this.loaded.lineOf(['resolution', 'resolver']),
+      });
+    }
+  }
+
+  private incrementalDestinations(): string[] {
+    return this.loaded.config.destinations
+      .filter((d) => {
+        try {
+          return this.registry.destination(d.connector).delivery === 'incremental';
+        } catch {
+          return true; // unknown connector: keep its outbox so nothing is lost once it is fixed
+        }
+      })
+      .map((d) => d.name);
+  }
+
+  /** Run one source once. A sync already running in this process is skipped, never run twice at once. */
+  async runSync(name: string, opts: RunOptions = {}): Promise<SyncOutcome> {
+    const source = this.loaded.config.sources.find((s) => s.name === name);
+    if (!source) {
+      const known = this.loaded.config.sources.map((s) => s.name).join(', ') || 'none';
+      throw new ConfigError(`no source named "${name}" (sources: ${known})`, { file: this.loaded.file });
+    }
+    if (this.running.has(name)) {
+      this.logger.warn(`sync ${name} is still running; this run is skipped`);
+      return { sync: name, ok: true, runId: -1, skipped: 'already-running' };
+    }
+    this.running.add(name);
+    const signal = opts.signal ?? new AbortController().signal;
+    const runId = await this.store.startRun(name, 'sync');
+    const log = this.logger;
+    try {
+      const summary = await runSourceSync(
+        {
+          loaded: this.loaded,
+          store: this.store,
+          registry: this.registry,
+          resolver: this.resolver(),
+          logger: log,
+          clock: this.clock,
+          resolveLock: this.resolveLock,
+          incrementalDestinations: this.incrementalDestinations(),
+          onProgress: opts.onProgress,
+        },
+        source,
+        signal,
+      );
+      if (opts.deliverAfter !== false && !signal.aborted) {
+        summary.destinations = {};
+        for (const d of this.loaded.config.destinations.filter((x) => x.trigger === 'after-sync')) {
+          summary.destinations[d.name] = await this.deliverTo(d.name, signal);
+        }
+      }
+      await this.store.finishRun(runId, 'succeeded', summary);
+      return { sync: name, ok: true, runId, summary };
+    } catch (err) {
+      const message = errorMessage(err);
+      await this.store.finishRun(runId, 'failed', undefined, message);
+      if (!(err instanceof TributaryError)) log.error(`sync ${name} failed`, { error: message });
+      return { sync: name, ok: false, runId, error: message };
+    } finally {
+      this.running.delete(name);
+    }
+  }
+
+  async deliverTo(name: string, signal: AbortSignal = new AbortController().signal): Promise<DeliverySummary> {
+    const dest = this.loaded.config.destinations.find((d) => d.name === name);
+    if (!dest) throw new ConfigError(`no destination named "${name}"`, { file: this.loaded.file });
+    const runId = await this.store.startRun(name, 'deliver');
+    try {
+      const stats = await deliver({ loaded: this.loaded, store: this.store, registry: this.registry, logger: this.logger }, dest, signal);
+      await this.store.finishRun(runId, 'succeeded', { streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: stats } });
+      return stats;
+    } catch (err) {
+      await this.store.finishRun(runId, 'failed', undefined, errorMessage(err));
+      throw err;
+    }
+  }
+
+  isRunning(name: string): boolean {
+    return this.running.has(name);
+  }
+}

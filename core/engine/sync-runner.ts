@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import type { LoadedConfig } from '../config/load.js';
+import { formatPath } from '../config/load.js';
+import type { SourceConfig } from '../config/schema.js';
+import { ConfigError, ConnectionError, RecordError, errorMessage } from '../errors.js';
+import type { PluginRegistry } from '../plugin/loader.js';
+import type { ConfiguredStream, ConnectorContext, Logger, RecordMessage, StreamState } from '../plugin/types.js';
+import type { CanonicalRecord } from '../schema/canonical.js';
+import { recordKey } from '../schema/canonical.js';
+import { compileMapping, getPath } from '../schema/mapping.js';
+import type { Resolver } from '../resolution/types.js';
+import type { DeadLetterInput, ProfileStore, RunSummary } from '../store/types.js';
+import type { Mutex } from '../util/mutex.js';
+import type { Clock } from '../tokens.js';
+import { parsePluginConfig } from './plugin-config.js';
+import type { Transform } from './transform.js';
+
+export interface SyncDeps {
+  loaded: LoadedConfig;
+  store: ProfileStore;
+  registry: PluginRegistry;
+  resolver: Resolver;
+  logger: Logger;
+  clock: Clock;
+  /** Serializes resolve+commit across syncs of this process: decisions read the graph they commit to. */
+  resolveLock: Mutex;
+  incrementalDestinations: string[];
+  onProgress?: (p: { sync: string; read: number; written: number }) => void;
+}
+
+interface StreamPlan {
+  index: number;
+  name: string;
+  map: ReturnType<typeof compileMapping>['map'];
+  fieldsRead: Set<string>;
+  transforms: Array<{ t: Transform; options: unknown }>;
+  checkedFields: boolean;
+}
+
+type Pending = { msg: RecordMessage; plan: StreamPlan };
+
+/** One run of one source: read, map, resolve, commit, checkpoint. */
+export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal: AbortSignal): Promise<RunSummary> {
+  const { loaded, store, registry, logger } = deps;
+  const sIndex = loaded.config.sources.indexOf(source);
+  const at = (...p: Array<string | number>) => ['sources', sIndex, ...p];
+  const connector = (() => {
+    try {
+      return registry.source(source.connector);
+    } catch (err) {
+      throw new ConfigError(`${formatPath(at('connector'))}: ${(err as Error).message}`, {
+        file: loaded.file,
+        line: loaded.lineOf(at('connector')),
+        sync: source.name,
+      });
+    }
+  })();
+  const config = parsePluginConfig(connector.spec.config, source.config, at('config'), loaded, source.name);
+  const streams: ConfiguredStream[] = source.streams.map((s, j) => ({
+    name: s.name,
+    mode: s.mode,
+    cursorField: s.cursor,
+    primaryKey: Array.isArray(s.primaryKey) ? s.primaryKey : [s.primaryKey],
+    config: connector.spec.stream ? parsePluginConfig(connector.spec.stream, s.config, at('streams', j, 'config'), loaded, source.name) : s.config,
+  }));
+  const plans = new Map<string, StreamPlan>();
+  source.streams.forEach((s, j) => {
+    const { map, fieldsRead } = compileMapping(s.mapping, {
+      source: source.name,
+      stream: s.name,
+      kind: s.kind,
+      primaryKey: streams[j].primaryKey!,
+      defaultRegion: loaded.config.normalize.defaultRegion,
+      now: () => deps.clock.now().toISOString(),
+    });
+    const transforms = s.transforms.map((t, k) => {
+      try {
+        return { t: registry.transform(t.use), options: t.options };
+      } catch (err) {
+        throw new ConfigError(`${formatPath(at('streams', j, 'transforms', k, 'use'))}: ${(err as Error).message}`, {
+          file: loaded.file,
+          line: loaded.lineOf(at('streams', j, 'transforms', k, 'use')),
+          sync: source.name,
+        });
+      }
+    });
+    plans.set(s.name, { index: j, name: s.name, map, fieldsRead, transforms, checkedFields: false });
+  });
+
+  const summary: RunSummary = {
+    streams: Object.fromEntries(source.streams.map((s) => [s.name, { read: 0, written: 0, deadLettered: 0, warnings: 0 }])),
+    profiles: { created: 0, updated: 0, merged: 0 },
+  };
+  const state = await store.loadState(source.name);
+  const ctx: ConnectorContext = { name: source.name, config, logger, metrics: { count: () => undefined }, signal };
+
+  let pending: Pending[] = [];
+  let pendingErrors: DeadLetterInput[] = [];
+  let checkpoints = new Map<string, StreamState>();
+  const batchSize = source.batchSize;
+
+  /** A mapped field that no record of the first batch has is a typo in the YAML, not bad data. */
+  const checkFields = (plan: StreamPlan, rows: Pending[]) => {
+    plan.checkedFields = true;
+    const mine = rows.filter((p) => p.plan === plan).map((p) => p.msg.data);
+    if (!mine.length) return;
+    for (const field of plan.fieldsRead) {
+      if (mine.some((d) => getPath(d, field) !== undefined)) continue;
+      const path = at('streams', plan.index, 'mapping');
+      const known = Object.keys(mine[0]).slice(0, 20).join(', ');
+      throw new ConfigError(`${formatPath(path)}: field "${field}" is not in the source data (it has: ${known})`, {
+        file: loaded.file,
+        line: loaded.lineOf(path),
+        sync: source.name,
+        stream: plan.name,
+      });
+    }
+  };
+
+  const flush = async () => {
+    if (!pending.length && !pendingErrors.length && !checkpoints.size) return;
+    for (const plan of plans.values()) if (!plan.checkedFields) checkFields(plan, pending);
+    const deadLetters = pendingErrors;
+    const byKey = new Map<string, CanonicalRecord>();
+    for (const { msg, plan } of pending) {
+      const stats = summary.streams[plan.name];
+      const dead = (reason: string, recordId?: string) => {
+        stats.deadLettered++;
+        deadLetters.push({ sync: source.name, stream: plan.name, recordId, origin: msg.origin, reason, payload: msg.data });
+      };
+      const mapped = plan.map(msg.data);
+      if (!mapped.ok) {
+        dead(mapped.reason, mapped.recordId);
+        continue;
+      }
+      let record: CanonicalRecord | null = mapped.record;
+      try {
+        for (const { t, options } of plan.transforms) {
+          record = t.apply(record, options);
+          if (!record) break;
+        }
+      } catch (err) {
+        dead(`transform: ${errorMessage(err)}`, mapped.record.recordId);
+        continue;
+      }
+      if (!record) continue;
+      if (record.warnings) stats.warnings += record.warnings.length;
+      // The same row twice in one batch (an update read twice): the later version wins.
+      byKey.set(recordKey(record), record);
+      stats.written++;
+    }
+    const records = [...byKey.values()];
+    const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
+    await deps.resolveLock.run(async () => {
+      const resolution = records.length
+        ? await deps.resolver.resolve(
+            { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId: () => `prof_${randomUUID().replace(/-/g, '')}` },
+            records,
+            store,
+          )
+        : emptyResolution();
+      for (const g of resolution.genericValues) logger.warn('identifier stopped linking: used by too many profiles', { identifier: g.identifierKey.replace('\u0000', ':'), profiles: g.profiles });
+      await store.commitBatch({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations });
+      const absorbed = new Set(resolution.merges.map((m) => m.absorbed));
+      summary.profiles.merged += absorbed.size;
+      for (const p of resolution.profiles) {
+        if (p.createdAt === p.updatedAt) summary.profiles.created++;
+        else summary.profiles.updated++;
+      }
+    });
+    pending = [];
+    pendingErrors = [];
+    checkpoints = new Map();
+    const totals = Object.values(summary.streams).reduce((a, s) => ({ read: a.read + s.read, written: a.written + s.written }), { read: 0, written: 0 });
+    deps.onProgress?.({ sync: source.name, ...totals });
+  };
+
+  try {
+    for await (const msg of connector.read(ctx, streams, state)) {
+      const plan = plans.get(msg.stream);
+      if (!plan) throw new ConfigError(`connector ${connector.id} yielded a message for unknown stream "${msg.stream}"`, { sync: source.name });
+      if (msg.type === 'record') {
+        summary.streams[plan.name].read++;
+        pending.push({ msg, plan });
+        // Records past 4x the batch with no checkpoint in sight are committed anyway: re-reading them is idempotent.
+        if (pending.length >= batchSize * 4) await flush();
+      } else if (msg.type === 'error') {
+        summary.streams[plan.name].read++;
+        summary.streams[plan.name].deadLettered++;
+        pendingErrors.push({ sync: source.name, stream: plan.name, origin: msg.origin, reason: msg.reason, payload: msg.raw ?? null });
+      } else {
+        checkpoints.set(msg.stream, msg.state);
+        if (pending.length >= batchSize) await flush();
+      }
+      if (signal.aborted) break;
+    }
+    await flush();
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof RecordError) throw err;
+    if (err instanceof ConnectionError) throw err;
+    throw new ConnectionError(`source ${source.name} (${connector.id}) failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });
+  }
+  return summary;
+}
+
+function emptyResolution() {
+  return {
+    assignments: new Map<string, string>(),
+    links: [],
+    identifierOwners: new Map<string, string>(),
+    merges: [],
+    refused: [],
+    profiles: [],
+    genericValues: [],
+    presented: [] as Array<[string, string]>,
+  };
+}

@@ -1,0 +1,126 @@
+import type { ResolutionConfig } from '../config/schema.js';
+import type { Identifier } from '../schema/canonical.js';
+import { identifierKey } from '../schema/canonical.js';
+
+/**
+ * Values that never link two records, whatever the config says. Each of these
+ * is a known way a CDP glues strangers into one profile: placeholders typed into
+ * forms, no-reply senders, phone fields filled with zeros.
+ */
+export const DEFAULT_BLOCKED: Record<string, { exact: string[]; regex: string[] }> = {
+  '*': {
+    exact: ['', 'null', 'none', 'nil', 'n/a', 'na', 'unknown', 'undefined', '-', '0', 'test', 'xxx'],
+    regex: ['^[0\\-\\s.]*$'],
+  },
+  email: {
+    exact: [
+      'test@test.com',
+      'test@example.com',
+      'none@none.com',
+      'no@email.com',
+      'noemail@noemail.com',
+      'email@email.com',
+      'a@a.com',
+      'asdf@asdf.com',
+      'abc@abc.com',
+      'user@example.com',
+    ],
+    regex: ['^no-?reply@', '^do-?not-?reply@', '^(test|none|null|no|noemail|nomail|unknown|example|fake|dummy)@', '@(example\\.(com|org|net)|test\\.com|mailinator\\.com)$'],
+  },
+  phone: {
+    exact: ['+10000000000', '+11234567890', '+15555555555', '+1234567890', '+12345678901'],
+    // Seven or more repeats of one digit, or a run of ascending digits, after the country code.
+    regex: ['^\\+\\d{1,3}(\\d)\\1{6,}$', '(0123456789|1234567890|123456789$)'],
+  },
+};
+
+export interface CandidateKey {
+  key: string;
+  type: string;
+  /** What limits count this under: `email`, `external_id:crm`. */
+  limitClass: string;
+  priority: number;
+  rule: string;
+}
+
+export interface CompiledRules {
+  /** Identifiers of a record that may link it, highest priority first; `blocked` lists the rest with reasons. */
+  candidates(ids: Identifier[]): { keys: CandidateKey[]; blocked: Array<{ key: string; reason: string }> };
+  limitFor(limitClass: string): number | undefined;
+  limitClassOfKey(key: string): string;
+  genericThreshold: number;
+  maxRecords: number;
+  maxIdentifiers: number;
+}
+
+interface Blocklist {
+  exact: Set<string>;
+  regex: RegExp[];
+}
+
+function addBlock(into: Map<string, Blocklist>, type: string, b: { exact: string[]; regex: string[] }) {
+  const cur = into.get(type) ?? { exact: new Set<string>(), regex: [] };
+  b.exact.forEach((v) => cur.exact.add(v.trim().toLowerCase()));
+  b.regex.forEach((r) => cur.regex.push(new RegExp(r, 'i')));
+  into.set(type, cur);
+}
+
+export function compileRules(rules: ResolutionConfig): CompiledRules {
+  const blocks = new Map<string, Blocklist>();
+  if (rules.useDefaultBlocklist) for (const [t, b] of Object.entries(DEFAULT_BLOCKED)) addBlock(blocks, t, b);
+  for (const [t, b] of Object.entries(rules.blocked)) addBlock(blocks, t, b);
+
+  // mergeOn entries: `email` (any email), `external_id` (every namespace), `external_id.crm` (one namespace).
+  const priorities = new Map<string, number>();
+  rules.mergeOn.forEach((m, i) => priorities.set(m, rules.mergeOn.length - i));
+
+  function blockedReason(type: string, value: string): string | undefined {
+    const v = value.toLowerCase();
+    for (const list of [blocks.get('*'), blocks.get(type)]) {
+      if (!list) continue;
+      if (list.exact.has(v)) return `blocked value "${value}"`;
+      for (const r of list.regex) if (r.test(v)) return `blocked value "${value}" (matches /${r.source}/)`;
+    }
+    return undefined;
+  }
+
+  function limitClass(type: string, namespace?: string) {
+    return namespace ? `${type}:${namespace}` : type;
+  }
+
+  return {
+    candidates(ids) {
+      const keys: CandidateKey[] = [];
+      const blocked: Array<{ key: string; reason: string }> = [];
+      const seen = new Set<string>();
+      for (const id of ids) {
+        const specific = id.namespace ? `${id.type}.${id.namespace}` : undefined;
+        const priority = (specific && priorities.get(specific)) || priorities.get(id.type);
+        if (!priority) continue;
+        const key = identifierKey(id);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const reason = blockedReason(id.type, id.value);
+        if (reason) {
+          blocked.push({ key, reason });
+          continue;
+        }
+        keys.push({ key, type: id.type, limitClass: limitClass(id.type, id.namespace), priority, rule: `mergeOn:${specific && priorities.get(specific) ? specific : id.type}` });
+      }
+      keys.sort((a, b) => b.priority - a.priority);
+      return { keys, blocked };
+    },
+    limitFor(cls) {
+      const colon = cls.indexOf(':');
+      if (colon < 0) return rules.limits[cls];
+      return rules.limits[`${cls.slice(0, colon)}.${cls.slice(colon + 1)}`] ?? rules.limits[cls.slice(0, colon)];
+    },
+    limitClassOfKey(key) {
+      const head = key.slice(0, key.indexOf('\u0000'));
+      return head;
+    },
+    genericThreshold: rules.genericThreshold,
+    maxRecords: rules.maxRecordsPerProfile,
+    maxIdentifiers: rules.maxIdentifiersPerProfile,
+  };
+}

@@ -1,0 +1,216 @@
+import type { ComputedTrait, ResolutionConfig, TraitRule } from '../config/schema.js';
+import type { CanonicalRecord } from '../schema/canonical.js';
+import { recordKey } from '../schema/canonical.js';
+import type { ProfileState } from './types.js';
+
+/**
+ * Running state of one trait or computed trait. Every strategy here can both
+ * take one more record and combine two cells (a merge) without re-reading records.
+ */
+export interface Cell {
+  v: unknown;
+  /** observedAt of the record that supplied `v`. */
+  at: string;
+  /** recordKey of that record. */
+  src: string;
+  /** For source_priority: rank of the supplying source (lower wins). */
+  rank?: number;
+  /** For most_frequent: value (as JSON) -> times seen. */
+  counts?: Record<string, number>;
+  /** For computed traits that also need a time (last_value). */
+  n?: number;
+}
+
+type Aggregates = { traits: Record<string, Cell>; computed: Record<string, Cell> };
+
+const DEFAULT_RULE: TraitRule = { strategy: 'most_recent' };
+
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function asList(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [v];
+}
+
+function unionLists(a: unknown, b: unknown): unknown[] {
+  const seen = new Map<string, unknown>();
+  for (const x of [...asList(a), ...asList(b)]) seen.set(JSON.stringify(x), x);
+  return [...seen.values()];
+}
+
+function argmax(counts: Record<string, number>, fallback: unknown): unknown {
+  let best: string | undefined;
+  for (const [k, n] of Object.entries(counts)) if (best === undefined || n > counts[best]) best = k;
+  return best === undefined ? fallback : JSON.parse(best);
+}
+
+/** Combine two cells of one trait. `a` is the cell already held; `b` the incoming one. */
+function combineTrait(rule: TraitRule, a: Cell | undefined, b: Cell): Cell {
+  if (!a) return b;
+  switch (rule.strategy) {
+    case 'most_recent':
+    case 'non_empty':
+      return b.at >= a.at ? b : a;
+    case 'first_seen':
+      return b.at < a.at ? b : a;
+    case 'source_priority': {
+      const ra = a.rank ?? Infinity;
+      const rb = b.rank ?? Infinity;
+      if (rb !== ra) return rb < ra ? b : a;
+      return b.at >= a.at ? b : a;
+    }
+    case 'most_frequent': {
+      const counts = { ...(a.counts ?? {}) };
+      for (const [k, n] of Object.entries(b.counts ?? {})) counts[k] = (counts[k] ?? 0) + n;
+      const latest = b.at >= a.at ? b : a;
+      return { ...latest, counts, v: argmax(counts, latest.v) };
+    }
+    case 'sum':
+      return { ...(b.at >= a.at ? b : a), v: (asNumber(a.v) ?? 0) + (asNumber(b.v) ?? 0) };
+    case 'min':
+      return (asNumber(b.v) ?? Infinity) < (asNumber(a.v) ?? Infinity) ? b : a;
+    case 'max':
+      return (asNumber(b.v) ?? -Infinity) > (asNumber(a.v) ?? -Infinity) ? b : a;
+    case 'union':
+      return { ...(b.at >= a.at ? b : a), v: unionLists(a.v, b.v) };
+  }
+}
+
+function traitCell(rule: TraitRule, value: unknown, r: CanonicalRecord): Cell | undefined {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
+  if ((rule.strategy === 'sum' || rule.strategy === 'min' || rule.strategy === 'max') && asNumber(value) === undefined) return undefined;
+  const cell: Cell = { v: rule.strategy === 'sum' ? asNumber(value) : value, at: r.observedAt, src: recordKey(r) };
+  if (rule.strategy === 'source_priority') {
+    const i = (rule.sources ?? []).indexOf(r.source);
+    cell.rank = i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  }
+  if (rule.strategy === 'most_frequent') cell.counts = { [JSON.stringify(value)]: 1 };
+  if (rule.strategy === 'union') cell.v = asList(value);
+  return cell;
+}
+
+function eventValue(def: ComputedTrait, r: CanonicalRecord): unknown {
+  if (!def.property) return undefined;
+  if (def.property === 'revenue') return r.event?.revenue;
+  return r.event?.properties[def.property];
+}
+
+function computedCell(def: ComputedTrait, r: CanonicalRecord): Cell | undefined {
+  if (r.kind !== 'track' || !r.event) return undefined;
+  if (def.event && def.event !== r.event.name) return undefined;
+  const src = recordKey(r);
+  switch (def.op) {
+    case 'count':
+      return { v: 1, at: r.observedAt, src };
+    case 'first_time':
+    case 'last_time':
+      return { v: r.observedAt, at: r.observedAt, src };
+    case 'sum':
+    case 'min':
+    case 'max': {
+      const n = asNumber(eventValue(def, r));
+      return n === undefined ? undefined : { v: n, at: r.observedAt, src };
+    }
+    case 'last_value': {
+      const v = eventValue(def, r);
+      return v === undefined ? undefined : { v, at: r.observedAt, src };
+    }
+  }
+}
+
+function combineComputed(def: ComputedTrait, a: Cell | undefined, b: Cell): Cell {
+  if (!a) return b;
+  const na = asNumber(a.v) ?? 0;
+  const nb = asNumber(b.v) ?? 0;
+  switch (def.op) {
+    case 'count':
+    case 'sum':
+      return { ...(b.at >= a.at ? b : a), v: na + nb };
+    case 'min':
+      return nb < na ? b : a;
+    case 'max':
+      return nb > na ? b : a;
+    case 'first_time':
+      return b.at < a.at ? b : a;
+    case 'last_time':
+    case 'last_value':
+      return b.at >= a.at ? b : a;
+  }
+}
+
+/** Applies records and merges to profile state, per the survivorship rules in YAML. */
+export class Survivorship {
+  constructor(private readonly rules: Pick<ResolutionConfig, 'traits' | 'computed'>) {}
+
+  private aggregates(p: ProfileState): Aggregates {
+    const a = p.aggregates as Partial<Aggregates>;
+    if (!a.traits) a.traits = {};
+    if (!a.computed) a.computed = {};
+    return a as Aggregates;
+  }
+
+  apply(p: ProfileState, r: CanonicalRecord): void {
+    const agg = this.aggregates(p);
+    for (const [name, value] of Object.entries(r.traits)) {
+      const rule = this.rules.traits[name] ?? DEFAULT_RULE;
+      const cell = traitCell(rule, value, r);
+      if (cell) agg.traits[name] = combineTrait(rule, agg.traits[name], cell);
+    }
+    if (r.consent) {
+      for (const [purpose, value] of Object.entries(r.consent)) {
+        // Consent is always the most recent statement of the person.
+        const cell: Cell = { v: value, at: r.observedAt, src: recordKey(r) };
+        agg.traits[`consent.${purpose}`] = combineTrait(DEFAULT_RULE, agg.traits[`consent.${purpose}`], cell);
+      }
+    }
+    for (const [name, def] of Object.entries(this.rules.computed)) {
+      const cell = computedCell(def, r);
+      if (cell) agg.computed[name] = combineComputed(def, agg.computed[name], cell);
+    }
+    this.publish(p);
+  }
+
+  /** Fold `absorbed` into `survivor`. */
+  merge(survivor: ProfileState, absorbed: ProfileState): void {
+    const a = this.aggregates(survivor);
+    const b = this.aggregates(absorbed);
+    for (const [name, cell] of Object.entries(b.traits)) {
+      a.traits[name] = combineTrait(this.rules.traits[name] ?? DEFAULT_RULE, a.traits[name], cell);
+    }
+    for (const [name, cell] of Object.entries(b.computed)) {
+      const def = this.rules.computed[name];
+      if (def) a.computed[name] = combineComputed(def, a.computed[name], cell);
+    }
+    this.publish(survivor);
+  }
+
+  /** Start over from nothing (for a re-read record or a rebuild). */
+  reset(p: ProfileState): void {
+    p.aggregates = { traits: {}, computed: {} };
+    p.traits = {};
+    p.traitSources = {};
+    p.computed = {};
+  }
+
+  private publish(p: ProfileState): void {
+    const agg = this.aggregates(p);
+    const traits: Record<string, unknown> = {};
+    const sources: Record<string, string> = {};
+    for (const [name, cell] of Object.entries(agg.traits)) {
+      if (name.startsWith('consent.')) {
+        const consent = (traits.consent ??= {}) as Record<string, unknown>;
+        consent[name.slice(8)] = cell.v;
+      } else traits[name] = cell.v;
+      sources[name] = cell.src;
+    }
+    p.traits = traits;
+    p.traitSources = sources;
+    p.computed = Object.fromEntries(Object.entries(agg.computed).map(([k, c]) => [k, c.v]));
+  }
+}

@@ -1,0 +1,358 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ProfileDocument, StreamState } from '../plugin/types.js';
+import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
+import type { ProfileState, StoredRecord } from '../resolution/types.js';
+import { ConnectionError } from '../errors.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import type {
+  BatchCommit,
+  DeadLetter,
+  DeadLetterInput,
+  OutboxEntry,
+  ProfileExplanation,
+  ProfileStore,
+  RunRecord,
+  RunSummary,
+} from './types.js';
+import { toProfileDocument } from './profile-document.js';
+
+type Row = Record<string, unknown>;
+
+/** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
+export class SqliteStore implements ProfileStore {
+  private readonly db: Database.Database;
+  private readonly stmts: ReturnType<SqliteStore['prepare']>;
+  private outboxSeq: number;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      throw new ConnectionError(`cannot open SQLite store ${file}: ${(err as Error).message}`, {}, { retryable: false });
+    }
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL with WAL keeps every committed transaction across a process crash;
+    // only an OS crash or power loss can lose the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('cache_size = -65536');
+    this.db.exec(SCHEMA_SQL);
+    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined;
+    if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+    else if (Number(v.value) > SCHEMA_VERSION) {
+      throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value})`, {}, { retryable: false });
+    }
+    this.stmts = this.prepare();
+    this.outboxSeq = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM outbox').get() as Row).s);
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      identifier: db.prepare('SELECT profile_id FROM identifiers WHERE key = ?').pluck(),
+      alias: db.prepare('SELECT profile_id FROM aliases WHERE alias = ?').pluck(),
+      profile: db.prepare('SELECT body FROM profiles WHERE id = ?').pluck(),
+      recordByKey: db.prepare('SELECT profile_id, body FROM records WHERE key = ?'),
+      recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
+      presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
+      upsertRecord: db.prepare(
+        `INSERT INTO records(key, source, stream, record_id, profile_id, kind, observed_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id, kind = excluded.kind, observed_at = excluded.observed_at, body = excluded.body`,
+      ),
+      moveRecords: db.prepare('UPDATE records SET profile_id = ? WHERE profile_id = ?'),
+      moveIdentifiers: db.prepare('UPDATE identifiers SET profile_id = ? WHERE profile_id = ?'),
+      moveAliases: db.prepare('UPDATE aliases SET profile_id = ? WHERE profile_id = ?'),
+      movePresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) SELECT identifier_key, ? FROM presented WHERE profile_id = ?'),
+      deletePresented: db.prepare('DELETE FROM presented WHERE profile_id = ?'),
+      insertAlias: db.prepare('INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)'),
+      deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
+      upsertIdentifier: db.prepare('INSERT INTO identifiers(key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
+      deleteLinks: db.prepare('DELETE FROM links WHERE record_key = ?'),
+      insertLink: db.prepare('INSERT OR REPLACE INTO links(record_key, identifier_key, rule) VALUES (?, ?, ?)'),
+      insertPresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) VALUES (?, ?)'),
+      upsertProfile: db.prepare(
+        `INSERT INTO profiles(id, created_at, updated_at, body) VALUES (?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, body = excluded.body`,
+      ),
+      insertMerge: db.prepare('INSERT INTO merges(survivor, absorbed, record_key, identifier_key, rule, at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertRefused: db.prepare('INSERT INTO refused(record_key, identifier_key, profiles, reason, at) VALUES (?, ?, ?, ?, ?)'),
+      upsertState: db.prepare(
+        `INSERT INTO state(sync, stream, state, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(sync, stream) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      ),
+      outboxGet: db.prepare('SELECT merged_from FROM outbox WHERE destination = ? AND profile_id = ?').pluck(),
+      outboxPut: db.prepare('INSERT OR REPLACE INTO outbox(destination, profile_id, seq, merged_from) VALUES (?, ?, ?, ?)'),
+      outboxDelete: db.prepare('DELETE FROM outbox WHERE destination = ? AND profile_id = ?'),
+      outboxAck: db.prepare('DELETE FROM outbox WHERE destination = ? AND profile_id = ? AND seq = ?'),
+      insertDeadLetter: db.prepare('INSERT INTO dead_letters(sync, stream, record_id, origin, reason, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    };
+  }
+
+  async lookupIdentifiers(keys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const k of keys) {
+      const p = this.stmts.identifier.get(k) as string | undefined;
+      if (p !== undefined) out.set(k, p);
+    }
+    return out;
+  }
+
+  async getProfiles(ids: string[]): Promise<Map<string, ProfileState>> {
+    const out = new Map<string, ProfileState>();
+    for (const id of ids) {
+      const body = this.stmts.profile.get(id) as string | undefined;
+      if (body !== undefined) out.set(id, JSON.parse(body) as ProfileState);
+    }
+    return out;
+  }
+
+  async recordsOfProfiles(ids: string[]): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
+    for (const id of ids) for (const row of this.stmts.recordsOfProfile.all(id) as Row[]) out.push(toStored(row));
+    return out;
+  }
+
+  async existingRecords(keys: string[]): Promise<Map<string, StoredRecord>> {
+    const out = new Map<string, StoredRecord>();
+    for (const k of keys) {
+      const row = this.stmts.recordByKey.get(k) as Row | undefined;
+      if (row) out.set(k, toStored(row));
+    }
+    return out;
+  }
+
+  async presentedBy(keys: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const k of keys) {
+      const n = Number(this.stmts.presentedCount.get(k));
+      if (n) out.set(k, n);
+    }
+    return out;
+  }
+
+  async loadState(sync: string): Promise<Record<string, StreamState>> {
+    const rows = this.db.prepare('SELECT stream, state FROM state WHERE sync = ?').all(sync) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.stream as string, JSON.parse(r.state as string) as StreamState]));
+  }
+
+  async commitBatch(batch: BatchCommit): Promise<void> {
+    const s = this.stmts;
+    const res = batch.resolution;
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      // Merges first: absorbed profiles hand everything to their survivor.
+      for (const m of res.merges) {
+        s.moveRecords.run(m.survivor, m.absorbed);
+        s.moveIdentifiers.run(m.survivor, m.absorbed);
+        s.moveAliases.run(m.survivor, m.absorbed);
+        s.movePresented.run(m.survivor, m.absorbed);
+        s.deletePresented.run(m.absorbed);
+        s.insertAlias.run(m.absorbed, m.survivor);
+        s.deleteProfile.run(m.absorbed);
+        s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
+        for (const d of batch.destinations) {
+          const carried = s.outboxGet.get(d, m.absorbed) as string | undefined;
+          const survivorPrev = s.outboxGet.get(d, m.survivor) as string | undefined;
+          const merged = new Set<string>([...JSON.parse(survivorPrev ?? '[]'), ...JSON.parse(carried ?? '[]'), m.absorbed]);
+          s.outboxDelete.run(d, m.absorbed);
+          s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...merged]));
+        }
+      }
+      for (const r of batch.records) {
+        const key = recordKey(r);
+        const profileId = res.assignments.get(key);
+        if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
+        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r));
+        s.deleteLinks.run(key);
+      }
+      for (const l of res.links) s.insertLink.run(l.recordKey, l.identifierKey, l.rule);
+      for (const [key, profileId] of res.identifierOwners) s.upsertIdentifier.run(key, profileId);
+      for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
+      for (const r of res.refused) s.insertRefused.run(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
+      for (const p of res.profiles) {
+        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
+        for (const d of batch.destinations) {
+          const prev = s.outboxGet.get(d, p.id) as string | undefined;
+          s.outboxPut.run(d, p.id, ++this.outboxSeq, prev ?? '[]');
+        }
+      }
+      for (const dl of batch.deadLetters) this.insertDeadLetter(dl, now);
+      for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
+    })();
+  }
+
+  private insertDeadLetter(dl: DeadLetterInput, at: string) {
+    this.stmts.insertDeadLetter.run(dl.sync, dl.stream, dl.recordId ?? null, dl.origin ?? null, dl.reason, JSON.stringify(dl.payload ?? null), at);
+  }
+
+  async addDeadLetters(items: DeadLetterInput[]): Promise<void> {
+    const at = new Date().toISOString();
+    this.db.transaction(() => items.forEach((d) => this.insertDeadLetter(d, at)))();
+  }
+
+  async startRun(name: string, kind: RunRecord['kind']): Promise<number> {
+    const r = this.db
+      .prepare('INSERT INTO runs(name, kind, started_at, status) VALUES (?, ?, ?, ?)')
+      .run(name, kind, new Date().toISOString(), 'running');
+    return Number(r.lastInsertRowid);
+  }
+
+  async finishRun(id: number, status: 'succeeded' | 'failed', summary: RunSummary | undefined, error?: string): Promise<void> {
+    this.db
+      .prepare('UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?')
+      .run(new Date().toISOString(), status, summary ? JSON.stringify(summary) : null, error ?? null, id);
+  }
+
+  async recentRuns(limit: number): Promise<RunRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Row[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      name: r.name as string,
+      kind: r.kind as RunRecord['kind'],
+      startedAt: r.started_at as string,
+      finishedAt: (r.finished_at as string | null) ?? undefined,
+      status: r.status as RunRecord['status'],
+      summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
+      error: (r.error as string | null) ?? undefined,
+    }));
+  }
+
+  async resolveProfileId(idOrAlias: string): Promise<string | undefined> {
+    if (this.stmts.profile.get(idOrAlias) !== undefined) return idOrAlias;
+    return (this.stmts.alias.get(idOrAlias) as string | undefined) ?? undefined;
+  }
+
+  private document(state: ProfileState): ProfileDocument {
+    const records = this.db.prepare('SELECT source, stream, record_id FROM records WHERE profile_id = ? ORDER BY seq').all(state.id) as Row[];
+    const aliases = this.db.prepare('SELECT alias FROM aliases WHERE profile_id = ? ORDER BY alias').pluck().all(state.id) as string[];
+    return toProfileDocument(
+      state,
+      records.map((r) => ({ source: r.source as string, stream: r.stream as string, recordId: r.record_id as string })),
+      aliases,
+    );
+  }
+
+  async profileDocument(id: string): Promise<ProfileDocument | undefined> {
+    const body = this.stmts.profile.get(id) as string | undefined;
+    return body === undefined ? undefined : this.document(JSON.parse(body) as ProfileState);
+  }
+
+  async *iterateProfiles(batchSize: number): AsyncIterable<ProfileDocument[]> {
+    const page = this.db.prepare('SELECT body FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck();
+    let after = '';
+    for (;;) {
+      const bodies = page.all(after, batchSize) as string[];
+      if (!bodies.length) return;
+      const states = bodies.map((b) => JSON.parse(b) as ProfileState);
+      after = states[states.length - 1].id;
+      yield states.map((s) => this.document(s));
+    }
+  }
+
+  async countProfiles(): Promise<number> {
+    return Number(this.db.prepare('SELECT COUNT(*) FROM profiles').pluck().get());
+  }
+
+  async explain(profileId: string): Promise<ProfileExplanation> {
+    const records = await this.recordsOfProfiles([profileId]);
+    const keys = records.map((r) => recordKey(r));
+    const linkStmt = this.db.prepare('SELECT identifier_key, rule FROM links WHERE record_key = ?');
+    const refusedStmt = this.db.prepare('SELECT * FROM refused WHERE record_key = ? ORDER BY seq');
+    const links = keys.flatMap((k) =>
+      (linkStmt.all(k) as Row[]).map((l) => ({ recordKey: k, identifierKey: l.identifier_key as string, rule: l.rule as string })),
+    );
+    const refused = keys.flatMap((k) =>
+      (refusedStmt.all(k) as Row[]).map((r) => ({
+        recordKey: k,
+        identifierKey: r.identifier_key as string,
+        profiles: JSON.parse(r.profiles as string) as string[],
+        reason: r.reason as string,
+        at: r.at as string,
+      })),
+    );
+    const merges = (this.db.prepare('SELECT * FROM merges WHERE survivor = ? ORDER BY seq').all(profileId) as Row[]).map((m) => ({
+      survivor: m.survivor as string,
+      absorbed: m.absorbed as string,
+      recordKey: m.record_key as string,
+      identifierKey: m.identifier_key as string,
+      rule: m.rule as string,
+      at: m.at as string,
+    }));
+    const aliases = this.db.prepare('SELECT alias FROM aliases WHERE profile_id = ? ORDER BY alias').pluck().all(profileId) as string[];
+    return { profileId, aliases, records, links, merges, refused };
+  }
+
+  async pendingOutbox(destination: string, limit: number): Promise<OutboxEntry[]> {
+    const rows = this.db
+      .prepare('SELECT profile_id, seq, merged_from FROM outbox WHERE destination = ? ORDER BY seq LIMIT ?')
+      .all(destination, limit) as Row[];
+    return rows.map((r) => ({ profileId: r.profile_id as string, seq: Number(r.seq), mergedFrom: JSON.parse(r.merged_from as string) as string[] }));
+  }
+
+  async ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void> {
+    // Deleting by (profile, seq) keeps an entry that a sync re-queued meanwhile.
+    this.db.transaction(() => entries.forEach((e) => this.stmts.outboxAck.run(destination, e.profileId, e.seq)))();
+  }
+
+  async listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]> {
+    const rows = (
+      opts.sync
+        ? this.db.prepare('SELECT * FROM dead_letters WHERE sync = ? ORDER BY id DESC LIMIT ?').all(opts.sync, opts.limit)
+        : this.db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(opts.limit)
+    ) as Row[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      sync: r.sync as string,
+      stream: r.stream as string,
+      recordId: (r.record_id as string | null) ?? undefined,
+      origin: (r.origin as string | null) ?? undefined,
+      reason: r.reason as string,
+      payload: JSON.parse(r.payload as string),
+      at: r.at as string,
+    }));
+  }
+
+  async *iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]> {
+    const page = this.db.prepare('SELECT seq, profile_id, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, batchSize) as Row[];
+      if (!rows.length) return;
+      after = Number(rows[rows.length - 1].seq);
+      yield rows.map(toStored);
+    }
+  }
+
+  async resetResolution(keepAliases: Map<string, string>): Promise<void> {
+    this.db.transaction(() => {
+      for (const t of ['identifiers', 'links', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
+      for (const [alias, id] of keepAliases) this.stmts.insertAlias.run(alias, id);
+    })();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Identifier keys a profile owns, for `explain` and tests. */
+  identifiersOf(profileId: string): Array<ReturnType<typeof parseIdentifierKey>> {
+    const keys = this.db.prepare('SELECT key FROM identifiers WHERE profile_id = ? ORDER BY key').pluck().all(profileId) as string[];
+    return keys.map(parseIdentifierKey);
+  }
+
+  /** Whole-store counts, for tests and the run summary. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of ['records', 'identifiers', 'links', 'profiles', 'aliases', 'merges', 'refused', 'state', 'outbox', 'dead_letters']) {
+      out[t] = Number(this.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get());
+    }
+    return out;
+  }
+}
+
+function toStored(row: Row): StoredRecord {
+  return { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
+}

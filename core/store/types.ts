@@ -1,0 +1,96 @@
+import type { ProfileDocument, StreamState } from '../plugin/types.js';
+import type { CanonicalRecord } from '../schema/canonical.js';
+import type { IdentityGraph, MergeEvent, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
+
+export interface DeadLetterInput {
+  sync: string;
+  stream: string;
+  recordId?: string;
+  origin?: string;
+  reason: string;
+  payload: unknown;
+}
+
+export interface DeadLetter extends DeadLetterInput {
+  id: number;
+  at: string;
+}
+
+/** Everything one batch changes. The store commits it in one transaction, or not at all. */
+export interface BatchCommit {
+  sync: string;
+  records: CanonicalRecord[];
+  resolution: ResolutionResult;
+  deadLetters: DeadLetterInput[];
+  /** Stream checkpoints reached by this batch (the last state message of each stream in it). */
+  checkpoints: Array<{ stream: string; state: StreamState }>;
+  /** Incremental destinations that must hear about the profiles this batch changed. */
+  destinations: string[];
+}
+
+export interface RunSummary {
+  streams: Record<string, { read: number; written: number; deadLettered: number; warnings: number }>;
+  profiles: { created: number; updated: number; merged: number };
+  destinations?: Record<string, { delivered: number; failed: number; retried: number }>;
+}
+
+export interface RunRecord {
+  id: number;
+  name: string;
+  kind: 'sync' | 'deliver' | 'rebuild';
+  startedAt: string;
+  finishedAt?: string;
+  status: 'running' | 'succeeded' | 'failed';
+  summary?: RunSummary;
+  error?: string;
+}
+
+export interface OutboxEntry {
+  profileId: string;
+  seq: number;
+  mergedFrom: string[];
+}
+
+export interface ProfileExplanation {
+  profileId: string;
+  aliases: string[];
+  records: StoredRecord[];
+  links: LinkDecision[];
+  merges: MergeEvent[];
+  refused: RefusedMerge[];
+}
+
+/**
+ * The profile store. One interface, an embedded SQLite implementation and a
+ * PostgreSQL one for many workers. Every method is async so a networked store
+ * fits without changing callers.
+ */
+export interface ProfileStore extends IdentityGraph {
+  loadState(sync: string): Promise<Record<string, StreamState>>;
+  commitBatch(batch: BatchCommit): Promise<void>;
+  addDeadLetters(items: DeadLetterInput[]): Promise<void>;
+
+  startRun(name: string, kind: RunRecord['kind']): Promise<number>;
+  finishRun(id: number, status: 'succeeded' | 'failed', summary: RunSummary | undefined, error?: string): Promise<void>;
+  recentRuns(limit: number): Promise<RunRecord[]>;
+
+  /** Follow aliases: an absorbed id resolves to its survivor. */
+  resolveProfileId(idOrAlias: string): Promise<string | undefined>;
+  profileDocument(id: string): Promise<ProfileDocument | undefined>;
+  /** Every profile, in id order, `batchSize` at a time. */
+  iterateProfiles(batchSize: number): AsyncIterable<ProfileDocument[]>;
+  countProfiles(): Promise<number>;
+  explain(profileId: string): Promise<ProfileExplanation>;
+
+  pendingOutbox(destination: string, limit: number): Promise<OutboxEntry[]>;
+  ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void>;
+
+  listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]>;
+
+  /** For `resolve --rebuild`: every stored record, in the order they were first stored. */
+  iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]>;
+  /** Drop all resolution output (profiles, links, aliases kept as given), keeping records. */
+  resetResolution(keepAliases: Map<string, string>): Promise<void>;
+
+  close(): Promise<void>;
+}
