@@ -103,7 +103,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line;
+    const line = counter.linePos(e.pos[0]).line;
     throw new ConfigError(`invalid YAML: ${e.message.split('\n')[0]}`, { file, line });
   }
   const lineOf = lineFinder(doc, counter);

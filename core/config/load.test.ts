@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { loadConfigText } from './load.js';
+
+const base = `
+store: { sqlite: ./.tributary/test.db }
+sources:
+  - name: crm
+    connector: csv
+    schedule: "*/15 * * * *"
+    streams:
+      - name: customers
+        primaryKey: crm_id
+        config: { path: ./x.csv }
+        mapping:
+          identifiers: { email: email }
+          traits: { firstName: first_name }
+`;
+
+function loadError(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
+  try {
+    loadConfigText(text, 'config/test.yaml', { env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config loading', () => {
+  it('accepts a valid config and fills defaults', () => {
+    const { config } = loadConfigText(base, 'config/test.yaml');
+    expect(config.sources[0].streams[0].kind).toBe('identify');
+    expect(config.sources[0].batchSize).toBe(5000);
+    expect(config.resolution.mergeOn).toEqual(['external_id', 'email', 'phone']);
+    expect(config.normalize.defaultRegion).toBe('US');
+  });
+
+  it('names the file, the line and the YAML path of a wrong type', () => {
+    const err = loadError(base.replace('primaryKey: crm_id', 'primaryKey: 12'));
+    expect(err.describe()).toMatch(/^config\/test\.yaml:9: sources\[0\]\.streams\[0\]\.primaryKey: /);
+    expect(err.context.line).toBe(9);
+  });
+
+  it('names unknown keys', () => {
+    const err = loadError(base.replace('    schedule:', '    shedule:'));
+    expect(err.message).toContain('sources[0]');
+    expect(err.message).toContain('unknown key "shedule"');
+    expect(err.context.line).toBe(4);
+  });
+
+  it('requires a cursor for incremental database streams', () => {
+    const err = loadError(base.replace('connector: csv', 'connector: mysql'));
+    expect(err.message).toBe(
+      'sources[0].streams[0].cursor: expected a column name (incremental streams need a cursor; or set mode: full_refresh)',
+    );
+  });
+
+  it('rejects an invalid cron expression', () => {
+    const err = loadError(base.replace('"*/15 * * * *"', '"every minute"'));
+    expect(err.message).toMatch(/sources\[0\]\.schedule: expected a cron expression/);
+    expect(err.context.line).toBe(6);
+  });
+
+  it('resolves ${ENV} and ${file:...} and remembers them as secrets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-cfg-'));
+    writeFileSync(join(dir, 'pw'), 's3cr3t-from-file\n');
+    const text = `${base}    config: { user: "\${DB_USER}", password: "\${file:${join(dir, 'pw')}}" }\n`;
+    const { config, secrets } = loadConfigText(text, 'x.yaml', { env: { DB_USER: 'crm-reader' } });
+    expect(config.sources[0].config).toEqual({ user: 'crm-reader', password: 's3cr3t-from-file' });
+    expect([...secrets].sort()).toEqual(['crm-reader', 's3cr3t-from-file']);
+  });
+
+  it('fails fast on an unset environment variable, naming where it is used', () => {
+    const err = loadError(`${base}    config: { password: "\${NOPE_NOT_SET}" }\n`);
+    expect(err.message).toBe('sources[0].config.password: environment variable NOPE_NOT_SET is not set');
+    expect(err.context.line).toBe(14);
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const err = loadError('sources:\n  - name: [unclosed\n');
+    expect(err.message).toMatch(/^invalid YAML/);
+    expect(err.context.line).toBeGreaterThan(0);
+  });
+
+  it('rejects duplicate source names', () => {
+    const err = loadError(base + base.split('sources:\n')[1]);
+    expect(err.message).toMatch(/sources\[1\]\.name: duplicate source name "crm"/);
+  });
+
+  it('rejects rules naming an unknown identifier type and bad regexes', () => {
+    expect(loadError(`${base}resolution: { mergeOn: [emial] }\n`).message).toMatch(
+      /resolution\.mergeOn\[0\]: unknown identifier type "emial"/,
+    );
+    expect(loadError(`${base}resolution: { blocked: { email: { regex: ["(unclosed"] } } }\n`).message).toMatch(
+      /resolution\.blocked\.email\.regex\[0\]: invalid regular expression/,
+    );
+  });
+
+  it('rejects a track stream without an event mapping', () => {
+    expect(loadError(base.replace('primaryKey: crm_id', 'primaryKey: crm_id\n        kind: track')).message).toMatch(
+      /mapping: a track stream needs mapping\.event/,
+    );
+  });
+});

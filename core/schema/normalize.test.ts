@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeBoolean, normalizeEmail, normalizeName, normalizePhone, normalizeTimestamp } from './normalize.js';
+import { compileMapping } from './mapping.js';
+import { mappingSchema } from '../config/schema.js';
+
+describe('normalizers', () => {
+  it('emails are trimmed and lowercased; junk is refused with a reason', () => {
+    expect(normalizeEmail('  John.Doe@Example.COM ')).toEqual({ ok: true, value: 'john.doe@example.com' });
+    expect(normalizeEmail('not-an-email')).toEqual({ ok: false, reason: 'not an email address' });
+    expect(normalizeEmail(`${'a'.repeat(400)}@x.com`)).toMatchObject({ ok: false, reason: expect.stringMatching(/longer than/) });
+  });
+
+  it('phones become E.164 from national, international and 00 forms', () => {
+    expect(normalizePhone('06 12 34 56 78', 'FR')).toEqual({ ok: true, value: '+33612345678' });
+    expect(normalizePhone('+33 6 12 34 56 78')).toEqual({ ok: true, value: '+33612345678' });
+    expect(normalizePhone('0033612345678', 'US')).toEqual({ ok: true, value: '+33612345678' });
+    expect(normalizePhone('(415) 555-2671', 'US')).toEqual({ ok: true, value: '+14155552671' });
+    expect(normalizePhone('12', 'US').ok).toBe(false);
+    expect(normalizePhone('06 12 34 56 78').ok).toBe(false);
+  });
+
+  it('timestamps become ISO-8601 UTC; zone-less strings are UTC, not local time', () => {
+    expect(normalizeTimestamp('2024-03-01 10:20:30')).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });
+    expect(normalizeTimestamp('2024-03-01T12:20:30+02:00')).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });
+    expect(normalizeTimestamp('2024-03-01')).toEqual({ ok: true, value: '2024-03-01T00:00:00.000Z' });
+    expect(normalizeTimestamp(1709288430)).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });
+    expect(normalizeTimestamp('yesterday')).toEqual({ ok: false, reason: 'not a date or time' });
+  });
+
+  it('names are trimmed and inner spaces collapsed; booleans read common spellings', () => {
+    expect(normalizeName('  Anne   Marie ')).toBe('Anne Marie');
+    expect(normalizeName('   ')).toBeUndefined();
+    expect(normalizeBoolean('Yes')).toEqual({ ok: true, value: true });
+    expect(normalizeBoolean('0')).toEqual({ ok: true, value: false });
+    expect(normalizeBoolean('maybe').ok).toBe(false);
+  });
+});
+
+describe('mapping', () => {
+  const mctx = { source: 'crm', stream: 'customers', kind: 'identify' as const, primaryKey: ['id'], defaultRegion: 'US', now: () => '2026-01-01T00:00:00.000Z' };
+  const mapping = mappingSchema.parse({
+    identifiers: { email: 'email', phone: { field: 'phone', regionField: 'country' }, 'external_id.crm': 'id' },
+    traits: { firstName: 'first', city: 'address.city' },
+    observedAt: 'updated',
+  });
+  const { map, fieldsRead } = compileMapping(mapping, mctx);
+
+  it('builds a canonical record with normalized identifiers, the raw value kept', () => {
+    const r = map({ id: 7, email: ' A@B.COM ', phone: '06 12 34 56 78', country: 'fr', first: ' Ann ', address: { city: 'Lyon' }, updated: '2024-01-02 03:04:05' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.record.recordId).toBe('7');
+    expect(r.record.identifiers).toEqual([
+      { type: 'email', value: 'a@b.com', raw: ' A@B.COM ' },
+      { type: 'phone', value: '+33612345678', raw: '06 12 34 56 78' },
+      { type: 'external_id', value: '7', namespace: 'crm' },
+    ]);
+    expect(r.record.traits).toEqual({ firstName: 'Ann', city: 'Lyon', email: 'a@b.com', phone: '+33612345678' });
+    expect(r.record.observedAt).toBe('2024-01-02T03:04:05.000Z');
+    expect(fieldsRead.has('address.city')).toBe(true);
+  });
+
+  it('an invalid value is a field warning, not a failure, when another identifier remains', () => {
+    const r = map({ id: 8, email: 'nope', phone: '123', updated: 'garbage' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.record.identifiers.map((i) => i.type)).toEqual(['external_id']);
+    expect(r.record.warnings?.map((w) => w.field)).toEqual(['email', 'phone', 'updated']);
+  });
+
+  it('a record with no usable identifier fails with the reasons', () => {
+    const noId = compileMapping(mappingSchema.parse({ identifiers: { email: 'email' } }), mctx).map;
+    expect(noId({ id: 1, email: 'broken' })).toEqual({ ok: false, reason: 'no usable identifier: email not an email address', recordId: '1' });
+    expect(noId({ email: 'a@b.com' })).toEqual({ ok: false, reason: 'primary key id is empty' });
+  });
+});
