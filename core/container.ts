@@ -6,6 +6,7 @@ import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { Engine } from './engine/engine.js';
 import { PluginRegistry, builtInPluginFiles, resolvePluginSpecifier } from './plugin/loader.js';
 import type { Logger } from './plugin/types.js';
+import type { PluginDefinition } from './plugin/define-plugin.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { ProfileStore } from './store/types.js';
 import { TOKENS, type Clock } from './tokens.js';
@@ -20,6 +21,8 @@ export interface BootOptions {
   env?: NodeJS.ProcessEnv;
   /** Replace the store the config names (tests). */
   store?: ProfileStore;
+  /** Plugins given as objects rather than files (tests, embedding). */
+  plugins?: PluginDefinition[];
 }
 
 export interface Booted {
@@ -59,6 +62,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     }
   });
   for (const spec of loaded.config.plugins) await registry.loadFile(resolvePluginSpecifier(spec, configDir));
+  for (const p of opts.plugins ?? []) registry.add(p, `(in-process) ${p.name}`);
   for (const b of registry.broken) logger.warn(`plugin refused: ${b.file}: ${b.error}`);
 
   const store = opts.store ?? openStore(loaded);

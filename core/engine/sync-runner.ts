@@ -106,7 +106,7 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     if (!mine.length) return;
     for (const field of plan.fieldsRead) {
       if (mine.some((d) => getPath(d, field) !== undefined)) continue;
-      const path = at('streams', plan.index, 'mapping');
+      const path = at('streams', plan.index, 'mapping', ...mappingPathOf(source.streams[plan.index].mapping, field));
       const known = Object.keys(mine[0]).slice(0, 20).join(', ');
       throw new ConfigError(`${formatPath(path)}: field "${field}" is not in the source data (it has: ${known})`, {
         file: loaded.file,
@@ -201,6 +201,23 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     throw new ConnectionError(`source ${source.name} (${connector.id}) failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });
   }
   return summary;
+}
+
+/** Where in a stream's mapping a source field is named, for pointing at the exact YAML line. */
+function mappingPathOf(mapping: SourceConfig['streams'][number]['mapping'], field: string): string[] {
+  for (const [k, v] of Object.entries(mapping.identifiers)) {
+    if (v === field) return ['identifiers', k];
+    if (typeof v === 'object' && v.field === field) return ['identifiers', k, 'field'];
+    if (typeof v === 'object' && v.regionField === field) return ['identifiers', k, 'regionField'];
+  }
+  for (const [k, v] of Object.entries(mapping.traits)) if (v === field) return ['traits', k];
+  if (mapping.observedAt === field) return ['observedAt'];
+  for (const [k, v] of Object.entries(mapping.consent ?? {})) if (v === field) return ['consent', k];
+  if (mapping.event) {
+    for (const [k, v] of Object.entries(mapping.event.properties)) if (v === field) return ['event', 'properties', k];
+    for (const k of ['revenue', 'currency', 'nameField'] as const) if (mapping.event[k] === field) return ['event', k];
+  }
+  return [];
 }
 
 function emptyResolution() {
