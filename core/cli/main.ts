@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { discoverCommand, deadLettersCommand, statusCommand, validateCommand } from './commands/inspect.js';
 import { profilesCommand } from './commands/profiles.js';
+import { resolveCommand } from './commands/resolve.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { defaultConfigFile } from './shared.js';
@@ -21,6 +22,7 @@ program.addCommand(syncCommand());
 program.addCommand(runCommand());
 program.addCommand(statusCommand());
 program.addCommand(profilesCommand());
+program.addCommand(resolveCommand());
 program.addCommand(deadLettersCommand());
 
 await program.parseAsync(process.argv);

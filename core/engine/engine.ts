@@ -9,6 +9,7 @@ import { TOKENS, type Clock } from '../tokens.js';
 import { Mutex } from '../util/mutex.js';
 import { deliver, type DeliverySummary } from './deliver.js';
 import { runSourceSync } from './sync-runner.js';
+import { rebuildResolution, type RebuildReport } from '../resolution/rebuild.js';
 
 export interface SyncOutcome {
   sync: string;
@@ -127,6 +128,34 @@ export class Engine {
       await this.store.finishRun(runId, 'failed', undefined, errorMessage(err));
       throw err;
     }
+  }
+
+  /** Re-run identity resolution over every stored record with the current rules. */
+  async rebuild(dryRun: boolean): Promise<RebuildReport> {
+    return this.resolveLock.run(async () => {
+      const runId = dryRun ? -1 : await this.store.startRun('resolution', 'rebuild');
+      try {
+        const report = await rebuildResolution({
+          store: this.store,
+          resolver: this.resolver(),
+          rules: this.loaded.config.resolution,
+          logger: this.logger,
+          dryRun,
+          destinations: this.incrementalDestinations(),
+          now: () => this.clock.now(),
+        });
+        if (!dryRun) {
+          await this.store.finishRun(runId, 'succeeded', {
+            streams: {},
+            profiles: { created: 0, updated: report.profilesAfter, merged: report.merges.reduce((a, m) => a + m.absorb.length, 0) },
+          });
+        }
+        return report;
+      } catch (err) {
+        if (!dryRun) await this.store.finishRun(runId, 'failed', undefined, errorMessage(err));
+        throw err;
+      }
+    });
   }
 
   isRunning(name: string): boolean {

@@ -15,6 +15,7 @@ import type {
   ProfileStore,
   RunRecord,
   RunSummary,
+  ResolutionSnapshot,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
 
@@ -326,10 +327,50 @@ export class SqliteStore implements ProfileStore {
     }
   }
 
-  async resetResolution(keepAliases: Map<string, string>): Promise<void> {
+  async dumpResolution(): Promise<ResolutionSnapshot> {
+    const db = this.db;
+    const rows = <T = Row>(sql: string) => db.prepare(sql).all() as T[];
+    return {
+      recordProfiles: new Map(rows('SELECT key, profile_id FROM records').map((r) => [r.key as string, r.profile_id as string])),
+      profiles: (db.prepare('SELECT body FROM profiles').pluck().all() as string[]).map((b) => JSON.parse(b) as ProfileState),
+      identifierOwners: new Map(rows('SELECT key, profile_id FROM identifiers').map((r) => [r.key as string, r.profile_id as string])),
+      links: rows('SELECT * FROM links').map((r) => ({ recordKey: r.record_key as string, identifierKey: r.identifier_key as string, rule: r.rule as string })),
+      presented: rows('SELECT * FROM presented').map((r) => [r.identifier_key as string, r.profile_id as string] as [string, string]),
+      refused: rows('SELECT * FROM refused ORDER BY seq').map((r) => ({
+        recordKey: r.record_key as string,
+        identifierKey: r.identifier_key as string,
+        profiles: JSON.parse(r.profiles as string) as string[],
+        reason: r.reason as string,
+        at: r.at as string,
+      })),
+      aliases: new Map(rows('SELECT alias, profile_id FROM aliases').map((r) => [r.alias as string, r.profile_id as string])),
+      merges: [],
+    };
+  }
+
+  async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
+    const s = this.stmts;
+    const setProfile = this.db.prepare('UPDATE records SET profile_id = ? WHERE key = ?');
     this.db.transaction(() => {
       for (const t of ['identifiers', 'links', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
-      for (const [alias, id] of keepAliases) this.stmts.insertAlias.run(alias, id);
+      for (const [key, id] of r.recordProfiles) setProfile.run(id, key);
+      for (const p of r.profiles) {
+        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
+        for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, '[]');
+      }
+      for (const [key, id] of r.identifierOwners) s.upsertIdentifier.run(key, id);
+      for (const l of r.links) s.insertLink.run(l.recordKey, l.identifierKey, l.rule);
+      for (const [key, id] of r.presented) s.insertPresented.run(key, id);
+      for (const f of r.refused) s.insertRefused.run(f.recordKey, f.identifierKey, JSON.stringify(f.profiles), f.reason, f.at);
+      for (const [alias, id] of r.aliases) s.insertAlias.run(alias, id);
+      for (const m of r.merges) {
+        s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
+        for (const d of destinations) {
+          s.outboxDelete.run(d, m.absorbed);
+          const prev = JSON.parse((s.outboxGet.get(d, m.survivor) as string | undefined) ?? '[]') as string[];
+          s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...new Set([...prev, m.absorbed])]));
+        }
+      }
     })();
   }
 

@@ -1,6 +1,6 @@
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
-import type { IdentityGraph, MergeEvent, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
+import type { IdentityGraph, MergeEvent, ProfileState, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
 
 export interface DeadLetterInput {
   sync: string;
@@ -51,6 +51,18 @@ export interface OutboxEntry {
   mergedFrom: string[];
 }
 
+export interface ResolutionSnapshot {
+  recordProfiles: Map<string, string>;
+  profiles: ProfileState[];
+  identifierOwners: Map<string, string>;
+  links: LinkDecision[];
+  presented: Array<[string, string]>;
+  refused: RefusedMerge[];
+  aliases: Map<string, string>;
+  /** Merge events to append (a rebuild records the merges it made). */
+  merges: MergeEvent[];
+}
+
 export interface ProfileExplanation {
   profileId: string;
   aliases: string[];
@@ -89,8 +101,10 @@ export interface ProfileStore extends IdentityGraph {
 
   /** For `resolve --rebuild`: every stored record, in the order they were first stored. */
   iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]>;
-  /** Drop all resolution output (profiles, links, aliases kept as given), keeping records. */
-  resetResolution(keepAliases: Map<string, string>): Promise<void>;
+  /** Replace all resolution output (graph, profiles, aliases) in one transaction, keeping records. */
+  replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void>;
+  /** Everything resolution wrote, for a rebuild to carry over. */
+  dumpResolution(): Promise<ResolutionSnapshot>;
 
   close(): Promise<void>;
 }

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { ResolutionConfig } from '../config/schema.js';
+import type { Logger } from '../plugin/types.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { MergeEvent } from './types.js';
+import type { ProfileStore } from '../store/types.js';
+import type { ProfileState, Resolver } from './types.js';
+
+export interface RebuildReport {
+  records: number;
+  profilesBefore: number;
+  profilesAfter: number;
+  /** New profiles that join records of several current profiles: id kept -> ids absorbed. */
+  merges: Array<{ keep: string; absorb: string[] }>;
+  /** Current profiles whose records end up in several profiles: id -> how many parts. */
+  splits: Array<{ profile: string; parts: number; newIds: string[] }>;
+  applied: boolean;
+}
+
+export interface RebuildOptions {
+  store: ProfileStore;
+  resolver: Resolver;
+  rules: ResolutionConfig;
+  logger: Logger;
+  dryRun: boolean;
+  destinations: string[];
+  batchSize?: number;
+  now?: () => Date;
+}
+
+/**
+ * Re-run resolution over every stored record (after a rules change) into a scratch
+ * store, then map the new profiles onto the old ids: an old profile's id stays with
+ * the new profile that holds its oldest record; when several old ids land in one
+ * new profile the oldest profile's id is kept and the others become aliases.
+ */
+export async function rebuildResolution(opts: RebuildOptions): Promise<RebuildReport> {
+  const now = opts.now ?? (() => new Date());
+  const scratch = new SqliteStore(':memory:');
+  let temp = 0;
+  const oldOf = new Map<string, string>();
+  /** Old profile -> key of its oldest record (records iterate in first-stored order). */
+  const oldestRecord = new Map<string, string>();
+  let records = 0;
+  try {
+    for await (const page of opts.store.iterateRecords(opts.batchSize ?? 5000)) {
+      for (const r of page) {
+        const key = `${r.source}/${r.stream}/${r.recordId}`;
+        oldOf.set(key, r.profileId);
+        if (!oldestRecord.has(r.profileId)) oldestRecord.set(r.profileId, key);
+      }
+      const batch = page.map(({ profileId: _drop, ...rest }) => rest);
+      const resolution = await opts.resolver.resolve(
+        { logger: opts.logger, rules: opts.rules, now, newProfileId: () => `tmp_${String(++temp).padStart(12, '0')}` },
+        batch,
+        scratch,
+      );
+      await scratch.commitBatch({ sync: 'rebuild', records: batch, resolution, deadLetters: [], checkpoints: [], destinations: [] });
+      records += page.length;
+    }
+    const snap = await scratch.dumpResolution();
+    const oldProfiles = await opts.store.getProfiles([...new Set(oldOf.values())]);
+
+    // Which old ids claim each new profile, through their oldest record.
+    const claims = new Map<string, string[]>();
+    for (const [oldId, key] of oldestRecord) {
+      const tmp = snap.recordProfiles.get(key)!;
+      claims.set(tmp, [...(claims.get(tmp) ?? []), oldId]);
+    }
+    const created = (id: string) => oldProfiles.get(id)?.createdAt ?? '';
+    const finalOf = new Map<string, string>();
+    const aliases = new Map<string, string>();
+    const merges: RebuildReport['merges'] = [];
+    const mergeEvents: MergeEvent[] = [];
+    const at = now().toISOString();
+    for (const p of snap.profiles) {
+      const claimants = (claims.get(p.id) ?? []).sort((a, b) => created(a).localeCompare(created(b)) || a.localeCompare(b));
+      const keep = claimants[0] ?? `prof_${randomUUID().replace(/-/g, '')}`;
+      finalOf.set(p.id, keep);
+      if (claimants.length > 1) {
+        merges.push({ keep, absorb: claimants.slice(1) });
+        for (const a of claimants.slice(1)) {
+          aliases.set(a, keep);
+          mergeEvents.push({ survivor: keep, absorbed: a, recordKey: oldestRecord.get(a)!, identifierKey: '', rule: 'rebuild', at });
+        }
+      }
+    }
+    const mapId = (id: string) => finalOf.get(id) ?? id;
+
+    const partsOf = new Map<string, Set<string>>();
+    for (const [key, oldId] of oldOf) {
+      const set = partsOf.get(oldId) ?? new Set<string>();
+      set.add(mapId(snap.recordProfiles.get(key)!));
+      partsOf.set(oldId, set);
+    }
+    const splits = [...partsOf]
+      .filter(([, parts]) => parts.size > 1)
+      .map(([profile, parts]) => ({ profile, parts: parts.size, newIds: [...parts].sort() }));
+
+    const report: RebuildReport = {
+      records,
+      profilesBefore: oldProfiles.size,
+      profilesAfter: snap.profiles.length,
+      merges,
+      splits,
+      applied: false,
+    };
+    if (opts.dryRun) return report;
+
+    // Aliases that pointed at an old id now point at wherever that id went.
+    const previous = (await opts.store.dumpResolution()).aliases;
+    for (const [alias, target] of previous) aliases.set(alias, aliases.get(target) ?? target);
+    const profiles: ProfileState[] = snap.profiles.map((p) => {
+      const id = mapId(p.id);
+      const old = oldProfiles.get(id);
+      return { ...p, id, createdAt: old?.createdAt ?? p.createdAt, updatedAt: at };
+    });
+    await opts.store.replaceResolution(
+      {
+        recordProfiles: new Map([...snap.recordProfiles].map(([k, id]) => [k, mapId(id)])),
+        profiles,
+        identifierOwners: new Map([...snap.identifierOwners].map(([k, id]) => [k, mapId(id)])),
+        links: snap.links,
+        presented: snap.presented.map(([k, id]) => [k, mapId(id)] as [string, string]),
+        refused: snap.refused.map((r) => ({ ...r, profiles: r.profiles.map(mapId) })),
+        aliases,
+        merges: mergeEvents,
+      },
+      opts.destinations,
+    );
+    report.applied = true;
+    return report;
+  } finally {
+    await scratch.close();
+  }
+}
