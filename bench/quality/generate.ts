@@ -19,7 +19,7 @@ import {
 
 export * from './types.js';
 export { writeDataset, toCsv } from './write-dataset.js';
-export { reachableTruth, coreNormalizers, type IdentifierNormalizers } from './reachable-truth.js';
+export { reachableTruth, trapValues, coreNormalizers, type IdentifierNormalizers } from './reachable-truth.js';
 
 export interface GenerateOptions {
   people: number;

@@ -20,8 +20,28 @@ export const coreNormalizers: IdentifierNormalizers = {
   },
 };
 
-// Placeholder phones are read in every region the generator uses: "1234567890" must stay a trap whichever region parses it.
 const REGIONS: Array<string | undefined> = [undefined, 'FR', 'US', 'GB', 'DE'];
+
+/**
+ * The dataset's trap values as `normalize` writes them: placeholder and shared-mailbox
+ * emails, placeholder and household phones. A placeholder phone is read in every region,
+ * since "1234567890" is a valid German number once a region is guessed.
+ */
+export function trapValues(dataset: GeneratedDataset, normalize: IdentifierNormalizers): { emails: Set<string>; phones: Set<string> } {
+  const emails = new Set<string>();
+  const phones = new Set<string>();
+  for (const e of dataset.traps.emails) {
+    const v = normalize.email(e);
+    if (v !== null) emails.add(v);
+  }
+  for (const p of dataset.traps.phones) {
+    for (const region of p.region ? [p.region] : REGIONS) {
+      const v = normalize.phone(p.value, region);
+      if (v !== null) phones.add(v);
+    }
+  }
+  return { emails, phones };
+}
 
 /** Identifier keys (`email\0v`, `phone\0v`) of one row, after normalization. */
 function identifiersOf(dataset: GeneratedDataset, n: IdentifierNormalizers): Array<{ key: string; ids: string[] }> {
@@ -47,17 +67,8 @@ function identifiersOf(dataset: GeneratedDataset, n: IdentifierNormalizers): Arr
  * a record with no usable identifier is its own cluster.
  */
 export function reachableTruth(dataset: GeneratedDataset, normalize: IdentifierNormalizers): Map<string, string> {
-  const blocked = new Set<string>();
-  for (const e of dataset.traps.emails) {
-    const v = normalize.email(e);
-    if (v !== null) blocked.add(`email\u0000${v}`);
-  }
-  for (const p of dataset.traps.phones) {
-    for (const region of p.region ? [p.region] : REGIONS) {
-      const v = normalize.phone(p.value, region);
-      if (v !== null) blocked.add(`phone\u0000${v}`);
-    }
-  }
+  const traps = trapValues(dataset, normalize);
+  const blocked = new Set([...[...traps.emails].map((e) => `email\u0000${e}`), ...[...traps.phones].map((p) => `phone\u0000${p}`)]);
 
   const rows = identifiersOf(dataset, normalize);
   const owners = new Map<string, Set<string>>();
