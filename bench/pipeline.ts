@@ -34,7 +34,7 @@ async function generate(dir: string, total: number) {
       yield 'crm_id,first_name,last_name,email,phone,country,updated_at\n';
       for (let i = 0; i < customers; i++) {
         const phone = `+1415${String(2000000 + (i % 7999999)).padStart(7, '0')}`;
-        yield `${i},${first[i % 10]},${last[i % 8]},user${i}@example.org,${phone},US,2026-01-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00\n`;
+        yield `${i},${first[i % 10]},${last[i % 8]},user${i}@mail-box.net,${phone},US,2026-01-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00\n`;
       }
     })(),
   );
@@ -44,7 +44,7 @@ async function generate(dir: string, total: number) {
       yield 'order_id,email,amount,currency,ordered_at\n';
       for (let i = 0; i < orders; i++) {
         const c = (i * 7919) % customers;
-        yield `o${i},USER${c}@Example.org,${(i % 500) + 0.99},EUR,2026-02-${String(1 + (i % 28)).padStart(2, '0')}T12:00:00Z\n`;
+        yield `o${i},USER${c}@Mail-Box.net,${(i % 500) + 0.99},EUR,2026-02-${String(1 + (i % 28)).padStart(2, '0')}T12:00:00Z\n`;
       }
     })(),
   );
@@ -53,7 +53,7 @@ async function generate(dir: string, total: number) {
     (function* () {
       for (let i = 0; i < newsletter; i++) {
         // Every other subscriber is an existing customer; the rest are new people.
-        const email = i % 2 === 0 ? ` user${i}@example.org ` : `reader${i}@example.net`;
+        const email = i % 2 === 0 ? ` user${i}@mail-box.net ` : `reader${i}@reader-mail.net`;
         yield `${JSON.stringify({ id: `n${i}`, email, first_name: first[i % 10], subscribed_at: '2026-03-01T00:00:00Z', consent: 'yes' })}\n`;
       }
     })(),

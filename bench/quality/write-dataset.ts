@@ -41,7 +41,8 @@ export async function writeDataset(dir: string, dataset: GeneratedDataset): Prom
     ['crm.csv', toCsv(dataset.rows.crm, CSV_COLUMNS.crm)],
     ['orders.csv', toCsv(dataset.rows.orders, CSV_COLUMNS.orders)],
     ['support.csv', toCsv(dataset.rows.support, CSV_COLUMNS.support)],
-    ['newsletter.jsonl', toJsonl(dataset.rows.newsletter)],
+    // The newsletter export has no key of its own; `id` is the row number the truth keys use (n0, n1, ...).
+    ['newsletter.jsonl', toJsonl(dataset.rows.newsletter.map((r, i) => ({ id: `n${i}`, ...r })))],
     ['truth.csv', toCsv(truthRows, ['record_key', 'person_id'])],
   ];
   const paths: string[] = [];

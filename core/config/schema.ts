@@ -150,6 +150,18 @@ export const resolutionSchema = z
       .min(2)
       .default(3)
       .describe('A value presented by records of more than this many profiles stops linking.'),
+    nameGuard: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            via: z.array(z.string()).default(['email', 'phone']),
+            traits: z.array(z.string()).default(['firstName', 'fullName', 'name']),
+          })
+          .strict(),
+      ])
+      .prefault({})
+      .describe('Refuse a merge through these identifier types when the two sides have different given names (household phones, shared mailboxes). false to turn off.'),
     maxRecordsPerProfile: z.number().int().min(1).default(10_000),
     maxIdentifiersPerProfile: z.number().int().min(1).default(100),
     traits: z.record(z.string(), traitRuleSchema).default({}).describe('Survivorship per trait; default most_recent.'),

@@ -164,11 +164,11 @@ describe('deterministic resolver', () => {
 
   it('merging two profiles combines their traits by the same rules', async () => {
     const rules = { computed: { n: { op: 'count' } } };
-    await run([rec('1', [{ type: 'email', value: 'a@x.com' }], { kind: 'track', event: { name: 'e', properties: {} }, traits: { firstName: 'Old' }, observedAt: '2025-01-01T00:00:00.000Z' })], rules);
-    await run([rec('2', [{ type: 'phone', value: '+14155550101' }], { kind: 'track', event: { name: 'e', properties: {} }, traits: { firstName: 'New' }, observedAt: '2025-05-01T00:00:00.000Z' })], rules);
+    await run([rec('1', [{ type: 'email', value: 'a@x.com' }], { kind: 'track', event: { name: 'e', properties: {} }, traits: { firstName: 'Ann' }, observedAt: '2025-01-01T00:00:00.000Z' })], rules);
+    await run([rec('2', [{ type: 'phone', value: '+14155550101' }], { kind: 'track', event: { name: 'e', properties: {} }, traits: { firstName: 'Anne' }, observedAt: '2025-05-01T00:00:00.000Z' })], rules);
     await run([rec('3', [{ type: 'email', value: 'a@x.com' }, { type: 'phone', value: '+14155550101' }], { observedAt: '2024-01-01T00:00:00.000Z' })], rules);
     const doc = (await store.profileDocument('p001'))!;
-    expect(doc.traits.firstName).toBe('New');
+    expect(doc.traits.firstName).toBe('Anne');
     expect(doc.computed).toEqual({ n: 2 });
     expect(doc.identifiers.map((i) => i.type).sort()).toEqual(['email', 'phone']);
   });

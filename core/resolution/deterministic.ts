@@ -2,6 +2,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
+import { givenName, namesCompatible } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -47,11 +48,9 @@ export class DeterministicResolver implements Resolver {
     const candidates = batch.map((r) => rules.candidates(r.identifiers));
     const allKeys = [...new Set(candidates.flatMap((c) => [...c.keys.map((k) => k.key), ...c.blocked.map((b) => b.key)]))];
     const recordKeys = batch.map(recordKey);
-    const [owners, presentedCounts, existing] = await Promise.all([
-      graph.lookupIdentifiers(allKeys),
-      graph.presentedBy(allKeys),
-      graph.existingRecords(recordKeys),
-    ]);
+    const [owners, existing] = await Promise.all([graph.lookupIdentifiers(allKeys), graph.existingRecords(recordKeys)]);
+    // Only an owned value can have been refused for a profile: ask about those alone.
+    const presentedCounts = await graph.presentedBy([...owners.keys()]);
     const loadIds = new Set<string>([...owners.values(), ...[...existing.values()].map((r) => r.profileId)]);
     const loaded = await graph.getProfiles([...loadIds]);
 
@@ -69,7 +68,9 @@ export class DeterministicResolver implements Resolver {
       return o === undefined ? undefined : final(o);
     };
     const presented = new Map<string, Set<string>>();
-    const presentedCount = (key: string) => (presentedCounts.get(key) ?? 0) + (presented.get(key)?.size ?? 0);
+    // The owner counts as one presenter; others are stored and counted as refusals happen.
+    const presentedCount = (key: string) =>
+      (ownerOf(key) !== undefined ? 1 : 0) + (presentedCounts.get(key) ?? 0) + (presented.get(key)?.size ?? 0);
 
     const assignments = new Map<string, string>();
     const links: LinkDecision[] = [];
@@ -99,6 +100,17 @@ export class DeterministicResolver implements Resolver {
       for (const [cls, n] of counts) {
         const limit = rules.limitFor(cls);
         if (limit !== undefined && n > limit) return `limit: more than ${limit} ${cls.replace(':', '.')} values in one profile`;
+      }
+      return undefined;
+    };
+
+    const guard = ctx.rules.nameGuard;
+    const nameConflict = (c: CandidateKey, record: CanonicalRecord, target: Working | undefined, owner: Working): string | undefined => {
+      if (!guard || !guard.via.includes(c.type)) return undefined;
+      const theirs = givenName(owner.state.traits, guard.traits);
+      if (!theirs) return undefined;
+      for (const mine of [givenName(record.traits, guard.traits), target ? givenName(target.state.traits, guard.traits) : undefined]) {
+        if (!namesCompatible(mine, theirs)) return `name guard: given names "${mine}" and "${theirs}" differ`;
       }
       return undefined;
     };
@@ -163,7 +175,7 @@ export class DeterministicResolver implements Resolver {
           continue;
         }
         const parts = [target, owner].filter((w): w is Working => w !== undefined);
-        const reason = wouldBreak(parts, [...accepted, c], 1);
+        const reason = wouldBreak(parts, [...accepted, c], 1) ?? (owner ? nameConflict(c, record, target, owner) : undefined);
         if (reason) {
           refuse(c, parts.map((p) => p.state.id), reason);
           continue;
@@ -180,10 +192,12 @@ export class DeterministicResolver implements Resolver {
         if (ownerOf(c.key) !== pid) localOwners.set(c.key, pid);
         addKey(target, c);
       }
-      for (const c of [...keys, ...blocked.map((b) => ({ key: b.key }))]) {
+      for (const c of keys) {
+        const o = ownerOf(c.key);
+        if (o === undefined || o === pid) continue;
         let set = presented.get(c.key);
         if (!set) presented.set(c.key, (set = new Set()));
-        if (ownerOf(c.key) !== pid || !owners.has(c.key)) set.add(pid);
+        set.add(pid);
       }
       for (const b of blocked) refused.push({ recordKey: rk, identifierKey: b.key, profiles: [], reason: b.reason, at: now });
       if (prev) recompute.add(pid);
@@ -215,7 +229,9 @@ export class DeterministicResolver implements Resolver {
     for (const [k, p] of localOwners) identifierOwners.set(k, final(p));
     for (const [rk, p] of assignments) assignments.set(rk, final(p));
     const presentedPairs: Array<[string, string]> = [];
-    for (const [k, set] of presented) for (const p of new Set([...set].map(final))) presentedPairs.push([k, p]);
+    for (const [k, set] of presented) {
+      for (const p of new Set([...set].map(final))) if (p !== ownerOf(k)) presentedPairs.push([k, p]);
+    }
 
     const profiles: ProfileState[] = [];
     for (const id of new Set([...touched].map(final))) {

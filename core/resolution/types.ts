@@ -38,7 +38,10 @@ export interface IdentityGraph {
   recordsOfProfiles(ids: string[]): Promise<StoredRecord[]>;
   /** The records already stored under these keys (`source/stream/recordId`), if any. */
   existingRecords(keys: string[]): Promise<Map<string, StoredRecord>>;
-  /** identifier key -> how many distinct profiles have presented it (linked or refused). */
+  /**
+   * identifier key -> how many distinct profiles other than its owner have presented
+   * it (records carrying it whose link was refused). Asked only for owned keys.
+   */
   presentedBy(keys: string[]): Promise<Map<string, number>>;
 }
 
@@ -78,7 +81,7 @@ export interface ResolutionResult {
   profiles: ProfileState[];
   /** Values that stopped counting as evidence during this batch (generic values). */
   genericValues: Array<{ identifierKey: string; profiles: number }>;
-  /** (identifier key, profile id) pairs seen in this batch, for generic-value detection. */
+  /** (identifier key, profile id) pairs where a profile other than the owner presented the key. */
   presented: Array<[string, string]>;
 }
 

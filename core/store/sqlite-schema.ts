@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS presented (
   identifier_key TEXT NOT NULL, profile_id TEXT NOT NULL,
   PRIMARY KEY (identifier_key, profile_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS presented_profile ON presented(profile_id);
 CREATE TABLE IF NOT EXISTS profiles (
   id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, body TEXT NOT NULL
 ) WITHOUT ROWID;

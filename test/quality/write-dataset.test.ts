@@ -50,7 +50,7 @@ describe('writeDataset', () => {
     const jsonl = (await readFile(join(dir, 'newsletter.jsonl'), 'utf8')).trimEnd().split('\n');
     expect(jsonl).toHaveLength(d.rows.newsletter.length);
     const parsed: unknown[] = jsonl.map((line) => JSON.parse(line));
-    const expected = d.rows.newsletter.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)));
+    const expected = d.rows.newsletter.map((r, i) => ({ id: `n${i}`, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)) }));
     expect(parsed).toEqual(expected);
 
     const truth = readCsv(await readFile(join(dir, 'truth.csv'), 'utf8'));
