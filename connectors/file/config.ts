@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * Text encodings a file may be written in. Node's binary-to-text encodings
+ * (hex, base64, base64url) are left out: they describe bytes, not characters,
+ * so a CSV "in hex" is not a thing.
+ */
+export const TEXT_ENCODINGS = ['utf8', 'utf-8', 'utf16le', 'utf-16le', 'ucs2', 'ucs-2', 'latin1', 'binary', 'ascii'] as const;
+export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
+
+/** 4 Mi characters: a record (CSV) or line (JSONL) longer than this is reported as an error, which bounds memory. */
+export const DEFAULT_MAX_RECORD_SIZE = 4 * 1024 * 1024;
+
+/** Connector config shared by the `csv` and `jsonl` sources. */
+export const fileSourceConfigSchema = z.strictObject({
+  path: z
+    .string()
+    .optional()
+    .describe(
+      'Optional base directory (or glob) for the files. Relative stream paths are resolved against it (its fixed part for a glob); ' +
+        '`discover` lists one stream per file it matches. Empty or unset: the working directory, and discover lists nothing.',
+    ),
+  checkpointEvery: z
+    .number()
+    .int()
+    .min(1)
+    .default(5000)
+    .describe('Yield a resumable state message every N rows (the file and the row offset already consumed).'),
+});
+export type FileSourceConfig = z.infer<typeof fileSourceConfigSchema>;
+
+const encoding = z.enum(TEXT_ENCODINGS).default('utf8').describe('Text encoding of the file; a byte order mark is always stripped.');
+const path = z
+  .string()
+  .min(1, 'expected a file path or a glob such as ./drops/*.csv')
+  .describe('A file path or a glob (`*`, `?`, `**`), relative to the connector `path` or the working directory.');
+const skipEmptyLines = z.boolean().default(true).describe('Ignore lines with no characters at all.');
+const maxRecordSize = z
+  .number()
+  .int()
+  .min(1024)
+  .default(DEFAULT_MAX_RECORD_SIZE)
+  .describe('Longest record (characters) read whole; longer ones are reported as errors. Bounds memory on a broken quote.');
+
+/** Per-stream options of the `csv` source. */
+export const csvStreamSchema = z
+  .strictObject({
+    path,
+    delimiter: z.string().min(1).default(',').describe('Field separator, one or more characters (";", "\\t", "|").'),
+    quote: z.string().max(1).default('"').describe('Quote character; "" turns quoting off.'),
+    encoding,
+    header: z
+      .union([z.literal(true), z.array(z.string().min(1)).min(1)])
+      .default(true)
+      .describe('true: the first row holds the column names. A list: the column names, and every row is data.'),
+    skipEmptyLines,
+    relaxColumnCount: z
+      .boolean()
+      .default(false)
+      .describe('Accept rows with fewer or more fields than columns (missing ones are absent, extra ones dropped).'),
+    maxRecordSize,
+  })
+  .superRefine((c, ctx) => {
+    if (/[\r\n]/.test(c.delimiter)) ctx.addIssue({ code: 'custom', path: ['delimiter'], message: 'a delimiter cannot contain a line break' });
+    if (c.quote && c.delimiter.includes(c.quote)) ctx.addIssue({ code: 'custom', path: ['quote'], message: 'the quote character cannot be part of the delimiter' });
+    if (/[\r\n]/.test(c.quote)) ctx.addIssue({ code: 'custom', path: ['quote'], message: 'a quote cannot be a line break' });
+  });
+export type CsvStreamConfig = z.infer<typeof csvStreamSchema>;
+
+/** Per-stream options of the `jsonl` source. */
+export const jsonlStreamSchema = z.strictObject({ path, encoding, skipEmptyLines, maxRecordSize });
+export type JsonlStreamConfig = z.infer<typeof jsonlStreamSchema>;
+
+/** Config of the `file` destination. */
+export const fileDestinationConfigSchema = z.strictObject({
+  path: z.string().min(1, 'expected the file to write, e.g. ./out/profiles.jsonl').describe('Target file, relative to the working directory.'),
+  format: z.enum(['jsonl', 'csv']).describe('jsonl: one ProfileDocument per line. csv: one flat row per profile (see README).'),
+});
+export type FileDestinationConfig = z.infer<typeof fileDestinationConfigSchema>;

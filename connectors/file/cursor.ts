@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * How many primary keys are kept for rows AT the maximum cursor value. Past
+ * this, further rows tied at the maximum are read again next time (duplicates,
+ * which the store absorbs), never lost.
+ */
+export const MAX_TIE_KEYS = 1000;
+
+const INTEGER = /^[+-]?\d+$/;
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** An ISO-8601 date or date-time as [epoch ms, nanoseconds within the ms]; no offset means UTC. */
+export function isoInstant(s: string): [number, number] | undefined {
+  const m = ISO.exec(s);
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec));
+  if (Number.isNaN(ms)) return undefined;
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0')) * 60_000;
+  }
+  const nanos = frac.padEnd(9, '0');
+  return [ms + Number(nanos.slice(0, 3)), Number(nanos.slice(3))];
+}
+
+function sign(n: number | bigint): number {
+  return n > 0 ? 1 : n < 0 ? -1 : 0;
+}
+
+/**
+ * Order of two cursor values: integers (any size) and decimals numerically,
+ * ISO-8601 dates and date-times as instants (offsets applied), anything else
+ * (or a mix of kinds) by plain string comparison.
+ */
+export function compareCursor(a: string, b: string): number {
+  if (INTEGER.test(a) && INTEGER.test(b)) return sign(BigInt(a) - BigInt(b));
+  if (NUMBER.test(a) && NUMBER.test(b)) return sign(Number(a) - Number(b));
+  const ia = isoInstant(a);
+  const ib = isoInstant(b);
+  if (ia && ib) return sign(ia[0] - ib[0]) || sign(ia[1] - ib[1]);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A row's cursor value as text; undefined when absent or empty (such rows are always read). */
+export function cursorText(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * The identity of a row for tie-breaking: its primary key values, or a hash of
+ * the whole row when the stream has no (or an incomplete) primary key.
+ */
+export function rowKey(data: Record<string, unknown>, primaryKey: string[] | undefined): string {
+  const values = (primaryKey ?? []).map((k) => data[k]);
+  if (values.length > 0 && values.every((v) => v !== undefined && v !== null && v !== '')) {
+    return values.length === 1 ? String(values[0]) : JSON.stringify(values);
+  }
+  return `sha1:${createHash('sha1').update(JSON.stringify(data)).digest('hex')}`;
+}
+
+/** The highest cursor value read so far and the keys of the rows at exactly that value. */
+export interface CursorMark {
+  max: string;
+  keys: string[];
+}
+
+/** Decides which rows a run emits: above the saved maximum, or at it but not yet seen. */
+export class CursorFilter {
+  private readonly keys: Set<string>;
+  constructor(private readonly saved: CursorMark | undefined) {
+    this.keys = new Set(saved?.keys ?? []);
+  }
+
+  admits(value: string, key: string): boolean {
+    if (!this.saved) return true;
+    const c = compareCursor(value, this.saved.max);
+    return c > 0 || (c === 0 && !this.keys.has(key));
+  }
+}
+
+/** Follows the maximum over the rows a run emitted, starting from the saved mark. */
+export class CursorAccumulator {
+  private max: string | undefined;
+  private keys: Set<string>;
+  constructor(start: CursorMark | undefined) {
+    this.max = start?.max;
+    this.keys = new Set(start?.keys ?? []);
+  }
+
+  observe(value: string, key: string): void {
+    const c = this.max === undefined ? 1 : compareCursor(value, this.max);
+    if (c > 0) {
+      this.max = value;
+      this.keys = new Set([key]);
+    } else if (c === 0 && this.keys.size < MAX_TIE_KEYS) {
+      this.keys.add(key);
+    }
+  }
+
+  mark(): CursorMark | undefined {
+    return this.max === undefined ? undefined : { max: this.max, keys: [...this.keys] };
+  }
+}
