@@ -5,7 +5,7 @@ import { csvUnits } from './csv-tokenizer.js';
 import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js';
 import { checkConnectorPath } from './file-set.js';
 import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
-import { decodedChunks } from './text-input.js';
+import { decodedChunks, headText } from './text-input.js';
 
 /** Column names from a header row: blanks become `column_N`, repeats get `_2`, `_3` (with a warning). */
 export function headerNames(fields: string[], logger: Logger, where: string): string[] {
@@ -68,12 +68,7 @@ export function sniffDelimiter(line: string): string {
 }
 
 async function csvFields(handle: FileHandle, size: number): Promise<Record<string, FieldSchema>> {
-  let firstLine = '';
-  for await (const chunk of decodedChunks(handle, Math.min(size, 64 * 1024), 'utf8')) {
-    firstLine += chunk;
-    if (firstLine.includes('\n')) break;
-  }
-  firstLine = firstLine.split('\n')[0];
+  const firstLine = (await headText(handle, size)).split('\n')[0];
   const dialect = { delimiter: sniffDelimiter(firstLine), quote: '"', maxRecordSize: DEFAULT_MAX_RECORD_SIZE };
   for await (const u of csvUnits(decodedChunks(handle, size, 'utf8'), dialect)) {
     if (u.kind === 'record' && u.blank) continue;

@@ -45,7 +45,8 @@ export async function describeFiles(
       const d = await describe(handle, (await handle.stat()).size);
       out.push({ name: names[i], ...d, supportedModes: ['full_refresh', 'incremental'] });
     } finally {
-      await handle.close();
+      // Possibly closed already by an abandoned read stream (see decodedChunks).
+      await handle.close().catch(() => undefined);
     }
   }
   return out;

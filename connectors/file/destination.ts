@@ -20,7 +20,8 @@ export interface FileDestinationOptions {
   openTemp?: (path: string) => Promise<SnapshotHandle>;
 }
 
-async function openLocal(path: string): Promise<SnapshotHandle> {
+/** The default temp-file opener: a local file, truncated, written at explicit positions. */
+export async function openLocalTemp(path: string): Promise<SnapshotHandle> {
   const fh = await open(path, 'w');
   return {
     async write(data, position) {
@@ -108,7 +109,7 @@ export async function checkTarget(path: string): Promise<CheckResult> {
  * const dest = createFileDestination({ openTemp: (p) => myFaultyDisk.open(p) });
  */
 export function createFileDestination(options: FileDestinationOptions = {}): DestinationConnector<FileDestinationConfig> {
-  const openTemp = options.openTemp ?? openLocal;
+  const openTemp = options.openTemp ?? openLocalTemp;
   // One open snapshot per target file in this process; the temp name (.<name>.tmp-<pid>) allows no more.
   const sessions = new Map<string, Session>();
   const sessionOf = (ctx: ConnectorContext<FileDestinationConfig>, step: string): Session => {

@@ -136,7 +136,8 @@ async function* readStream<S extends FileStreamOptions>(
       entry.done = true;
       yield snapshot(false);
     } finally {
-      await handle.close();
+      // Possibly closed already by an abandoned read stream (see decodedChunks).
+      await handle.close().catch(() => undefined);
     }
   }
   yield snapshot(true);

@@ -12,6 +12,8 @@ export function clip(raw: string): string {
  * The first `size` bytes of an open file as decoded text chunks, with a leading
  * byte order mark removed. Only `size` bytes are read, so what is read is what
  * was fingerprinted even if a writer appends meanwhile. Memory stays at one chunk.
+ * Node may close `handle` when this stream is abandoned after reaching the end
+ * (even with autoClose off), so use a handle for one such pass only.
  */
 export async function* decodedChunks(handle: FileHandle, size: number, encoding: TextEncoding): AsyncGenerator<string> {
   if (size <= 0) return;
@@ -25,6 +27,14 @@ export async function* decodedChunks(handle: FileHandle, size: number, encoding:
     }
     if (text) yield text;
   }
+}
+
+/** The first bytes of a file as UTF-8 text, BOM removed (for sniffing; a split last character is harmless there). */
+export async function headText(handle: FileHandle, size: number, maxBytes = 64 * 1024): Promise<string> {
+  const buf = Buffer.alloc(Math.min(size, maxBytes));
+  const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+  const text = buf.subarray(0, bytesRead).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 export type TextLine = { line: number; text: string } | { line: number; tooLong: true; head: string };
