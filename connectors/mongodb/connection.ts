@@ -128,7 +128,13 @@ export function readError(err: unknown, server: ServerIdentity, where: ReadError
   const reason = reasonOf(err, server);
   const code = codeOf(err);
   const target = `${database}.${collection} on ${server.hosts}`;
-  if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError || (code !== undefined && TRANSIENT_CODES.has(code))) {
+  if (err instanceof MongoServerSelectionError) {
+    return new ConnectionError(`cannot connect to MongoDB at ${server.hosts} to read ${database}.${collection}: ${reason}`, context, {
+      cause: err,
+      retryable: true,
+    });
+  }
+  if (err instanceof MongoNetworkError || (code !== undefined && TRANSIENT_CODES.has(code))) {
     return new ConnectionError(`lost MongoDB connection while reading ${target}: ${reason}; the next run resumes from the last checkpoint`, context, {
       cause: err,
       retryable: true,

@@ -46,10 +46,11 @@ export function toPlain(value: unknown): JsonValue {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (value instanceof ObjectId) return value.toHexString();
   if (value instanceof Decimal128) return value.toString();
+  // Timestamp extends Long in bson 7: test it first.
+  if (value instanceof Timestamp) return { t: value.t, i: value.i };
   if (value instanceof Long) return longToPlain(value);
   if (value instanceof Int32 || value instanceof Double) return plainNumber(value.valueOf());
   if (value instanceof Binary) return value.sub_type === Binary.SUBTYPE_UUID && value.length() === 16 ? value.toUUID().toString() : value.toString('base64');
-  if (value instanceof Timestamp) return { t: value.t, i: value.i };
   if (value instanceof BSONRegExp) return `/${value.pattern}/${value.options}`;
   if (value instanceof RegExp) return value.toString();
   if (value instanceof BSONSymbol) return value.valueOf();

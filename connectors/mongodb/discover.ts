@@ -34,12 +34,13 @@ function describeValue(v: unknown): { bson: string; json: JsonType[] } {
   if (v instanceof ObjectId) return { bson: 'objectId', json: ['string'] };
   if (v instanceof Int32) return { bson: 'int', json: ['integer'] };
   if (v instanceof Double) return { bson: 'double', json: Number.isFinite(v.value) ? ['number'] : ['string'] };
+  // Timestamp extends Long in bson 7: test it first.
+  if (v instanceof Timestamp) return { bson: 'timestamp', json: ['object'] };
   // A long becomes a string only past 2^53, so both types are possible.
   if (v instanceof Long) return { bson: 'long', json: ['integer', 'string'] };
   if (v instanceof Decimal128) return { bson: 'decimal', json: ['string'] };
   if (v instanceof UUID || (v instanceof Binary && v.sub_type === Binary.SUBTYPE_UUID)) return { bson: 'uuid', json: ['string'] };
   if (v instanceof Binary) return { bson: 'binData', json: ['string'] };
-  if (v instanceof Timestamp) return { bson: 'timestamp', json: ['object'] };
   if (v instanceof BSONRegExp || v instanceof RegExp) return { bson: 'regex', json: ['string'] };
   if (v instanceof BSONSymbol) return { bson: 'symbol', json: ['string'] };
   if (v instanceof Code) return { bson: 'javascript', json: ['string'] };

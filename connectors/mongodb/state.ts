@@ -1,4 +1,4 @@
-import { BSON, Decimal128, Long, ObjectId } from 'mongodb';
+import { BSON, Decimal128, Long, ObjectId, Timestamp } from 'mongodb';
 import { z } from 'zod';
 import type { StreamState } from '../../core/plugin/types.js';
 
@@ -28,7 +28,8 @@ export function encodeValue(v: unknown): TaggedValue {
   if (v instanceof Date && !Number.isNaN(v.getTime())) return { type: 'date', value: v.toISOString() };
   if (typeof v === 'string') return { type: 'string', value: v };
   if (typeof v === 'number' && Number.isFinite(v)) return { type: 'number', value: v };
-  if (v instanceof Long) return { type: 'long', value: v.toString() };
+  // Timestamp extends Long in bson 7; it goes to the Extended JSON fallback below.
+  if (v instanceof Long && !(v instanceof Timestamp)) return { type: 'long', value: v.toString() };
   if (v instanceof Decimal128) return { type: 'decimal', value: v.toString() };
   const canonical: Record<string, z.core.util.JSONType> = JSON.parse(BSON.EJSON.stringify({ v }, { relaxed: false }));
   return { type: 'ejson', value: canonical };

@@ -28,6 +28,8 @@ const badValue = (message: string) => new CommandError(message, 2, 'BadValue');
 export function typeRank(v: unknown): number {
   if (v instanceof MinKey) return 1;
   if (v === null || v === undefined) return 2;
+  // Timestamp extends Long in bson 7: test it before the numbers.
+  if (v instanceof Timestamp) return 11;
   if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Int32 || v instanceof Double || v instanceof Long || v instanceof Decimal128) return 3;
   if (typeof v === 'string' || v instanceof BSONSymbol) return 4;
   if (Array.isArray(v)) return 6;
@@ -35,7 +37,6 @@ export function typeRank(v: unknown): number {
   if (v instanceof ObjectId) return 8;
   if (typeof v === 'boolean') return 9;
   if (v instanceof Date) return 10;
-  if (v instanceof Timestamp) return 11;
   if (v instanceof BSONRegExp || v instanceof RegExp) return 12;
   if (v instanceof MaxKey) return 13;
   return 5;
