@@ -23,6 +23,8 @@ export interface FakeMongoServerOptions {
 /** One command as the server received it, for tests that check what the connector asked. */
 export interface LoggedCommand {
   name: string;
+  /** 2013 (OP_MSG) or 2004 (legacy OP_QUERY, the driver's first handshake). */
+  opCode: number;
   db: string;
   command: Document;
 }
@@ -159,7 +161,7 @@ export class FakeMongoServer {
 
   private handle(conn: Connection, request: Request): void {
     const name = Object.keys(request.command)[0] ?? '';
-    this.log.push({ name, db: request.db, command: request.command });
+    this.log.push({ name, opCode: request.opCode, db: request.db, command: request.command });
     const rule = this.dropRule;
     if (rule && rule.command === name.toLowerCase()) {
       if (rule.skip-- <= 0) {
