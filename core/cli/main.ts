@@ -8,6 +8,12 @@ import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { defaultConfigFile } from './shared.js';
 
+// `tributary profiles export | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command('tributary')
   .description('Pull customer data from many sources, unify it into profiles, push them where they are used.')
   .option('-c, --config <file>', 'config file (default: $TRIBUTARY_CONFIG, ./tributary.yaml, or config/example.yaml)', defaultConfigFile())

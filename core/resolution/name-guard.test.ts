@@ -5,6 +5,7 @@ describe('name guard', () => {
   it('takes the given name from firstName, else the first word of a full name, folded', () => {
     expect(givenName({ firstName: '  Chloé ' }, ['firstName', 'fullName'])).toBe('chloe');
     expect(givenName({ fullName: 'Sarah  Lewis' }, ['firstName', 'fullName'])).toBe('sarah');
+    expect(givenName({ fullName: 'Meyer, Leon' }, ['firstName', 'fullName'])).toBe('leon');
     expect(givenName({ lastName: 'X' }, ['firstName', 'fullName'])).toBeUndefined();
   });
 

@@ -17,7 +17,9 @@ export function givenName(traits: Record<string, unknown>, fields: readonly stri
   for (const f of fields) {
     const v = traits[f];
     if (typeof v !== 'string' || !v.trim()) continue;
-    const first = /name$/i.test(f) && !/^first/i.test(f) ? v.trim().split(/\s+/)[0] : v;
+    // A full name is "First Last", or "Last, First" as many exports write it.
+    const full = v.includes(',') ? v.slice(v.indexOf(',') + 1) : v;
+    const first = /name$/i.test(f) && !/^first/i.test(f) ? full.trim().split(/\s+/)[0] : v;
     const folded = foldName(first);
     if (folded) return folded;
   }

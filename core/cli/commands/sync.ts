@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import type { SyncOutcome } from '../../engine/engine.js';
 import type { RunSummary } from '../../store/types.js';
+import type { DeliverySummary } from '../../engine/deliver.js';
+import { errorMessage } from '../../errors.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
 function printSummary(o: SyncOutcome): void {
@@ -20,9 +22,6 @@ function printSummary(o: SyncOutcome): void {
     );
   }
   process.stdout.write(`  profiles: created ${s.profiles.created}, updated ${s.profiles.updated}, merged ${s.profiles.merged}\n`);
-  for (const [name, d] of Object.entries(s.destinations ?? {})) {
-    process.stdout.write(`  destination ${name}: delivered ${d.delivered}, failed ${d.failed}${d.retried ? `, retried ${d.retried}` : ''}\n`);
-  }
 }
 
 export function syncCommand(): Command {
@@ -44,19 +43,37 @@ export function syncCommand(): Command {
           for (const name of targets) {
             const outcome = await engine.runSync(name, {
               signal: controller.signal,
-              deliverAfter: opts.deliver,
+              // Destinations run once, after all the named syncs, not after each.
+              deliverAfter: false,
               onProgress: tty ? (p) => process.stderr.write(`\r  ${p.sync}: read ${p.read}, written ${p.written}   `) : undefined,
             });
             if (tty) process.stderr.write('\r\x1b[K');
             outcomes.push(outcome);
             if (!opts.json) printSummary(outcome);
           }
+          const deliveries: Record<string, DeliverySummary | { error: string }> = {};
+          if (opts.deliver && outcomes.some((o) => o.ok && !o.skipped) && !controller.signal.aborted) {
+            for (const d of engine.config.destinations.filter((x) => x.trigger === 'after-sync')) {
+              try {
+                const r = await engine.deliverTo(d.name, controller.signal);
+                deliveries[d.name] = r;
+                if (!opts.json) process.stdout.write(`${d.name}: delivered ${r.delivered}, failed ${r.failed}${r.retried ? `, retried ${r.retried}` : ''}\n`);
+              } catch (err) {
+                deliveries[d.name] = { error: errorMessage(err) };
+                if (!opts.json) process.stdout.write(`${d.name}: FAILED: ${errorMessage(err)}\n`);
+              }
+            }
+          }
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
           const profiles = await store.countProfiles();
-          if (opts.json) process.stdout.write(`${JSON.stringify({ ok: outcomes.every((o) => o.ok), runs: outcomes, profiles }, null, 2)}\n`);
-          else process.stdout.write(`${profiles} profiles in the store\n`);
-          if (!outcomes.every((o) => o.ok)) process.exitCode = 1;
+          const ok = outcomes.every((o) => o.ok) && Object.values(deliveries).every((d) => !('error' in d));
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ok, runs: outcomes, destinations: deliveries, profiles }, null, 2)}\n`);
+          else {
+            const records = outcomes.reduce((a, o) => a + Object.values(o.summary?.streams ?? {}).reduce((b, st) => b + st.written, 0), 0);
+            process.stdout.write(`${records} records written this run; ${profiles} profiles in the store\n`);
+          }
+          if (!ok) process.exitCode = 1;
         });
       } catch (err) {
         reportError(err, !!globals(cmd).verbose);
