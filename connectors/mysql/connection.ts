@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import { ConfigError, ConnectionError, TributaryError } from '../../core/errors.js';
+import { resolveZone, type WallClockZone } from '../sql-common/timestamps.js';
+import type { MysqlConfig } from './config.js';
+
+export type MysqlConnection = mysql.Connection;
+
+/** An open, read-only session and what was learned while opening it. */
+export interface MysqlSession {
+  conn: MysqlConnection;
+  /** Zone DATETIME values are read in. TIMESTAMP values arrive in UTC (the session zone is set to +00:00). */
+  zone: WallClockZone;
+  /** Server connection id, for KILL and for logs. */
+  threadId: number;
+}
+
+/** `user@host:port`, as every message names the server; never the password. */
+export function serverLabel(config: MysqlConfig): string {
+  return `${config.host}:${config.port} as ${config.user}`;
+}
+
+function sslOptions(ssl: MysqlConfig['ssl']): mysql.ConnectionOptions['ssl'] {
+  if (!ssl) return undefined;
+  let ca = ssl.ca;
+  if (ca && !ca.includes('-----BEGIN') && existsSync(ca)) ca = readFileSync(ca, 'utf8');
+  return { ca, rejectUnauthorized: ssl.rejectUnauthorized };
+}
+
+/**
+ * Driver options. Every value arrives as the server wrote it, or as close to it
+ * as mysql2 allows, and `convert.ts` decides what it becomes: dates stay text
+ * (so microseconds and zero dates survive), BIGINT and DECIMAL stay decimal strings.
+ */
+export function connectionOptions(config: MysqlConfig): mysql.ConnectionOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    database: config.database,
+    ssl: sslOptions(config.ssl),
+    connectTimeout: config.connectTimeoutMs,
+    charset: 'UTF8MB4_UNICODE_CI',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    multipleStatements: false,
+  };
+}
+
+/** The reason an error gives, on one line, with the password cut out should a driver ever echo it. */
+export function reasonOf(err: unknown, config: Pick<MysqlConfig, 'password'>): string {
+  let text: string;
+  if (err instanceof AggregateError && err.errors.length) {
+    text = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  } else if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    text = err.message || (typeof code === 'string' ? code : err.name);
+  } else {
+    text = String(err);
+  }
+  text = text.replace(/\s+/g, ' ').trim();
+  if (config.password.length >= 4) text = text.split(config.password).join('***');
+  return text;
+}
+
+/** The one-line `check` failure: `cannot connect to mysql at db:3306 as reader: Access denied ...`. */
+export function checkFailure(err: unknown, config: MysqlConfig): string {
+  return `cannot connect to mysql at ${serverLabel(config)}: ${reasonOf(err, config)}`;
+}
+
+const CONFIG_CODES = new Set([
+  'ER_NO_SUCH_TABLE',
+  'ER_BAD_FIELD_ERROR',
+  'ER_PARSE_ERROR',
+  'ER_BAD_DB_ERROR',
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_SP_DOES_NOT_EXIST',
+  'ER_WRONG_FIELD_WITH_GROUP',
+  'ER_NON_UNIQ_ERROR',
+  'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION',
+]);
+
+/**
+ * What a failure while reading means: a SQL error in the stream's own query or
+ * a missing grant is a ConfigError (retrying will not help), anything else (a
+ * dropped or killed connection, a timeout) a retryable ConnectionError. Both
+ * name the stream.
+ */
+export function readFailure(err: unknown, config: MysqlConfig, stream: string, sync: string, connected: boolean): TributaryError {
+  if (err instanceof TributaryError) return err;
+  const code = (err as { code?: unknown }).code;
+  const reason = reasonOf(err, config);
+  if (typeof code === 'string' && CONFIG_CODES.has(code)) {
+    return new ConfigError(`mysql at ${config.host}:${config.port} refused the stream's query: ${reason}`, { sync, stream }, { cause: err });
+  }
+  const what = connected ? `lost the connection to mysql at ${serverLabel(config)} while reading` : `cannot connect to mysql at ${serverLabel(config)}`;
+  return new ConnectionError(`${what}: ${reason}`, { sync, stream }, { cause: err });
+}
+
+/**
+ * The zone DATETIME values are written in: the `timezone` option, else the
+ * server's session zone (`SYSTEM` meaning the server's OS zone).
+ */
+export function datetimeZone(config: Pick<MysqlConfig, 'timezone'>, sessionZone: string, systemZone: string): WallClockZone {
+  const name = config.timezone ?? (sessionZone === 'SYSTEM' ? systemZone : sessionZone);
+  const zone = resolveZone(name);
+  if (!zone) {
+    const origin = config.timezone ? 'config.timezone' : `the server time zone (@@time_zone ${sessionZone}, system ${systemZone})`;
+    throw new ConfigError(`cannot interpret ${origin} "${name}" to convert DATETIME values; set config.timezone to an IANA name (Europe/Berlin) or an offset (+02:00)`);
+  }
+  return zone;
+}
+
+/**
+ * Connect and make the session safe to read from: read-only (the server refuses
+ * any write, even from a stream's query), TIMESTAMP values in UTC. Errors are
+ * thrown as they come; callers decide what they mean.
+ */
+export async function openSession(config: MysqlConfig): Promise<MysqlSession> {
+  const conn = await mysql.createConnection(connectionOptions(config));
+  // A connection that dies while idle emits 'error'; without a listener Node would crash.
+  // The next query on it fails and that failure is what the caller reports.
+  conn.on('error', () => undefined);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@session.time_zone AS tz, @@system_time_zone AS sys');
+    const zone = datetimeZone(config, String(rows[0].tz), String(rows[0].sys));
+    await conn.query("SET SESSION time_zone = '+00:00'");
+    await conn.query('SET SESSION TRANSACTION READ ONLY');
+    return { conn, zone, threadId: conn.threadId };
+  } catch (err) {
+    conn.destroy();
+    throw err;
+  }
+}
+
+/** Close politely; a connection that is already gone is simply dropped. */
+export async function closeSession(session: MysqlSession | undefined): Promise<void> {
+  if (!session) return;
+  try {
+    await session.conn.end();
+  } catch {
+    session.conn.destroy();
+  }
+}
