@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
 import { csvStreamSchema } from './config.js';
+import { checkStreamPaths } from './file-set.js';
 import { csvSource, sniffDelimiter } from './csv-source.js';
 import { context, fixture, FIXTURES, readAll, stream, tempDir } from './__fixtures__/harness.js';
 
@@ -168,6 +169,12 @@ describe('csv source: config and discovery', () => {
     await expect(empty).rejects.toThrow(/glob .*\*\.xlsx matches no file/);
     const err = await empty.catch((e: ConfigError) => e);
     expect(err.describe()).toMatch(/stream orders/);
+  });
+
+  it('checkStreamPaths names the first stream whose path matches nothing', async () => {
+    expect(await checkStreamPaths(FIXTURES, [{ name: 'a', path: '*.csv' }])).toEqual({ ok: true });
+    const res = await checkStreamPaths(FIXTURES, [{ name: 'a', path: '*.csv' }, { name: 'b', path: 'drops/*.csv' }]);
+    expect(res).toEqual({ ok: false, message: expect.stringMatching(/stream b: glob drops\/\*\.csv matches no file/) });
   });
 
   it('a directory as stream path is refused with a hint', async () => {

@@ -73,6 +73,23 @@ export async function checkConnectorPath(connectorPath: string | undefined): Pro
 }
 
 /**
+ * Every stream path resolves to at least one readable file. `check(ctx)` cannot
+ * call this (the contract passes no streams); an engine that knows the streams can.
+ */
+export async function checkStreamPaths(connectorPath: string | undefined, streams: Array<{ name: string; path: string }>): Promise<CheckResult> {
+  const baseDir = await baseDirOf(connectorPath);
+  for (const s of streams) {
+    try {
+      for (const f of await streamFiles(s.name, s.path, baseDir)) await access(f, constants.R_OK);
+    } catch (err) {
+      const message = err instanceof ConfigError ? err.describe() : `stream ${s.name}: ${(err as Error).message}`;
+      return { ok: false, message };
+    }
+  }
+  return { ok: true };
+}
+
+/**
  * Files `discover` describes: those the connector `path` matches, or for a
  * directory the files directly inside it with one of `extensions`.
  */

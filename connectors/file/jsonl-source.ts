@@ -9,6 +9,10 @@ import { decodedChunks, splitLines } from './text-input.js';
 /** Lines `discover` samples per file for field names and types. */
 export const DISCOVER_SAMPLE_LINES = 100;
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
@@ -32,11 +36,11 @@ export async function* readJsonlRows(input: RowReaderInput<JsonlStreamConfig>): 
       yield { kind: 'error', line: l.line, reason: `invalid JSON: ${(err as Error).message}`, raw: l.text };
       continue;
     }
-    if (kindOf(value) !== 'object') {
+    if (!isObject(value)) {
       yield { kind: 'error', line: l.line, reason: `expected a JSON object, got ${kindOf(value)}`, raw: l.text };
       continue;
     }
-    yield { kind: 'row', line: l.line, data: value as Record<string, unknown> };
+    yield { kind: 'row', line: l.line, data: value };
   }
 }
 
@@ -59,8 +63,8 @@ async function jsonlFields(handle: FileHandle, size: number): Promise<Record<str
     } catch {
       continue;
     }
-    if (kindOf(v) !== 'object') continue;
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (!isObject(v)) continue;
+    for (const [k, x] of Object.entries(v)) {
       const set = types.get(k) ?? new Set();
       set.add(jsonType(x));
       types.set(k, set);
