@@ -10,15 +10,14 @@ CREATE TABLE IF NOT EXISTS records (
   profile_id TEXT NOT NULL,
   kind TEXT NOT NULL,
   observed_at TEXT NOT NULL,
-  body TEXT NOT NULL
+  body TEXT NOT NULL,
+  -- The identifiers this record links, with the rule: JSON [[identifier key, rule], ...].
+  -- Kept on the record row, not in a table of its own: one write per record instead of one per link.
+  links TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS records_profile ON records(profile_id);
 CREATE TABLE IF NOT EXISTS identifiers (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS identifiers_profile ON identifiers(profile_id);
-CREATE TABLE IF NOT EXISTS links (
-  record_key TEXT NOT NULL, identifier_key TEXT NOT NULL, rule TEXT NOT NULL,
-  PRIMARY KEY (record_key, identifier_key)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS presented (
   identifier_key TEXT NOT NULL, profile_id TEXT NOT NULL,
   PRIMARY KEY (identifier_key, profile_id)

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
-import type { ProfileState, StoredRecord } from '../resolution/types.js';
+import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import type {
@@ -60,8 +60,9 @@ export class SqliteStore implements ProfileStore {
       recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
       presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
       upsertRecord: db.prepare(
-        `INSERT INTO records(key, source, stream, record_id, profile_id, kind, observed_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id, kind = excluded.kind, observed_at = excluded.observed_at, body = excluded.body`,
+        `INSERT INTO records(key, source, stream, record_id, profile_id, kind, observed_at, body, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id, kind = excluded.kind, observed_at = excluded.observed_at,
+           body = excluded.body, links = excluded.links`,
       ),
       moveRecords: db.prepare('UPDATE records SET profile_id = ? WHERE profile_id = ?'),
       moveIdentifiers: db.prepare('UPDATE identifiers SET profile_id = ? WHERE profile_id = ?'),
@@ -71,8 +72,7 @@ export class SqliteStore implements ProfileStore {
       insertAlias: db.prepare('INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)'),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       upsertIdentifier: db.prepare('INSERT INTO identifiers(key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
-      deleteLinks: db.prepare('DELETE FROM links WHERE record_key = ?'),
-      insertLink: db.prepare('INSERT OR REPLACE INTO links(record_key, identifier_key, rule) VALUES (?, ?, ?)'),
+      setRecordResolution: db.prepare('UPDATE records SET profile_id = ?, links = ? WHERE key = ?'),
       insertPresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) VALUES (?, ?)'),
       upsertProfile: db.prepare(
         `INSERT INTO profiles(id, created_at, updated_at, body) VALUES (?, ?, ?, ?)
@@ -162,14 +162,13 @@ export class SqliteStore implements ProfileStore {
           s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...merged]));
         }
       }
+      const links = linksByRecord(res.links);
       for (const r of batch.records) {
         const key = recordKey(r);
         const profileId = res.assignments.get(key);
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
-        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r));
-        s.deleteLinks.run(key);
+        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
       }
-      for (const l of res.links) s.insertLink.run(l.recordKey, l.identifierKey, l.rule);
       for (const [key, profileId] of res.identifierOwners) s.upsertIdentifier.run(key, profileId);
       for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
       for (const r of res.refused) s.insertRefused.run(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
@@ -260,10 +259,10 @@ export class SqliteStore implements ProfileStore {
   async explain(profileId: string): Promise<ProfileExplanation> {
     const records = await this.recordsOfProfiles([profileId]);
     const keys = records.map((r) => recordKey(r));
-    const linkStmt = this.db.prepare('SELECT identifier_key, rule FROM links WHERE record_key = ?');
+    const linkStmt = this.db.prepare('SELECT links FROM records WHERE key = ?').pluck();
     const refusedStmt = this.db.prepare('SELECT * FROM refused WHERE record_key = ? ORDER BY seq');
     const links = keys.flatMap((k) =>
-      (linkStmt.all(k) as Row[]).map((l) => ({ recordKey: k, identifierKey: l.identifier_key as string, rule: l.rule as string })),
+      (JSON.parse(linkStmt.get(k) as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: k, identifierKey, rule })),
     );
     const refused = keys.flatMap((k) =>
       (refusedStmt.all(k) as Row[]).map((r) => ({
@@ -334,7 +333,9 @@ export class SqliteStore implements ProfileStore {
       recordProfiles: new Map(rows('SELECT key, profile_id FROM records').map((r) => [r.key as string, r.profile_id as string])),
       profiles: (db.prepare('SELECT body FROM profiles').pluck().all() as string[]).map((b) => JSON.parse(b) as ProfileState),
       identifierOwners: new Map(rows('SELECT key, profile_id FROM identifiers').map((r) => [r.key as string, r.profile_id as string])),
-      links: rows('SELECT * FROM links').map((r) => ({ recordKey: r.record_key as string, identifierKey: r.identifier_key as string, rule: r.rule as string })),
+      links: rows('SELECT key, links FROM records').flatMap((r) =>
+        (JSON.parse(r.links as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: r.key as string, identifierKey, rule })),
+      ),
       presented: rows('SELECT * FROM presented').map((r) => [r.identifier_key as string, r.profile_id as string] as [string, string]),
       refused: rows('SELECT * FROM refused ORDER BY seq').map((r) => ({
         recordKey: r.record_key as string,
@@ -350,16 +351,15 @@ export class SqliteStore implements ProfileStore {
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
     const s = this.stmts;
-    const setProfile = this.db.prepare('UPDATE records SET profile_id = ? WHERE key = ?');
     this.db.transaction(() => {
-      for (const t of ['identifiers', 'links', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
-      for (const [key, id] of r.recordProfiles) setProfile.run(id, key);
+      for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
+      const links = linksByRecord(r.links);
+      for (const [key, id] of r.recordProfiles) s.setRecordResolution.run(id, JSON.stringify(links.get(key) ?? []), key);
       for (const p of r.profiles) {
         s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
         for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, '[]');
       }
       for (const [key, id] of r.identifierOwners) s.upsertIdentifier.run(key, id);
-      for (const l of r.links) s.insertLink.run(l.recordKey, l.identifierKey, l.rule);
       for (const [key, id] of r.presented) s.insertPresented.run(key, id);
       for (const f of r.refused) s.insertRefused.run(f.recordKey, f.identifierKey, JSON.stringify(f.profiles), f.reason, f.at);
       for (const [alias, id] of r.aliases) s.insertAlias.run(alias, id);
@@ -387,11 +387,21 @@ export class SqliteStore implements ProfileStore {
   /** Whole-store counts, for tests and the run summary. */
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const t of ['records', 'identifiers', 'links', 'profiles', 'aliases', 'merges', 'refused', 'state', 'outbox', 'dead_letters']) {
+    for (const t of ['records', 'identifiers', 'profiles', 'aliases', 'merges', 'refused', 'state', 'outbox', 'dead_letters']) {
       out[t] = Number(this.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get());
     }
     return out;
   }
+}
+
+function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string]>> {
+  const out = new Map<string, Array<[string, string]>>();
+  for (const l of links) {
+    let list = out.get(l.recordKey);
+    if (!list) out.set(l.recordKey, (list = []));
+    list.push([l.identifierKey, l.rule]);
+  }
+  return out;
 }
 
 function toStored(row: Row): StoredRecord {
