@@ -116,7 +116,8 @@ export function cursorCandidates(fields: Record<string, FieldSchema>): string[] 
 
 /** List the database's collections and views, sampling each to describe its fields. */
 export async function discoverCollections(db: Db): Promise<StreamDescriptor[]> {
-  const infos = await db.listCollections({}, { nameOnly: false, authorizedCollections: true }).toArray();
+  // nameOnly still returns `type`, and with authorizedCollections a user who may only read some collections can list them.
+  const infos = await db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray();
   const names = infos
     .filter((c) => (c.type === undefined || c.type === 'collection' || c.type === 'view') && !c.name.startsWith('system.'))
     .map((c) => c.name)

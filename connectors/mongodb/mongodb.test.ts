@@ -97,6 +97,7 @@ describe('incremental read with ties', () => {
       ['_id', 1],
     ]);
     expect(Number(find.batchSize)).toBe(3);
+    expect(find.allowDiskUse).toBe(true);
     const or = find.filter.$or;
     expect(Object.keys(or[0])).toEqual(['updatedAt']);
     expect(Object.keys(or[0].updatedAt)).toEqual(['$gt']);
@@ -233,6 +234,25 @@ describe('stream config', () => {
     }
     const err = (await collect(mongodbSource, config(), [stream({ cursorField: undefined })]).catch((e: unknown) => e)) as ConfigError;
     expect(err.message).toMatch(/incremental mode needs a cursor/);
+  });
+
+  it('refuses a cursor path that goes through an array', async () => {
+    await seed([{ email: 'a@example.com', visits: [{ at: new Date(1000) }, { at: new Date(2000) }] }]);
+    const err = await collect(mongodbSource, config(), [stream({ cursorField: 'visits.at' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/cursor "visits\.at" must hold a single value in every document/);
+  });
+
+  it('stops at once when the run is aborted, with a state for what was read', async () => {
+    await seed();
+    const abort = new AbortController();
+    const messages = [];
+    for await (const m of mongodbSource.read({ ...testContext(config()), signal: abort.signal }, [stream()], {})) {
+      messages.push(m);
+      if (messages.length === 7) abort.abort();
+    }
+    expect(messages.filter((m) => m.type === 'record')).toHaveLength(6);
+    expect(messages.at(-1)).toMatchObject({ type: 'state', state: { after: { id: { value: expectedOrder()[5] } } } });
   });
 
   it('rejects a filter that is not valid Extended JSON, and a state it did not write', async () => {

@@ -96,7 +96,16 @@ export function planRead(stream: ConfiguredStream<MongodbStreamConfig>, saved: M
       [field, 1],
       ['_id', 1],
     ],
-    after: (doc) => incrementalState(field, valueAt(doc, field), doc._id),
+    after: (doc) => {
+      const value = valueAt(doc, field);
+      // The server reaches `a.b` through arrays and matches any element; a position needs one value.
+      if (value === undefined || value === null || Array.isArray(value)) {
+        throw new ConfigError(`cursor "${field}" must hold a single value in every document, but document _id=${JSON.stringify(toPlain(doc._id))} has none or an array`, {
+          stream: stream.name,
+        });
+      }
+      return incrementalState(field, value, doc._id);
+    },
   };
 }
 
@@ -167,7 +176,8 @@ export async function* readStream({ client, ctx, stream: raw, saved, server }: R
     }
   }
 
-  const cursor = collection.find(plan.filter, { sort: plan.sort, projection: plan.projection, batchSize });
+  // allowDiskUse: without an index on the sort keys, servers before 6.0 refuse sorts over 100 MB instead of spilling to disk.
+  const cursor = collection.find(plan.filter, { sort: plan.sort, projection: plan.projection, batchSize, allowDiskUse: true });
   let state = plan.start;
   let sinceCheckpoint = 0;
   try {
