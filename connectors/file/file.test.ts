@@ -1,7 +1,9 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { PluginRegistry } from '../../core/plugin/loader.js';
 import { destinationConnectorKit } from '../../test/kit/destination-kit.js';
 import { sourceConnectorKit } from '../../test/kit/source-kit.js';
 import plugin from './index.js';
@@ -16,6 +18,13 @@ describe('file plugin', () => {
     expect(plugin.name).toBe('file');
     expect(plugin.sources.map((s) => s.id)).toEqual(['csv', 'jsonl']);
     expect(plugin.destinations.map((d) => [d.id, d.delivery])).toEqual([['file', 'snapshot']]);
+  });
+
+  it('loads through the plugin loader', async () => {
+    const registry = new PluginRegistry();
+    await registry.loadFile(fileURLToPath(new URL('./index.ts', import.meta.url)));
+    expect(registry.broken).toEqual([]);
+    expect(registry.list()).toMatchObject({ sources: ['csv', 'jsonl'], destinations: ['file'] });
   });
 });
 

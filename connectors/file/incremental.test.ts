@@ -69,6 +69,21 @@ describe('resuming mid-file', () => {
   });
 });
 
+describe('stopping', () => {
+  it('stops reading when the run is aborted', async () => {
+    await writeFile(join(dir.path, 'a.csv'), rowsCsv([[1, 1], [2, 2], [3, 3]]));
+    const abort = new AbortController();
+    const noop = () => undefined;
+    const ctx = { name: 't', config: { checkpointEvery: 10 }, logger: { debug: noop, info: noop, warn: noop, error: noop }, metrics: { count: noop }, signal: abort.signal };
+    const seen: number[] = [];
+    for await (const m of csvSource.read(ctx, [stream(csvSource, 'people', { path: join(dir.path, 'a.csv') })], {})) {
+      if (m.type === 'record') seen.push(Number(m.data.id));
+      abort.abort();
+    }
+    expect(seen).toEqual([1]);
+  });
+});
+
 describe('incremental by file', () => {
   it('skips an unchanged file and still yields the state', async () => {
     await writeFile(join(dir.path, 'a.csv'), rowsCsv([[1, 1], [2, 2]]));
