@@ -92,7 +92,11 @@ const CONFIG_CODES = new Set([
  * name the stream.
  */
 export function readFailure(err: unknown, config: MysqlConfig, stream: string, sync: string, connected: boolean): TributaryError {
-  if (err instanceof TributaryError) return err;
+  if (err instanceof TributaryError) {
+    err.context.sync ??= sync;
+    err.context.stream ??= stream;
+    return err;
+  }
   const code = (err as { code?: unknown }).code;
   const reason = reasonOf(err, config);
   if (typeof code === 'string' && CONFIG_CODES.has(code)) {
