@@ -332,6 +332,27 @@ describe('connection failures', () => {
   });
 });
 
+describe('check on a reachable server', () => {
+  it('fails with one line for a database without collections (a typo in the name)', async () => {
+    await seed(seedCustomers(1));
+    const res = await mongodbSource.check(testContext(config({ database: 'aap' })));
+    expect(res.ok).toBe(false);
+    expect(res.message).toMatch(/^database "aap" on 127\.0\.0\.1:\d+ has no collections this user can read/);
+  });
+
+  it('a URL the driver cannot parse: check says so, read throws a ConfigError on config.url without the password', async () => {
+    const cfg = config({ url: 'mongodb://u:pa55-word@127.0.0.1:notaport/' });
+    const res = await mongodbSource.check(testContext(cfg));
+    expect(res.ok).toBe(false);
+    expect(res.message).toMatch(/^cannot connect to MongoDB at 127\.0\.0\.1:notaport: /);
+    expect(res.message).not.toContain('pa55-word');
+    const err = await collect(mongodbSource, cfg, [stream()]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/^config\.url: /);
+    expect((err as ConfigError).message).not.toContain('pa55-word');
+  });
+});
+
 describe('authentication (SCRAM-SHA-256 against the fake server)', () => {
   let secured: FakeMongoServer;
   beforeEach(async () => {
