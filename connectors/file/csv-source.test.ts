@@ -167,7 +167,8 @@ describe('csv source: config and discovery', () => {
     await expect(missing).rejects.toThrow(/nope\/orders\.csv does not exist/);
     const empty = readAll(csvSource, { checkpointEvery: 10 }, [csv('orders', { path: join(FIXTURES, '*.xlsx') })]);
     await expect(empty).rejects.toThrow(/glob .*\*\.xlsx matches no file/);
-    const err = await empty.catch((e: ConfigError) => e);
+    const err: unknown = await empty.catch((e: unknown) => e);
+    if (!(err instanceof ConfigError)) throw new Error('expected a ConfigError');
     expect(err.describe()).toMatch(/stream orders/);
   });
 

@@ -7,7 +7,7 @@ import { PluginRegistry } from '../../core/plugin/loader.js';
 import { destinationConnectorKit } from '../../test/kit/destination-kit.js';
 import { sourceConnectorKit } from '../../test/kit/source-kit.js';
 import plugin from './index.js';
-import type { FileDestinationConfig, FileSourceConfig } from './config.js';
+import type { CsvStreamConfig, FileDestinationConfig, FileSourceConfig, JsonlStreamConfig } from './config.js';
 import { csvSource } from './csv-source.js';
 import { createFileDestination, fileDestination, openLocalTemp } from './destination.js';
 import { jsonlSource } from './jsonl-source.js';
@@ -32,7 +32,7 @@ describe('file plugin', () => {
 {
   let dir: TempDir;
   const customers = () => join(dir.path, 'customers.csv');
-  sourceConnectorKit<FileSourceConfig, ReturnType<typeof csvSource.spec.stream.parse>>({
+  sourceConnectorKit<FileSourceConfig, CsvStreamConfig>({
     connector: csvSource,
     async setup() {
       dir = await tempDir();
@@ -68,7 +68,7 @@ describe('file plugin', () => {
 // jsonl: a directory as connector path, cursor on an epoch number, the newer rows arrive in a second file.
 {
   let dir: TempDir;
-  sourceConnectorKit<FileSourceConfig, ReturnType<typeof jsonlSource.spec.stream.parse>>({
+  sourceConnectorKit<FileSourceConfig, JsonlStreamConfig>({
     connector: jsonlSource,
     async setup() {
       dir = await tempDir();

@@ -30,9 +30,13 @@ describe('resuming mid-file', () => {
     expect(ids(first)).toEqual([1, 2, 3, 5, 6]);
     expect(first.errors.map((e) => e.origin?.replace(/.*:/, ''))).toEqual(['5']);
     expect(filesOf(first.last)[file]).toEqual(expect.objectContaining({ rows: 6, line: 7, done: false }));
-    // Every state comes after the records it covers.
-    const lastState = first.messages.findLastIndex((m) => m.type === 'state');
-    expect(lastState).toBe(first.messages.length - 1);
+    // Each state covers exactly the rows sent before it.
+    const full = await csvRead('p.csv', {}, { every: 3, mode: 'full_refresh' });
+    let units = 0;
+    for (const m of full.messages) {
+      if (m.type === 'state') expect(filesOf(m.state)[file].rows).toBe(units);
+      else units++;
+    }
 
     const second = await csvRead('p.csv', { people: first.last }, { every: 3 });
     expect(ids(second)).toEqual([7, 8, 9]);
