@@ -23,8 +23,18 @@ export interface RowReaderInput<S> {
 }
 
 /**
- * A file format: turns one open file into rows, in file order, deterministically
- * (the same bytes give the same sequence, which is what resuming "after N rows" relies on).
+ * A file format: turns one open file into rows, in file order. Implement one to
+ * add a format (say, fixed-width text) to the shared loop and get file tracking,
+ * resume and cursors for free. It must be deterministic (the same bytes give the
+ * same sequence), which is what resuming "after N rows" relies on, and must
+ * report a bad row as an `error` row rather than throw.
+ *
+ * @example
+ * const readLines: RowReader<{ path: string; encoding: TextEncoding }> = async function* ({ handle, size, config }) {
+ *   for await (const l of splitLines(decodedChunks(handle, size, config.encoding), 1 << 20)) {
+ *     if ('text' in l) yield { kind: 'row', line: l.line, data: { text: l.text } };
+ *   }
+ * };
  */
 export type RowReader<S> = (input: RowReaderInput<S>) => AsyncIterable<FileRow>;
 
