@@ -15,6 +15,7 @@ export interface ServerIdentity {
   redact(text: string): string;
 }
 
+/** Parse the parts of a connection string that messages may show, and a redactor for the rest. */
 export function serverIdentity(url: string): ServerIdentity {
   const rest = url.replace(/^mongodb(\+srv)?:\/\//, '');
   // Hosts never contain '@', so the last '@' ends the credentials even when a

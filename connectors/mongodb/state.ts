@@ -23,6 +23,7 @@ const tagged = z.discriminatedUnion('type', [
  */
 export type TaggedValue = z.infer<typeof tagged>;
 
+/** A BSON value (as the driver returns it) to its tagged JSON form. */
 export function encodeValue(v: unknown): TaggedValue {
   if (v instanceof ObjectId) return { type: 'objectId', value: v.toHexString() };
   if (v instanceof Date && !Number.isNaN(v.getTime())) return { type: 'date', value: v.toISOString() };
@@ -35,6 +36,7 @@ export function encodeValue(v: unknown): TaggedValue {
   return { type: 'ejson', value: canonical };
 }
 
+/** The BSON value a tagged form stands for, ready to put in a query. Throws on a malformed value. */
 export function decodeValue(t: TaggedValue): unknown {
   switch (t.type) {
     case 'objectId':
@@ -108,6 +110,7 @@ export function toStreamState(s: MongodbStreamState): StreamState {
   return out;
 }
 
+/** The incremental position after a document: its cursor value and, unless the cursor is `_id`, its `_id`. */
 export function incrementalState(cursorField: string, value: unknown, id?: unknown): MongodbStreamState {
   const after: { value: TaggedValue; id?: TaggedValue } = { value: encodeValue(value) };
   if (id !== undefined) after.id = encodeValue(id);
