@@ -3,7 +3,7 @@ import type { FieldSchema, Logger, SourceConnector, StreamDescriptor } from '../
 import { csvStreamSchema, DEFAULT_MAX_RECORD_SIZE, fileSourceConfigSchema, type CsvStreamConfig, type FileSourceConfig } from './config.js';
 import { csvUnits } from './csv-tokenizer.js';
 import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js';
-import { checkConnectorPath } from './file-set.js';
+import { checkConnectorPath, checkStreamPaths } from './file-set.js';
 import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
 import { decodedChunks, headText } from './text-input.js';
 
@@ -87,8 +87,10 @@ export const csvSource: SourceConnector<FileSourceConfig, CsvStreamConfig> = {
   id: 'csv',
   kind: 'source',
   spec: { config: fileSourceConfigSchema, stream: csvStreamSchema },
-  async check(ctx) {
-    return checkConnectorPath(ctx.config.path);
+  async check(ctx, streams) {
+    const base = await checkConnectorPath(ctx.config.path);
+    if (!base.ok || !streams?.length) return base;
+    return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })));
   },
   async discover(ctx): Promise<StreamDescriptor[]> {
     return describeFiles(ctx.config.path, ['.csv', '.tsv', '.txt'], async (handle, size) => {

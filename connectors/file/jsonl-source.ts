@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { FieldSchema, SourceConnector } from '../../core/plugin/types.js';
 import { DEFAULT_MAX_RECORD_SIZE, fileSourceConfigSchema, jsonlStreamSchema, type FileSourceConfig, type JsonlStreamConfig } from './config.js';
 import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js';
-import { checkConnectorPath } from './file-set.js';
+import { checkConnectorPath, checkStreamPaths } from './file-set.js';
 import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
 import { decodedChunks, splitLines } from './text-input.js';
 
@@ -86,8 +86,10 @@ export const jsonlSource: SourceConnector<FileSourceConfig, JsonlStreamConfig> =
   id: 'jsonl',
   kind: 'source',
   spec: { config: fileSourceConfigSchema, stream: jsonlStreamSchema },
-  async check(ctx) {
-    return checkConnectorPath(ctx.config.path);
+  async check(ctx, streams) {
+    const base = await checkConnectorPath(ctx.config.path);
+    if (!base.ok || !streams?.length) return base;
+    return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })));
   },
   async discover(ctx) {
     return describeFiles(ctx.config.path, ['.jsonl', '.ndjson', '.json'], async (handle, size) => {

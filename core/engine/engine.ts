@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
-import { ConfigError, TributaryError, errorMessage } from '../errors.js';
+import { ConfigError, ConnectionError, TributaryError, errorMessage } from '../errors.js';
+import { backoffDelay, sleep } from './retry.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { Logger } from '../plugin/types.js';
@@ -83,21 +84,31 @@ export class Engine {
     const runId = await this.store.startRun(name, 'sync');
     const log = this.logger;
     try {
-      const summary = await runSourceSync(
-        {
-          loaded: this.loaded,
-          store: this.store,
-          registry: this.registry,
-          resolver: this.resolver(),
-          logger: log,
-          clock: this.clock,
-          resolveLock: this.resolveLock,
-          incrementalDestinations: this.incrementalDestinations(),
-          onProgress: opts.onProgress,
-        },
-        source,
-        signal,
-      );
+      const deps = {
+        loaded: this.loaded,
+        store: this.store,
+        registry: this.registry,
+        resolver: this.resolver(),
+        logger: log,
+        clock: this.clock,
+        resolveLock: this.resolveLock,
+        incrementalDestinations: this.incrementalDestinations(),
+        onProgress: opts.onProgress,
+      };
+      // A server that drops us is retried with backoff; each attempt resumes from the last committed checkpoint.
+      let summary: RunSummary;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          summary = await runSourceSync(deps, source, signal);
+          break;
+        } catch (err) {
+          const retryable = err instanceof ConnectionError && err.retryable;
+          if (!retryable || attempt + 1 >= source.retry.attempts || signal.aborted) throw err;
+          const delay = backoffDelay(source.retry, attempt);
+          log.warn(`sync ${name}: ${errorMessage(err)}; retrying in ${delay} ms (attempt ${attempt + 2} of ${source.retry.attempts})`);
+          await sleep(delay, signal);
+        }
+      }
       if (opts.deliverAfter !== false && !signal.aborted) {
         summary.destinations = {};
         for (const d of this.loaded.config.destinations.filter((x) => x.trigger === 'after-sync')) {

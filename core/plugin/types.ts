@@ -129,7 +129,11 @@ export interface SourceConnector<C = any, S = any> {
   readonly id: string;
   readonly kind: 'source';
   readonly spec: ConnectorSpec<C, S>;
-  check(ctx: ConnectorContext<C>): Promise<CheckResult>;
+  /**
+   * Can the source be read? `streams`, when given, are the configured streams, for
+   * connectors whose streams name locations (files, tables) worth checking up front.
+   */
+  check(ctx: ConnectorContext<C>, streams?: ConfiguredStream<S>[]): Promise<CheckResult>;
   discover(ctx: ConnectorContext<C>): Promise<StreamDescriptor[]>;
   read(
     ctx: ConnectorContext<C>,

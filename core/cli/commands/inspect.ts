@@ -18,10 +18,16 @@ export function validateCommand(): Command {
             try {
               const c = registry.source(s.connector);
               const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-              if (c.spec.stream) s.streams.forEach((st, j) => parsePluginConfig(c.spec.stream!, st.config, ['sources', i, 'streams', j, 'config'], loaded, s.name));
+              const streams = s.streams.map((st, j) => ({
+                name: st.name,
+                mode: st.mode,
+                cursorField: st.cursor,
+                primaryKey: Array.isArray(st.primaryKey) ? st.primaryKey : [st.primaryKey],
+                config: c.spec.stream ? parsePluginConfig(c.spec.stream, st.config, ['sources', i, 'streams', j, 'config'], loaded, s.name) : st.config,
+              }));
               if (opts.check) {
                 checks.push(
-                  c.check(testConnectorContext(s.name, cfg, logger)).then((r) => {
+                  c.check(testConnectorContext(s.name, cfg, logger), streams).then((r) => {
                     if (!r.ok) problems.push(`source ${s.name}: ${r.message}`);
                   }),
                 );
@@ -78,6 +84,9 @@ export function discoverCommand(): Command {
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
             return;
+          }
+          if (!streams.length) {
+            process.stdout.write(`source ${name} (${s.connector}) reports no streams; see connectors/*/README.md for what its discover looks at\n`);
           }
           for (const st of streams) {
             process.stdout.write(`${st.name}  primary key: ${st.primaryKey.join(', ') || '-'}  cursor candidates: ${st.cursorCandidates.join(', ') || '-'}\n`);
