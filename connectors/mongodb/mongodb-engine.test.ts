@@ -37,6 +37,8 @@ function writeConfig(): string {
         name: 'shop',
         connector: 'mongodb',
         batchSize: 5,
+        // One attempt, so the dropped connection surfaces as a failed run (the engine's retry is tested in core/engine).
+        retry: { attempts: 1 },
         config: { url: '${MONGO_URL}', database: 'shop', batchSize: 4, checkpointEvery: 5, connectTimeoutMs: 2000 },
         streams: [
           {

@@ -142,6 +142,22 @@ describe('engine', () => {
     expect(out.error).toMatch(/sources\[0\]\.connector: unknown source connector "nosuch" \(known: .*inline/);
   });
 
+  it('a dropped connection is retried with backoff and resumes from the last checkpoint, losing and duplicating nothing', async () => {
+    const many = Array.from({ length: 9 }, (_, i) => ({ id: String(i), email: `p${i}@mail-box.net`, phone: '', first: `N${i}`, updated_at: `2026-01-0${i + 1}` }));
+    const { file } = writeConfig({ customers: many });
+    const raw = parse(readFileSync(file, 'utf8'));
+    raw.sources[0].config.failFirstReadAfter = 5;
+    raw.sources[0].batchSize = 2;
+    raw.sources[0].retry = { attempts: 3, initialDelayMs: 1 };
+    writeFileSync(file, stringify(raw));
+    const { engine, store, logger } = await start(file);
+    const out = await engine.runSync('crm');
+    expect(out.ok).toBe(true);
+    expect(logger.entries.some((e) => e.level === 'warn' && /dropped the connection after 5 records; retrying in \d+ ms \(attempt 2 of 3\)/.test(e.message))).toBe(true);
+    expect((store as SqliteStore).counts().records).toBe(9);
+    expect(await store.countProfiles()).toBe(9);
+  });
+
   it('a sync never runs twice at the same time', async () => {
     const { file } = writeConfig({ customers });
     const { engine } = await start(file);

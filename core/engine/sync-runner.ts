@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newProfileId } from '../util/ids.js';
 import type { LoadedConfig } from '../config/load.js';
 import { formatPath } from '../config/load.js';
 import type { SourceConfig } from '../config/schema.js';
@@ -154,7 +154,7 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     await deps.resolveLock.run(async () => {
       const resolution = records.length
         ? await deps.resolver.resolve(
-            { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId: () => `prof_${randomUUID().replace(/-/g, '')}` },
+            { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId },
             records,
             store,
           )

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newProfileId } from '../util/ids.js';
 import type { ResolutionConfig } from '../config/schema.js';
 import type { Logger } from '../plugin/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -68,14 +68,16 @@ export async function rebuildResolution(opts: RebuildOptions): Promise<RebuildRe
       claims.set(tmp, [...(claims.get(tmp) ?? []), oldId]);
     }
     const created = (id: string) => oldProfiles.get(id)?.createdAt ?? '';
+    // Same creation time (one batch): the profile whose first record was stored first is the older.
+    const firstSeen = new Map([...oldestRecord.keys()].map((id, i) => [id, i]));
     const finalOf = new Map<string, string>();
     const aliases = new Map<string, string>();
     const merges: RebuildReport['merges'] = [];
     const mergeEvents: MergeEvent[] = [];
     const at = now().toISOString();
     for (const p of snap.profiles) {
-      const claimants = (claims.get(p.id) ?? []).sort((a, b) => created(a).localeCompare(created(b)) || a.localeCompare(b));
-      const keep = claimants[0] ?? `prof_${randomUUID().replace(/-/g, '')}`;
+      const claimants = (claims.get(p.id) ?? []).sort((a, b) => created(a).localeCompare(created(b)) || firstSeen.get(a)! - firstSeen.get(b)!);
+      const keep = claimants[0] ?? newProfileId();
       finalOf.set(p.id, keep);
       if (claimants.length > 1) {
         merges.push({ keep, absorb: claimants.slice(1) });

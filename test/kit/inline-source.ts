@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConnectionError } from '../../core/errors.js';
 import { definePlugin } from '../../core/plugin/define-plugin.js';
 import { PLUGIN_API_VERSION, type DestinationConnector, type SourceConnector, type DestinationItem, type WriteResult } from '../../core/plugin/types.js';
 
@@ -8,10 +9,17 @@ const rowsSchema = z.array(z.record(z.string(), z.unknown()));
  * A source whose rows are written inline in YAML: real paging and real
  * checkpoints (cursor + key), so engine tests see state advance and resume.
  */
-export const inlineSource: SourceConnector<{ checkpointEvery: number; streams: Record<string, Array<Record<string, unknown>>> }> = {
+export const inlineSource: SourceConnector<{ checkpointEvery: number; failFirstReadAfter?: number; streams: Record<string, Array<Record<string, unknown>>> }> = {
   id: 'inline',
   kind: 'source',
-  spec: { config: z.object({ checkpointEvery: z.number().int().min(1).default(2), streams: z.record(z.string(), rowsSchema) }) },
+  spec: {
+    config: z.object({
+      checkpointEvery: z.number().int().min(1).default(2),
+      /** Simulate a server that drops the first (stateless) read after this many records. */
+      failFirstReadAfter: z.number().int().min(1).optional(),
+      streams: z.record(z.string(), rowsSchema),
+    }),
+  },
   async check() {
     return { ok: true };
   },
@@ -38,6 +46,9 @@ export const inlineSource: SourceConnector<{ checkpointEvery: number; streams: R
         const c = String(row[cursor]);
         const k = String(row[pk]);
         if (from && (c < String(from.c) || (c === String(from.c) && k <= String(from.k)))) continue;
+        if (!from && ctx.config.failFirstReadAfter !== undefined && n >= ctx.config.failFirstReadAfter) {
+          throw new ConnectionError(`inline server dropped the connection after ${n} records`, { stream: s.name });
+        }
         yield { type: 'record', stream: s.name, data: row, origin: `inline ${s.name}#${k}` };
         last = { c, k };
         if (++n % ctx.config.checkpointEvery === 0) yield { type: 'state', stream: s.name, state: last };
