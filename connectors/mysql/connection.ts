@@ -9,8 +9,12 @@ export type MysqlConnection = mysql.Connection;
 /** An open, read-only session and what was learned while opening it. */
 export interface MysqlSession {
   conn: MysqlConnection;
-  /** Zone DATETIME values are read in. TIMESTAMP values arrive in UTC (the session zone is set to +00:00). */
-  zone: WallClockZone;
+  /**
+   * Zone DATETIME values are read in, or why it could not be determined: that
+   * only matters (and is only reported) when a stream has a DATETIME column.
+   * TIMESTAMP values arrive in UTC (the session zone is set to +00:00).
+   */
+  zone: WallClockZone | ConfigError;
   /** Server connection id, for KILL and for logs. */
   threadId: number;
 }
@@ -132,7 +136,13 @@ export async function openSession(config: MysqlConfig): Promise<MysqlSession> {
   conn.on('error', () => undefined);
   try {
     const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@session.time_zone AS tz, @@system_time_zone AS sys');
-    const zone = datetimeZone(config, String(rows[0].tz), String(rows[0].sys));
+    let zone: WallClockZone | ConfigError;
+    try {
+      zone = datetimeZone(config, String(rows[0].tz), String(rows[0].sys));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      zone = err;
+    }
     await conn.query("SET SESSION time_zone = '+00:00'");
     await conn.query('SET SESSION TRANSACTION READ ONLY');
     return { conn, zone, threadId: conn.threadId };

@@ -1,6 +1,6 @@
 import type { FieldSchema } from '../../core/plugin/types.js';
 import type { KeyValue } from '../sql-common/state.js';
-import { isZeroDate, wallClockToIso, type WallClockZone } from '../sql-common/timestamps.js';
+import { UTC, isZeroDate, wallClockToIso, type WallClockZone } from '../sql-common/timestamps.js';
 
 /** How a column's values are read, compared and converted. */
 export type ColumnKind =
@@ -158,8 +158,6 @@ export interface ConvertOptions {
 
 /** A converter, or `SKIP` to leave the column out of the record. */
 export type Converter = ((v: unknown) => unknown) | 'skip';
-
-const UTC: WallClockZone = { kind: 'offset', name: 'UTC', minutes: 0 };
 
 /** BIGINT arrives as a decimal string: a number when it is exact in JS, the string otherwise. */
 export function bigintValue(v: unknown): unknown {

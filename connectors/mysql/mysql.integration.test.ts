@@ -27,7 +27,7 @@ const stream = (name: string, config: MysqlStreamConfig, over: Partial<Configure
 });
 
 /** Read until `stop` says so, then leave the iterator (as a crashing or aborted run would). */
-async function readUntil(config: MysqlConfig, streams: ConfiguredStream[], state: Record<string, StreamState | undefined>, stop: (m: SourceMessage, states: number) => boolean) {
+async function readUntil(config: MysqlConfig, streams: ConfiguredStream<MysqlStreamConfig>[], state: Record<string, StreamState | undefined>, stop: (m: SourceMessage, states: number) => boolean) {
   const messages: SourceMessage[] = [];
   let states = 0;
   for await (const m of mysqlSource.read(testContext(config), streams, state)) {
@@ -244,7 +244,6 @@ describe('mysql keyset paging', () => {
     }
     expect(killed).toBeGreaterThan(0);
     expect(error).toBeInstanceOf(ConnectionError);
-    console.log('killed reader error:', (error as ConnectionError).describe());
     expect((error as ConnectionError).context.stream).toBe('big');
     expect((error as ConnectionError).message).toMatch(/^lost the connection to mysql at 127\.0\.0\.1:3306 as root while reading: /);
     const done = committed(messages);

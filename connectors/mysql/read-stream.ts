@@ -1,10 +1,12 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import { ConfigError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
 import { readKeyset, type KeysetRows } from '../sql-common/read-keyset.js';
 import { requireKey, type KeyValue } from '../sql-common/state.js';
+import { UTC } from '../sql-common/timestamps.js';
 import { planQuery, planTable, type StreamTarget } from './catalog.js';
 import { mysqlStreamSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
-import { ConfigError } from '../../core/errors.js';
 import { readFailure, type MysqlSession } from './connection.js';
 import { converterFor, toKeyValue, type Converter } from './convert.js';
 import { pageSql } from './sql.js';
@@ -15,9 +17,12 @@ type Row = unknown[];
 function recordBuilder(target: StreamTarget, session: MysqlSession, config: MysqlConfig): (row: Row) => Record<string, unknown> {
   const keyNames = new Set([target.cursor?.name, ...target.primaryKey.map((c) => c.name)]);
   const names = target.columns.map((c) => c.name);
+  const zone = session.zone;
+  if (zone instanceof ConfigError && target.columns.some((c) => c.kind === 'datetime')) throw zone;
+  const options = { zone: zone instanceof ConfigError ? UTC : zone, binary: config.binary };
   const convs: Converter[] = target.columns.map((c) => {
-    const conv = converterFor(c, { zone: session.zone, binary: config.binary });
-    return conv === 'skip' && keyNames.has(c.name) ? converterFor(c, { zone: session.zone, binary: 'base64' }) : conv;
+    const conv = converterFor(c, options);
+    return conv === 'skip' && keyNames.has(c.name) ? converterFor(c, { ...options, binary: 'base64' }) : conv;
   });
   return (row) => {
     const data: Record<string, unknown> = {};
@@ -35,8 +40,8 @@ function recordBuilder(target: StreamTarget, session: MysqlSession, config: Mysq
 function pager(session: MysqlSession, target: StreamTarget, limit: number, keyOf: (row: Row, phase: Phase) => KeyValue[]) {
   const fetch = async (phase: Phase, after: KeyValue[] | null): Promise<Row[]> => {
     const { sql, params } = pageSql({ ...target, phase, after, limit });
-    const [rows] = await session.conn.execute<Row[] & import('mysql2/promise').RowDataPacket[]>({ sql, values: params, rowsAsArray: true });
-    return rows as Row[];
+    const [rows] = await session.conn.execute<RowDataPacket[][]>({ sql, values: params, rowsAsArray: true });
+    return rows;
   };
   return async function* batches(phase: Phase, after: KeyValue[] | null): AsyncGenerator<Row[]> {
     let next = fetch(phase, after);
@@ -76,8 +81,8 @@ export interface ReadStreamOptions {
 export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage> {
   const { session, ctx } = o;
   const config = ctx.config;
-  const stream = { ...o.stream, config: streamConfig(o.stream) };
   try {
+    const stream = { ...o.stream, config: streamConfig(o.stream) };
     const target = stream.config.table ? await planTable(session.conn, config, stream) : await planQuery(session.conn, stream);
     const index = (name: string) => target.columns.findIndex((c) => c.name === name);
     const pkIdx = target.primaryKey.map((c) => index(c.name));
@@ -109,6 +114,6 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
       logger: ctx.logger,
     });
   } catch (err) {
-    throw readFailure(err, config, stream.name, ctx.name, true);
+    throw readFailure(err, config, o.stream.name, ctx.name, true);
   }
 }

@@ -9,6 +9,9 @@ export type WallClockZone =
   | { kind: 'offset'; name: string; minutes: number }
   | { kind: 'iana'; name: string; format: Intl.DateTimeFormat; cache: Map<string, number> };
 
+/** Coordinated Universal Time. */
+export const UTC: WallClockZone = { kind: 'offset', name: 'UTC', minutes: 0 };
+
 const OFFSET = /^([+-])(\d{1,2}):?(\d{2})$/;
 
 /**

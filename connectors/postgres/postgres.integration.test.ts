@@ -1,0 +1,405 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, ConnectionError } from '../../core/errors.js';
+import type { ConfiguredStream, RecordMessage, SourceMessage, StreamState } from '../../core/plugin/types.js';
+import { testContext } from '../../test/kit/context.js';
+import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
+import { IT_DATABASE, adminClient, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
+import { postgresConfigSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
+import { APPLICATION_NAME, closeSession, openSession } from './connection.js';
+import { postgresSource } from './source.js';
+
+const BIG_ROWS = 100_000;
+let admin: pg.Client;
+let customersCount = 0;
+let tiesCount = 0;
+
+const baseConfig = (over: Partial<PostgresConfig> = {}): PostgresConfig =>
+  postgresConfigSchema.parse({ ...server, database: IT_DATABASE, ...over });
+
+type Stream = ConfiguredStream<PostgresStreamConfig>;
+const stream = (name: string, config: PostgresStreamConfig, over: Partial<Stream> = {}): Stream => ({
+  name,
+  mode: 'incremental',
+  cursorField: 'updated_at',
+  primaryKey: ['id'],
+  config,
+  ...over,
+});
+
+/** Read until `stop` says so, then leave the iterator (as a crashing or aborted run would). */
+async function readUntil(config: PostgresConfig, streams: Stream[], state: Record<string, StreamState | undefined>, stop: (m: SourceMessage, states: number) => boolean) {
+  const messages: SourceMessage[] = [];
+  let states = 0;
+  for await (const m of postgresSource.read(testContext(config), streams, state)) {
+    messages.push(m);
+    if (m.type === 'state') states++;
+    if (stop(m, states)) break;
+  }
+  return messages;
+}
+
+/** Records up to (and including) the last state message: what an engine would have committed. */
+function committed(messages: SourceMessage[]): { records: RecordMessage[]; state: StreamState | undefined } {
+  let lastState = -1;
+  messages.forEach((m, i) => {
+    if (m.type === 'state') lastState = i;
+  });
+  const records = messages.slice(0, lastState + 1).filter((m): m is RecordMessage => m.type === 'record');
+  const last = lastState >= 0 ? messages[lastState] : undefined;
+  return { records, state: last?.type === 'state' ? last.state : undefined };
+}
+
+const ids = (records: RecordMessage[]) => records.map((r) => String(r.data.id));
+
+function expectExactlyOnce(got: string[], expected: number) {
+  expect(got.length).toBe(expected);
+  expect(new Set(got).size).toBe(expected);
+}
+
+/** Backends of this suite's reader (the connector sets application_name). */
+async function readerPids(): Promise<number[]> {
+  const res = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()', [IT_DATABASE, APPLICATION_NAME]);
+  return res.rows.map((r) => Number(r.pid));
+}
+
+beforeAll(async () => {
+  await recreateDatabase();
+  admin = await adminClient();
+  customersCount = await seedCustomers(admin);
+  tiesCount = await seedTies(admin);
+  await seedTypes(admin);
+  await seedBig(admin, BIG_ROWS);
+  await admin.query(`CREATE SCHEMA "Sales Dept"; CREATE TABLE "Sales Dept"."select" ("from" int PRIMARY KEY, "we""ird" text, updated_at timestamptz NOT NULL);
+    INSERT INTO "Sales Dept"."select" VALUES (1, 'x', '2024-01-01 00:00:00+00'), (2, NULL, '2024-01-02 00:00:00+00')`);
+}, 120_000);
+
+afterAll(async () => {
+  await admin?.end();
+});
+
+sourceConnectorKit<PostgresConfig, PostgresStreamConfig>({
+  connector: postgresSource,
+  async setup() {
+    return baseConfig({ batchSize: 7, checkpointEvery: 5 });
+  },
+  stream: () => stream('customers', { table: 'customers', schema: 'public' }),
+  get expectedInitialCount() {
+    return customersCount;
+  },
+  keyOf: (d) => String(d.id),
+  async addNewer() {
+    await admin.query("UPDATE customers SET updated_at = '2025-06-01 00:00:00+00', name = 'Zoë updated 🎉' WHERE id IN (3, 27)");
+    const res = await admin.query<{ id: number }>("INSERT INTO customers (email, name, \"order\", \"key\", updated_at) VALUES ('new@example.com', '新', 1, 'k', '2025-06-01 00:00:00+00') RETURNING id");
+    return ['3', '27', String(res.rows[0].id)];
+  },
+  farFutureState: () => ({ v: 1, mode: 'incremental', cursorField: 'updated_at', primaryKey: ['id'], nullsAfter: ['2147483647'], after: { cursor: '9999-12-31 23:59:59.999999+00', pk: ['2147483647'] } }),
+  badConfigs: [
+    // The test server trusts 127.0.0.1 (any password is accepted), so an unknown role stands in for bad credentials.
+    { name: 'unknown role', config: { ...server, user: 'no_such_role', password: 'whatever', database: IT_DATABASE }, message: /^cannot connect to postgres at 127\.0\.0\.1:5432 as no_such_role: role "no_such_role" does not exist$/ },
+    { name: 'unknown database', config: { ...server, database: 'tributary_it_pg_nope' }, message: /^cannot connect to postgres at .*: database "tributary_it_pg_nope" does not exist$/ },
+    { name: 'nothing listening', config: { ...server, port: 1, database: IT_DATABASE, connectTimeoutMs: 2000 }, message: /^cannot connect to postgres at 127\.0\.0\.1:1 as postgres: .*ECONNREFUSED/ },
+    { name: 'no host', config: { user: 'postgres', database: IT_DATABASE }, message: /host/ },
+    { name: 'binary mode', config: { ...server, database: IT_DATABASE, binary: 'hex' }, message: /binary/ },
+  ],
+});
+
+describe('postgres source against PostgreSQL', () => {
+  it('check names the server and never the password, on one line', async () => {
+    const res = await postgresSource.check(testContext(baseConfig({ user: 'nobody_here', password: 'hunter2-secret' })));
+    expect(res.ok).toBe(false);
+    expect(res.message).toBe('cannot connect to postgres at 127.0.0.1:5432 as nobody_here: role "nobody_here" does not exist');
+    expect(res.message).not.toContain('hunter2-secret');
+  });
+
+  it('read with bad credentials throws a ConnectionError naming the stream', async () => {
+    const err = await collect(postgresSource, baseConfig({ user: 'nobody_here' }), [stream('customers', { table: 'customers' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).describe()).toBe('sync test, stream customers: cannot connect to postgres at 127.0.0.1:5432 as nobody_here: role "nobody_here" does not exist');
+  });
+
+  it('a missing table is a ConfigError naming the stream and the table', async () => {
+    const err = await collect(postgresSource, baseConfig(), [stream('people', { table: 'no_such_table' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).describe()).toBe('sync test, stream people: table public.no_such_table does not exist (or this user cannot read it)');
+  });
+
+  it('a missing cursor or key column is a ConfigError naming the stream and the column', async () => {
+    const noCursor = await collect(postgresSource, baseConfig(), [stream('people', { table: 'customers' }, { cursorField: 'modified' })]).catch((e: unknown) => e);
+    expect(noCursor).toBeInstanceOf(ConfigError);
+    expect((noCursor as ConfigError).describe()).toBe('sync test, stream people: cursor column "modified" does not exist in table public.customers (columns: id, email, name, order, key, updated_at)');
+    const noKey = await collect(postgresSource, baseConfig(), [stream('people', { table: 'customers' }, { primaryKey: ['customer_id'] })]).catch((e: unknown) => e);
+    expect(noKey).toBeInstanceOf(ConfigError);
+    expect((noKey as ConfigError).describe()).toMatch(/^sync test, stream people: primary key column "customer_id" does not exist/);
+  });
+
+  it('a table name carrying SQL is looked up, not executed', async () => {
+    const err = await collect(postgresSource, baseConfig(), [stream('evil', { table: 'customers"; DROP TABLE big; --' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const res = await admin.query<{ n: string }>('SELECT count(*) AS n FROM big');
+    expect(Number(res.rows[0].n)).toBe(BIG_ROWS);
+  });
+
+  it('quotes reserved, spaced and quote-bearing identifiers', async () => {
+    const { records } = await collect(postgresSource, baseConfig(), [stream('select', { table: 'select', schema: 'Sales Dept' }, { primaryKey: ['from'] })]);
+    expect(records.map((r) => r.data)).toEqual([
+      { from: 1, 'we"ird': 'x', updated_at: '2024-01-01T00:00:00Z' },
+      { from: 2, 'we"ird': null, updated_at: '2024-01-02T00:00:00Z' },
+    ]);
+    expect(records[0].origin).toBe('table Sales Dept.select');
+  });
+
+  it('the session is read-only: the server refuses writes', async () => {
+    const session = await openSession(baseConfig());
+    try {
+      await expect(session.client.query("INSERT INTO customers (email) VALUES ('x@example.com')")).rejects.toMatchObject({ code: '25006' });
+    } finally {
+      await closeSession(session);
+    }
+  });
+});
+
+describe('postgres keyset reads', () => {
+  const ties = (mode: 'incremental' | 'full_refresh') => stream('ties', { table: 'ties' }, { mode, cursorField: mode === 'incremental' ? 'ts' : undefined });
+
+  for (const checkpointEvery of [3, 7]) {
+    it(`ties at batch boundaries are neither lost nor repeated, resuming from any state (batch 7, checkpoint every ${checkpointEvery})`, async () => {
+      const config = baseConfig({ batchSize: 7, checkpointEvery });
+      const full = await collect(postgresSource, config, [ties('incremental')]);
+      expectExactlyOnce(ids(full.records), tiesCount);
+      const keys = full.records.map((r) => [r.data.ts === null ? '' : String(r.data.ts), Number(r.data.id)] as const);
+      const sorted = [...keys].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+      expect(keys).toEqual(sorted);
+      const seen: string[] = [];
+      let resumed = 0;
+      for (const m of full.messages) {
+        if (m.type === 'record') seen.push(String(m.data.id));
+        if (m.type !== 'state') continue;
+        const rest = await collect(postgresSource, config, [ties('incremental')], { ties: m.state });
+        expectExactlyOnce([...seen, ...ids(rest.records)], tiesCount);
+        resumed++;
+      }
+      expect(resumed).toBeGreaterThan(tiesCount / checkpointEvery - 1);
+    });
+  }
+
+  it('full refresh reads by primary key, resumes from a checkpoint and starts over after a finished run', async () => {
+    const config = baseConfig({ batchSize: 7, checkpointEvery: 4 });
+    const full = await collect(postgresSource, config, [ties('full_refresh')]);
+    expectExactlyOnce(ids(full.records), tiesCount);
+    expect(ids(full.records).map(Number)).toEqual(ids(full.records).map(Number).sort((a, b) => a - b));
+    expect(full.messages.at(-1)).toMatchObject({ type: 'state', state: { mode: 'full_refresh', done: true } });
+    const mid = full.messages.findIndex((m) => m.type === 'state');
+    const before = full.messages.slice(0, mid).filter((m) => m.type === 'record').length;
+    const midState = full.messages[mid];
+    const rest = await collect(postgresSource, config, [ties('full_refresh')], { ties: midState.type === 'state' ? midState.state : undefined });
+    expect(rest.records.length).toBe(tiesCount - before);
+    const again = await collect(postgresSource, config, [ties('full_refresh')], { ties: full.states.get('ties') });
+    expect(again.records.length).toBe(tiesCount);
+  });
+
+  it(`a read of ${BIG_ROWS} rows left after 3 checkpoints resumes with exactly the remaining rows`, async () => {
+    const config = baseConfig({ batchSize: 5000, checkpointEvery: 10_000 });
+    const big = stream('big', { table: 'big' });
+    const first = await readUntil(config, [big], {}, (_m, states) => states === 3);
+    const done = committed(first);
+    expect(done.records.length).toBe(30_000);
+    const rest = await collect(postgresSource, config, [big], { big: done.state });
+    expect(rest.records.length).toBe(BIG_ROWS - 30_000);
+    expectExactlyOnce([...ids(done.records), ...ids(rest.records)], BIG_ROWS);
+    expect(await readerPids()).toEqual([]);
+  });
+
+  it('an aborted read ends with a state for the last record it yielded, and resumes from it', async () => {
+    const config = baseConfig({ batchSize: 3000, checkpointEvery: 10_000 });
+    const big = stream('big', { table: 'big' });
+    const ac = new AbortController();
+    const messages: SourceMessage[] = [];
+    for await (const m of postgresSource.read({ ...testContext(config), signal: ac.signal }, [big], {})) {
+      messages.push(m);
+      if (messages.length === 25_000) ac.abort();
+    }
+    expect(messages.at(-1)?.type).toBe('state');
+    const done = committed(messages);
+    expect(done.records.length).toBeGreaterThanOrEqual(25_000);
+    expect(done.records.length).toBeLessThan(BIG_ROWS);
+    const rest = await collect(postgresSource, config, [big], { big: done.state });
+    expectExactlyOnce([...ids(done.records), ...ids(rest.records)], BIG_ROWS);
+  });
+
+  it('a backend terminated mid-stream throws a ConnectionError; the last state resumes with exactly the missing rows', async () => {
+    const config = baseConfig({ batchSize: 2000, checkpointEvery: 5000 });
+    const big = stream('big', { table: 'big' });
+    const messages: SourceMessage[] = [];
+    let killed = 0;
+    let error: unknown;
+    try {
+      for await (const m of postgresSource.read(testContext(config), [big], {})) {
+        messages.push(m);
+        if (m.type === 'state' && !killed) {
+          const pids = await readerPids();
+          expect(pids.length).toBe(1);
+          killed = pids[0];
+          await admin.query('SELECT pg_terminate_backend($1)', [killed]);
+        }
+      }
+    } catch (err) {
+      error = err;
+    }
+    expect(killed).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).context.stream).toBe('big');
+    expect((error as ConnectionError).message).toMatch(/^lost the connection to postgres at 127\.0\.0\.1:5432 as postgres while reading: /);
+    const done = committed(messages);
+    expect(done.records.length).toBe(5000);
+    const rest = await collect(postgresSource, config, [big], { big: done.state });
+    expect(rest.records.length).toBe(BIG_ROWS - 5000);
+    expectExactlyOnce([...ids(done.records), ...ids(rest.records)], BIG_ROWS);
+  });
+
+  it('a query stream reads by its cursor and key like a table', async () => {
+    const config = baseConfig({ batchSize: 999, checkpointEvery: 1500 });
+    const q = stream('recent', { query: 'SELECT id, email, updated_at FROM big WHERE id <= 20000;' });
+    const first = await readUntil(config, [q], {}, (_m, states) => states === 4);
+    const done = committed(first);
+    expect(done.records.length).toBe(6000);
+    const rest = await collect(postgresSource, config, [q], { recent: done.state });
+    expectExactlyOnce([...ids(done.records), ...ids(rest.records)], 20_000);
+    expect(rest.records[0].origin).toBe('query recent');
+    expect(Object.keys(rest.records[0].data)).toEqual(['id', 'email', 'updated_at']);
+  });
+
+  it('a query the server refuses is a ConfigError naming the stream', async () => {
+    const err = await collect(postgresSource, baseConfig(), [stream('broken', { query: 'SELECT nope FROM customers' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).describe()).toBe('sync test, stream broken: postgres at 127.0.0.1:5432 refused the stream\'s query: column "nope" does not exist');
+  });
+
+  it('two streams in one read share the session, each ending with its own state', async () => {
+    const { records, states } = await collect(postgresSource, baseConfig(), [ties('incremental'), stream('customers', { table: 'customers' }, { mode: 'full_refresh' })]);
+    expect(records.filter((r) => r.stream === 'ties').length).toBe(tiesCount);
+    expect(records.filter((r) => r.stream === 'customers').length).toBeGreaterThan(0);
+    expect([...states.keys()].sort()).toEqual(['customers', 'ties']);
+  });
+});
+
+describe('postgres type mapping', () => {
+  const types = (over: Partial<PostgresConfig> = {}) =>
+    collect(postgresSource, baseConfig(over), [stream('types', { table: 'types' }, { mode: 'full_refresh', cursorField: undefined })]);
+
+  it('maps every type without loss (bytea skipped by default)', async () => {
+    const { records } = await types();
+    expect(records.map((r) => r.data)).toEqual([
+      {
+        id: 1,
+        num: '12345678901234567890.0123456789',
+        num_free: '3.14159265358979323846264338327950288',
+        i8: '9007199254740993',
+        i2: -32768,
+        f8: 0.1,
+        f4: 1.1,
+        b: true,
+        tstz: '2024-07-01T10:00:00.123456Z',
+        ts: '2024-07-01T12:00:00.5Z',
+        d: '2024-02-29',
+        t: '23:59:59.999999',
+        ttz: '10:00:00+02',
+        iv: 'P1Y2M3DT4H5M6S',
+        j: { a: [1, 2], emoji: '🎉' },
+        jb: { b: { c: null }, n: 1.5 },
+        bit1: true,
+        bits: '1010101010',
+        vb: '101',
+        arr_i: [1, null, 3],
+        arr_t: ['a,b', 'c"d', null, 'NULL', '', 'back\\slash', '{brace}'],
+        arr_ts: ['2024-01-01T00:00:00Z'],
+        arr_num: ['1.10', '2'],
+        arr_2d: [[1, 2], [3, 4]],
+        arr_jb: [{ a: 1 }],
+        u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+        txt: 'Zoë 🎉',
+        e: 'happy',
+        dom: 5,
+      },
+      {
+        id: 2,
+        num: '-0.0000000001',
+        num_free: 'NaN',
+        i8: '-9223372036854775808',
+        i2: 0,
+        f8: 'NaN',
+        f4: '-Infinity',
+        b: false,
+        tstz: 'infinity',
+        ts: '-infinity',
+        d: 'infinity',
+        t: '00:00:00',
+        ttz: '00:00:00+00',
+        iv: 'P-1D',
+        j: [],
+        jb: null,
+        bit1: false,
+        bits: '0000000000',
+        vb: '',
+        arr_i: [],
+        arr_t: [],
+        arr_ts: [],
+        arr_num: [],
+        arr_2d: [],
+        arr_jb: [],
+        u: '00000000-0000-0000-0000-000000000000',
+        txt: '',
+        e: 'sad',
+        dom: 1,
+      },
+      Object.fromEntries(Object.keys(records[0].data).map((k) => [k, k === 'id' ? 3 : null])),
+    ]);
+  });
+
+  it('includes bytea as base64 when asked', async () => {
+    const { records } = await types({ binary: 'base64' });
+    expect(records.map((r) => r.data.by)).toEqual(['AP8Q', '', null]);
+  });
+
+  it('reads timestamp without time zone in the configured zone, timestamptz as the instant it is', async () => {
+    const { records } = await types({ timezone: 'Europe/Berlin' });
+    expect(records.map((r) => [r.data.ts, r.data.tstz])).toEqual([
+      ['2024-07-01T10:00:00.5Z', '2024-07-01T10:00:00.123456Z'],
+      ['-infinity', 'infinity'],
+      [null, null],
+    ]);
+  });
+
+  it('a small int8 is a number; int8 past 2^53 stays an exact string', async () => {
+    const { records } = await collect(postgresSource, baseConfig(), [
+      stream('q', { query: "SELECT 1 AS id, 9007199254740991::int8 AS max_safe, 9007199254740992::int8 AS past, '1e-30'::numeric AS tiny" }, { mode: 'full_refresh' }),
+    ]);
+    expect(records[0].data).toEqual({ id: 1, max_safe: 9007199254740991, past: '9007199254740992', tiny: '0.000000000000000000000000000001' });
+  });
+
+  it('discover describes columns, keys and cursor candidates from the catalog', async () => {
+    const streams = await postgresSource.discover(testContext(baseConfig()));
+    const t = streams.find((s) => s.name === 'types')!;
+    expect(t.primaryKey).toEqual(['id']);
+    expect(t.fields.num).toEqual({ type: ['string', 'null'], format: 'decimal', sourceType: 'numeric(30,10)' });
+    expect(t.fields.i8.type).toEqual(['integer', 'string', 'null']);
+    expect(t.fields.tstz).toMatchObject({ format: 'date-time', sourceType: 'timestamp with time zone' });
+    expect(t.fields.jb.type).toContain('object');
+    expect(t.fields.arr_i.type).toEqual(['array', 'null']);
+    expect(t.fields.bit1.type).toEqual(['boolean', 'null']);
+    expect(t.fields.dom.type).toEqual(['integer', 'null']);
+    expect(t.fields.by).toBeUndefined();
+    expect(t.cursorCandidates).toEqual(['tstz', 'ts']);
+    const c = streams.find((s) => s.name === 'customers')!;
+    expect(c.cursorCandidates).toEqual(['id', 'updated_at']);
+    expect(Object.keys(c.fields)).toEqual(['id', 'email', 'name', 'order', 'key', 'updated_at']);
+    expect(streams.map((s) => s.name)).toContain('Sales Dept.select');
+  });
+
+  it('unicode, emoji and NULLs come back as stored', async () => {
+    const { records } = await collect(postgresSource, baseConfig(), [stream('customers', { table: 'customers' }, { mode: 'full_refresh' })]);
+    const res = await admin.query('SELECT id, name, email, "order", "key" FROM customers ORDER BY id');
+    expect(records.map((r) => ({ id: r.data.id, name: r.data.name, email: r.data.email, order: r.data.order, key: r.data.key }))).toEqual(res.rows);
+    expect(records.some((r) => r.data.name === '👩‍👩‍👧‍👦 family')).toBe(true);
+  });
+});

@@ -1,0 +1,133 @@
+import { ConfigError } from '../../core/errors.js';
+import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
+import type { Phase } from '../sql-common/keyset.js';
+import { readKeyset, type KeysetRows } from '../sql-common/read-keyset.js';
+import { requireKey, type KeyValue } from '../sql-common/state.js';
+import { UTC } from '../sql-common/timestamps.js';
+import { planQuery, planTable, type StreamTarget } from './catalog.js';
+import { postgresStreamSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
+import { readFailure, type PostgresSession } from './connection.js';
+import { converterFor, toKeyValue, type Converter } from './convert.js';
+import { CURSOR_NAME, declareSql, quoteIdent } from './sql.js';
+
+type Row = Array<string | null>;
+
+/** How each selected column becomes a record field; key columns are never left out. */
+function recordBuilder(target: StreamTarget, session: PostgresSession, config: PostgresConfig): (row: Row) => Record<string, unknown> {
+  const zone = session.zone;
+  if (zone instanceof ConfigError && target.columns.some((c) => c.pg.kind === 'timestamp' || (c.pg.kind === 'array' && c.pg.element.kind === 'timestamp'))) throw zone;
+  const options = { zone: zone instanceof ConfigError ? UTC : zone, binary: config.binary };
+  const keyNames = new Set([target.cursor?.name, ...target.primaryKey.map((c) => c.name)]);
+  const names = target.columns.map((c) => c.name);
+  const convs: Converter[] = target.columns.map((c) => {
+    const conv = converterFor(c, options);
+    return conv === 'skip' && keyNames.has(c.name) ? converterFor(c, { ...options, binary: 'base64' }) : conv;
+  });
+  return (row) => {
+    const data: Record<string, unknown> = {};
+    for (let i = 0; i < convs.length; i++) {
+      const conv = convs[i];
+      if (conv === 'skip') continue;
+      const v = row[i];
+      data[names[i]] = v === null ? null : conv(v);
+    }
+    return data;
+  };
+}
+
+/**
+ * Rows of one phase through a server-side cursor, inside a read-only
+ * REPEATABLE READ transaction (one snapshot for the whole phase). The next
+ * FETCH is sent while the previous batch is still being yielded.
+ */
+function cursorReader(session: PostgresSession, target: StreamTarget, batchSize: number) {
+  const { client } = session;
+  const fetchSql = `FETCH FORWARD ${batchSize} FROM ${quoteIdent(CURSOR_NAME)}`;
+  const fetch = async (): Promise<Row[]> => (await client.query<Row>({ text: fetchSql, rowMode: 'array' })).rows;
+  return async function* batches(phase: Phase, after: KeyValue[] | null): AsyncGenerator<Row[]> {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`bad batch size ${batchSize}`);
+    const { sql, params } = declareSql({ ...target, phase, after });
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    let finished = false;
+    try {
+      await client.query(sql, params);
+      let next = fetch();
+      for (;;) {
+        const rows = await next;
+        const more = rows.length === batchSize;
+        if (more) {
+          next = fetch();
+          // If the consumer stops before awaiting it, its failure (the connection closing) is expected.
+          next.catch(() => undefined);
+        }
+        if (rows.length) yield rows;
+        if (!more) break;
+      }
+      await client.query('COMMIT');
+      finished = true;
+    } finally {
+      // Left early (the consumer stopped, or an error): end the transaction, which closes the cursor.
+      if (!finished) await client.query('ROLLBACK').catch(() => undefined);
+    }
+  };
+}
+
+/** The stream's own config, validated here too: callers other than the engine may pass it raw. */
+function streamConfig(stream: ConfiguredStream<PostgresStreamConfig>): PostgresStreamConfig {
+  const parsed = postgresStreamSchema.safeParse(stream.config);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(`config.${issue.path.join('.') || '(root)'}: ${issue.message}`, { stream: stream.name });
+}
+
+export interface ReadStreamOptions {
+  session: PostgresSession;
+  ctx: ConnectorContext<PostgresConfig>;
+  stream: ConfiguredStream<PostgresStreamConfig>;
+  saved: StreamState | undefined;
+}
+
+/**
+ * Read one stream: check it against the catalog, then read it in key order
+ * through server-side cursors (`sql-common/read-keyset.ts` decides the phases
+ * and the checkpoints).
+ */
+export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage> {
+  const { session, ctx } = o;
+  const config = ctx.config;
+  try {
+    const stream = { ...o.stream, config: streamConfig(o.stream) };
+    const target = stream.config.table ? await planTable(session.client, config, stream) : await planQuery(session.client, stream);
+    const index = (name: string) => target.columns.findIndex((c) => c.name === name);
+    const pkIdx = target.primaryKey.map((c) => index(c.name));
+    const pkNames = target.primaryKey.map((c) => c.name);
+    const cursorIdx = target.cursor ? index(target.cursor.name) : -1;
+    const keyOf = (row: Row, phase: Phase): KeyValue[] => {
+      const pk = pkIdx.map((i) => toKeyValue(row[i]));
+      if (phase !== 'values') return requireKey(pk, pkNames, stream.name);
+      return requireKey([toKeyValue(row[cursorIdx]), ...pk], [target.cursor!.name, ...pkNames], stream.name);
+    };
+    const rows: KeysetRows<Row> = {
+      batches: cursorReader(session, target, config.batchSize),
+      keyOf,
+      toData: recordBuilder(target, session, config),
+    };
+    yield* readKeyset({
+      plan: {
+        stream: stream.name,
+        mode: stream.mode,
+        cursorField: target.cursor?.name,
+        primaryKey: pkNames,
+        cursorNullable: target.cursor?.nullable ?? false,
+      },
+      saved: o.saved,
+      checkpointEvery: config.checkpointEvery,
+      origin: target.origin,
+      rows,
+      signal: ctx.signal,
+      logger: ctx.logger,
+    });
+  } catch (err) {
+    throw readFailure(err, config, o.stream.name, ctx.name, true);
+  }
+}
