@@ -144,6 +144,7 @@ export class Engine {
   /** Re-run identity resolution over every stored record with the current rules. */
   async rebuild(dryRun: boolean): Promise<RebuildReport> {
     return this.resolveLock.run(async () => {
+      // Not store.exclusive: a rebuild is long; it reads a snapshot and replaces resolution in one transaction.
       const runId = dryRun ? -1 : await this.store.startRun('resolution', 'rebuild');
       try {
         const report = await rebuildResolution({

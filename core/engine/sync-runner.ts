@@ -151,7 +151,7 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     }
     const records = [...byKey.values()];
     const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
-    await deps.resolveLock.run(async () => {
+    await deps.resolveLock.run(() => store.exclusive(async () => {
       const resolution = records.length
         ? await deps.resolver.resolve(
             { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId },
@@ -167,7 +167,7 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
         if (p.createdAt === p.updatedAt) summary.profiles.created++;
         else summary.profiles.updated++;
       }
-    });
+    }));
     pending = [];
     pendingErrors = [];
     checkpoints = new Map();

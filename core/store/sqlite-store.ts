@@ -134,6 +134,18 @@ export class SqliteStore implements ProfileStore {
     return out;
   }
 
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
   async loadState(sync: string): Promise<Record<string, StreamState>> {
     const rows = this.db.prepare('SELECT stream, state FROM state WHERE sync = ?').all(sync) as Row[];
     return Object.fromEntries(rows.map((r) => [r.stream as string, JSON.parse(r.state as string) as StreamState]));

@@ -78,6 +78,12 @@ export interface ProfileExplanation {
  * fits without changing callers.
  */
 export interface ProfileStore extends IdentityGraph {
+  /**
+   * Run `fn` (read the graph, resolve, commit) with no other writer in between,
+   * across processes: SQLite holds a write transaction (BEGIN IMMEDIATE), a
+   * networked store an advisory lock. Decisions are only valid against the graph they read.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   loadState(sync: string): Promise<Record<string, StreamState>>;
   commitBatch(batch: BatchCommit): Promise<void>;
   addDeadLetters(items: DeadLetterInput[]): Promise<void>;
