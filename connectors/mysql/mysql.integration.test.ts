@@ -114,6 +114,13 @@ describe('mysql source against MariaDB', () => {
     expect((err as ConnectionError).describe()).toMatch(/^sync test, stream customers: cannot connect to mysql at 127\.0\.0\.1:3306 as root: Access denied/);
   });
 
+  it('check with the configured streams reports the first one that cannot be read', async () => {
+    const good = await mysqlSource.check(testContext(baseConfig()), [stream('customers', { table: 'customers' }), stream('recent', { query: 'SELECT id, updated_at FROM big' })]);
+    expect(good).toEqual({ ok: true });
+    const bad = await mysqlSource.check(testContext(baseConfig()), [stream('customers', { table: 'customers' }), stream('people', { table: 'no_such_table' })]);
+    expect(bad).toEqual({ ok: false, message: `stream people: table ${IT_DATABASE}.no_such_table does not exist (or this user cannot see it)` });
+  });
+
   it('a missing table is a ConfigError naming the stream and the table', async () => {
     const err = await collect(mysqlSource, baseConfig(), [stream('people', { table: 'no_such_table' })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);

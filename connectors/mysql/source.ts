@@ -3,7 +3,7 @@ import type { CheckResult, ConnectorContext, SourceConnector, SourceMessage, Str
 import { discoverTables } from './catalog.js';
 import { mysqlConfigSchema, mysqlStreamSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
 import { checkFailure, closeSession, openSession, readFailure, reasonOf, serverLabel, type MysqlSession } from './connection.js';
-import { readStream } from './read-stream.js';
+import { planStream, readStream } from './read-stream.js';
 
 /**
  * MySQL / MariaDB source. Each stream reads a table (or a SELECT) of `database`:
@@ -16,11 +16,20 @@ export const mysqlSource: SourceConnector<MysqlConfig, MysqlStreamConfig> = {
   kind: 'source',
   spec: { config: mysqlConfigSchema, stream: mysqlStreamSchema, secrets: ['password'] },
 
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx, streams): Promise<CheckResult> {
     let session: MysqlSession | undefined;
     try {
       session = await openSession(ctx.config);
       await session.conn.query('SELECT 1');
+      // Configured streams: their tables, columns and queries must be readable too.
+      for (const stream of streams ?? []) {
+        try {
+          await planStream(session, ctx.config, stream);
+        } catch (err) {
+          const failure = readFailure(err, ctx.config, stream.name, ctx.name, true);
+          return { ok: false, message: `stream ${stream.name}: ${failure.message}` };
+        }
+      }
       return { ok: true };
     } catch (err) {
       if (err instanceof ConfigError) return { ok: false, message: `mysql at ${serverLabel(ctx.config)}: ${err.message}` };

@@ -118,6 +118,13 @@ describe('postgres source against PostgreSQL', () => {
     expect((err as ConnectionError).describe()).toBe('sync test, stream customers: cannot connect to postgres at 127.0.0.1:5432 as nobody_here: role "nobody_here" does not exist');
   });
 
+  it('check with the configured streams reports the first one that cannot be read', async () => {
+    const good = await postgresSource.check(testContext(baseConfig()), [stream('customers', { table: 'customers' }), stream('recent', { query: 'SELECT id, updated_at FROM big' })]);
+    expect(good).toEqual({ ok: true });
+    const bad = await postgresSource.check(testContext(baseConfig()), [stream('customers', { table: 'customers' }), stream('people', { table: 'no_such_table' })]);
+    expect(bad).toEqual({ ok: false, message: 'stream people: table public.no_such_table does not exist (or this user cannot read it)' });
+  });
+
   it('a missing table is a ConfigError naming the stream and the table', async () => {
     const err = await collect(postgresSource, baseConfig(), [stream('people', { table: 'no_such_table' })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);

@@ -80,6 +80,15 @@ function streamConfig(stream: ConfiguredStream<PostgresStreamConfig>): PostgresS
   throw new ConfigError(`config.${issue.path.join('.') || '(root)'}: ${issue.message}`, { stream: stream.name });
 }
 
+/**
+ * Check a stream against the server (its table and columns, or its query) and
+ * decide how to read it. Throws a ConfigError naming the stream when it cannot be read.
+ */
+export async function planStream(session: PostgresSession, config: PostgresConfig, raw: ConfiguredStream<PostgresStreamConfig>): Promise<StreamTarget> {
+  const stream = { ...raw, config: streamConfig(raw) };
+  return stream.config.table ? planTable(session.client, config, stream) : planQuery(session.client, stream);
+}
+
 export interface ReadStreamOptions {
   session: PostgresSession;
   ctx: ConnectorContext<PostgresConfig>;
@@ -96,8 +105,8 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
   const { session, ctx } = o;
   const config = ctx.config;
   try {
-    const stream = { ...o.stream, config: streamConfig(o.stream) };
-    const target = stream.config.table ? await planTable(session.client, config, stream) : await planQuery(session.client, stream);
+    const stream = o.stream;
+    const target = await planStream(session, config, stream);
     const index = (name: string) => target.columns.findIndex((c) => c.name === name);
     const pkIdx = target.primaryKey.map((c) => index(c.name));
     const pkNames = target.primaryKey.map((c) => c.name);

@@ -3,7 +3,7 @@ import type { CheckResult, ConnectorContext, SourceConnector, SourceMessage, Str
 import { discoverTables } from './catalog.js';
 import { postgresConfigSchema, postgresStreamSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
 import { checkFailure, closeSession, openSession, readFailure, reasonOf, serverLabel, type PostgresSession } from './connection.js';
-import { readStream } from './read-stream.js';
+import { planStream, readStream } from './read-stream.js';
 
 /**
  * PostgreSQL source. Each stream reads a table or view (or a SELECT):
@@ -17,11 +17,20 @@ export const postgresSource: SourceConnector<PostgresConfig, PostgresStreamConfi
   kind: 'source',
   spec: { config: postgresConfigSchema, stream: postgresStreamSchema, secrets: ['password'] },
 
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx, streams): Promise<CheckResult> {
     let session: PostgresSession | undefined;
     try {
       session = await openSession(ctx.config);
       await session.client.query('SELECT 1');
+      // Configured streams: their tables, columns and queries must be readable too.
+      for (const stream of streams ?? []) {
+        try {
+          await planStream(session, ctx.config, stream);
+        } catch (err) {
+          const failure = readFailure(err, ctx.config, stream.name, ctx.name, true);
+          return { ok: false, message: `stream ${stream.name}: ${failure.message}` };
+        }
+      }
       return { ok: true };
     } catch (err) {
       if (err instanceof ConfigError) return { ok: false, message: `postgres at ${serverLabel(ctx.config)}: ${err.message}` };
