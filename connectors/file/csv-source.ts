@@ -86,6 +86,7 @@ async function csvFields(handle: FileHandle, size: number): Promise<Record<strin
 export const csvSource: SourceConnector<FileSourceConfig, CsvStreamConfig> = {
   id: 'csv',
   kind: 'source',
+  incrementalWithoutCursor: true,
   spec: { config: fileSourceConfigSchema, stream: csvStreamSchema },
   async check(ctx, streams) {
     const base = await checkConnectorPath(ctx.config.path);

@@ -85,6 +85,7 @@ async function jsonlFields(handle: FileHandle, size: number): Promise<Record<str
 export const jsonlSource: SourceConnector<FileSourceConfig, JsonlStreamConfig> = {
   id: 'jsonl',
   kind: 'source',
+  incrementalWithoutCursor: true,
   spec: { config: fileSourceConfigSchema, stream: jsonlStreamSchema },
   async check(ctx, streams) {
     const base = await checkConnectorPath(ctx.config.path);

@@ -52,13 +52,6 @@ describe('config loading', () => {
     expect(err.context.line).toBe(4);
   });
 
-  it('requires a cursor for incremental database streams', () => {
-    const err = loadError(base.replace('connector: csv', 'connector: mysql'));
-    expect(err.message).toBe(
-      'sources[0].streams[0].cursor: expected a column name (incremental streams need a cursor; or set mode: full_refresh)',
-    );
-  });
-
   it('rejects an invalid cron expression', () => {
     const err = loadError(base.replace('"*/15 * * * *"', '"every minute"'));
     expect(err.message).toMatch(/sources\[0\]\.schedule: expected a cron expression/);

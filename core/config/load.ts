@@ -139,10 +139,6 @@ function checkUnique(config: TributaryConfig, fail: (path: Array<string | number
       if (st.kind === 'track' && !st.mapping.event) {
         fail(['sources', i, 'streams', j, 'mapping'], 'a track stream needs mapping.event with a name');
       }
-      if (st.mode === 'incremental' && st.cursor === undefined && s.connector !== 'csv' && s.connector !== 'jsonl') {
-        // File sources are incremental by file; everything else needs a cursor to be.
-        fail(['sources', i, 'streams', j, 'cursor'], 'expected a column name (incremental streams need a cursor; or set mode: full_refresh)');
-      }
     });
   });
   const dests = new Set<string>();

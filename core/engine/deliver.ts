@@ -1,11 +1,10 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { DestinationConfig } from '../config/schema.js';
-import { ConfigError, ConnectionError, errorMessage } from '../errors.js';
-import { formatPath } from '../config/load.js';
+import { ConnectionError, errorMessage } from '../errors.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { ConnectorContext, DestinationConnector, DestinationItem, Logger, WriteResult } from '../plugin/types.js';
 import type { OutboxEntry, ProfileStore } from '../store/types.js';
-import { parsePluginConfig } from './plugin-config.js';
+import { connectorFor, parsePluginConfig } from './plugin-config.js';
 import { backoffDelay, sleep } from './retry.js';
 
 export interface DeliverDeps {
@@ -23,13 +22,7 @@ export interface DeliverySummary {
 
 export function destinationContext(deps: DeliverDeps, dest: DestinationConfig, signal: AbortSignal) {
   const i = deps.loaded.config.destinations.indexOf(dest);
-  let connector: DestinationConnector;
-  try {
-    connector = deps.registry.destination(dest.connector);
-  } catch (err) {
-    const path = ['destinations', i, 'connector'];
-    throw new ConfigError(`${formatPath(path)}: ${(err as Error).message}`, { file: deps.loaded.file, line: deps.loaded.lineOf(path), sync: dest.name });
-  }
+  const connector = connectorFor(deps.registry, 'destination', dest.connector, ['destinations', i], deps.loaded, dest.name);
   const config = parsePluginConfig(connector.spec.config, dest.config, ['destinations', i, 'config'], deps.loaded, dest.name);
   const ctx: ConnectorContext = { name: dest.name, config, logger: deps.logger, metrics: { count: () => undefined }, signal };
   return { connector, ctx };

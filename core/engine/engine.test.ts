@@ -158,6 +158,16 @@ describe('engine', () => {
     expect(await store.countProfiles()).toBe(9);
   });
 
+  it('an incremental stream of a connector that needs a cursor must name one', async () => {
+    const { file } = writeConfig({ customers });
+    const raw = parse(readFileSync(file, 'utf8'));
+    delete raw.sources[0].streams[0].cursor;
+    writeFileSync(file, stringify(raw));
+    const { engine } = await start(file);
+    const out = await engine.runSync('crm');
+    expect(out.error).toMatch(/tributary\.yaml:\d+, sync crm: sources\[0\]\.streams\[0\]\.cursor: expected a column name \(incremental inline streams need a cursor; or set mode: full_refresh\)$/);
+  });
+
   it('a sync never runs twice at the same time', async () => {
     const { file } = writeConfig({ customers });
     const { engine } = await start(file);

@@ -4,7 +4,7 @@ import { formatPath } from '../config/load.js';
 import type { SourceConfig } from '../config/schema.js';
 import { ConfigError, ConnectionError, RecordError, errorMessage } from '../errors.js';
 import type { PluginRegistry } from '../plugin/loader.js';
-import type { ConfiguredStream, ConnectorContext, Logger, RecordMessage, StreamState } from '../plugin/types.js';
+import type { ConnectorContext, Logger, RecordMessage, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileMapping, getPath } from '../schema/mapping.js';
@@ -12,7 +12,7 @@ import type { Resolver } from '../resolution/types.js';
 import type { DeadLetterInput, ProfileStore, RunSummary } from '../store/types.js';
 import type { Mutex } from '../util/mutex.js';
 import type { Clock } from '../tokens.js';
-import { parsePluginConfig } from './plugin-config.js';
+import { configuredStreams, connectorFor, parsePluginConfig } from './plugin-config.js';
 import type { Transform } from './transform.js';
 
 export interface SyncDeps {
@@ -44,25 +44,9 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
   const { loaded, store, registry, logger } = deps;
   const sIndex = loaded.config.sources.indexOf(source);
   const at = (...p: Array<string | number>) => ['sources', sIndex, ...p];
-  const connector = (() => {
-    try {
-      return registry.source(source.connector);
-    } catch (err) {
-      throw new ConfigError(`${formatPath(at('connector'))}: ${(err as Error).message}`, {
-        file: loaded.file,
-        line: loaded.lineOf(at('connector')),
-        sync: source.name,
-      });
-    }
-  })();
+  const connector = connectorFor(registry, 'source', source.connector, at(), loaded, source.name);
   const config = parsePluginConfig(connector.spec.config, source.config, at('config'), loaded, source.name);
-  const streams: ConfiguredStream[] = source.streams.map((s, j) => ({
-    name: s.name,
-    mode: s.mode,
-    cursorField: s.cursor,
-    primaryKey: Array.isArray(s.primaryKey) ? s.primaryKey : [s.primaryKey],
-    config: connector.spec.stream ? parsePluginConfig(connector.spec.stream, s.config, at('streams', j, 'config'), loaded, source.name) : s.config,
-  }));
+  const streams = configuredStreams(connector, source, sIndex, loaded);
   const plans = new Map<string, StreamPlan>();
   source.streams.forEach((s, j) => {
     const { map, fieldsRead } = compileMapping(s.mapping, {

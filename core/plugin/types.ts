@@ -130,6 +130,11 @@ export interface SourceConnector<C = any, S = any> {
   readonly kind: 'source';
   readonly spec: ConnectorSpec<C, S>;
   /**
+   * Set when streams can be incremental with no cursor field (files are
+   * incremental by file). Otherwise an incremental stream must name a cursor.
+   */
+  readonly incrementalWithoutCursor?: boolean;
+  /**
    * Can the source be read? `streams`, when given, are the configured streams, for
    * connectors whose streams name locations (files, tables) worth checking up front.
    */

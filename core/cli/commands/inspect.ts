@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { parsePluginConfig } from '../../engine/plugin-config.js';
+import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
@@ -16,15 +16,9 @@ export function validateCommand(): Command {
           const checks: Array<Promise<void>> = [];
           loaded.config.sources.forEach((s, i) => {
             try {
-              const c = registry.source(s.connector);
+              const c = connectorFor(registry, 'source', s.connector, ['sources', i], loaded, s.name);
               const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-              const streams = s.streams.map((st, j) => ({
-                name: st.name,
-                mode: st.mode,
-                cursorField: st.cursor,
-                primaryKey: Array.isArray(st.primaryKey) ? st.primaryKey : [st.primaryKey],
-                config: c.spec.stream ? parsePluginConfig(c.spec.stream, st.config, ['sources', i, 'streams', j, 'config'], loaded, s.name) : st.config,
-              }));
+              const streams = configuredStreams(c, s, i, loaded);
               if (opts.check) {
                 checks.push(
                   c.check(testConnectorContext(s.name, cfg, logger), streams).then((r) => {
@@ -38,7 +32,7 @@ export function validateCommand(): Command {
           });
           loaded.config.destinations.forEach((d, i) => {
             try {
-              const c = registry.destination(d.connector);
+              const c = connectorFor(registry, 'destination', d.connector, ['destinations', i], loaded, d.name);
               const cfg = parsePluginConfig(c.spec.config, d.config, ['destinations', i, 'config'], loaded, d.name);
               if (opts.check) {
                 checks.push(

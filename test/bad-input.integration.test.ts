@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+// Bad input through the real CLI: one clear line, the right exit code, bad
+// records in dead letters, and the rest of the data still synced.
+
+const CLI = join(process.cwd(), 'dist', 'core', 'cli', 'main.js');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function setup(csv: string, streamExtra: Record<string, unknown> = {}, sourceExtra: Record<string, unknown> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-bad-'));
+  writeFileSync(join(dir, 'people.csv'), csv);
+  const file = join(dir, 'tributary.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      store: { sqlite: join(dir, 'store.db') },
+      sources: [
+        {
+          name: 'crm',
+          connector: 'csv',
+          ...sourceExtra,
+          streams: [
+            {
+              name: 'people',
+              primaryKey: 'id',
+              config: { path: join(dir, 'people.csv') },
+              mapping: { identifiers: { email: 'email' }, traits: { firstName: 'name' } },
+              ...streamExtra,
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  return { dir, file };
+}
+
+describe('bad input through the CLI', () => {
+  it('malformed CSV rows and records without identifiers go to dead letters; the sync goes on', () => {
+    const { file } = setup('id,email,name\n1,a@x.com,Ann\n2,"broken,Bob\n3,c@x.com,Cleo\n4,not-an-email,Dan\n5,e@x.com\n6,f@x.com,Fay\n');
+    const r = cli(['sync', '--config', file, '--json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out);
+    expect(summary.runs[0].summary.streams.people).toMatchObject({ written: 3, deadLettered: 3 });
+    const dl = cli(['dead-letters', 'list', '--config', file]);
+    expect(dl.out).toMatch(/people\.csv:3: .*quote/i);
+    expect(dl.out).toMatch(/record 4 .*no usable identifier: email not an email address/);
+    expect(dl.out).toMatch(/people\.csv:6: expected 3 columns, got 2/);
+    expect(cli(['profiles', 'get', 'f@x.com', '--config', file]).out).toContain('"firstName": "Fay"');
+  });
+
+  it('an unreadable file fails the sync with one line naming the stream and the file, exit 1', () => {
+    const { file, dir } = setup('id,email,name\n1,a@x.com,Ann\n');
+    chmodSync(join(dir, 'people.csv'), 0o000);
+    const r = cli(['sync', '--config', file]);
+    // root can read anything: then the test degrades to checking a missing file instead.
+    if (r.code === 0) {
+      writeFileSync(file, readConfigWithPath(file, join(dir, 'missing.csv')));
+      const m = cli(['sync', '--config', file]);
+      expect(m.code).toBe(1);
+      expect(m.out).toMatch(/crm: FAILED: .*stream people.*missing\.csv does not exist/);
+      expect(m.err + m.out).not.toMatch(/\n\s+at /);
+      return;
+    }
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/crm: FAILED: .*people\.csv/);
+  });
+
+  it('an unset ${ENV} fails fast with the file, line and YAML path, exit 2', () => {
+    const { file } = setup('id,email,name\n', {}, { config: { path: '${TRIB_TEST_UNSET_DIR}' } });
+    const r = cli(['sync', '--config', file], { TRIB_TEST_UNSET_DIR: '' });
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/^error: .*tributary\.yaml:\d+: sources\[0\]\.config\.path: environment variable TRIB_TEST_UNSET_DIR is not set$/);
+  });
+
+  it('an unknown connector names the YAML path and the known connectors', () => {
+    const { file } = setup('id,email,name\n');
+    writeFileSync(file, readConfigWithConnector(file, 'cvs'));
+    const r = cli(['validate', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/^error: .*tributary\.yaml:\d+, sync crm: sources\[0\]\.connector: unknown source connector "cvs" \(known: .*csv/);
+  });
+
+  it('a secret never appears in logs or errors', () => {
+    const { file } = setup('id,email,name\n1,a@x.com,Ann\n', {}, { connector: 'mysql', config: { host: '127.0.0.1', port: 1, user: 'u', password: '${TRIB_SECRET}', database: 'd' } });
+    const r = cli(['validate', '--check', '--config', file, '--verbose'], { TRIB_SECRET: 'hunter2-very-secret' });
+    expect(r.code).not.toBe(0);
+    expect(r.out + r.err).not.toContain('hunter2-very-secret');
+  });
+});
+
+function readConfigWithPath(file: string, path: string): string {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  return readFileSync(file, 'utf8').replace(/path: .*people\.csv/, `path: ${path}`);
+}
+
+function readConfigWithConnector(file: string, connector: string): string {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  return readFileSync(file, 'utf8').replace('connector: csv', `connector: ${connector}`);
+}
