@@ -23,9 +23,11 @@ CREATE TABLE IF NOT EXISTS presented (
   PRIMARY KEY (identifier_key, profile_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS presented_profile ON presented(profile_id);
+-- A rowid table on purpose: profile bodies are ~1 KB, and WITHOUT ROWID tables
+-- keep whole rows in the key B-tree, which spills rows that size to overflow pages.
 CREATE TABLE IF NOT EXISTS profiles (
   id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, body TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS aliases_profile ON aliases(profile_id);
 CREATE TABLE IF NOT EXISTS merges (
