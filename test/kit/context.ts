@@ -1,4 +1,5 @@
-import type { ConnectorContext, Logger, Metrics } from '../../core/plugin/types.js';
+import { expect } from 'vitest';
+import type { CheckResult, ConnectorContext, ConnectorSpec, Logger, Metrics } from '../../core/plugin/types.js';
 
 export interface CapturedLog {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -27,4 +28,20 @@ export function countingMetrics(): Metrics & { counts: Map<string, number> } {
 
 export function testContext<C>(config: C, name = 'test'): ConnectorContext<C> {
   return { name, config, logger: captureLogger(), metrics: countingMetrics(), signal: new AbortController().signal };
+}
+
+/** A bad config must be refused: by the connector's schema, or else by `check`, with a message that says why. */
+export async function expectRefused<C>(
+  connector: { spec: ConnectorSpec<C>; check(ctx: ConnectorContext<C>): Promise<CheckResult> },
+  bad: { config: unknown; message: RegExp },
+): Promise<void> {
+  const parsed = connector.spec.config.safeParse(bad.config);
+  if (!parsed.success) {
+    const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    expect(text).toMatch(bad.message);
+    return;
+  }
+  const res = await connector.check(testContext(parsed.data));
+  expect(res.ok).toBe(false);
+  expect(res.message).toMatch(bad.message);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { DestinationConnector, DestinationItem, ProfileDocument } from '../../core/plugin/types.js';
-import { testContext } from './context.js';
+import { expectRefused, testContext } from './context.js';
 
 export interface DestinationKitOptions<C> {
   connector: DestinationConnector<C>;
@@ -91,15 +91,7 @@ export function destinationConnectorKit<C>(opts: DestinationKitOptions<C>): void
 
     for (const bad of opts.badConfigs) {
       it(`refuses bad config (${bad.name}) with a clear message`, async () => {
-        const parsed = connector.spec.config.safeParse(bad.config);
-        if (!parsed.success) {
-          const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-          expect(text).toMatch(bad.message);
-          return;
-        }
-        const res = await connector.check(testContext(parsed.data));
-        expect(res.ok).toBe(false);
-        expect(res.message).toMatch(bad.message);
+        await expectRefused(connector, bad);
       });
     }
   });

@@ -6,7 +6,7 @@ import type {
   SourceMessage,
   StreamState,
 } from '../../core/plugin/types.js';
-import { testContext } from './context.js';
+import { expectRefused, testContext } from './context.js';
 
 export interface SourceKitOptions<C, S> {
   connector: SourceConnector<C, S>;
@@ -103,15 +103,7 @@ export function sourceConnectorKit<C, S>(opts: SourceKitOptions<C, S>): void {
 
     for (const bad of opts.badConfigs) {
       it(`refuses bad config (${bad.name}) with a clear message`, async () => {
-        const parsed = connector.spec.config.safeParse(bad.config);
-        if (!parsed.success) {
-          const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-          expect(text).toMatch(bad.message);
-          return;
-        }
-        const res = await connector.check(testContext(parsed.data));
-        expect(res.ok).toBe(false);
-        expect(res.message).toMatch(bad.message);
+        await expectRefused(connector, bad);
       });
     }
   });
