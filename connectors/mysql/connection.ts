@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import mysql from 'mysql2/promise';
+import mysqlCore from 'mysql2';
+import type mysql from 'mysql2/promise';
 import { ConfigError, ConnectionError, TributaryError } from '../../core/errors.js';
 import { resolveZone, type WallClockZone } from '../sql-common/timestamps.js';
 import type { MysqlConfig } from './config.js';
@@ -9,6 +10,8 @@ export type MysqlConnection = mysql.Connection;
 /** An open, read-only session and what was learned while opening it. */
 export interface MysqlSession {
   conn: MysqlConnection;
+  /** The same connection, callback-style: the only one that can stream a result row by row. */
+  core: mysqlCore.Connection;
   /**
    * Zone DATETIME values are read in, or why it could not be determined: that
    * only matters (and is only reported) when a stream has a DATETIME column.
@@ -24,7 +27,7 @@ export function serverLabel(config: MysqlConfig): string {
   return `${config.host}:${config.port} as ${config.user}`;
 }
 
-function sslOptions(ssl: MysqlConfig['ssl']): mysql.ConnectionOptions['ssl'] {
+function sslOptions(ssl: MysqlConfig['ssl']): mysqlCore.ConnectionOptions['ssl'] {
   if (!ssl) return undefined;
   let ca = ssl.ca;
   if (ca && !ca.includes('-----BEGIN') && existsSync(ca)) ca = readFileSync(ca, 'utf8');
@@ -36,7 +39,7 @@ function sslOptions(ssl: MysqlConfig['ssl']): mysql.ConnectionOptions['ssl'] {
  * as mysql2 allows, and `convert.ts` decides what it becomes: dates stay text
  * (so microseconds and zero dates survive), BIGINT and DECIMAL stay decimal strings.
  */
-export function connectionOptions(config: MysqlConfig): mysql.ConnectionOptions {
+export function connectionOptions(config: MysqlConfig): mysqlCore.ConnectionOptions {
   return {
     host: config.host,
     port: config.port,
@@ -130,11 +133,13 @@ export function datetimeZone(config: Pick<MysqlConfig, 'timezone'>, sessionZone:
  * thrown as they come; callers decide what they mean.
  */
 export async function openSession(config: MysqlConfig): Promise<MysqlSession> {
-  const conn = await mysql.createConnection(connectionOptions(config));
+  const core = mysqlCore.createConnection(connectionOptions(config));
   // A connection that dies while idle emits 'error'; without a listener Node would crash.
   // The next query on it fails and that failure is what the caller reports.
-  conn.on('error', () => undefined);
+  core.on('error', () => undefined);
+  const conn = core.promise();
   try {
+    await new Promise<void>((resolve, reject) => core.connect((err) => (err ? reject(err) : resolve())));
     const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@session.time_zone AS tz, @@system_time_zone AS sys');
     let zone: WallClockZone | ConfigError;
     try {
@@ -145,9 +150,9 @@ export async function openSession(config: MysqlConfig): Promise<MysqlSession> {
     }
     await conn.query("SET SESSION time_zone = '+00:00'");
     await conn.query('SET SESSION TRANSACTION READ ONLY');
-    return { conn, zone, threadId: conn.threadId };
+    return { conn, core, zone, threadId: core.threadId ?? conn.threadId };
   } catch (err) {
-    conn.destroy();
+    core.destroy();
     throw err;
   }
 }
@@ -158,6 +163,6 @@ export async function closeSession(session: MysqlSession | undefined): Promise<v
   try {
     await session.conn.end();
   } catch {
-    session.conn.destroy();
+    session.core.destroy();
   }
 }

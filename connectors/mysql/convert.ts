@@ -156,8 +156,8 @@ export interface ConvertOptions {
   binary: 'skip' | 'base64';
 }
 
-/** A converter, or `SKIP` to leave the column out of the record. */
-export type Converter = ((v: unknown) => unknown) | 'skip';
+/** A converter; `keep` when the driver's value is already the record's value, `skip` to leave the column out. */
+export type Converter = ((v: unknown) => unknown) | 'keep' | 'skip';
 
 /** BIGINT arrives as a decimal string: a number when it is exact in JS, the string otherwise. */
 export function bigintValue(v: unknown): unknown {
@@ -175,7 +175,12 @@ export function bitValue(v: unknown, width: number): unknown {
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
 }
 
-/** How one column's value becomes a record value. Values arrive from mysql2 as `connection.ts` configures it. */
+/**
+ * How one column's value becomes a record value. Values arrive from mysql2 as
+ * `connection.ts` configures it: INT, FLOAT, YEAR as numbers, DECIMAL, TIME and
+ * text as strings, MySQL JSON (and MariaDB JSON, seen through extended metadata)
+ * parsed, GEOMETRY as objects: those are kept as they are.
+ */
 export function converterFor(c: ColumnInfo, o: ConvertOptions): Converter {
   switch (c.kind) {
     case 'bigint':
@@ -191,7 +196,7 @@ export function converterFor(c: ColumnInfo, o: ConvertOptions): Converter {
       return (v) => bitValue(v, width);
     }
     case 'json':
-      // MySQL's JSON is parsed by the driver; text from a column it could not see as JSON is parsed here.
+      // Text from a column the driver could not see as JSON (a query over MariaDB JSON) is parsed here.
       return (v) => {
         if (typeof v !== 'string') return v;
         try {
@@ -204,7 +209,7 @@ export function converterFor(c: ColumnInfo, o: ConvertOptions): Converter {
       if (o.binary === 'skip') return 'skip';
       return (v) => (Buffer.isBuffer(v) ? v.toString('base64') : v);
     default:
-      return (v) => (Buffer.isBuffer(v) ? v.toString('base64') : v);
+      return 'keep';
   }
 }
 
@@ -215,21 +220,6 @@ export function keyProblem(c: ColumnInfo): string | undefined {
   return undefined;
 }
 
-/**
- * The placeholder for a key value of this column. Numbers are cast on the
- * server: comparing an integer or DECIMAL column with a string parameter
- * compares as DOUBLE, which is inexact past 2^53.
- */
-export function placeholderFor(c: ColumnInfo): string {
-  if (c.kind === 'int' || c.kind === 'bigint') return c.unsigned ? 'CAST(? AS UNSIGNED)' : 'CAST(? AS SIGNED)';
-  if (c.kind === 'decimal') {
-    const p = Math.min(Math.max(c.precision ?? 65, 1), 65);
-    const s = Math.min(Math.max(c.scale ?? 0, 0), 30, p);
-    return `CAST(? AS DECIMAL(${p},${s}))`;
-  }
-  return '?';
-}
-
 /** A key value as it can be saved in JSON state: raw text and numbers as they are, bytes as base64. */
 export function toKeyValue(v: unknown): KeyValue | null {
   if (v === null || v === undefined) return null;
@@ -237,9 +227,4 @@ export function toKeyValue(v: unknown): KeyValue | null {
   if (typeof v === 'number' || typeof v === 'string') return v;
   if (typeof v === 'bigint') return v.toString();
   return String(v);
-}
-
-/** A saved key value as a query parameter. */
-export function fromKeyValue(v: KeyValue): string | number | Buffer {
-  return typeof v === 'object' ? Buffer.from(v.b64, 'base64') : v;
 }

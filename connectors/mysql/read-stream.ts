@@ -1,4 +1,3 @@
-import type { RowDataPacket } from 'mysql2/promise';
 import { ConfigError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
@@ -11,50 +10,117 @@ import { readFailure, type MysqlSession } from './connection.js';
 import { converterFor, toKeyValue, type Converter } from './convert.js';
 import { pageSql } from './sql.js';
 
-type Row = unknown[];
+/** A row as mysql2 builds it (a plain object, one property per selected column), turned into the record in place. */
+type Row = Record<string, unknown>;
 
-/** How each selected column becomes a record field; key columns are never left out. */
+/**
+ * How a row becomes a record: only the columns whose value changes are touched
+ * (a second object per row costs more than converting it). Key columns are
+ * never left out.
+ */
 function recordBuilder(target: StreamTarget, session: MysqlSession, config: MysqlConfig): (row: Row) => Record<string, unknown> {
   const keyNames = new Set([target.cursor?.name, ...target.primaryKey.map((c) => c.name)]);
-  const names = target.columns.map((c) => c.name);
   const zone = session.zone;
   if (zone instanceof ConfigError && target.columns.some((c) => c.kind === 'datetime')) throw zone;
   const options = { zone: zone instanceof ConfigError ? UTC : zone, binary: config.binary };
-  const convs: Converter[] = target.columns.map((c) => {
-    const conv = converterFor(c, options);
-    return conv === 'skip' && keyNames.has(c.name) ? converterFor(c, { ...options, binary: 'base64' }) : conv;
-  });
-  return (row) => {
-    const data: Record<string, unknown> = {};
-    for (let i = 0; i < convs.length; i++) {
-      const conv = convs[i];
-      if (conv === 'skip') continue;
-      const v = row[i];
-      data[names[i]] = v === null ? null : conv(v);
+  const convert: Array<{ name: string; conv: (v: unknown) => unknown }> = [];
+  const skip: string[] = [];
+  for (const c of target.columns) {
+    let conv = converterFor(c, options);
+    if (conv === 'skip' && keyNames.has(c.name)) conv = converterFor(c, { ...options, binary: 'base64' });
+    if (conv === 'skip') skip.push(c.name);
+    else if (conv !== 'keep') convert.push({ name: c.name, conv });
+  }
+  const inPlace = (row: Row) => {
+    for (const { name, conv } of convert) {
+      const v = row[name];
+      if (v !== null) row[name] = conv(v);
     }
+    return row;
+  };
+  if (!skip.length) return inPlace;
+  const kept = target.columns.map((c) => c.name).filter((n) => !skip.includes(n));
+  return (row) => {
+    inPlace(row);
+    const data: Record<string, unknown> = {};
+    for (const n of kept) data[n] = row[n];
     return data;
   };
 }
 
-/** Pages of one phase, each query sent while the previous page is still being yielded. */
-function pager(session: MysqlSession, target: StreamTarget, limit: number, keyOf: (row: Row, phase: Phase) => KeyValue[]) {
-  const fetch = async (phase: Phase, after: KeyValue[] | null): Promise<Row[]> => {
-    const { sql, params } = pageSql({ ...target, phase, after, limit });
-    const [rows] = await session.conn.execute<RowDataPacket[][]>({ sql, values: params, rowsAsArray: true });
-    return rows;
+/** Rows handed on at a time. Small, so rows die young: a whole 10,000-row page kept alive costs more in GC than in parsing. */
+const CHUNK_ROWS = 500;
+
+/**
+ * The rows of one query, in chunks, as they arrive: the connection is paused
+ * while the consumer is busy (backpressure), so memory holds a chunk, not a page.
+ */
+async function* streamQuery(session: MysqlSession, sql: string): AsyncGenerator<Row[]> {
+  const conn = session.core;
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    wake?.();
+    wake = undefined;
   };
-  return async function* batches(phase: Phase, after: KeyValue[] | null): AsyncGenerator<Row[]> {
-    let next = fetch(phase, after);
+  // A streamed query has no callback, so mysql2 reports a lost or killed connection on the connection only.
+  const onConnectionError = (err: unknown) => {
+    failure ??= err;
+    signal();
+  };
+  conn.on('error', onConnectionError);
+  const rows = conn.query(sql).stream({ highWaterMark: CHUNK_ROWS });
+  rows.on('readable', signal);
+  rows.on('end', () => {
+    ended = true;
+    signal();
+  });
+  rows.on('error', (err: unknown) => {
+    failure ??= err;
+    signal();
+  });
+  try {
     for (;;) {
-      const page = await next;
-      const more = page.length === limit;
-      if (more) {
-        next = fetch(phase, keyOf(page[page.length - 1], phase));
-        // If the consumer stops before awaiting it, its failure (the connection closing) is expected.
-        next.catch(() => undefined);
+      const chunk: Row[] = [];
+      let row: Row | null;
+      while (chunk.length < CHUNK_ROWS && (row = rows.read() as Row | null) !== null) chunk.push(row);
+      if (chunk.length) {
+        yield chunk;
+        continue;
       }
-      if (page.length) yield page;
-      if (!more) return;
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    conn.removeListener('error', onConnectionError);
+    if (!ended && !failure) {
+      // Left early: drop the rest of this page (at most `batchSize` rows) and let the connection finish the query.
+      rows.destroy();
+      conn.resume();
+    }
+  }
+}
+
+/**
+ * Pages of one phase (`LIMIT batchSize` each, keyset after the last row of the
+ * previous page), streamed in small chunks.
+ */
+function pager(session: MysqlSession, target: StreamTarget, limit: number, keyOf: (row: Row, phase: Phase) => KeyValue[]) {
+  return async function* batches(phase: Phase, after: KeyValue[] | null): AsyncGenerator<Row[]> {
+    let from = after;
+    for (;;) {
+      let count = 0;
+      let lastKey: KeyValue[] | undefined;
+      for await (const chunk of streamQuery(session, pageSql({ ...target, phase, after: from, limit }))) {
+        count += chunk.length;
+        // Taken before the chunk is handed on: the consumer turns rows into records in place.
+        lastKey = keyOf(chunk[chunk.length - 1], phase);
+        yield chunk;
+      }
+      if (count < limit || !lastKey) return;
+      from = lastKey;
     }
   };
 }
@@ -84,23 +150,22 @@ export interface ReadStreamOptions {
 }
 
 /**
- * Read one stream: check it against the catalog, then page through it by key
+ * Read one stream, in chunks of messages: check it against the catalog, then page through it by key
  * (`sql-common/read-keyset.ts` decides the phases and the checkpoints).
  */
-export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage> {
+export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage[]> {
   const { session, ctx } = o;
   const config = ctx.config;
   try {
     const stream = o.stream;
     const target = await planStream(session, config, stream);
-    const index = (name: string) => target.columns.findIndex((c) => c.name === name);
-    const pkIdx = target.primaryKey.map((c) => index(c.name));
     const pkNames = target.primaryKey.map((c) => c.name);
-    const cursorIdx = target.cursor ? index(target.cursor.name) : -1;
+    const cursorName = target.cursor?.name;
+    // Key values are read before the row is converted (the record is the row, changed in place).
     const keyOf = (row: Row, phase: Phase): KeyValue[] => {
-      const pk = pkIdx.map((i) => toKeyValue(row[i]));
+      const pk = pkNames.map((n) => toKeyValue(row[n]));
       if (phase !== 'values') return requireKey(pk, pkNames, stream.name);
-      return requireKey([toKeyValue(row[cursorIdx]), ...pk], [target.cursor!.name, ...pkNames], stream.name);
+      return requireKey([toKeyValue(row[cursorName!]), ...pk], [cursorName!, ...pkNames], stream.name);
     };
     const rows: KeysetRows<Row> = {
       batches: pager(session, target, config.batchSize, keyOf),

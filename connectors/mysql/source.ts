@@ -64,7 +64,7 @@ export const mysqlSource: SourceConnector<MysqlConfig, MysqlStreamConfig> = {
     try {
       for (const stream of streams) {
         if (ctx.signal.aborted) return;
-        yield* readStream({ session, ctx, stream, saved: state[stream.name] });
+        for await (const chunk of readStream({ session, ctx, stream, saved: state[stream.name] })) for (const m of chunk) yield m;
       }
     } finally {
       await closeSession(session);

@@ -23,7 +23,7 @@ export interface KeysetRows<R> {
   batches(phase: Phase, after: KeyValue[] | null): AsyncIterable<R[]>;
   /** The row's key in the phase's order (`[cursor, ...pk]` for `values`, the primary key otherwise). */
   keyOf(row: R, phase: Phase): KeyValue[];
-  /** The record the row becomes. */
+  /** The record the row becomes. May change the row in place: `keyOf` is never called on a row after this. */
   toData(row: R): Record<string, unknown>;
 }
 
@@ -43,37 +43,48 @@ export interface ReadKeysetOptions<R> {
  * Read one stream and say where to resume. Each state message comes after the
  * records it covers, so a run that stops anywhere resumes without losing or
  * repeating a row; the last message is always a state (even when nothing was new).
+ *
+ * Messages come in chunks (one per batch of rows): the caller yields them one by
+ * one. Passing single records through several layers of async generators costs
+ * more than reading them from the server.
  */
-export async function* readKeyset<R>(o: ReadKeysetOptions<R>): AsyncGenerator<SourceMessage> {
+export async function* readKeyset<R>(o: ReadKeysetOptions<R>): AsyncGenerator<SourceMessage[]> {
   const { plan, rows, origin, checkpointEvery } = o;
   const stream = plan.stream;
   const state: KeysetState = resumeState(plan, o.saved, o.logger);
   const emit = (): SourceMessage => ({ type: 'state', stream, state: toStreamState(state) });
   let sinceCheckpoint = 0;
 
-  /** Read one phase; `advance` moves the state past a row's key. */
-  async function* phase(name: Phase, after: KeyValue[] | null, advance: (key: KeyValue[]) => void): AsyncGenerator<SourceMessage, boolean> {
-    let last: R | undefined;
+  /** Read one phase; `advance` moves the state past a row's key. Returns false when aborted. */
+  async function* phase(name: Phase, after: KeyValue[] | null, advance: (key: KeyValue[]) => void): AsyncGenerator<SourceMessage[], boolean> {
+    let lastKey: KeyValue[] | undefined;
     for await (const batch of rows.batches(name, after)) {
-      for (const row of batch) {
-        yield { type: 'record', stream, data: rows.toData(row), origin };
-        last = row;
-        if (++sinceCheckpoint >= checkpointEvery) {
+      if (!batch.length) continue;
+      // Keys are taken before `toData`, which may turn the row into the record in place.
+      const batchLastKey = rows.keyOf(batch[batch.length - 1], name);
+      const out: SourceMessage[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const row = batch[i];
+        const checkpoint = ++sinceCheckpoint >= checkpointEvery;
+        const key = checkpoint ? (i === batch.length - 1 ? batchLastKey : rows.keyOf(row, name)) : undefined;
+        out.push({ type: 'record', stream, data: rows.toData(row), origin });
+        if (key) {
           sinceCheckpoint = 0;
-          advance(rows.keyOf(row, name));
-          last = undefined;
-          yield emit();
+          advance(key);
+          out.push(emit());
         }
       }
+      lastKey = batchLastKey;
       if (o.signal.aborted) {
-        if (last !== undefined) {
-          advance(rows.keyOf(last, name));
-          yield emit();
-        }
+        // Stop at a clean point: a state for the last record yielded.
+        advance(lastKey);
+        if (sinceCheckpoint > 0) out.push(emit());
+        yield out;
         return false;
       }
+      yield out;
     }
-    if (last !== undefined) advance(rows.keyOf(last, name));
+    if (lastKey) advance(lastKey);
     return true;
   }
 
@@ -83,7 +94,7 @@ export async function* readKeyset<R>(o: ReadKeysetOptions<R>): AsyncGenerator<So
     });
     if (!done) return;
     state.done = true;
-    yield emit();
+    yield [emit()];
     return;
   }
 
@@ -98,5 +109,5 @@ export async function* readKeyset<R>(o: ReadKeysetOptions<R>): AsyncGenerator<So
     state.after = { cursor: key[0], pk: key.slice(1) };
   });
   if (!done) return;
-  yield emit();
+  yield [emit()];
 }

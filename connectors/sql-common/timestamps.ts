@@ -54,22 +54,47 @@ export function isZeroDate(text: string): boolean {
   return /^\d{4,}-(00-|\d{2}-00)/.test(text) || text.startsWith('0000-00-00');
 }
 
-/** Epoch milliseconds of a UTC calendar time, valid for years 0..9999 (Date.UTC maps 0..99 to 19xx). */
+/** Epoch milliseconds of a UTC calendar time (Date.UTC alone maps years 0..99 to 19xx). */
 function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  if (y >= 100) return Date.UTC(y, mo - 1, d, h, mi, s);
   const t = new Date(0);
   t.setUTCFullYear(y, mo - 1, d);
   t.setUTCHours(h, mi, s, 0);
   return t.getTime();
 }
 
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
+/** ISO-8601 UTC of an instant (whole seconds), with the source's fractional digits kept as text. */
+function isoFromMs(ms: number, fraction: string): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, iso.length - 5)}${fraction}Z`;
+}
 
-function isoFromMs(ms: number, fraction: string | undefined): string {
-  const t = new Date(ms);
-  const y = t.getUTCFullYear();
-  const year = y >= 0 && y <= 9999 ? pad(y, 4) : (y < 0 ? '-' : '+') + pad(Math.abs(y), 6);
-  const frac = fraction ? `.${fraction}` : '';
-  return `${year}-${pad(t.getUTCMonth() + 1, 2)}-${pad(t.getUTCDate(), 2)}T${pad(t.getUTCHours(), 2)}:${pad(t.getUTCMinutes(), 2)}:${pad(t.getUTCSeconds(), 2)}${frac}Z`;
+const isDigitAt = (t: string, i: number) => {
+  const c = t.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+const twoDigits = (t: string, i: number) => (t.charCodeAt(i) - 48) * 10 + t.charCodeAt(i + 1) - 48;
+const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+/**
+ * Whether `t` starts with `YYYY-MM-DD HH:MM:SS` (or a `T` in the middle): the
+ * layout every server writes for years 1000..9999. Checked by character, because
+ * this runs for every date-time of every row.
+ */
+function standardLayout(t: string): boolean {
+  if (t.length < 19) return false;
+  const sep = t.charCodeAt(10);
+  if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || (sep !== 32 && sep !== 84) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return false;
+  for (const i of DIGIT_POSITIONS) if (!isDigitAt(t, i)) return false;
+  return true;
+}
+
+/** Length of `.digits` at `from` (0 when there is no fraction, -1 when malformed). */
+function fractionLength(t: string, from: number): number {
+  if (from >= t.length || t.charCodeAt(from) !== 46) return 0;
+  let i = from + 1;
+  while (i < t.length && isDigitAt(t, i)) i++;
+  return i - from > 1 ? i - from : -1;
 }
 
 /** Offset of an IANA zone at a UTC instant, in minutes east of UTC. */
@@ -110,13 +135,27 @@ function ianaOffsetForWall(zone: Extract<WallClockZone, { kind: 'iana' }>, wallM
  * is not a date and time is returned unchanged, so nothing is lost.
  */
 export function wallClockToIso(text: string, zone: WallClockZone): string | null {
+  if (standardLayout(text)) {
+    const frac = fractionLength(text, 19);
+    if (frac >= 0 && 19 + frac === text.length) {
+      const mo = twoDigits(text, 5);
+      const d = twoDigits(text, 8);
+      if (mo === 0 || d === 0) return null;
+      const fraction = text.slice(19);
+      if (zone.kind === 'offset' && zone.minutes === 0) return `${text.slice(0, 10)}T${text.slice(11, 19)}${fraction}Z`;
+      const y = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+      const wall = utcMs(y, mo, d, twoDigits(text, 11), twoDigits(text, 14), twoDigits(text, 17));
+      const offset = zone.kind === 'offset' ? zone.minutes : ianaOffsetForWall(zone, wall, text.slice(0, 13));
+      return isoFromMs(wall - offset * 60_000, fraction);
+    }
+  }
   if (isZeroDate(text)) return null;
   const m = WALL.exec(text);
   if (!m || m[4] === undefined) return text;
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number);
   const wall = utcMs(y, mo, d, h, mi, s);
   const offset = zone.kind === 'offset' ? zone.minutes : ianaOffsetForWall(zone, wall, text.slice(0, 13));
-  return isoFromMs(wall - offset * 60_000, m[7]);
+  return isoFromMs(wall - offset * 60_000, m[7] ? `.${m[7]}` : '');
 }
 
 /**
@@ -125,10 +164,15 @@ export function wallClockToIso(text: string, zone: WallClockZone): string | null
  * text are returned unchanged.
  */
 export function offsetTimestampToIso(text: string): string {
+  if (standardLayout(text)) {
+    const frac = fractionLength(text, 19);
+    // The common case, a session in UTC: only the layout changes.
+    if (frac >= 0 && text.length === 22 + frac && text.endsWith('+00')) return `${text.slice(0, 10)}T${text.slice(11, 19 + frac)}Z`;
+  }
   const m = WITH_OFFSET.exec(text);
   if (!m) return text;
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number);
   const sign = m[8] === '-' ? -1 : 1;
   const offsetSeconds = sign * (Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0));
-  return isoFromMs(utcMs(y, mo, d, h, mi, s) - offsetSeconds * 1000, m[7]);
+  return isoFromMs(utcMs(y, mo, d, h, mi, s) - offsetSeconds * 1000, m[7] ? `.${m[7]}` : '');
 }
