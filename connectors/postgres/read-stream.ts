@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
@@ -35,37 +36,87 @@ function recordBuilder(target: StreamTarget, session: PostgresSession, config: P
   };
 }
 
+/** Rows handed on at a time, at most: the socket delivers them in smaller bursts, handed on as they come. */
+const CHUNK_ROWS = 500;
+
 /**
  * Rows of one phase through a server-side cursor, inside a read-only
- * REPEATABLE READ transaction (one snapshot for the whole phase). The next
- * FETCH is sent while the previous batch is still being yielded.
+ * REPEATABLE READ transaction (one snapshot for the whole phase).
+ *
+ * Each FETCH's rows are handed on as the driver parses them, not once the whole
+ * batch is in: converted while young, they cost the garbage collector little.
+ * The next FETCH is sent as soon as one completes, so at most one batch is ever
+ * waiting in memory.
  */
 function cursorReader(session: PostgresSession, target: StreamTarget, batchSize: number) {
   const { client } = session;
-  const fetchSql = `FETCH FORWARD ${batchSize} FROM ${quoteIdent(CURSOR_NAME)}`;
-  const fetch = async (): Promise<Row[]> => (await client.query<Row>({ text: fetchSql, rowMode: 'array' })).rows;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`bad batch size ${batchSize}`);
+  const fetchConfig: pg.QueryArrayConfig = { text: `FETCH FORWARD ${batchSize} FROM ${quoteIdent(CURSOR_NAME)}`, rowMode: 'array' };
+
   return async function* batches(phase: Phase, after: KeyValue[] | null): AsyncGenerator<Row[]> {
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`bad batch size ${batchSize}`);
     const { sql, params } = declareSql({ ...target, phase, after });
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const ready: Row[][] = [];
+    let current: Row[] = [];
+    let exhausted = false;
+    let stopped = false;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const signal = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const fetchNext = () => {
+      let count = 0;
+      const q = client.query(new pg.Query<Row>(fetchConfig));
+      q.on('row', (row: Row) => {
+        count++;
+        current.push(row);
+        if (current.length >= CHUNK_ROWS) {
+          ready.push(current);
+          current = [];
+          signal();
+        }
+      });
+      q.on('error', (err: Error) => {
+        failure ??= err;
+        signal();
+      });
+      q.on('end', () => {
+        if (current.length) {
+          ready.push(current);
+          current = [];
+        }
+        if (count < batchSize) exhausted = true;
+        else if (!stopped) fetchNext();
+        signal();
+      });
+    };
     let finished = false;
     try {
       await client.query(sql, params);
-      let next = fetch();
+      fetchNext();
       for (;;) {
-        const rows = await next;
-        const more = rows.length === batchSize;
-        if (more) {
-          next = fetch();
-          // If the consumer stops before awaiting it, its failure (the connection closing) is expected.
-          next.catch(() => undefined);
+        const chunk = ready.shift();
+        if (chunk) {
+          yield chunk;
+          continue;
         }
-        if (rows.length) yield rows;
-        if (!more) break;
+        if (failure) throw failure;
+        if (exhausted) break;
+        // Rows that arrived without filling a chunk are handed on rather than waited upon.
+        if (current.length) {
+          const partial = current;
+          current = [];
+          yield partial;
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
       }
       await client.query('COMMIT');
       finished = true;
     } finally {
+      stopped = true;
       // Left early (the consumer stopped, or an error): end the transaction, which closes the cursor.
       if (!finished) await client.query('ROLLBACK').catch(() => undefined);
     }
@@ -97,11 +148,11 @@ export interface ReadStreamOptions {
 }
 
 /**
- * Read one stream: check it against the catalog, then read it in key order
+ * Read one stream, in chunks of messages: check it against the catalog, then read it in key order
  * through server-side cursors (`sql-common/read-keyset.ts` decides the phases
  * and the checkpoints).
  */
-export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage> {
+export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage[]> {
   const { session, ctx } = o;
   const config = ctx.config;
   try {

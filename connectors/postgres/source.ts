@@ -65,7 +65,7 @@ export const postgresSource: SourceConnector<PostgresConfig, PostgresStreamConfi
     try {
       for (const stream of streams) {
         if (ctx.signal.aborted) return;
-        yield* readStream({ session, ctx, stream, saved: state[stream.name] });
+        for await (const chunk of readStream({ session, ctx, stream, saved: state[stream.name] })) for (const m of chunk) yield m;
       }
     } finally {
       await closeSession(session);
