@@ -91,6 +91,13 @@ function findColumn(cols: ColumnInfo[], name: string): ColumnInfo | undefined {
   return cols.find((c) => c.name === name) ?? cols.find((c) => c.name.toLowerCase() === name.toLowerCase());
 }
 
+/** A record is a plain object: a column named `__proto__` would silently become its prototype. */
+function refuseProtoColumn(stream: string, cols: ColumnInfo[], where: string): void {
+  if (cols.some((c) => c.name === '__proto__')) {
+    throw new ConfigError(`${where} has a column named __proto__, which a record cannot hold; read it through a query stream under another name`, { stream });
+  }
+}
+
 function keyColumns(stream: ConfiguredStream<MysqlStreamConfig>, all: ColumnInfo[], tablePk: string[], where: string): { cursor?: ColumnInfo; primaryKey: ColumnInfo[] } {
   const missing = (what: string, name: string) =>
     new ConfigError(`${what} column "${name}" does not exist in ${where} (columns: ${all.map((c) => c.name).join(', ')})`, { stream: stream.name });
@@ -129,6 +136,7 @@ export async function planTable(conn: MysqlConnection, config: MysqlConfig, stre
   const all = found.map((r) => columnFromSchema(r, json));
   const pk = (await primaryKeys(conn, schema, tableName)).get(tableName) ?? [];
   const where = `table ${schema}.${tableName}`;
+  refuseProtoColumn(stream.name, all, where);
   const keys = keyColumns(stream, all, pk, where);
   const keyNames = new Set([keys.cursor?.name, ...keys.primaryKey.map((c) => c.name)]);
   const columns = all.filter((c) => c.kind !== 'binary' || config.binary === 'base64' || keyNames.has(c.name));
@@ -145,6 +153,7 @@ export async function planQuery(conn: MysqlConnection, stream: ConfiguredStream<
     if (seen.has(c.name)) throw new ConfigError(`the query returns two columns named "${c.name}"; alias one of them`, { stream: stream.name });
     seen.add(c.name);
   }
+  refuseProtoColumn(stream.name, all, 'the query');
   const keys = keyColumns(stream, all, [], 'the query');
   return { from, origin: `query ${stream.name}`, columns: all, ...keys };
 }

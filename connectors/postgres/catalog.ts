@@ -127,6 +127,13 @@ export interface StreamTarget {
   primaryKey: ColumnInfo[];
 }
 
+/** A record is a plain object: a column named `__proto__` would silently become its prototype. */
+function refuseProtoColumn(stream: string, cols: ColumnInfo[], where: string): void {
+  if (cols.some((c) => c.name === '__proto__')) {
+    throw new ConfigError(`${where} has a column named __proto__, which a record cannot hold; read it through a query stream under another name`, { stream });
+  }
+}
+
 function keyColumns(stream: ConfiguredStream<PostgresStreamConfig>, all: ColumnInfo[], tablePk: string[], where: string) {
   const find = (name: string) => all.find((c) => c.name === name);
   const missing = (what: string, name: string) =>
@@ -163,6 +170,7 @@ export async function planTable(client: pg.Client, config: PostgresConfig, strea
   const found = (await readCatalog(client, { schema, table })).get(tableKey(schema, table));
   const where = `table ${schema}.${table}`;
   if (!found) throw new ConfigError(`${where} does not exist (or this user cannot read it)`, { stream: stream.name });
+  refuseProtoColumn(stream.name, found.columns, where);
   const keys = keyColumns(stream, found.columns, found.primaryKey, where);
   const keyNames = new Set([keys.cursor?.name, ...keys.primaryKey.map((c) => c.name)]);
   const columns = found.columns.filter((c) => config.binary === 'base64' || keyNames.has(c.name) || !isBinary(c));
@@ -188,6 +196,7 @@ export async function planQuery(client: pg.Client, stream: ConfiguredStream<Post
       singleBit: types.get(f.dataTypeID)?.typname === 'bit' && f.dataTypeModifier === 1,
     };
   });
+  refuseProtoColumn(stream.name, all, 'the query');
   const keys = keyColumns(stream, all, [], 'the query');
   return { from, origin: `query ${stream.name}`, columns: all, ...keys };
 }

@@ -101,7 +101,8 @@ export interface ConvertOptions {
   binary: 'skip' | 'base64';
 }
 
-export type Converter = ((text: string) => unknown) | 'skip';
+/** A converter; `keep` when the server's text is the record's value, `skip` to leave the column out. */
+export type Converter = ((text: string) => unknown) | 'keep' | 'skip';
 
 /** int8 text: a number when it is exact in JS, the decimal string otherwise. */
 export function bigintValue(text: string): number | string {
@@ -119,6 +120,8 @@ export function floatValue(text: string): number | string {
 export function byteaBase64(text: string): string {
   return text.startsWith('\\x') ? Buffer.from(text.slice(2), 'hex').toString('base64') : Buffer.from(text, 'latin1').toString('base64');
 }
+
+const identity = (t: string): string => t;
 
 function scalarConverter(k: PgKind, o: ConvertOptions): (text: string) => unknown {
   switch (k.kind) {
@@ -144,7 +147,7 @@ function scalarConverter(k: PgKind, o: ConvertOptions): (text: string) => unknow
     }
     default:
       // numeric, date, time, interval, uuid, text, enums, ranges: the server's text is the value.
-      return (t) => t;
+      return identity;
   }
 }
 
@@ -153,7 +156,8 @@ export function converterFor(c: ColumnInfo, o: ConvertOptions): Converter {
   if (c.singleBit) return (t) => t === '1';
   const binary = c.pg.kind === 'bytea' || (c.pg.kind === 'array' && c.pg.element.kind === 'bytea');
   if (binary && o.binary === 'skip') return 'skip';
-  return scalarConverter(c.pg, o);
+  const conv = scalarConverter(c.pg, o);
+  return conv === identity ? 'keep' : conv;
 }
 
 /** Key values are the server's own text, sent back unchanged: PostgreSQL infers each parameter's type from its column. */

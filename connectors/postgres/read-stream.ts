@@ -30,7 +30,7 @@ function recordBuilder(target: StreamTarget, session: PostgresSession, config: P
       const conv = convs[i];
       if (conv === 'skip') continue;
       const v = row[i];
-      data[names[i]] = v === null ? null : conv(v);
+      data[names[i]] = conv === 'keep' || v === null ? v : conv(v);
     }
     return data;
   };
@@ -66,8 +66,12 @@ function cursorReader(session: PostgresSession, target: StreamTarget, batchSize:
       wake?.();
       wake = undefined;
     };
+    /** Settles when the FETCH in flight (if any) has ended, well or not. */
+    let inFlight: Promise<void> = Promise.resolve();
     const fetchNext = () => {
       let count = 0;
+      let settle: () => void = () => undefined;
+      inFlight = new Promise<void>((resolve) => (settle = resolve));
       const q = client.query(new pg.Query<Row>(fetchConfig));
       q.on('row', (row: Row) => {
         count++;
@@ -80,15 +84,17 @@ function cursorReader(session: PostgresSession, target: StreamTarget, batchSize:
       });
       q.on('error', (err: Error) => {
         failure ??= err;
+        settle();
         signal();
       });
       q.on('end', () => {
+        settle();
         if (current.length) {
           ready.push(current);
           current = [];
         }
         if (count < batchSize) exhausted = true;
-        else if (!stopped) fetchNext();
+        else if (!stopped && !exhausted) fetchNext();
         signal();
       });
     };
@@ -117,8 +123,12 @@ function cursorReader(session: PostgresSession, target: StreamTarget, batchSize:
       finished = true;
     } finally {
       stopped = true;
-      // Left early (the consumer stopped, or an error): end the transaction, which closes the cursor.
-      if (!finished) await client.query('ROLLBACK').catch(() => undefined);
+      // Left early (the consumer stopped, or an error): let the FETCH in flight end (one query
+      // at a time on a client), then end the transaction, which closes the cursor.
+      if (!finished) {
+        await inFlight;
+        await client.query('ROLLBACK').catch(() => undefined);
+      }
     }
   };
 }
