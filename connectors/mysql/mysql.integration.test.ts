@@ -1,8 +1,13 @@
 import type mysql from 'mysql2/promise';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { boot } from '../../core/container.js';
+import { captureLogger, testContext } from '../../test/kit/context.js';
 import { ConfigError, ConnectionError } from '../../core/errors.js';
 import type { ConfiguredStream, RecordMessage, SourceMessage, StreamState } from '../../core/plugin/types.js';
-import { testContext } from '../../test/kit/context.js';
 import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
 import { IT_DATABASE, adminConnection, insertRows, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { mysqlConfigSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
@@ -136,6 +141,13 @@ describe('mysql source against MariaDB', () => {
     expect((noKey as ConfigError).describe()).toMatch(/^sync test, stream people: primary key column "customer_id" does not exist/);
   });
 
+  it('a column named __proto__ is refused rather than silently lost', async () => {
+    await admin.query('CREATE TABLE protos (id INT PRIMARY KEY, `__proto__` INT)');
+    const err = await collect(mysqlSource, baseConfig(), [stream('protos', { table: 'protos' }, { mode: 'full_refresh' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/has a column named __proto__/);
+  });
+
   it('a table name carrying SQL is looked up, not executed', async () => {
     const err = await collect(mysqlSource, baseConfig(), [stream('evil', { table: 'customers`; DROP TABLE big; --' })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
@@ -240,8 +252,12 @@ describe('mysql keyset paging', () => {
       for await (const m of mysqlSource.read(testContext(config), [big], {})) {
         messages.push(m);
         if (m.type === 'state' && !killed) {
-          const [procs] = await admin.query<mysql.RowDataPacket[]>('SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [IT_DATABASE]);
-          expect(procs.length).toBe(1);
+          // The newest connection is this read's (one from an earlier test may still be closing).
+          const [procs] = await admin.query<mysql.RowDataPacket[]>(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Killed' ORDER BY ID DESC",
+            [IT_DATABASE],
+          );
+          expect(procs.length).toBeGreaterThan(0);
           killed = Number(procs[0].ID);
           await admin.query(`KILL ${killed}`);
         }
@@ -253,10 +269,12 @@ describe('mysql keyset paging', () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).context.stream).toBe('big');
     expect((error as ConnectionError).message).toMatch(/^lost the connection to mysql at 127\.0\.0\.1:3306 as root while reading: /);
+    // Rows already on the wire when the server acts may still arrive (and be checkpointed) first.
     const done = committed(messages);
-    expect(done.records.length).toBe(5000);
+    expect(done.records.length).toBeGreaterThanOrEqual(5000);
+    expect(done.records.length).toBeLessThan(BIG_ROWS);
     const rest = await collect(mysqlSource, config, [big], { big: done.state });
-    expect(rest.records.length).toBe(BIG_ROWS - 5000);
+    expect(rest.records.length).toBe(BIG_ROWS - done.records.length);
     expectExactlyOnce([...ids(done.records), ...ids(rest.records)], BIG_ROWS);
   });
 
@@ -395,3 +413,43 @@ describe('mysql type mapping', () => {
     expect(records.some((r) => r.data.name === '👩‍👩‍👧‍👦 family')).toBe(true);
   });
 });
+
+describe('mysql source in the engine', () => {
+  it('a sync from YAML reads the table into profiles, checkpoints, and the next run reads only what changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-mysql-'));
+    const file = join(dir, 'tributary.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        store: { sqlite: join(dir, 'store.db') },
+        sources: [
+          {
+            name: 'shop',
+            connector: 'mysql',
+            config: { ...server, database: IT_DATABASE, batchSize: 7, checkpointEvery: 5 },
+            streams: [{ name: 'people', primaryKey: 'id', cursor: 'updated_at', config: { table: 'customers' }, mapping: { identifiers: { email: 'email' }, traits: { firstName: 'name' } } }],
+          },
+        ],
+      }),
+    );
+    const booted = await boot({ configFile: file, logger: captureLogger() });
+    try {
+      const rows = await countCustomers();
+      const first = await booted.engine.runSync('shop');
+      expect(first.ok).toBe(true);
+      expect(first.summary!.streams.people.read).toBe(rows.total);
+      // Rows without an email have no identifier: the engine dead-letters them.
+      expect(first.summary!.streams.people.deadLettered).toBe(rows.total - rows.withEmail);
+      expect(await booted.store.loadState('shop')).toMatchObject({ people: { v: 1, mode: 'incremental', cursorField: 'updated_at' } });
+      const second = await booted.engine.runSync('shop');
+      expect(second.summary!.streams.people.read).toBe(0);
+    } finally {
+      await booted.close();
+    }
+  });
+});
+
+async function countCustomers(): Promise<{ total: number; withEmail: number }> {
+  const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS total, COUNT(email) AS withEmail FROM customers');
+  return { total: Number(rows[0].total), withEmail: Number(rows[0].withEmail) };
+}

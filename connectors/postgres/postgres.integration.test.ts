@@ -1,8 +1,13 @@
 import type pg from 'pg';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { boot } from '../../core/container.js';
+import { captureLogger, testContext } from '../../test/kit/context.js';
 import { ConfigError, ConnectionError } from '../../core/errors.js';
 import type { ConfiguredStream, RecordMessage, SourceMessage, StreamState } from '../../core/plugin/types.js';
-import { testContext } from '../../test/kit/context.js';
 import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
 import { IT_DATABASE, adminClient, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { postgresConfigSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
@@ -59,8 +64,20 @@ function expectExactlyOnce(got: string[], expected: number) {
 
 /** Backends of this suite's reader (the connector sets application_name). */
 async function readerPids(): Promise<number[]> {
-  const res = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()', [IT_DATABASE, APPLICATION_NAME]);
+  const res = await admin.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid() ORDER BY backend_start DESC',
+    [IT_DATABASE, APPLICATION_NAME],
+  );
   return res.rows.map((r) => Number(r.pid));
+}
+
+/** A backend outlives its client's `end()` by a moment: wait (briefly) until none is left. */
+async function noReaderLeft(): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    if (!(await readerPids()).length) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
 
 beforeAll(async () => {
@@ -140,6 +157,13 @@ describe('postgres source against PostgreSQL', () => {
     expect((noKey as ConfigError).describe()).toMatch(/^sync test, stream people: primary key column "customer_id" does not exist/);
   });
 
+  it('a column named __proto__ is refused rather than silently lost', async () => {
+    await admin.query('CREATE TABLE protos (id INT PRIMARY KEY, "__proto__" INT)');
+    const err = await collect(postgresSource, baseConfig(), [stream('protos', { table: 'protos' }, { mode: 'full_refresh' })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/has a column named __proto__/);
+  });
+
   it('a table name carrying SQL is looked up, not executed', async () => {
     const err = await collect(postgresSource, baseConfig(), [stream('evil', { table: 'customers"; DROP TABLE big; --' })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
@@ -214,7 +238,7 @@ describe('postgres keyset reads', () => {
     const rest = await collect(postgresSource, config, [big], { big: done.state });
     expect(rest.records.length).toBe(BIG_ROWS - 30_000);
     expectExactlyOnce([...ids(done.records), ...ids(rest.records)], BIG_ROWS);
-    expect(await readerPids()).toEqual([]);
+    expect(await noReaderLeft()).toBe(true);
   });
 
   it('an aborted read ends with a state for the last record it yielded, and resumes from it', async () => {
@@ -244,8 +268,9 @@ describe('postgres keyset reads', () => {
       for await (const m of postgresSource.read(testContext(config), [big], {})) {
         messages.push(m);
         if (m.type === 'state' && !killed) {
+          // The newest backend is this read's (one from an earlier test may still be exiting).
           const pids = await readerPids();
-          expect(pids.length).toBe(1);
+          expect(pids.length).toBeGreaterThan(0);
           killed = pids[0];
           await admin.query('SELECT pg_terminate_backend($1)', [killed]);
         }
@@ -257,10 +282,12 @@ describe('postgres keyset reads', () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).context.stream).toBe('big');
     expect((error as ConnectionError).message).toMatch(/^lost the connection to postgres at 127\.0\.0\.1:5432 as postgres while reading: /);
+    // Rows already on the wire when the server acts may still arrive (and be checkpointed) first.
     const done = committed(messages);
-    expect(done.records.length).toBe(5000);
+    expect(done.records.length).toBeGreaterThanOrEqual(5000);
+    expect(done.records.length).toBeLessThan(BIG_ROWS);
     const rest = await collect(postgresSource, config, [big], { big: done.state });
-    expect(rest.records.length).toBe(BIG_ROWS - 5000);
+    expect(rest.records.length).toBe(BIG_ROWS - done.records.length);
     expectExactlyOnce([...ids(done.records), ...ids(rest.records)], BIG_ROWS);
   });
 
@@ -410,3 +437,43 @@ describe('postgres type mapping', () => {
     expect(records.some((r) => r.data.name === '👩‍👩‍👧‍👦 family')).toBe(true);
   });
 });
+
+describe('postgres source in the engine', () => {
+  it('a sync from YAML reads the table into profiles, checkpoints, and the next run reads only what changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-postgres-'));
+    const file = join(dir, 'tributary.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        store: { sqlite: join(dir, 'store.db') },
+        sources: [
+          {
+            name: 'shop',
+            connector: 'postgres',
+            config: { ...server, database: IT_DATABASE, batchSize: 7, checkpointEvery: 5 },
+            streams: [{ name: 'people', primaryKey: 'id', cursor: 'updated_at', config: { table: 'customers' }, mapping: { identifiers: { email: 'email' }, traits: { firstName: 'name' } } }],
+          },
+        ],
+      }),
+    );
+    const booted = await boot({ configFile: file, logger: captureLogger() });
+    try {
+      const rows = await countCustomers();
+      const first = await booted.engine.runSync('shop');
+      expect(first.ok).toBe(true);
+      expect(first.summary!.streams.people.read).toBe(rows.total);
+      // Rows without an email have no identifier: the engine dead-letters them.
+      expect(first.summary!.streams.people.deadLettered).toBe(rows.total - rows.withEmail);
+      expect(await booted.store.loadState('shop')).toMatchObject({ people: { v: 1, mode: 'incremental', cursorField: 'updated_at' } });
+      const second = await booted.engine.runSync('shop');
+      expect(second.summary!.streams.people.read).toBe(0);
+    } finally {
+      await booted.close();
+    }
+  });
+});
+
+async function countCustomers(): Promise<{ total: number; withEmail: number }> {
+  const res = await admin.query<{ total: string; with_email: string }>('SELECT count(*) AS total, count(email) AS with_email FROM customers');
+  return { total: Number(res.rows[0].total), withEmail: Number(res.rows[0].with_email) };
+}
