@@ -7,9 +7,10 @@ import { stringify } from 'yaml';
 import { boot } from '../../core/container.js';
 import { captureLogger, testContext } from '../../test/kit/context.js';
 import { ConfigError, ConnectionError } from '../../core/errors.js';
-import type { ConfiguredStream, RecordMessage, SourceMessage, StreamState } from '../../core/plugin/types.js';
+import type { ConfiguredStream, SourceMessage } from '../../core/plugin/types.js';
 import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
-import { IT_DATABASE, adminConnection, insertRows, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
+import { committed, expectExactlyOnce, ids, readUntil } from '../sql-common/__fixtures__/read-helpers.js';
+import { EXPECTED_TYPE_ROWS, IT_DATABASE, adminConnection, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { mysqlConfigSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
 import { openSession, closeSession } from './connection.js';
 import { mysqlSource } from './source.js';
@@ -30,36 +31,6 @@ const stream = (name: string, config: MysqlStreamConfig, over: Partial<Configure
   config,
   ...over,
 });
-
-/** Read until `stop` says so, then leave the iterator (as a crashing or aborted run would). */
-async function readUntil(config: MysqlConfig, streams: ConfiguredStream<MysqlStreamConfig>[], state: Record<string, StreamState | undefined>, stop: (m: SourceMessage, states: number) => boolean) {
-  const messages: SourceMessage[] = [];
-  let states = 0;
-  for await (const m of mysqlSource.read(testContext(config), streams, state)) {
-    messages.push(m);
-    if (m.type === 'state') states++;
-    if (stop(m, states)) break;
-  }
-  return messages;
-}
-
-/** Records up to (and including) the last state message: what an engine would have committed. */
-function committed(messages: SourceMessage[]): { records: RecordMessage[]; state: StreamState | undefined } {
-  let lastState = -1;
-  messages.forEach((m, i) => {
-    if (m.type === 'state') lastState = i;
-  });
-  const records = messages.slice(0, lastState + 1).filter((m): m is RecordMessage => m.type === 'record');
-  const last = lastState >= 0 ? messages[lastState] : undefined;
-  return { records, state: last?.type === 'state' ? last.state : undefined };
-}
-
-const ids = (records: RecordMessage[]) => records.map((r) => String(r.data.id));
-
-function expectExactlyOnce(got: string[], expected: number) {
-  expect(got.length).toBe(expected);
-  expect(new Set(got).size).toBe(expected);
-}
 
 beforeAll(async () => {
   admin = await adminConnection();
@@ -217,7 +188,7 @@ describe('mysql keyset paging', () => {
   it(`a read of ${BIG_ROWS} rows left after 3 checkpoints resumes with exactly the remaining rows`, async () => {
     const config = baseConfig({ batchSize: 5000, checkpointEvery: 10_000 });
     const big = stream('big', { table: 'big' });
-    const first = await readUntil(config, [big], {}, (_m, states) => states === 3);
+    const first = await readUntil(mysqlSource, config, [big], {}, (_m, states) => states === 3);
     const done = committed(first);
     expect(done.records.length).toBe(30_000);
     const rest = await collect(mysqlSource, config, [big], { big: done.state });
@@ -281,7 +252,7 @@ describe('mysql keyset paging', () => {
   it('a query stream pages by its cursor and key like a table', async () => {
     const config = baseConfig({ batchSize: 999, checkpointEvery: 1500 });
     const q = stream('recent', { query: 'SELECT id, email, updated_at FROM big WHERE id <= 20000;' });
-    const first = await readUntil(config, [q], {}, (_m, states) => states === 4);
+    const first = await readUntil(mysqlSource, config, [q], {}, (_m, states) => states === 4);
     const done = committed(first);
     expect(done.records.length).toBe(6000);
     const rest = await collect(mysqlSource, config, [q], { recent: done.state });
@@ -303,54 +274,7 @@ describe('mysql type mapping', () => {
 
   it('maps every type without loss (binary skipped by default)', async () => {
     const { records } = await types();
-    expect(records.map((r) => r.data)).toEqual([
-      {
-        id: 1,
-        dec_col: '12345678901234567890.0123456789',
-        big_col: '9007199254740993',
-        ubig_col: '18446744073709551615',
-        small_big: -42,
-        dt: '2024-07-01T12:00:00.123456Z',
-        dt_zero: null,
-        d: '2024-02-29',
-        d_zero: null,
-        ts: '2024-01-01T00:00:00.250Z',
-        t: '-838:59:59',
-        y: 2024,
-        j: { a: [1, 2, { b: null }], emoji: '🎉', n: 1.5 },
-        flag: true,
-        bits: 0b1010101010,
-        f: 0.1,
-        tiny: 1,
-        e: 'b',
-        txt: 'Zoë 🎉',
-      },
-      {
-        id: 2,
-        dec_col: '-0.0000000001',
-        big_col: '-9223372036854775808',
-        ubig_col: 0,
-        small_big: 9007199254740991,
-        dt: '1969-12-31T23:59:59.000001Z',
-        dt_zero: null,
-        d: '0999-01-01',
-        d_zero: null,
-        ts: '2038-01-19T03:14:07.999Z',
-        t: '00:00:00',
-        y: 1901,
-        j: [],
-        flag: false,
-        bits: 0,
-        f: -1.5e300,
-        tiny: 0,
-        e: 'a',
-        txt: '',
-      },
-      {
-        id: 3, dec_col: null, big_col: null, ubig_col: null, small_big: null, dt: null, dt_zero: null, d: null, d_zero: null, ts: null,
-        t: null, y: null, j: null, flag: null, bits: null, f: null, tiny: null, e: null, txt: null,
-      },
-    ]);
+    expect(records.map((r) => r.data)).toEqual(EXPECTED_TYPE_ROWS);
   });
 
   it('includes binary columns as base64 when asked', async () => {

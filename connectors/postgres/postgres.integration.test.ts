@@ -7,9 +7,10 @@ import { stringify } from 'yaml';
 import { boot } from '../../core/container.js';
 import { captureLogger, testContext } from '../../test/kit/context.js';
 import { ConfigError, ConnectionError } from '../../core/errors.js';
-import type { ConfiguredStream, RecordMessage, SourceMessage, StreamState } from '../../core/plugin/types.js';
+import type { ConfiguredStream, SourceMessage } from '../../core/plugin/types.js';
 import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
-import { IT_DATABASE, adminClient, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
+import { committed, expectExactlyOnce, ids, readUntil } from '../sql-common/__fixtures__/read-helpers.js';
+import { EXPECTED_TYPE_ROWS, IT_DATABASE, adminClient, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { postgresConfigSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
 import { APPLICATION_NAME, closeSession, openSession } from './connection.js';
 import { postgresSource } from './source.js';
@@ -31,36 +32,6 @@ const stream = (name: string, config: PostgresStreamConfig, over: Partial<Stream
   config,
   ...over,
 });
-
-/** Read until `stop` says so, then leave the iterator (as a crashing or aborted run would). */
-async function readUntil(config: PostgresConfig, streams: Stream[], state: Record<string, StreamState | undefined>, stop: (m: SourceMessage, states: number) => boolean) {
-  const messages: SourceMessage[] = [];
-  let states = 0;
-  for await (const m of postgresSource.read(testContext(config), streams, state)) {
-    messages.push(m);
-    if (m.type === 'state') states++;
-    if (stop(m, states)) break;
-  }
-  return messages;
-}
-
-/** Records up to (and including) the last state message: what an engine would have committed. */
-function committed(messages: SourceMessage[]): { records: RecordMessage[]; state: StreamState | undefined } {
-  let lastState = -1;
-  messages.forEach((m, i) => {
-    if (m.type === 'state') lastState = i;
-  });
-  const records = messages.slice(0, lastState + 1).filter((m): m is RecordMessage => m.type === 'record');
-  const last = lastState >= 0 ? messages[lastState] : undefined;
-  return { records, state: last?.type === 'state' ? last.state : undefined };
-}
-
-const ids = (records: RecordMessage[]) => records.map((r) => String(r.data.id));
-
-function expectExactlyOnce(got: string[], expected: number) {
-  expect(got.length).toBe(expected);
-  expect(new Set(got).size).toBe(expected);
-}
 
 /** Backends of this suite's reader (the connector sets application_name). */
 async function readerPids(): Promise<number[]> {
@@ -232,7 +203,7 @@ describe('postgres keyset reads', () => {
   it(`a read of ${BIG_ROWS} rows left after 3 checkpoints resumes with exactly the remaining rows`, async () => {
     const config = baseConfig({ batchSize: 5000, checkpointEvery: 10_000 });
     const big = stream('big', { table: 'big' });
-    const first = await readUntil(config, [big], {}, (_m, states) => states === 3);
+    const first = await readUntil(postgresSource, config, [big], {}, (_m, states) => states === 3);
     const done = committed(first);
     expect(done.records.length).toBe(30_000);
     const rest = await collect(postgresSource, config, [big], { big: done.state });
@@ -294,7 +265,7 @@ describe('postgres keyset reads', () => {
   it('a query stream reads by its cursor and key like a table', async () => {
     const config = baseConfig({ batchSize: 999, checkpointEvery: 1500 });
     const q = stream('recent', { query: 'SELECT id, email, updated_at FROM big WHERE id <= 20000;' });
-    const first = await readUntil(config, [q], {}, (_m, states) => states === 4);
+    const first = await readUntil(postgresSource, config, [q], {}, (_m, states) => states === 4);
     const done = committed(first);
     expect(done.records.length).toBe(6000);
     const rest = await collect(postgresSource, config, [q], { recent: done.state });
@@ -323,71 +294,7 @@ describe('postgres type mapping', () => {
 
   it('maps every type without loss (bytea skipped by default)', async () => {
     const { records } = await types();
-    expect(records.map((r) => r.data)).toEqual([
-      {
-        id: 1,
-        num: '12345678901234567890.0123456789',
-        num_free: '3.14159265358979323846264338327950288',
-        i8: '9007199254740993',
-        i2: -32768,
-        f8: 0.1,
-        f4: 1.1,
-        b: true,
-        tstz: '2024-07-01T10:00:00.123456Z',
-        ts: '2024-07-01T12:00:00.5Z',
-        d: '2024-02-29',
-        t: '23:59:59.999999',
-        ttz: '10:00:00+02',
-        iv: 'P1Y2M3DT4H5M6S',
-        j: { a: [1, 2], emoji: '🎉' },
-        jb: { b: { c: null }, n: 1.5 },
-        bit1: true,
-        bits: '1010101010',
-        vb: '101',
-        arr_i: [1, null, 3],
-        arr_t: ['a,b', 'c"d', null, 'NULL', '', 'back\\slash', '{brace}'],
-        arr_ts: ['2024-01-01T00:00:00Z'],
-        arr_num: ['1.10', '2'],
-        arr_2d: [[1, 2], [3, 4]],
-        arr_jb: [{ a: 1 }],
-        u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-        txt: 'Zoë 🎉',
-        e: 'happy',
-        dom: 5,
-      },
-      {
-        id: 2,
-        num: '-0.0000000001',
-        num_free: 'NaN',
-        i8: '-9223372036854775808',
-        i2: 0,
-        f8: 'NaN',
-        f4: '-Infinity',
-        b: false,
-        tstz: 'infinity',
-        ts: '-infinity',
-        d: 'infinity',
-        t: '00:00:00',
-        ttz: '00:00:00+00',
-        iv: 'P-1D',
-        j: [],
-        jb: null,
-        bit1: false,
-        bits: '0000000000',
-        vb: '',
-        arr_i: [],
-        arr_t: [],
-        arr_ts: [],
-        arr_num: [],
-        arr_2d: [],
-        arr_jb: [],
-        u: '00000000-0000-0000-0000-000000000000',
-        txt: '',
-        e: 'sad',
-        dom: 1,
-      },
-      Object.fromEntries(Object.keys(records[0].data).map((k) => [k, k === 'id' ? 3 : null])),
-    ]);
+    expect(records.map((r) => r.data)).toEqual([...EXPECTED_TYPE_ROWS, Object.fromEntries(Object.keys(records[0].data).map((k) => [k, k === 'id' ? 3 : null]))]);
   });
 
   it('includes bytea as base64 when asked', async () => {

@@ -145,3 +145,53 @@ export async function seedTypes(conn: mysql.Connection): Promise<void> {
      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
   );
 }
+
+/** What the rows of `seedTypes` must read as (binary columns left out, the default). */
+export const EXPECTED_TYPE_ROWS: Array<Record<string, unknown>> = [
+  {
+    id: 1,
+    dec_col: '12345678901234567890.0123456789',
+    big_col: '9007199254740993',
+    ubig_col: '18446744073709551615',
+    small_big: -42,
+    dt: '2024-07-01T12:00:00.123456Z',
+    dt_zero: null,
+    d: '2024-02-29',
+    d_zero: null,
+    ts: '2024-01-01T00:00:00.250Z',
+    t: '-838:59:59',
+    y: 2024,
+    j: { a: [1, 2, { b: null }], emoji: '🎉', n: 1.5 },
+    flag: true,
+    bits: 0b1010101010,
+    f: 0.1,
+    tiny: 1,
+    e: 'b',
+    txt: 'Zoë 🎉',
+  },
+  {
+    id: 2,
+    dec_col: '-0.0000000001',
+    big_col: '-9223372036854775808',
+    ubig_col: 0,
+    small_big: 9007199254740991,
+    dt: '1969-12-31T23:59:59.000001Z',
+    dt_zero: null,
+    d: '0999-01-01',
+    d_zero: null,
+    ts: '2038-01-19T03:14:07.999Z',
+    t: '00:00:00',
+    y: 1901,
+    j: [],
+    flag: false,
+    bits: 0,
+    f: -1.5e300,
+    tiny: 0,
+    e: 'a',
+    txt: '',
+  },
+  {
+    id: 3, dec_col: null, big_col: null, ubig_col: null, small_big: null, dt: null, dt_zero: null, d: null, d_zero: null, ts: null,
+    t: null, y: null, j: null, flag: null, bits: null, f: null, tiny: null, e: null, txt: null,
+  },
+];
