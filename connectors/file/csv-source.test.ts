@@ -217,3 +217,15 @@ describe('csv source: config and discovery', () => {
     expect(sniffDelimiter('single')).toBe(',');
   });
 });
+
+describe('csv discover with configured streams', () => {
+  it('describes each configured stream from the first file its path matches, under the stream name', async () => {
+    const streams = await csvSource.discover(context({ checkpointEvery: 5000 }), [stream(csvSource, 'people', { path: fixture('semicolon.csv'), delimiter: ';' })]);
+    expect(streams.map((s) => s.name)).toEqual(['people']);
+    expect(Object.keys(streams[0].fields).length).toBeGreaterThan(1);
+  });
+
+  it('a configured path that matches nothing is a ConfigError naming the stream', async () => {
+    await expect(csvSource.discover(context({ checkpointEvery: 5000 }), [stream(csvSource, 'ghost', { path: join(FIXTURES, 'nope-*.csv') })])).rejects.toMatchObject({ context: { stream: 'ghost' } });
+  });
+});

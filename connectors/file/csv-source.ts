@@ -93,12 +93,12 @@ export const csvSource: SourceConnector<FileSourceConfig, CsvStreamConfig> = {
     if (!base.ok || !streams?.length) return base;
     return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })));
   },
-  async discover(ctx): Promise<StreamDescriptor[]> {
+  async discover(ctx, streams): Promise<StreamDescriptor[]> {
     return describeFiles(ctx.config.path, ['.csv', '.tsv', '.txt'], async (handle, size) => {
       const fields = await csvFields(handle, size);
       const names = Object.keys(fields);
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
-    });
+    }, streams?.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })));
   },
   async *read(ctx, streams, state) {
     // The engine validates stream config already; parsing again (idempotent) keeps direct callers honest too.

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { ConfigError } from '../../core/errors.js';
 import type { FieldSchema, StreamDescriptor } from '../../core/plugin/types.js';
-import { discoverableFiles, displayPath, streamNames } from './file-set.js';
+import { baseDirOf, discoverableFiles, displayPath, streamFiles, streamNames } from './file-set.js';
 
 export interface FileDescription {
   fields: Record<string, FieldSchema>;
@@ -23,16 +23,30 @@ export function guessCursorFields(columns: string[]): string[] {
 }
 
 /**
- * One stream per file the connector `path` matches, named after the file
- * (base name without extension), described by `describe`.
+ * With configured streams: each stream, described from the first file its path
+ * matches. Without: one stream per file the connector `path` matches, named after
+ * the file (base name without extension). Each file is described by `describe`.
  */
 export async function describeFiles(
   connectorPath: string | undefined,
   extensions: string[],
   describe: (handle: FileHandle, size: number) => Promise<FileDescription>,
+  streams?: Array<{ name: string; path: string }>,
 ): Promise<StreamDescriptor[]> {
-  const files = await discoverableFiles(connectorPath, extensions);
-  const names = streamNames(files);
+  let files: string[];
+  let names: string[];
+  if (streams?.length) {
+    const baseDir = await baseDirOf(connectorPath);
+    files = [];
+    names = [];
+    for (const s of streams) {
+      files.push((await streamFiles(s.name, s.path, baseDir))[0]);
+      names.push(s.name);
+    }
+  } else {
+    files = await discoverableFiles(connectorPath, extensions);
+    names = streamNames(files);
+  }
   const out: StreamDescriptor[] = [];
   for (const [i, file] of files.entries()) {
     let handle: FileHandle;

@@ -92,12 +92,12 @@ export const jsonlSource: SourceConnector<FileSourceConfig, JsonlStreamConfig> =
     if (!base.ok || !streams?.length) return base;
     return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })));
   },
-  async discover(ctx) {
+  async discover(ctx, streams) {
     return describeFiles(ctx.config.path, ['.jsonl', '.ndjson', '.json'], async (handle, size) => {
       const fields = await jsonlFields(handle, size);
       const names = Object.keys(fields);
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
-    });
+    }, streams?.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })));
   },
   async *read(ctx, streams, state) {
     const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(jsonlStreamSchema, 'jsonl', ctx.name, s.name, s.config) }));

@@ -139,7 +139,8 @@ export interface SourceConnector<C = any, S = any> {
    * connectors whose streams name locations (files, tables) worth checking up front.
    */
   check(ctx: ConnectorContext<C>, streams?: ConfiguredStream<S>[]): Promise<CheckResult>;
-  discover(ctx: ConnectorContext<C>): Promise<StreamDescriptor[]>;
+  /** What can be read. `streams`, when given, are the configured ones (a file source describes their files). */
+  discover(ctx: ConnectorContext<C>, streams?: ConfiguredStream<S>[]): Promise<StreamDescriptor[]>;
   read(
     ctx: ConnectorContext<C>,
     streams: ConfiguredStream<S>[],

@@ -72,9 +72,9 @@ export function discoverCommand(): Command {
           const i = loaded.config.sources.findIndex((s) => s.name === name);
           if (i < 0) throw new ConfigError(`no source named "${name}"`, { file: loaded.file });
           const s = loaded.config.sources[i];
-          const c = registry.source(s.connector);
+          const c = connectorFor(registry, 'source', s.connector, ['sources', i], loaded, s.name);
           const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-          const streams = await c.discover(testConnectorContext(s.name, cfg, logger));
+          const streams = await c.discover(testConnectorContext(s.name, cfg, logger), configuredStreams(c, s, i, loaded));
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
             return;
