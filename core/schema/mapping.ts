@@ -160,7 +160,9 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
 
     if (warnings.length) record.warnings = warnings;
     if (identifiers.length === 0) {
-      const why = warnings.length ? `: ${warnings.map((w) => `${w.field} ${w.reason}`).join('; ')}` : '';
+      const why = warnings.length
+        ? `: ${warnings.map((w) => `${w.field} ${w.reason}`).join('; ')}`
+        : `: ${identifierSpecs.map((spec) => spec.field).join(', ')} empty`;
       return { ok: false, reason: `no usable identifier${why}`, recordId };
     }
     return { ok: true, record };

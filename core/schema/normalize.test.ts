@@ -74,3 +74,12 @@ describe('mapping', () => {
     expect(noId({ email: 'a@b.com' })).toEqual({ ok: false, reason: 'primary key id is empty' });
   });
 });
+
+describe('mapping: a record whose identifier fields are all empty', () => {
+  it('says which fields were empty', () => {
+    const { map } = compileMapping(mappingSchema.parse({ identifiers: { email: 'email', phone: 'tel' } }), {
+      source: 's', stream: 'x', kind: 'identify', primaryKey: ['id'], defaultRegion: 'US', now: () => '2026-01-01T00:00:00.000Z',
+    });
+    expect(map({ id: 1, email: '', tel: null })).toEqual({ ok: false, reason: 'no usable identifier: email, tel empty', recordId: '1' });
+  });
+});
