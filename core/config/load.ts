@@ -46,13 +46,14 @@ function resolveRefs(
           fail(path, `cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
         }
       } else {
-        const [name, fallback] = trimmed.split(':-', 2);
+        const sep = trimmed.indexOf(':-');
+        const name = sep < 0 ? trimmed : trimmed.slice(0, sep);
+        const fallback = sep < 0 ? undefined : trimmed.slice(sep + 2);
         const v = env[name];
         if (v === undefined || v === '') {
-          if (fallback !== undefined) return fallback;
-          fail(path, `environment variable ${name} is not set`);
-        }
-        resolved = v;
+          if (fallback === undefined) fail(path, `environment variable ${name} is not set`);
+          resolved = fallback!;
+        } else resolved = v;
       }
       if (resolved.length >= 4) secrets.add(resolved);
       return resolved;

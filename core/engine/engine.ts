@@ -81,9 +81,10 @@ export class Engine {
     }
     this.running.add(name);
     const signal = opts.signal ?? new AbortController().signal;
-    const runId = await this.store.startRun(name, 'sync');
     const log = this.logger;
+    let runId = -1;
     try {
+      runId = await this.store.startRun(name, 'sync');
       const deps = {
         loaded: this.loaded,
         store: this.store,
@@ -119,7 +120,7 @@ export class Engine {
       return { sync: name, ok: true, runId, summary };
     } catch (err) {
       const message = errorMessage(err);
-      await this.store.finishRun(runId, 'failed', undefined, message);
+      if (runId >= 0) await this.store.finishRun(runId, 'failed', undefined, message).catch(() => undefined);
       if (!(err instanceof TributaryError)) log.error(`sync ${name} failed`, { error: message });
       return { sync: name, ok: false, runId, error: message };
     } finally {
@@ -144,7 +145,6 @@ export class Engine {
   /** Re-run identity resolution over every stored record with the current rules. */
   async rebuild(dryRun: boolean): Promise<RebuildReport> {
     return this.resolveLock.run(async () => {
-      // Not store.exclusive: a rebuild is long; it reads a snapshot and replaces resolution in one transaction.
       const runId = dryRun ? -1 : await this.store.startRun('resolution', 'rebuild');
       try {
         const report = await rebuildResolution({

@@ -85,9 +85,9 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
 
   /** A mapped field that no record of the first batch has is a typo in the YAML, not bad data. */
   const checkFields = (plan: StreamPlan, rows: Pending[]) => {
-    plan.checkedFields = true;
     const mine = rows.filter((p) => p.plan === plan).map((p) => p.msg.data);
     if (!mine.length) return;
+    plan.checkedFields = true;
     for (const field of plan.fieldsRead) {
       if (mine.some((d) => getPath(d, field) !== undefined)) continue;
       const path = at('streams', plan.index, 'mapping', ...mappingPathOf(source.streams[plan.index].mapping, field));

@@ -134,8 +134,10 @@ export class DeterministicResolver implements Resolver {
 
     const merge = (a: Working, b: Working, rk: string, c: CandidateKey): Working => {
       // The oldest profile survives, so ids that destinations already hold stay valid.
-      const [survivor, absorbed] =
-        a.state.createdAt < b.state.createdAt || (a.state.createdAt === b.state.createdAt && a.state.id < b.state.id) ? [a, b] : [b, a];
+      // A stored profile always beats one born in this batch (clocks of several workers may disagree).
+      const aFirst =
+        a.isNew !== b.isNew ? !a.isNew : a.state.createdAt < b.state.createdAt || (a.state.createdAt === b.state.createdAt && a.state.id < b.state.id);
+      const [survivor, absorbed] = aFirst ? [a, b] : [b, a];
       for (const k of absorbed.keys) survivor.keys.add(k);
       for (const [cls, n] of absorbed.classCounts) survivor.classCounts.set(cls, (survivor.classCounts.get(cls) ?? 0) + n);
       survivor.state.recordCount += absorbed.state.recordCount;
@@ -175,7 +177,7 @@ export class DeterministicResolver implements Resolver {
           continue;
         }
         const parts = [target, owner].filter((w): w is Working => w !== undefined);
-        const reason = wouldBreak(parts, [...accepted, c], 1) ?? (owner ? nameConflict(c, record, target, owner) : undefined);
+        const reason = wouldBreak(parts, [...accepted, c], prev ? 0 : 1) ?? (owner ? nameConflict(c, record, target, owner) : undefined);
         if (reason) {
           refuse(c, parts.map((p) => p.state.id), reason);
           continue;

@@ -35,6 +35,12 @@ export interface RebuildOptions {
  * new profile the oldest profile's id is kept and the others become aliases.
  */
 export async function rebuildResolution(opts: RebuildOptions): Promise<RebuildReport> {
+  // Applying holds the store's write lock from the first read to the replace, so a sync in
+  // another process cannot commit records the rebuild did not see (it waits for the lock).
+  return opts.dryRun ? rebuildUnlocked(opts) : opts.store.exclusive(() => rebuildUnlocked(opts));
+}
+
+async function rebuildUnlocked(opts: RebuildOptions): Promise<RebuildReport> {
   const now = opts.now ?? (() => new Date());
   const scratch = new SqliteStore(':memory:');
   let temp = 0;

@@ -11,10 +11,11 @@ import {
 
 /** Read `a.b.c` from nested data; a key that itself contains dots wins over nesting. */
 export function getPath(data: Record<string, unknown>, path: string): unknown {
-  if (path in data) return data[path];
+  // Own properties only: a field named `constructor` must not read Object.prototype.
+  if (Object.hasOwn(data, path)) return data[path];
   let cur: unknown = data;
   for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
@@ -70,7 +71,8 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     if (idParts.some(isEmpty)) {
       return { ok: false, reason: `primary key ${mctx.primaryKey.join(', ')} is empty` };
     }
-    const recordId = idParts.map(String).join('|');
+    // One key column is its value; several are a JSON array, so ("a|b","c") and ("a","b|c") stay apart.
+    const recordId = idParts.length === 1 ? String(idParts[0]) : JSON.stringify(idParts.map(String));
     const warnings: FieldWarning[] = [];
     const identifiers: Identifier[] = [];
     const traits: Record<string, unknown> = {};
@@ -78,6 +80,10 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     for (const spec of identifierSpecs) {
       const raw = getPath(data, spec.field);
       if (isEmpty(raw)) continue;
+      if (typeof raw === 'object') {
+        warnings.push({ field: spec.field, value: raw, reason: 'not a single value (an object or a list)' });
+        continue;
+      }
       if (spec.type === 'email') {
         const n = normalizeEmail(raw);
         if (n.ok) identifiers.push({ type: 'email', value: n.value, ...(n.value !== raw ? { raw: String(raw) } : {}) });

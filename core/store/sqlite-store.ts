@@ -25,7 +25,8 @@ type Row = Record<string, unknown>;
 export class SqliteStore implements ProfileStore {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteStore['prepare']>;
-  private outboxSeq: number;
+  /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
+  private outboxSeq = 0;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -47,7 +48,6 @@ export class SqliteStore implements ProfileStore {
       throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value})`, {}, { retryable: false });
     }
     this.stmts = this.prepare();
-    this.outboxSeq = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM outbox').get() as Row).s);
   }
 
   private prepare() {
@@ -67,7 +67,18 @@ export class SqliteStore implements ProfileStore {
       moveRecords: db.prepare('UPDATE records SET profile_id = ? WHERE profile_id = ?'),
       moveIdentifiers: db.prepare('UPDATE identifiers SET profile_id = ? WHERE profile_id = ?'),
       moveAliases: db.prepare('UPDATE aliases SET profile_id = ? WHERE profile_id = ?'),
-      movePresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) SELECT identifier_key, ? FROM presented WHERE profile_id = ?'),
+      // Rows of values the survivor now owns are dropped: an owner is not also a refused presenter.
+      movePresented: db.prepare(
+        `INSERT OR IGNORE INTO presented(identifier_key, profile_id)
+         SELECT p.identifier_key, ? FROM presented p WHERE p.profile_id = ?
+           AND NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.key = p.identifier_key AND i.profile_id = ?)`,
+      ),
+      dropOwnedPresented: db.prepare(
+        'DELETE FROM presented WHERE profile_id = ? AND identifier_key IN (SELECT key FROM identifiers WHERE profile_id = ?)',
+      ),
+      deleteRefused: db.prepare('DELETE FROM refused WHERE record_key = ?'),
+      readSeq: db.prepare("SELECT value FROM meta WHERE key = 'outbox_seq'").pluck(),
+      writeSeq: db.prepare("INSERT INTO meta(key, value) VALUES ('outbox_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       deletePresented: db.prepare('DELETE FROM presented WHERE profile_id = ?'),
       insertAlias: db.prepare('INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)'),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
@@ -156,13 +167,15 @@ export class SqliteStore implements ProfileStore {
     const res = batch.resolution;
     const now = new Date().toISOString();
     this.db.transaction(() => {
+      this.outboxSeq = Number(s.readSeq.get() ?? 0);
       // Merges first: absorbed profiles hand everything to their survivor.
       for (const m of res.merges) {
         s.moveRecords.run(m.survivor, m.absorbed);
         s.moveIdentifiers.run(m.survivor, m.absorbed);
         s.moveAliases.run(m.survivor, m.absorbed);
-        s.movePresented.run(m.survivor, m.absorbed);
+        s.movePresented.run(m.survivor, m.absorbed, m.survivor);
         s.deletePresented.run(m.absorbed);
+        s.dropOwnedPresented.run(m.survivor, m.survivor);
         s.insertAlias.run(m.absorbed, m.survivor);
         s.deleteProfile.run(m.absorbed);
         s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
@@ -180,6 +193,8 @@ export class SqliteStore implements ProfileStore {
         const profileId = res.assignments.get(key);
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
         s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
+        // A record read again replaces its refusals rather than adding the same ones once more.
+        s.deleteRefused.run(key);
       }
       for (const [key, profileId] of res.identifierOwners) s.upsertIdentifier.run(key, profileId);
       for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
@@ -193,6 +208,7 @@ export class SqliteStore implements ProfileStore {
       }
       for (const dl of batch.deadLetters) this.insertDeadLetter(dl, now);
       for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
+      s.writeSeq.run(String(this.outboxSeq));
     })();
   }
 
@@ -364,12 +380,13 @@ export class SqliteStore implements ProfileStore {
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
     const s = this.stmts;
     this.db.transaction(() => {
+      this.outboxSeq = Number(s.readSeq.get() ?? 0);
       for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
       const links = linksByRecord(r.links);
       for (const [key, id] of r.recordProfiles) s.setRecordResolution.run(id, JSON.stringify(links.get(key) ?? []), key);
       for (const p of r.profiles) {
         s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
-        for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, '[]');
+        for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, (s.outboxGet.get(d, p.id) as string | undefined) ?? '[]');
       }
       for (const [key, id] of r.identifierOwners) s.upsertIdentifier.run(key, id);
       for (const [key, id] of r.presented) s.insertPresented.run(key, id);
@@ -378,11 +395,13 @@ export class SqliteStore implements ProfileStore {
       for (const m of r.merges) {
         s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
         for (const d of destinations) {
-          s.outboxDelete.run(d, m.absorbed);
+          const carried = JSON.parse((s.outboxGet.get(d, m.absorbed) as string | undefined) ?? '[]') as string[];
           const prev = JSON.parse((s.outboxGet.get(d, m.survivor) as string | undefined) ?? '[]') as string[];
-          s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...new Set([...prev, m.absorbed])]));
+          s.outboxDelete.run(d, m.absorbed);
+          s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...new Set([...prev, ...carried, m.absorbed])]));
         }
       }
+      s.writeSeq.run(String(this.outboxSeq));
     })();
   }
 
@@ -394,6 +413,16 @@ export class SqliteStore implements ProfileStore {
   identifiersOf(profileId: string): Array<ReturnType<typeof parseIdentifierKey>> {
     const keys = this.db.prepare('SELECT key FROM identifiers WHERE profile_id = ? ORDER BY key').pluck().all(profileId) as string[];
     return keys.map(parseIdentifierKey);
+  }
+
+  /** Rows that point at a profile that does not exist: always empty in a healthy store. */
+  danglingReferences(): string[] {
+    const checks: Array<[string, string]> = [
+      ['records', 'SELECT key FROM records WHERE profile_id NOT IN (SELECT id FROM profiles)'],
+      ['identifiers', 'SELECT key FROM identifiers WHERE profile_id NOT IN (SELECT id FROM profiles)'],
+      ['aliases', 'SELECT alias FROM aliases WHERE profile_id NOT IN (SELECT id FROM profiles)'],
+    ];
+    return checks.flatMap(([table, sql]) => (this.db.prepare(sql).pluck().all() as string[]).map((k) => `${table}: ${k.replace('\u0000', '=')}`));
   }
 
   /** Whole-store counts, for tests and the run summary. */

@@ -24,10 +24,13 @@ export function runCommand(): Command {
                 s.schedule,
                 () => {
                   // Engine.runSync skips a sync that is still running, so runs never overlap.
-                  const p = engine.runSync(s.name, { signal: controller.signal }).then((o) => {
-                    if (o.ok && !o.skipped) logger.info(`sync ${s.name} done`, { run: o.runId });
-                    else if (!o.ok) logger.error(`sync ${s.name} failed: ${o.error}`);
-                  });
+                  const p = engine
+                    .runSync(s.name, { signal: controller.signal })
+                    .then((o) => {
+                      if (o.ok && !o.skipped) logger.info(`sync ${s.name} done`, { run: o.runId });
+                      else if (!o.ok) logger.error(`sync ${s.name} failed: ${o.error}`);
+                    })
+                    .catch((err) => logger.error(`sync ${s.name} failed: ${errorMessage(err)}`));
                   track(p);
                 },
                 { name: `sync:${s.name}` },
