@@ -28,6 +28,10 @@ export async function withEngine<T>(cmd: Command, fn: (b: Booted) => Promise<T>)
   const booted = await boot({ configFile: g.config, logLevel: g.logLevel ?? (g.verbose ? 'debug' : 'info'), jsonLogs: g.jsonLogs });
   try {
     return await fn(booted);
+  } catch (err) {
+    // Whatever reaches the terminal goes through the same redaction as the logs.
+    if (err instanceof Error) err.message = booted.redactor.redact(err.message);
+    throw err;
   } finally {
     await booted.close();
   }

@@ -8,6 +8,7 @@ import type { Resolver } from '../resolution/types.js';
 import type { ProfileStore, RunSummary } from '../store/types.js';
 import { TOKENS, type Clock } from '../tokens.js';
 import { Mutex } from '../util/mutex.js';
+import { Redactor } from '../util/logger.js';
 import { deliver, type DeliverySummary } from './deliver.js';
 import { runSourceSync } from './sync-runner.js';
 import { rebuildResolution, type RebuildReport } from '../resolution/rebuild.js';
@@ -32,6 +33,12 @@ export interface RunOptions {
 export class Engine {
   private readonly running = new Set<string>();
   private readonly resolveLock = new Mutex();
+  private redactorCache?: Redactor;
+
+  /** Errors reach run history and the terminal; a connector may have put a secret in one. */
+  private get redactor(): Redactor {
+    return (this.redactorCache ??= new Redactor(this.loaded.secrets));
+  }
 
   constructor(
     @inject(TOKENS.LoadedConfig) private readonly loaded: LoadedConfig,
@@ -119,7 +126,7 @@ export class Engine {
       await this.store.finishRun(runId, 'succeeded', summary);
       return { sync: name, ok: true, runId, summary };
     } catch (err) {
-      const message = errorMessage(err);
+      const message = this.redactor.redact(errorMessage(err));
       if (runId >= 0) await this.store.finishRun(runId, 'failed', undefined, message).catch(() => undefined);
       if (!(err instanceof TributaryError)) log.error(`sync ${name} failed`, { error: message });
       return { sync: name, ok: false, runId, error: message };
@@ -137,7 +144,7 @@ export class Engine {
       await this.store.finishRun(runId, 'succeeded', { streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: stats } });
       return stats;
     } catch (err) {
-      await this.store.finishRun(runId, 'failed', undefined, errorMessage(err));
+      await this.store.finishRun(runId, 'failed', undefined, this.redactor.redact(errorMessage(err)));
       throw err;
     }
   }

@@ -2,7 +2,7 @@ import { newProfileId } from '../util/ids.js';
 import type { LoadedConfig } from '../config/load.js';
 import { formatPath } from '../config/load.js';
 import type { SourceConfig } from '../config/schema.js';
-import { ConfigError, ConnectionError, RecordError, errorMessage } from '../errors.js';
+import { ConfigError, ConnectionError, TributaryError, errorMessage } from '../errors.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { ConnectorContext, Logger, RecordMessage, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
@@ -101,8 +101,10 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     }
   };
 
+  let flushing = false;
   const flush = async () => {
     if (!pending.length && !pendingErrors.length && !checkpoints.size) return;
+    flushing = true;
     for (const plan of plans.values()) if (!plan.checkedFields) checkFields(plan, pending);
     const deadLetters = pendingErrors;
     const byKey = new Map<string, CanonicalRecord>();
@@ -157,6 +159,7 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     checkpoints = new Map();
     const totals = Object.values(summary.streams).reduce((a, s) => ({ read: a.read + s.read, written: a.written + s.written }), { read: 0, written: 0 });
     deps.onProgress?.({ sync: source.name, ...totals });
+    flushing = false;
   };
 
   try {
@@ -180,8 +183,9 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     }
     await flush();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof RecordError) throw err;
-    if (err instanceof ConnectionError) throw err;
+    if (err instanceof TributaryError) throw err;
+    // Only what the connector threw may be a flaky server; a failure while resolving or committing is not retried.
+    if (flushing) throw new TributaryError(`resolving or storing a batch failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });
     throw new ConnectionError(`source ${source.name} (${connector.id}) failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });
   }
   return summary;
