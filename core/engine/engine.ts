@@ -29,6 +29,24 @@ export interface RunOptions {
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
 }
 
+/** Counts of several attempts of one run, added up (an attempt that failed still committed its batches). */
+function addSummaries(parts: RunSummary[]): RunSummary {
+  const out: RunSummary = { streams: {}, profiles: { created: 0, updated: 0, merged: 0 } };
+  for (const p of parts) {
+    for (const [name, st] of Object.entries(p.streams)) {
+      const o = (out.streams[name] ??= { read: 0, written: 0, deadLettered: 0, warnings: 0 });
+      o.read += st.read;
+      o.written += st.written;
+      o.deadLettered += st.deadLettered;
+      o.warnings += st.warnings;
+    }
+    out.profiles.created += p.profiles.created;
+    out.profiles.updated += p.profiles.updated;
+    out.profiles.merged += p.profiles.merged;
+  }
+  return out;
+}
+
 @injectable()
 export class Engine {
   private readonly running = new Set<string>();
@@ -104,10 +122,11 @@ export class Engine {
         onProgress: opts.onProgress,
       };
       // A server that drops us is retried with backoff; each attempt resumes from the last committed checkpoint.
-      let summary: RunSummary;
+      let summary: RunSummary | undefined;
+      const earlier: RunSummary[] = [];
       for (let attempt = 0; ; attempt++) {
         try {
-          summary = await runSourceSync(deps, source, signal);
+          summary = addSummaries([...earlier, await runSourceSync(deps, source, signal, (partial) => earlier.push(partial))]);
           break;
         } catch (err) {
           const retryable = err instanceof ConnectionError && err.retryable;

@@ -40,7 +40,13 @@ interface StreamPlan {
 type Pending = { msg: RecordMessage; plan: StreamPlan };
 
 /** One run of one source: read, map, resolve, commit, checkpoint. */
-export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal: AbortSignal): Promise<RunSummary> {
+export async function runSourceSync(
+  deps: SyncDeps,
+  source: SourceConfig,
+  signal: AbortSignal,
+  /** Called with what was committed when the run fails, so a retry can report the whole run. */
+  onFailure?: (committed: RunSummary) => void,
+): Promise<RunSummary> {
   const { loaded, store, registry, logger } = deps;
   const sIndex = loaded.config.sources.indexOf(source);
   const at = (...p: Array<string | number>) => ['sources', sIndex, ...p];
@@ -132,8 +138,9 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
       if (!record) continue;
       if (record.warnings) stats.warnings += record.warnings.length;
       // The same row twice in one batch (an update read twice): the later version wins.
-      byKey.set(recordKey(record), record);
-      stats.written++;
+      const key = recordKey(record);
+      if (!byKey.has(key)) stats.written++;
+      byKey.set(key, record);
     }
     const records = [...byKey.values()];
     const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
@@ -183,6 +190,7 @@ export async function runSourceSync(deps: SyncDeps, source: SourceConfig, signal
     }
     await flush();
   } catch (err) {
+    onFailure?.(summary);
     if (err instanceof TributaryError) throw err;
     // Only what the connector threw may be a flaky server; a failure while resolving or committing is not retried.
     if (flushing) throw new TributaryError(`resolving or storing a batch failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });

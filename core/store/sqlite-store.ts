@@ -301,7 +301,12 @@ export class SqliteStore implements ProfileStore {
         at: r.at as string,
       })),
     );
-    const merges = (this.db.prepare('SELECT * FROM merges WHERE survivor = ? ORDER BY seq').all(profileId) as Row[]).map((m) => ({
+    // The profile's own merges and those of every profile it absorbed since (their ids are its aliases now).
+    const merges = (
+      this.db
+        .prepare('SELECT * FROM merges WHERE survivor = ? OR survivor IN (SELECT alias FROM aliases WHERE profile_id = ?) ORDER BY seq')
+        .all(profileId, profileId) as Row[]
+    ).map((m) => ({
       survivor: m.survivor as string,
       absorbed: m.absorbed as string,
       recordKey: m.record_key as string,
