@@ -242,7 +242,7 @@ export class DeterministicResolver implements Resolver {
       w.state.updatedAt = now;
       profiles.push(w.state);
     }
-    return { assignments, links, identifierOwners, merges, refused, profiles, genericValues, presented: presentedPairs };
+    return { assignments, links, identifierOwners, merges, refused, profiles, genericValues, presented: presentedPairs, reread: [...existing.keys()] };
   }
 
   private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean): Working {

@@ -81,6 +81,8 @@ export interface ResolutionResult {
   profiles: ProfileState[];
   /** Values that stopped counting as evidence during this batch (generic values). */
   genericValues: Array<{ identifierKey: string; profiles: number }>;
+  /** Keys of batch records that were already stored (read again): their old refusals are replaced. */
+  reread?: string[];
   /** (identifier key, profile id) pairs where a profile other than the owner presented the key. */
   presented: Array<[string, string]>;
 }

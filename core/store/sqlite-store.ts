@@ -193,9 +193,10 @@ export class SqliteStore implements ProfileStore {
         const profileId = res.assignments.get(key);
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
         s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
-        // A record read again replaces its refusals rather than adding the same ones once more.
-        s.deleteRefused.run(key);
       }
+      // A record read again replaces its refusals rather than adding the same ones once more.
+      // Without the resolver's list, every record is treated as possibly read again.
+      for (const key of res.reread ?? batch.records.map(recordKey)) s.deleteRefused.run(key);
       for (const [key, profileId] of res.identifierOwners) s.upsertIdentifier.run(key, profileId);
       for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
       for (const r of res.refused) s.insertRefused.run(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
