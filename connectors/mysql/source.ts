@@ -1,5 +1,5 @@
-import { ConfigError, ConnectionError, TributaryError } from '../../core/errors.js';
-import type { CheckResult, ConnectorContext, SourceConnector, SourceMessage, StreamDescriptor } from '../../core/plugin/types.js';
+import type { SourceConnector } from '../../core/plugin/types.js';
+import { sqlSource } from '../sql-common/sql-source.js';
 import { discoverTables } from './catalog.js';
 import { mysqlConfigSchema, mysqlStreamSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
 import { checkFailure, closeSession, openSession, readFailure, reasonOf, serverLabel, type MysqlSession } from './connection.js';
@@ -11,63 +11,17 @@ import { planStream, readStream } from './read-stream.js';
  * primary key, with a resumable state every `checkpointEvery` rows. The session
  * is read-only. See README.md for the type mapping and the state shape.
  */
-export const mysqlSource: SourceConnector<MysqlConfig, MysqlStreamConfig> = {
+export const mysqlSource: SourceConnector<MysqlConfig, MysqlStreamConfig> = sqlSource<MysqlConfig, MysqlStreamConfig, MysqlSession>({
   id: 'mysql',
-  kind: 'source',
   spec: { config: mysqlConfigSchema, stream: mysqlStreamSchema, secrets: ['password'] },
-
-  async check(ctx, streams): Promise<CheckResult> {
-    let session: MysqlSession | undefined;
-    try {
-      session = await openSession(ctx.config);
-      await session.conn.query('SELECT 1');
-      // Configured streams: their tables, columns and queries must be readable too.
-      for (const stream of streams ?? []) {
-        try {
-          await planStream(session, ctx.config, stream);
-        } catch (err) {
-          const failure = readFailure(err, ctx.config, stream.name, ctx.name, true);
-          return { ok: false, message: `stream ${stream.name}: ${failure.message}` };
-        }
-      }
-      return { ok: true };
-    } catch (err) {
-      if (err instanceof ConfigError) return { ok: false, message: `mysql at ${serverLabel(ctx.config)}: ${err.message}` };
-      return { ok: false, message: checkFailure(err, ctx.config) };
-    } finally {
-      await closeSession(session);
-    }
-  },
-
-  async discover(ctx): Promise<StreamDescriptor[]> {
-    let session: MysqlSession | undefined;
-    try {
-      session = await openSession(ctx.config);
-      return await discoverTables(session.conn, ctx.config);
-    } catch (err) {
-      if (err instanceof TributaryError) throw err;
-      throw new ConnectionError(`cannot list the tables of ${ctx.config.database} on mysql at ${serverLabel(ctx.config)}: ${reasonOf(err, ctx.config)}`, { sync: ctx.name }, { cause: err });
-    } finally {
-      await closeSession(session);
-    }
-  },
-
-  async *read(ctx: ConnectorContext<MysqlConfig>, streams, state): AsyncGenerator<SourceMessage> {
-    if (!streams.length) return;
-    let session: MysqlSession | undefined;
-    try {
-      session = await openSession(ctx.config);
-    } catch (err) {
-      // The first stream is named: the connection was opened to read it.
-      throw readFailure(err, ctx.config, streams[0].name, ctx.name, false);
-    }
-    try {
-      for (const stream of streams) {
-        if (ctx.signal.aborted) return;
-        for await (const chunk of readStream({ session, ctx, stream, saved: state[stream.name] })) for (const m of chunk) yield m;
-      }
-    } finally {
-      await closeSession(session);
-    }
-  },
-};
+  openSession,
+  closeSession,
+  ping: (session) => session.conn.query('SELECT 1'),
+  planStream,
+  discoverTables: (session, config) => discoverTables(session.conn, config),
+  readStream,
+  readFailure,
+  checkFailure,
+  reasonOf,
+  serverLabel,
+});
