@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import mysqlCore from 'mysql2';
 import type mysql from 'mysql2/promise';
-import { ConfigError, ConnectionError, TributaryError } from '../../core/errors.js';
+import { ConfigError, type TributaryError } from '../../core/errors.js';
+import { caCertificate, classifyReadFailure, connectFailure, reasonOf, serverLabel } from '../sql-common/connection-errors.js';
 import { resolveZone, type WallClockZone } from '../sql-common/timestamps.js';
 import type { MysqlConfig } from './config.js';
 
@@ -22,16 +22,12 @@ export interface MysqlSession {
   threadId: number;
 }
 
-/** `user@host:port`, as every message names the server; never the password. */
-export function serverLabel(config: MysqlConfig): string {
-  return `${config.host}:${config.port} as ${config.user}`;
-}
+/** Shared with every SQL source (`sql-common/connection-errors.ts`); re-exported for callers of this module. */
+export { reasonOf, serverLabel };
 
 function sslOptions(ssl: MysqlConfig['ssl']): mysqlCore.ConnectionOptions['ssl'] {
   if (!ssl) return undefined;
-  let ca = ssl.ca;
-  if (ca && !ca.includes('-----BEGIN') && existsSync(ca)) ca = readFileSync(ca, 'utf8');
-  return { ca, rejectUnauthorized: ssl.rejectUnauthorized };
+  return { ca: caCertificate(ssl.ca), rejectUnauthorized: ssl.rejectUnauthorized };
 }
 
 /**
@@ -57,25 +53,9 @@ export function connectionOptions(config: MysqlConfig): mysqlCore.ConnectionOpti
   };
 }
 
-/** The reason an error gives, on one line, with the password cut out should a driver ever echo it. */
-export function reasonOf(err: unknown, config: Pick<MysqlConfig, 'password'>): string {
-  let text: string;
-  if (err instanceof AggregateError && err.errors.length) {
-    text = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
-  } else if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    text = err.message || (typeof code === 'string' ? code : err.name);
-  } else {
-    text = String(err);
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  if (config.password.length >= 4) text = text.split(config.password).join('***');
-  return text;
-}
-
 /** The one-line `check` failure: `cannot connect to mysql at db:3306 as reader: Access denied ...`. */
 export function checkFailure(err: unknown, config: MysqlConfig): string {
-  return `cannot connect to mysql at ${serverLabel(config)}: ${reasonOf(err, config)}`;
+  return connectFailure('mysql', err, config);
 }
 
 const CONFIG_CODES = new Set([
@@ -99,18 +79,7 @@ const CONFIG_CODES = new Set([
  * name the stream.
  */
 export function readFailure(err: unknown, config: MysqlConfig, stream: string, sync: string, connected: boolean): TributaryError {
-  if (err instanceof TributaryError) {
-    err.context.sync ??= sync;
-    err.context.stream ??= stream;
-    return err;
-  }
-  const code = (err as { code?: unknown }).code;
-  const reason = reasonOf(err, config);
-  if (typeof code === 'string' && CONFIG_CODES.has(code)) {
-    return new ConfigError(`mysql at ${config.host}:${config.port} refused the stream's query: ${reason}`, { sync, stream }, { cause: err });
-  }
-  const what = connected ? `lost the connection to mysql at ${serverLabel(config)} while reading` : `cannot connect to mysql at ${serverLabel(config)}`;
-  return new ConnectionError(`${what}: ${reason}`, { sync, stream }, { cause: err });
+  return classifyReadFailure('mysql', (code) => CONFIG_CODES.has(code), err, config, { stream, sync, connected });
 }
 
 /**

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
-import { ConfigError, ConnectionError, TributaryError } from '../../core/errors.js';
+import { ConfigError, type TributaryError } from '../../core/errors.js';
+import { caCertificate, classifyReadFailure, connectFailure, reasonOf, serverLabel } from '../sql-common/connection-errors.js';
 import { resolveZone, type WallClockZone } from '../sql-common/timestamps.js';
 import type { PostgresConfig } from './config.js';
 
@@ -19,21 +19,15 @@ export interface PostgresSession {
 /** Shown as `application_name` in pg_stat_activity, so a DBA can tell who is reading. */
 export const APPLICATION_NAME = 'tributary';
 
-/** `host:port as user`, as every message names the server; never the password. */
-export function serverLabel(config: PostgresConfig): string {
-  return `${config.host}:${config.port} as ${config.user}`;
-}
+/** Shared with every SQL source (`sql-common/connection-errors.ts`); re-exported for callers of this module. */
+export { reasonOf, serverLabel };
 
 /** Every value arrives as the text the server wrote; `convert.ts` decides what it becomes. */
 const rawText: pg.CustomTypesConfig = { getTypeParser: () => (value: string) => value };
 
 export function clientConfig(config: PostgresConfig): pg.ClientConfig {
   let ssl: pg.ClientConfig['ssl'];
-  if (config.ssl) {
-    let ca = config.ssl.ca;
-    if (ca && !ca.includes('-----BEGIN') && existsSync(ca)) ca = readFileSync(ca, 'utf8');
-    ssl = { ca, rejectUnauthorized: config.ssl.rejectUnauthorized };
-  }
+  if (config.ssl) ssl = { ca: caCertificate(config.ssl.ca), rejectUnauthorized: config.ssl.rejectUnauthorized };
   return {
     host: config.host,
     port: config.port,
@@ -47,25 +41,9 @@ export function clientConfig(config: PostgresConfig): pg.ClientConfig {
   };
 }
 
-/** The reason an error gives, on one line, with the password cut out should a driver ever echo it. */
-export function reasonOf(err: unknown, config: Pick<PostgresConfig, 'password'>): string {
-  let text: string;
-  if (err instanceof AggregateError && err.errors.length) {
-    text = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
-  } else if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    text = err.message || (typeof code === 'string' ? code : err.name);
-  } else {
-    text = String(err);
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  if (config.password.length >= 4) text = text.split(config.password).join('***');
-  return text;
-}
-
 /** The one-line `check` failure: `cannot connect to postgres at db:5432 as reader: password authentication failed ...`. */
 export function checkFailure(err: unknown, config: PostgresConfig): string {
-  return `cannot connect to postgres at ${serverLabel(config)}: ${reasonOf(err, config)}`;
+  return connectFailure('postgres', err, config);
 }
 
 /**
@@ -82,18 +60,9 @@ function isConfigState(code: string): boolean {
  * connection, a timeout) a retryable ConnectionError. Both name the stream.
  */
 export function readFailure(err: unknown, config: PostgresConfig, stream: string, sync: string, connected: boolean): TributaryError {
-  if (err instanceof TributaryError) {
-    err.context.sync ??= sync;
-    err.context.stream ??= stream;
-    return err;
-  }
-  const code = (err as { code?: unknown }).code;
-  const reason = reasonOf(err, config);
-  if (connected && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && isConfigState(code)) {
-    return new ConfigError(`postgres at ${config.host}:${config.port} refused the stream's query: ${reason}`, { sync, stream }, { cause: err });
-  }
-  const what = connected ? `lost the connection to postgres at ${serverLabel(config)} while reading` : `cannot connect to postgres at ${serverLabel(config)}`;
-  return new ConnectionError(`${what}: ${reason}`, { sync, stream }, { cause: err });
+  // Before the connection is up, every failure (even a SQLSTATE) is the connection's.
+  const isConfig = (code: string, up: boolean) => up && /^[0-9A-Z]{5}$/.test(code) && isConfigState(code);
+  return classifyReadFailure('postgres', isConfig, err, config, { stream, sync, connected });
 }
 
 /** The zone wall-clock timestamps are written in: the `timezone` option, else the server's TimeZone. */
