@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serverConfigShape, tableOrQuery } from '../sql-common/config.js';
 
 /**
  * Connector config: one block per MySQL/MariaDB source in YAML.
@@ -7,33 +8,18 @@ import { z } from 'zod';
  * errors or `check` messages.
  */
 export const mysqlConfigSchema = z
-  .object({
-    host: z.string().min(1, 'expected a host name or address').describe('Server host name or IP address.'),
-    port: z.number().int().min(1).max(65_535).default(3306).describe('Server port.'),
-    user: z.string().min(1, 'expected a user name').describe('A user with SELECT on the streams\' tables; nothing else is needed.'),
-    password: z.string().default('').describe('Password of `user`. Secret: use ${MYSQL_PASSWORD} or ${file:...}.'),
-    database: z.string().min(1, 'expected a database name').describe('Database (schema) that holds the tables to read.'),
-    ssl: z
-      .object({
-        ca: z.string().min(1).optional().describe('CA certificate, PEM text (or a path to a PEM file).'),
-        rejectUnauthorized: z.boolean().default(true).describe('Refuse a server whose certificate the CA does not vouch for.'),
-      })
-      .strict()
-      .optional()
-      .describe('Connect with TLS. Omit for a plain connection.'),
-    timezone: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Zone DATETIME values are written in (IANA name or +HH:MM). Default: the server session time zone.'),
-    batchSize: z.number().int().min(1).max(1_000_000).default(10_000).describe('Rows per query (LIMIT of each keyset page).'),
-    checkpointEvery: z.number().int().min(1).default(10_000).describe('Emit a resumable state after this many rows.'),
-    binary: z
-      .enum(['skip', 'base64'])
-      .default('skip')
-      .describe('BINARY, VARBINARY and BLOB columns: leave them out, or include them as base64 text. Binary key columns are always included.'),
-    connectTimeoutMs: z.number().int().min(100).default(10_000).describe('How long to wait for the server to answer, in milliseconds.'),
-  })
+  .object(
+    serverConfigShape({
+      defaultPort: 3306,
+      userMessage: 'expected a user name',
+      user: 'A user with SELECT on the streams\' tables; nothing else is needed.',
+      password: 'Password of `user`. Secret: use ${MYSQL_PASSWORD} or ${file:...}.',
+      database: 'Database (schema) that holds the tables to read.',
+      timezone: 'Zone DATETIME values are written in (IANA name or +HH:MM). Default: the server session time zone.',
+      batchSize: 'Rows per query (LIMIT of each keyset page).',
+      binary: 'BINARY, VARBINARY and BLOB columns: leave them out, or include them as base64 text. Binary key columns are always included.',
+    }),
+  )
   .strict();
 
 export type MysqlConfig = z.infer<typeof mysqlConfigSchema>;
@@ -50,11 +36,6 @@ export const mysqlStreamSchema = z
     schema: z.string().min(1).optional().describe('Database of `table`, when not the connection\'s `database`.'),
   })
   .strict()
-  .superRefine((s, ctx) => {
-    if (!s.table === !s.query) {
-      ctx.addIssue({ code: 'custom', message: 'expected exactly one of `table` or `query`', path: s.table ? ['query'] : ['table'] });
-    }
-    if (s.query && s.schema) ctx.addIssue({ code: 'custom', message: '`schema` applies to `table` only; name the database inside the query', path: ['schema'] });
-  });
+  .superRefine(tableOrQuery('`schema` applies to `table` only; name the database inside the query'));
 
 export type MysqlStreamConfig = z.infer<typeof mysqlStreamSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serverConfigShape, tableOrQuery } from '../sql-common/config.js';
 
 /**
  * Connector config: one block per PostgreSQL source in YAML.
@@ -7,33 +8,18 @@ import { z } from 'zod';
  * errors or `check` messages.
  */
 export const postgresConfigSchema = z
-  .object({
-    host: z.string().min(1, 'expected a host name or address').describe('Server host name or IP address.'),
-    port: z.number().int().min(1).max(65_535).default(5432).describe('Server port.'),
-    user: z.string().min(1, 'expected a user (role) name').describe('A role with SELECT on the streams\' tables; nothing else is needed.'),
-    password: z.string().default('').describe('Password of `user`. Secret: use ${PG_PASSWORD} or ${file:...}.'),
-    database: z.string().min(1, 'expected a database name').describe('Database to connect to.'),
-    ssl: z
-      .object({
-        ca: z.string().min(1).optional().describe('CA certificate, PEM text (or a path to a PEM file).'),
-        rejectUnauthorized: z.boolean().default(true).describe('Refuse a server whose certificate the CA does not vouch for.'),
-      })
-      .strict()
-      .optional()
-      .describe('Connect with TLS. Omit for a plain connection.'),
-    timezone: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Zone `timestamp without time zone` values are written in (IANA name or +HH:MM). Default: the server TimeZone setting.'),
-    batchSize: z.number().int().min(1).max(1_000_000).default(10_000).describe('Rows per FETCH from the server-side cursor.'),
-    checkpointEvery: z.number().int().min(1).default(10_000).describe('Emit a resumable state after this many rows.'),
-    binary: z
-      .enum(['skip', 'base64'])
-      .default('skip')
-      .describe('bytea columns: leave them out, or include them as base64 text. Binary key columns are always included.'),
-    connectTimeoutMs: z.number().int().min(100).default(10_000).describe('How long to wait for the server to answer, in milliseconds.'),
-  })
+  .object(
+    serverConfigShape({
+      defaultPort: 5432,
+      userMessage: 'expected a user (role) name',
+      user: 'A role with SELECT on the streams\' tables; nothing else is needed.',
+      password: 'Password of `user`. Secret: use ${PG_PASSWORD} or ${file:...}.',
+      database: 'Database to connect to.',
+      timezone: 'Zone `timestamp without time zone` values are written in (IANA name or +HH:MM). Default: the server TimeZone setting.',
+      batchSize: 'Rows per FETCH from the server-side cursor.',
+      binary: 'bytea columns: leave them out, or include them as base64 text. Binary key columns are always included.',
+    }),
+  )
   .strict();
 
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
@@ -50,12 +36,7 @@ export const postgresStreamSchema = z
     query: z.string().min(1, 'expected a SELECT statement').optional().describe('A SELECT to read instead of a table (no $n parameters).'),
   })
   .strict()
-  .superRefine((s, ctx) => {
-    if (!s.table === !s.query) {
-      ctx.addIssue({ code: 'custom', message: 'expected exactly one of `table` or `query`', path: s.table ? ['query'] : ['table'] });
-    }
-    if (s.query && s.schema) ctx.addIssue({ code: 'custom', message: '`schema` applies to `table` only; qualify names inside the query', path: ['schema'] });
-  })
+  .superRefine(tableOrQuery('`schema` applies to `table` only; qualify names inside the query'))
   .transform((s) => (s.table ? { ...s, schema: s.schema ?? 'public' } : s));
 
 export type PostgresStreamConfig = z.output<typeof postgresStreamSchema>;
