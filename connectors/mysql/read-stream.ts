@@ -1,8 +1,9 @@
 import { ConfigError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
-import { readKeyset, type KeysetRows } from '../sql-common/read-keyset.js';
-import { requireKey, type KeyValue } from '../sql-common/state.js';
+import type { KeysetRows } from '../sql-common/read-keyset.js';
+import { parseStreamConfig, readTarget, targetKeyOf } from '../sql-common/read-target.js';
+import type { KeyValue } from '../sql-common/state.js';
 import { UTC } from '../sql-common/timestamps.js';
 import { planQuery, planTable, type StreamTarget } from './catalog.js';
 import { mysqlStreamSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
@@ -125,20 +126,12 @@ function pager(session: MysqlSession, target: StreamTarget, limit: number, keyOf
   };
 }
 
-/** The stream's own config, validated here too: callers other than the engine may pass it raw. */
-function streamConfig(stream: ConfiguredStream<MysqlStreamConfig>): MysqlStreamConfig {
-  const parsed = mysqlStreamSchema.safeParse(stream.config);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConfigError(`config.${issue.path.join('.') || '(root)'}: ${issue.message}`, { stream: stream.name });
-}
-
 /**
  * Check a stream against the server (its table and columns, or its query) and
  * decide how to read it. Throws a ConfigError naming the stream when it cannot be read.
  */
 export async function planStream(session: MysqlSession, config: MysqlConfig, raw: ConfiguredStream<MysqlStreamConfig>): Promise<StreamTarget> {
-  const stream = { ...raw, config: streamConfig(raw) };
+  const stream = { ...raw, config: parseStreamConfig(mysqlStreamSchema, raw) };
   return stream.config.table ? planTable(session.conn, config, stream) : planQuery(session.conn, stream);
 }
 
@@ -159,34 +152,14 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
   try {
     const stream = o.stream;
     const target = await planStream(session, config, stream);
-    const pkNames = target.primaryKey.map((c) => c.name);
-    const cursorName = target.cursor?.name;
     // Key values are read before the row is converted (the record is the row, changed in place).
-    const keyOf = (row: Row, phase: Phase): KeyValue[] => {
-      const pk = pkNames.map((n) => toKeyValue(row[n]));
-      if (phase !== 'values') return requireKey(pk, pkNames, stream.name);
-      return requireKey([toKeyValue(row[cursorName!]), ...pk], [cursorName!, ...pkNames], stream.name);
-    };
+    const keyOf = targetKeyOf<Row>(target, stream.name, (name) => (row) => toKeyValue(row[name]));
     const rows: KeysetRows<Row> = {
       batches: pager(session, target, config.batchSize, keyOf),
       keyOf,
       toData: recordBuilder(target, session, config),
     };
-    yield* readKeyset({
-      plan: {
-        stream: stream.name,
-        mode: stream.mode,
-        cursorField: target.cursor?.name,
-        primaryKey: pkNames,
-        cursorNullable: target.cursor?.nullable ?? false,
-      },
-      saved: o.saved,
-      checkpointEvery: config.checkpointEvery,
-      origin: target.origin,
-      rows,
-      signal: ctx.signal,
-      logger: ctx.logger,
-    });
+    yield* readTarget({ ctx, stream, saved: o.saved, target, rows });
   } catch (err) {
     throw readFailure(err, config, o.stream.name, ctx.name, true);
   }

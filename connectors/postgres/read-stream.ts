@@ -2,8 +2,9 @@ import pg from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
-import { readKeyset, type KeysetRows } from '../sql-common/read-keyset.js';
-import { requireKey, type KeyValue } from '../sql-common/state.js';
+import type { KeysetRows } from '../sql-common/read-keyset.js';
+import { parseStreamConfig, readTarget, targetKeyOf } from '../sql-common/read-target.js';
+import type { KeyValue } from '../sql-common/state.js';
 import { UTC } from '../sql-common/timestamps.js';
 import { planQuery, planTable, type StreamTarget } from './catalog.js';
 import { postgresStreamSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
@@ -133,20 +134,12 @@ function cursorReader(session: PostgresSession, target: StreamTarget, batchSize:
   };
 }
 
-/** The stream's own config, validated here too: callers other than the engine may pass it raw. */
-function streamConfig(stream: ConfiguredStream<PostgresStreamConfig>): PostgresStreamConfig {
-  const parsed = postgresStreamSchema.safeParse(stream.config);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConfigError(`config.${issue.path.join('.') || '(root)'}: ${issue.message}`, { stream: stream.name });
-}
-
 /**
  * Check a stream against the server (its table and columns, or its query) and
  * decide how to read it. Throws a ConfigError naming the stream when it cannot be read.
  */
 export async function planStream(session: PostgresSession, config: PostgresConfig, raw: ConfiguredStream<PostgresStreamConfig>): Promise<StreamTarget> {
-  const stream = { ...raw, config: streamConfig(raw) };
+  const stream = { ...raw, config: parseStreamConfig(postgresStreamSchema, raw) };
   return stream.config.table ? planTable(session.client, config, stream) : planQuery(session.client, stream);
 }
 
@@ -169,34 +162,16 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
     const stream = o.stream;
     const target = await planStream(session, config, stream);
     const index = (name: string) => target.columns.findIndex((c) => c.name === name);
-    const pkIdx = target.primaryKey.map((c) => index(c.name));
-    const pkNames = target.primaryKey.map((c) => c.name);
-    const cursorIdx = target.cursor ? index(target.cursor.name) : -1;
-    const keyOf = (row: Row, phase: Phase): KeyValue[] => {
-      const pk = pkIdx.map((i) => toKeyValue(row[i]));
-      if (phase !== 'values') return requireKey(pk, pkNames, stream.name);
-      return requireKey([toKeyValue(row[cursorIdx]), ...pk], [target.cursor!.name, ...pkNames], stream.name);
-    };
+    const keyOf = targetKeyOf<Row>(target, stream.name, (name) => {
+      const i = index(name);
+      return (row) => toKeyValue(row[i]);
+    });
     const rows: KeysetRows<Row> = {
       batches: cursorReader(session, target, config.batchSize),
       keyOf,
       toData: recordBuilder(target, session, config),
     };
-    yield* readKeyset({
-      plan: {
-        stream: stream.name,
-        mode: stream.mode,
-        cursorField: target.cursor?.name,
-        primaryKey: pkNames,
-        cursorNullable: target.cursor?.nullable ?? false,
-      },
-      saved: o.saved,
-      checkpointEvery: config.checkpointEvery,
-      origin: target.origin,
-      rows,
-      signal: ctx.signal,
-      logger: ctx.logger,
-    });
+    yield* readTarget({ ctx, stream, saved: o.saved, target, rows });
   } catch (err) {
     throw readFailure(err, config, o.stream.name, ctx.name, true);
   }
