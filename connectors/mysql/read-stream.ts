@@ -1,8 +1,8 @@
 import { ConfigError } from '../../core/errors.js';
-import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
+import type { ConfiguredStream, SourceMessage } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
 import type { KeysetRows } from '../sql-common/read-keyset.js';
-import { parseStreamConfig, readTarget, targetKeyOf } from '../sql-common/read-target.js';
+import { parseStreamConfig, readSqlStream, targetKeyOf, type SqlReadOptions } from '../sql-common/read-target.js';
 import type { KeyValue } from '../sql-common/state.js';
 import { UTC } from '../sql-common/timestamps.js';
 import { planQuery, planTable, type StreamTarget } from './catalog.js';
@@ -135,32 +135,21 @@ export async function planStream(session: MysqlSession, config: MysqlConfig, raw
   return stream.config.table ? planTable(session.conn, config, stream) : planQuery(session.conn, stream);
 }
 
-export interface ReadStreamOptions {
-  session: MysqlSession;
-  ctx: ConnectorContext<MysqlConfig>;
-  stream: ConfiguredStream<MysqlStreamConfig>;
-  saved: StreamState | undefined;
-}
+export type ReadStreamOptions = SqlReadOptions<MysqlSession, MysqlConfig, MysqlStreamConfig>;
 
 /**
  * Read one stream, in chunks of messages: check it against the catalog, then page through it by key
  * (`sql-common/read-keyset.ts` decides the phases and the checkpoints).
  */
-export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage[]> {
+export function readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage[]> {
   const { session, ctx } = o;
-  const config = ctx.config;
-  try {
-    const stream = o.stream;
-    const target = await planStream(session, config, stream);
-    // Key values are read before the row is converted (the record is the row, changed in place).
-    const keyOf = targetKeyOf<Row>(target, stream.name, (name) => (row) => toKeyValue(row[name]));
-    const rows: KeysetRows<Row> = {
-      batches: pager(session, target, config.batchSize, keyOf),
-      keyOf,
-      toData: recordBuilder(target, session, config),
-    };
-    yield* readTarget({ ctx, stream, saved: o.saved, target, rows });
-  } catch (err) {
-    throw readFailure(err, config, o.stream.name, ctx.name, true);
-  }
+  return readSqlStream(o, {
+    plan: planStream,
+    failure: readFailure,
+    rows: (target, stream): KeysetRows<Row> => {
+      // Key values are read before the row is converted (the record is the row, changed in place).
+      const keyOf = targetKeyOf<Row>(target, stream, (name) => (row) => toKeyValue(row[name]));
+      return { batches: pager(session, target, ctx.config.batchSize, keyOf), keyOf, toData: recordBuilder(target, session, ctx.config) };
+    },
+  });
 }

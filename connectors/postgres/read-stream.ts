@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { ConfigError } from '../../core/errors.js';
-import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
+import type { ConfiguredStream, SourceMessage } from '../../core/plugin/types.js';
 import type { Phase } from '../sql-common/keyset.js';
 import type { KeysetRows } from '../sql-common/read-keyset.js';
-import { parseStreamConfig, readTarget, targetKeyOf } from '../sql-common/read-target.js';
+import { parseStreamConfig, readSqlStream, targetKeyOf, type SqlReadOptions } from '../sql-common/read-target.js';
 import type { KeyValue } from '../sql-common/state.js';
 import { UTC } from '../sql-common/timestamps.js';
 import { planQuery, planTable, type StreamTarget } from './catalog.js';
@@ -143,36 +143,25 @@ export async function planStream(session: PostgresSession, config: PostgresConfi
   return stream.config.table ? planTable(session.client, config, stream) : planQuery(session.client, stream);
 }
 
-export interface ReadStreamOptions {
-  session: PostgresSession;
-  ctx: ConnectorContext<PostgresConfig>;
-  stream: ConfiguredStream<PostgresStreamConfig>;
-  saved: StreamState | undefined;
-}
+export type ReadStreamOptions = SqlReadOptions<PostgresSession, PostgresConfig, PostgresStreamConfig>;
 
 /**
  * Read one stream, in chunks of messages: check it against the catalog, then read it in key order
  * through server-side cursors (`sql-common/read-keyset.ts` decides the phases
  * and the checkpoints).
  */
-export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage[]> {
+export function readStream(o: ReadStreamOptions): AsyncGenerator<SourceMessage[]> {
   const { session, ctx } = o;
-  const config = ctx.config;
-  try {
-    const stream = o.stream;
-    const target = await planStream(session, config, stream);
-    const index = (name: string) => target.columns.findIndex((c) => c.name === name);
-    const keyOf = targetKeyOf<Row>(target, stream.name, (name) => {
-      const i = index(name);
-      return (row) => toKeyValue(row[i]);
-    });
-    const rows: KeysetRows<Row> = {
-      batches: cursorReader(session, target, config.batchSize),
-      keyOf,
-      toData: recordBuilder(target, session, config),
-    };
-    yield* readTarget({ ctx, stream, saved: o.saved, target, rows });
-  } catch (err) {
-    throw readFailure(err, config, o.stream.name, ctx.name, true);
-  }
+  return readSqlStream(o, {
+    plan: planStream,
+    failure: readFailure,
+    rows: (target, stream): KeysetRows<Row> => {
+      const index = (name: string) => target.columns.findIndex((c) => c.name === name);
+      const keyOf = targetKeyOf<Row>(target, stream, (name) => {
+        const i = index(name);
+        return (row) => toKeyValue(row[i]);
+      });
+      return { batches: cursorReader(session, target, ctx.config.batchSize), keyOf, toData: recordBuilder(target, session, ctx.config) };
+    },
+  });
 }

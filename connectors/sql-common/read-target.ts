@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, type TributaryError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import type { Phase } from './keyset.js';
 import { readKeyset, type KeysetRows } from './read-keyset.js';
@@ -67,4 +67,34 @@ export function readTarget<R>(o: {
     signal: ctx.signal,
     logger: ctx.logger,
   });
+}
+
+/** What a SQL connector's `readStream` is given: an open session and one configured stream. */
+export interface SqlReadOptions<Session, C, S> {
+  session: Session;
+  ctx: ConnectorContext<C>;
+  stream: ConfiguredStream<S>;
+  saved: StreamState | undefined;
+}
+
+/**
+ * Read one stream, in chunks of messages: plan it against the server, then read
+ * its rows by key (`read-keyset.ts` decides the phases and the checkpoints).
+ * Any failure becomes `failure(...)`'s error, naming the stream.
+ */
+export async function* readSqlStream<Session, C extends { checkpointEvery: number }, S, T extends KeyedTarget, R>(
+  o: SqlReadOptions<Session, C, S>,
+  hooks: {
+    plan(session: Session, config: C, stream: ConfiguredStream<S>): Promise<T>;
+    rows(target: T, stream: string): KeysetRows<R>;
+    failure(err: unknown, config: C, stream: string, sync: string, connected: boolean): TributaryError;
+  },
+): AsyncGenerator<SourceMessage[]> {
+  const { session, ctx, stream } = o;
+  try {
+    const target = await hooks.plan(session, ctx.config, stream);
+    yield* readTarget({ ctx, stream, saved: o.saved, target, rows: hooks.rows(target, stream.name) });
+  } catch (err) {
+    throw hooks.failure(err, ctx.config, stream.name, ctx.name, true);
+  }
 }

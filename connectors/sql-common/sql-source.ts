@@ -7,8 +7,8 @@ import type {
   SourceConnector,
   SourceMessage,
   StreamDescriptor,
-  StreamState,
 } from '../../core/plugin/types.js';
+import type { SqlReadOptions } from './read-target.js';
 
 /** The per-database parts of a SQL source; `sqlSource` supplies the rest (sessions, errors, the stream loop). */
 export interface SqlSourceHooks<C extends { database: string }, S, Session> {
@@ -22,7 +22,7 @@ export interface SqlSourceHooks<C extends { database: string }, S, Session> {
   /** Check one configured stream against the server; throws when it cannot be read. */
   planStream(session: Session, config: C, stream: ConfiguredStream<S>): Promise<unknown>;
   discoverTables(session: Session, config: C): Promise<StreamDescriptor[]>;
-  readStream(o: { session: Session; ctx: ConnectorContext<C>; stream: ConfiguredStream<S>; saved: StreamState | undefined }): AsyncIterable<SourceMessage[]>;
+  readStream(o: SqlReadOptions<Session, C, S>): AsyncIterable<SourceMessage[]>;
   readFailure(err: unknown, config: C, stream: string, sync: string, connected: boolean): TributaryError;
   checkFailure(err: unknown, config: C): string;
   reasonOf(err: unknown, config: C): string;
