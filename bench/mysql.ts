@@ -12,6 +12,7 @@ import { arg, fmt, peakRssMb, timed } from './measure.js';
  */
 
 const DATABASE = 'tributary_bench_mysql';
+/** The benchmark table's columns, as both benchmarks create it. */
 const COLUMNS = ['id', 'email', 'first_name', 'last_name', 'phone', 'city', 'country', 'lifetime_value', 'created_at', 'updated_at'];
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -130,6 +131,57 @@ async function seed(admin: mysql.Connection, rows: number): Promise<void> {
   process.stdout.write(`seed: ${fmt(rows)} rows into ${DATABASE}.customers in ${fmt(t.seconds, 1)} s\n`);
 }
 
+/**
+ * The shared core of the SQL benchmarks: time the command-line client writing
+ * the table (`client(sql, toNull)`: the command printing `sql`'s rows, to
+ * /dev/null when `toNull`), then the connector's full read and full refresh,
+ * and print both against the client. Returns the full read (its state seeds the
+ * incremental run).
+ */
+export async function readsAgainstClient<C, S>(o: {
+  connector: SourceConnector<C, S>;
+  config: C;
+  stream: Parameters<SourceConnector<C, S>['read']>[1][number];
+  rows: number;
+  fullLabel: string;
+  client: (sql: string, toNull: boolean) => string;
+  env: NodeJS.ProcessEnv;
+}): Promise<ReadFigures> {
+  const { connector, config, stream, rows, client, env } = o;
+  const ordered = `SELECT ${COLUMNS.join(', ')} FROM customers ORDER BY updated_at, id`;
+  const size = await timeCommand(client(ordered, false), env);
+  const floorCommand = client(ordered, true);
+  const floor = await timeCommand(floorCommand, env);
+  const floorPlain = await timeCommand(client(`SELECT ${COLUMNS.join(', ')} FROM customers`, true), env);
+  const floorById = await timeCommand(client(`SELECT ${COLUMNS.join(', ')} FROM customers ORDER BY id`, true), env);
+
+  const full = await measureRead(connector, config, stream, undefined, false);
+  printRead(o.fullLabel, full, size.bytes);
+  process.stdout.write(
+    `client floor: ${floorCommand}\n` +
+      `  ordered like the connector: ${fmt(floor.seconds, 2)} s = ${fmt(rows / floor.seconds)} rows/s, ${fmt(size.bytes / 1_048_576 / floor.seconds, 1)} MB/s (${fmt(size.bytes / 1_048_576, 1)} MB of text)\n` +
+      `  ORDER BY id: ${fmt(floorById.seconds, 2)} s = ${fmt(rows / floorById.seconds)} rows/s\n` +
+      `  unordered SELECT: ${fmt(floorPlain.seconds, 2)} s = ${fmt(rows / floorPlain.seconds)} rows/s\n` +
+      `ratio connector/client (ordered): ${fmt(full.seconds / floor.seconds, 2)}x\n`,
+  );
+  if (full.records !== rows) process.stdout.write(`MISMATCH: read ${full.records} records, table holds ${rows}\n`);
+  // Full refresh reads in primary-key order, which is what an unordered SELECT walks too.
+  const refresh = await measureRead(connector, config, { ...stream, mode: 'full_refresh', cursorField: undefined }, undefined, false);
+  printRead('connector full refresh (primary-key order)', refresh, size.bytes);
+  process.stdout.write(
+    `ratio connector full refresh/client ORDER BY id: ${fmt(refresh.seconds / floorById.seconds, 2)}x (unordered: ${fmt(refresh.seconds / floorPlain.seconds, 2)}x)\n`,
+  );
+  return full;
+}
+
+/** The incremental run's verdict: did it read exactly the rows that were updated? */
+export function printIncremental(inc: ReadFigures, expected: Set<string>): void {
+  const exact = inc.ids.size === expected.size && inc.records === expected.size && [...expected].every((id) => inc.ids.has(id));
+  process.stdout.write(
+    `incremental after updating ${fmt(expected.size)} rows (1%): read ${fmt(inc.records)} records in ${fmt(inc.seconds, 2)} s -> ${exact ? 'exactly the updated rows' : 'MISMATCH'}\n`,
+  );
+}
+
 export async function run(args: string[]): Promise<void> {
   const rows = arg(args, 'rows', 1_000_000);
   const batchSize = arg(args, 'batch', 10_000);
@@ -146,33 +198,11 @@ export async function run(args: string[]): Promise<void> {
     const stream = { name: 'customers', mode: 'incremental' as const, cursorField: 'updated_at', primaryKey: ['id'], config: { table: 'customers' } };
 
     // The floor: the command-line client writing every row (tab-separated) to /dev/null.
-    const client = clientBinary();
+    const bin = clientBinary();
     const cli = (sql: string) =>
-      `${client} -h ${server.host} -P ${server.port} -u ${server.user} --batch --quick --skip-column-names ${DATABASE} -e "${sql}"`;
-    const ordered = `SELECT ${COLUMNS.join(', ')} FROM customers ORDER BY updated_at, id`;
-    const env = { MYSQL_PWD: server.password };
-    const size = await timeCommand(cli(ordered), env);
-    const floorCommand = `${cli(ordered)} > /dev/null`;
-    const floor = await timeCommand(floorCommand, env);
-    const floorPlain = await timeCommand(`${cli(`SELECT ${COLUMNS.join(', ')} FROM customers`)} > /dev/null`, env);
-    const floorById = await timeCommand(`${cli(`SELECT ${COLUMNS.join(', ')} FROM customers ORDER BY id`)} > /dev/null`, env);
-
-    const full = await measureRead(mysqlSource, config, stream, undefined, false);
-    printRead(`connector full read (batch ${batchSize})`, full, size.bytes);
-    process.stdout.write(
-      `client floor: ${floorCommand}\n` +
-        `  ordered like the connector: ${fmt(floor.seconds, 2)} s = ${fmt(rows / floor.seconds)} rows/s, ${fmt(size.bytes / 1_048_576 / floor.seconds, 1)} MB/s (${fmt(size.bytes / 1_048_576, 1)} MB of text)\n` +
-        `  ORDER BY id: ${fmt(floorById.seconds, 2)} s = ${fmt(rows / floorById.seconds)} rows/s\n` +
-        `  unordered SELECT: ${fmt(floorPlain.seconds, 2)} s = ${fmt(rows / floorPlain.seconds)} rows/s\n` +
-        `ratio connector/client (ordered): ${fmt(full.seconds / floor.seconds, 2)}x\n`,
-    );
-    if (full.records !== rows) process.stdout.write(`MISMATCH: read ${full.records} records, table holds ${rows}\n`);
-    // Full refresh reads in primary-key order, which is what an unordered SELECT walks too.
-    const refresh = await measureRead(mysqlSource, config, { ...stream, mode: 'full_refresh', cursorField: undefined }, undefined, false);
-    printRead('connector full refresh (primary-key order)', refresh, size.bytes);
-    process.stdout.write(
-      `ratio connector full refresh/client ORDER BY id: ${fmt(refresh.seconds / floorById.seconds, 2)}x (unordered: ${fmt(refresh.seconds / floorPlain.seconds, 2)}x)\n`,
-    );
+      `${bin} -h ${server.host} -P ${server.port} -u ${server.user} --batch --quick --skip-column-names ${DATABASE} -e "${sql}"`;
+    const client = (sql: string, toNull: boolean) => (toNull ? `${cli(sql)} > /dev/null` : cli(sql));
+    const full = await readsAgainstClient({ connector: mysqlSource, config, stream, rows, fullLabel: `connector full read (batch ${batchSize})`, client, env: { MYSQL_PWD: server.password } });
 
     // Incremental: touch 1% of the rows past the newest cursor value, read from the saved state.
     await admin.query(`SET @newest = (SELECT MAX(updated_at) FROM ${DATABASE}.customers)`);
@@ -180,10 +210,7 @@ export async function run(args: string[]): Promise<void> {
     const [changed] = await admin.query<mysql.RowDataPacket[]>(`SELECT id FROM ${DATABASE}.customers WHERE id % 100 = 7`);
     const expected = new Set(changed.map((r) => String(r.id)));
     const inc = await measureRead(mysqlSource, config, stream, full.state, true);
-    const exact = inc.ids.size === expected.size && inc.records === expected.size && [...expected].every((id) => inc.ids.has(id));
-    process.stdout.write(
-      `incremental after updating ${fmt(expected.size)} rows (1%): read ${fmt(inc.records)} records in ${fmt(inc.seconds, 2)} s -> ${exact ? 'exactly the updated rows' : 'MISMATCH'}\n`,
-    );
+    printIncremental(inc, expected);
   } finally {
     await admin.end();
   }

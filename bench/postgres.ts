@@ -4,7 +4,7 @@ import { postgresConfigSchema } from '../connectors/postgres/config.js';
 import { postgresSource } from '../connectors/postgres/source.js';
 import { arg, fmt, timed } from './measure.js';
 // The read/measure helpers are shared with the MySQL benchmark, so both report the same figures the same way.
-import { measureRead, printRead, timeCommand } from './mysql.js';
+import { measureRead, printIncremental, readsAgainstClient } from './mysql.js';
 
 /**
  * `npm run bench -- postgres [--rows N] [--batch N]`: the postgres source
@@ -14,7 +14,6 @@ import { measureRead, printRead, timeCommand } from './mysql.js';
  */
 
 const DATABASE = 'tributary_bench_pg';
-const COLUMNS = ['id', 'email', 'first_name', 'last_name', 'phone', 'city', 'country', 'lifetime_value', 'created_at', 'updated_at'];
 
 /** Seed `rows` customers server-side (generate_series), unless exactly that many are there already. */
 async function seed(server: pg.ClientConfig, rows: number): Promise<void> {
@@ -82,30 +81,8 @@ export async function run(args: string[]): Promise<void> {
   // The floor: psql copying every row (COPY text format) to /dev/null.
   const psql = (sql: string, to: string) =>
     `psql -X -q -h ${server.host} -p ${server.port} -U ${server.user} -d ${DATABASE} -c "\\copy (${sql}) TO ${to}"`;
-  const ordered = `SELECT ${COLUMNS.join(', ')} FROM customers ORDER BY updated_at, id`;
-  const env = { PGPASSWORD: server.password };
-  const size = await timeCommand(psql(ordered, 'STDOUT'), env);
-  const floorCommand = psql(ordered, "'/dev/null'");
-  const floor = await timeCommand(floorCommand, env);
-  const floorPlain = await timeCommand(psql(`SELECT ${COLUMNS.join(', ')} FROM customers`, "'/dev/null'"), env);
-  const floorById = await timeCommand(psql(`SELECT ${COLUMNS.join(', ')} FROM customers ORDER BY id`, "'/dev/null'"), env);
-
-  const full = await measureRead(postgresSource, config, stream, undefined, false);
-  printRead(`connector full read (FETCH ${batchSize})`, full, size.bytes);
-  process.stdout.write(
-    `client floor: ${floorCommand}\n` +
-      `  ordered like the connector: ${fmt(floor.seconds, 2)} s = ${fmt(rows / floor.seconds)} rows/s, ${fmt(size.bytes / 1_048_576 / floor.seconds, 1)} MB/s (${fmt(size.bytes / 1_048_576, 1)} MB of text)\n` +
-      `  ORDER BY id: ${fmt(floorById.seconds, 2)} s = ${fmt(rows / floorById.seconds)} rows/s\n` +
-      `  unordered SELECT: ${fmt(floorPlain.seconds, 2)} s = ${fmt(rows / floorPlain.seconds)} rows/s\n` +
-      `ratio connector/client (ordered): ${fmt(full.seconds / floor.seconds, 2)}x\n`,
-  );
-  if (full.records !== rows) process.stdout.write(`MISMATCH: read ${full.records} records, table holds ${rows}\n`);
-  // Full refresh reads in primary-key order, which is what an unordered SELECT walks too.
-  const refresh = await measureRead(postgresSource, config, { ...stream, mode: 'full_refresh', cursorField: undefined }, undefined, false);
-  printRead('connector full refresh (primary-key order)', refresh, size.bytes);
-  process.stdout.write(
-    `ratio connector full refresh/client ORDER BY id: ${fmt(refresh.seconds / floorById.seconds, 2)}x (unordered: ${fmt(refresh.seconds / floorPlain.seconds, 2)}x)\n`,
-  );
+  const client = (sql: string, toNull: boolean) => psql(sql, toNull ? "'/dev/null'" : 'STDOUT');
+  const full = await readsAgainstClient({ connector: postgresSource, config, stream, rows, fullLabel: `connector full read (FETCH ${batchSize})`, client, env: { PGPASSWORD: server.password } });
 
   // Incremental: touch 1% of the rows past the newest cursor value, read from the saved state.
   const c = new pg.Client({ ...server, database: DATABASE });
@@ -118,10 +95,7 @@ export async function run(args: string[]): Promise<void> {
     const changed = await c.query<{ id: string }>('SELECT id FROM customers WHERE id % 100 = 7');
     const expected = new Set(changed.rows.map((r) => String(r.id)));
     const inc = await measureRead(postgresSource, config, stream, full.state, true);
-    const exact = inc.ids.size === expected.size && inc.records === expected.size && [...expected].every((id) => inc.ids.has(id));
-    process.stdout.write(
-      `incremental after updating ${fmt(expected.size)} rows (1%): read ${fmt(inc.records)} records in ${fmt(inc.seconds, 2)} s -> ${exact ? 'exactly the updated rows' : 'MISMATCH'}\n`,
-    );
+    printIncremental(inc, expected);
   } finally {
     await c.end();
   }
