@@ -22,7 +22,7 @@ function count(db: string, sql: string): number {
 }
 
 describe('tributary run (the daemon)', () => {
-  it('runs syncs on their schedule; SIGTERM finishes the current batch, commits and exits 0', async () => {
+  it('runs syncs on their schedule; SIGTERM finishes the current batch, commits and exits 0', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-daemon-'));
     const rows = 40_000;
     const lines = ['id,email,updated_at'];
@@ -50,7 +50,7 @@ describe('tributary run (the daemon)', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 45_000;
     while (count(db, 'SELECT COUNT(*) FROM records') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     const before = count(db, 'SELECT COUNT(*) FROM records');
     expect(before).toBeGreaterThan(0);
