@@ -10,6 +10,7 @@ import { ConfigError, ConnectionError } from '../../core/errors.js';
 import type { ConfiguredStream, SourceMessage } from '../../core/plugin/types.js';
 import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
 import { committed, expectExactlyOnce, ids, readUntil } from '../sql-common/__fixtures__/read-helpers.js';
+import { keysetTieTests } from '../sql-common/__fixtures__/keyset-suite.js';
 import { EXPECTED_TYPE_ROWS, IT_DATABASE, adminConnection, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { mysqlConfigSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
 import { openSession, closeSession } from './connection.js';
@@ -148,42 +149,7 @@ describe('mysql source against MariaDB', () => {
 describe('mysql keyset paging', () => {
   const ties = (mode: 'incremental' | 'full_refresh') => stream('ties', { table: 'ties' }, { mode, cursorField: mode === 'incremental' ? 'ts' : undefined });
 
-  for (const checkpointEvery of [3, 7]) {
-    it(`ties at page boundaries are neither lost nor repeated, resuming from any state (batch 7, checkpoint every ${checkpointEvery})`, async () => {
-      const config = baseConfig({ batchSize: 7, checkpointEvery });
-      const full = await collect(mysqlSource, config, [ties('incremental')]);
-      expectExactlyOnce(ids(full.records), tiesCount);
-      // NULL cursors first (by id), then by (ts, id): the order the state relies on.
-      const keys = full.records.map((r) => [r.data.ts === null ? '' : String(r.data.ts), Number(r.data.id)] as const);
-      const sorted = [...keys].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
-      expect(keys).toEqual(sorted);
-      const seen: string[] = [];
-      let resumed = 0;
-      for (const m of full.messages) {
-        if (m.type === 'record') seen.push(String(m.data.id));
-        if (m.type !== 'state') continue;
-        const rest = await collect(mysqlSource, config, [ties('incremental')], { ties: m.state });
-        expectExactlyOnce([...seen, ...ids(rest.records)], tiesCount);
-        resumed++;
-      }
-      expect(resumed).toBeGreaterThan(tiesCount / checkpointEvery - 1);
-    });
-  }
-
-  it('full refresh pages by primary key, resumes from a checkpoint and starts over after a finished run', async () => {
-    const config = baseConfig({ batchSize: 7, checkpointEvery: 4 });
-    const full = await collect(mysqlSource, config, [ties('full_refresh')]);
-    expectExactlyOnce(ids(full.records), tiesCount);
-    expect(ids(full.records).map(Number)).toEqual(ids(full.records).map(Number).sort((a, b) => a - b));
-    const states = full.messages.filter((m) => m.type === 'state');
-    expect(states.at(-1)).toMatchObject({ state: { mode: 'full_refresh', done: true } });
-    const mid = full.messages.findIndex((m) => m.type === 'state');
-    const before = full.messages.slice(0, mid).filter((m) => m.type === 'record').length;
-    const rest = await collect(mysqlSource, config, [ties('full_refresh')], { ties: full.messages[mid].type === 'state' ? full.messages[mid].state : undefined });
-    expect(rest.records.length).toBe(tiesCount - before);
-    const again = await collect(mysqlSource, config, [ties('full_refresh')], { ties: full.states.get('ties') });
-    expect(again.records.length).toBe(tiesCount);
-  });
+  keysetTieTests({ source: mysqlSource, config: (paging) => baseConfig(paging), stream: ties, count: () => tiesCount });
 
   it(`a read of ${BIG_ROWS} rows left after 3 checkpoints resumes with exactly the remaining rows`, async () => {
     const config = baseConfig({ batchSize: 5000, checkpointEvery: 10_000 });

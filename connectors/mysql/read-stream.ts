@@ -8,7 +8,7 @@ import { UTC } from '../sql-common/timestamps.js';
 import { planQuery, planTable, type StreamTarget } from './catalog.js';
 import { mysqlStreamSchema, type MysqlConfig, type MysqlStreamConfig } from './config.js';
 import { readFailure, type MysqlSession } from './connection.js';
-import { converterFor, toKeyValue, type Converter } from './convert.js';
+import { converterFor, toKeyValue } from './convert.js';
 import { pageSql } from './sql.js';
 
 /** A row as mysql2 builds it (a plain object, one property per selected column), turned into the record in place. */
