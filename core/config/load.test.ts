@@ -43,6 +43,7 @@ describe('config loading', () => {
     const err = loadError(base.replace('primaryKey: crm_id', 'primaryKey: 12'));
     expect(err.describe()).toMatch(/^config\/test\.yaml:9: sources\[0\]\.streams\[0\]\.primaryKey: /);
     expect(err.context.line).toBe(9);
+    expect(err.message).toBe('sources[0].streams[0].primaryKey: expected string or array');
   });
 
   it('names unknown keys', () => {

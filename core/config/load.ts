@@ -88,8 +88,11 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_union':
-      return 'does not match any accepted form';
+    case 'invalid_union': {
+      // Name what each accepted form expected ("expected string or array"), not just that none matched.
+      const expected = [...new Set(issue.errors.map((branch) => branch[0]).filter((i) => i?.code === 'invalid_type').map((i) => (i as { expected: string }).expected))];
+      return expected.length ? `expected ${expected.join(' or ')}` : 'does not match any accepted form';
+    }
     default:
       return issue.message;
   }
