@@ -84,6 +84,27 @@ export const sourceSchema = z
   })
   .strict();
 
+const rateBudgetSchema = z
+  .object({
+    perSecond: z.number().positive().optional(),
+    perMinute: z.number().positive().optional(),
+    perHour: z.number().positive().optional(),
+  })
+  .strict();
+
+const deliveryRetrySchema = retrySchema
+  .extend({
+    deadLetterAfter: z
+      .object({
+        runs: z.number().int().min(1).default(3).describe('Delivery runs in which an item failed every attempt.'),
+        minutes: z.number().min(0).default(180).describe('Time since its first failure.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('An item still failing after every attempt stays queued; once both limits are past it is dead-lettered.'),
+  })
+  .strict();
+
 export const destinationSchema = z
   .object({
     name,
@@ -91,8 +112,22 @@ export const destinationSchema = z
     plugin: z.string().optional(),
     config: z.record(z.string(), z.unknown()).default({}),
     trigger: z.union([z.literal('after-sync'), z.literal('manual'), z.object({ schedule: cron }).strict()]).default('after-sync'),
+    mapping: z
+      .record(z.string(), z.string().min(1))
+      .optional()
+      .describe('Output name -> profile path (id, traits.x, computed.x, consent.x, identifiers.email, identifiers.external_id.crm, sha256(identifiers.email)).'),
+    where: z.string().min(1).optional().describe('Which profiles go out, e.g. exists(identifiers.email) and traits.country = "FR".'),
+    onUnmatch: z
+      .enum(['delete', 'keep'])
+      .default('delete')
+      .describe('A profile that stops matching `where`: delete it at the destination (when it can delete) or keep it there.'),
     batchSize: z.number().int().min(1).max(10_000).default(500),
-    retry: retrySchema.prefault({}),
+    maxBatchBytes: z.number().int().min(1024).optional().describe('Most payload bytes per request; the connector may set a lower limit.'),
+    rateLimit: z
+      .union([rateBudgetSchema, z.record(z.string(), rateBudgetSchema)])
+      .optional()
+      .describe("Request budget ({ perSecond, perHour }), or one per named budget of the connector; default: the vendor's documented limits."),
+    retry: deliveryRetrySchema.prefault({}),
   })
   .strict();
 
@@ -197,3 +232,5 @@ export type ResolutionConfig = z.infer<typeof resolutionSchema>;
 export type TraitRule = z.infer<typeof traitRuleSchema>;
 export type ComputedTrait = z.infer<typeof computedTraitSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
+export type DeliveryRetryConfig = z.infer<typeof deliveryRetrySchema>;
+export type RateBudgetConfig = z.infer<typeof rateBudgetSchema>;

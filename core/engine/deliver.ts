@@ -2,10 +2,11 @@ import type { LoadedConfig } from '../config/load.js';
 import type { DestinationConfig } from '../config/schema.js';
 import { ConnectionError, errorMessage } from '../errors.js';
 import type { PluginRegistry } from '../plugin/loader.js';
-import type { ConnectorContext, DestinationConnector, DestinationItem, Logger, WriteResult } from '../plugin/types.js';
+import type { DestinationContext as ConnectorContext, DestinationConnector, DestinationItem, Logger, WriteResult } from '../plugin/types.js';
 import type { OutboxEntry, ProfileStore } from '../store/types.js';
 import { connectorFor, parsePluginConfig } from './plugin-config.js';
 import { backoffDelay, sleep } from './retry.js';
+import { unlimitedGate } from '../delivery/rate-limit.js';
 
 export interface DeliverDeps {
   loaded: LoadedConfig;
@@ -24,7 +25,7 @@ export function destinationContext(deps: DeliverDeps, dest: DestinationConfig, s
   const i = deps.loaded.config.destinations.indexOf(dest);
   const connector = connectorFor(deps.registry, 'destination', dest.connector, ['destinations', i], deps.loaded, dest.name);
   const config = parsePluginConfig(connector.spec.config, dest.config, ['destinations', i, 'config'], deps.loaded, dest.name);
-  const ctx: ConnectorContext = { name: dest.name, config, logger: deps.logger, metrics: { count: () => undefined }, signal };
+  const ctx: ConnectorContext = { name: dest.name, config, logger: deps.logger, metrics: { count: () => undefined }, signal, rate: unlimitedGate };
   return { connector, ctx };
 }
 

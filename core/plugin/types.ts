@@ -160,13 +160,63 @@ export interface ProfileDocument {
   updatedAt: string;
 }
 
+/**
+ * A request budget as a vendor publishes it ("10 requests per second, 36,000 per hour").
+ * The delivery engine keeps one token bucket per window and waits for a token
+ * before each request, so the vendor's 429 is the exception, not the control loop.
+ */
+export interface RateBudget {
+  perSecond?: number;
+  perMinute?: number;
+  perHour?: number;
+}
+
+/**
+ * Handed to destination connectors in `ctx.rate`: call `take(budget)` before every
+ * request to the vendor. `budget` names one of the connector's `budgets`
+ * ('default' when it declares one budget); unknown names are not limited.
+ * `pause` tells every later `take` to wait (a 429 with a reset header): the
+ * engine honours it for the whole destination, not only for one batch.
+ */
+export interface RateGate {
+  take(budget?: string, tokens?: number): Promise<void>;
+  pause(ms: number, budget?: string): void;
+}
+
+/** What one `write` call may carry. The engine packs batches to fit. */
+export interface DestinationLimits {
+  /** Most items in one `write` call. */
+  maxBatchItems?: number;
+  /** Most bytes of JSON payload (the items' `payload`) in one `write` call. */
+  maxBatchBytes?: number;
+  /** An item whose payload is larger is dead-lettered with the reason and never sent. */
+  maxItemBytes?: number;
+}
+
 export interface DestinationItem {
-  /** Stable key of the item (the profile id); re-sending the same key must be idempotent. */
+  /** The profile id; re-sending the same key must be idempotent. */
   key: string;
   op: 'upsert' | 'delete';
+  /** Upserts: the profile as it is now. */
   profile?: ProfileDocument;
+  /**
+   * Upserts: what the destination should hold for this profile, built from the
+   * destination's `mapping:` in YAML (output name -> value). Without a mapping,
+   * the connector's `defaultMapping`; without either, absent (send `profile`).
+   */
+  payload?: Record<string, unknown>;
   /** Profile ids merged into this one since the last delivery, so destinations can follow. */
   mergedFrom?: string[];
+  /**
+   * What this destination last acknowledged for this key, when it holds it:
+   * its own key for the record (`ref`, see `DestinationConnector.ref`).
+   * Deletes always carry it: it names what to delete.
+   */
+  previous?: { ref: string };
+  /** Deletes: why. `merged` items also name the profile they were merged into. */
+  reason?: 'merged' | 'deleted' | 'unmatched';
+  /** Deletes with reason `merged`: the surviving profile id. */
+  survivor?: string;
 }
 
 export type WriteResult =
@@ -174,20 +224,38 @@ export type WriteResult =
   | { status: 'retryable'; reason: string; retryAfterMs?: number }
   | { status: 'permanent'; reason: string };
 
+/** Extra context a destination receives on every call. */
+export interface DestinationContext<C = unknown> extends ConnectorContext<C> {
+  /** Request budgets: await `rate.take()` before each request to the vendor. */
+  readonly rate: RateGate;
+}
+
 /**
  * A destination connector. Implement one to push profiles to a new tool.
  *
  * `incremental` destinations receive the profiles changed since their last run
- * (from the outbox); `snapshot` destinations (a file) receive every profile,
+ * (from the outbox), only those whose payload changed since the destination
+ * last acknowledged it; `snapshot` destinations (a file) receive every profile,
  * between `begin` and `commit`. The connector says what each response means;
- * the engine owns retries, backoff and dead letters.
+ * the engine owns batching, rate budgets, retries, backoff and dead letters.
+ *
+ * Errors: return a result per item (ok, retryable with an optional
+ * `retryAfterMs`, permanent with a reason). Throw a `ConnectionError` with
+ * `retryable: false` when no item can ever succeed (a rejected credential): the
+ * run stops with that one line and nothing is retried. Any other throw counts
+ * as retryable for the whole batch.
  *
  * @example
  * const dest: DestinationConnector<{ url: string }> = {
  *   id: 'my-webhook', kind: 'destination', delivery: 'incremental',
  *   spec: { config: z.object({ url: z.string() }) },
+ *   capabilities: { delete: true },
+ *   budgets: { default: { perSecond: 20 } },
  *   async check() { return { ok: true }; },
- *   async write(ctx, batch) { return batch.map(() => ({ status: 'ok' })); },
+ *   async write(ctx, batch) {
+ *     await ctx.rate.take();
+ *     return batch.map(() => ({ status: 'ok' }));
+ *   },
  * };
  */
 export interface DestinationConnector<C = any> {
@@ -195,14 +263,46 @@ export interface DestinationConnector<C = any> {
   readonly kind: 'destination';
   readonly delivery: 'incremental' | 'snapshot';
   readonly spec: ConnectorSpec<C>;
+  /**
+   * Can it remove what it holds (`op: 'delete'`)? Without it, merged-away,
+   * deleted and no-longer-matching profiles are left at the destination.
+   */
+  readonly capabilities?: { delete?: boolean };
+  /**
+   * Default request budgets by name, as the vendor documents them. Users
+   * override them per destination in YAML (`rateLimit:`) for higher tiers.
+   */
+  readonly budgets?: Record<string, RateBudget>;
+  /** Per-call limits; the YAML's `batchSize` / `maxBatchBytes` may only lower them. */
+  readonly limits?: DestinationLimits;
+  /**
+   * Mapping validation: the output names a YAML `mapping:` may use for this
+   * destination (a pattern such as Brevo's upper-case attribute names, or a
+   * closed list). Implement it so a typo fails at load with the YAML line.
+   */
+  readonly mapping?: {
+    /** Names must match this (e.g. /^[A-Z][A-Z0-9_]*$/). */
+    names?: RegExp;
+    /** What `names` means, for the error message ("upper-case Brevo attribute names"). */
+    describe?: string;
+    /** Mapping used when the YAML gives none: output name -> profile path (`traits.firstName`). */
+    defaults?: Record<string, string>;
+  };
+  /**
+   * The destination's own key for an item (Brevo: the contact's email or ext_id).
+   * The engine stores it with each acknowledged item and hands it back as
+   * `previous.ref`, so a merge deletes the absorbed profile's record only when it
+   * is a different record there. Default: the profile id.
+   */
+  ref?(item: DestinationItem, config: C): string;
   check(ctx: ConnectorContext<C>): Promise<CheckResult>;
   /** Snapshot destinations: called before the first batch. */
-  begin?(ctx: ConnectorContext<C>): Promise<void>;
-  write(ctx: ConnectorContext<C>, batch: DestinationItem[]): Promise<WriteResult[]>;
+  begin?(ctx: DestinationContext<C>): Promise<void>;
+  write(ctx: DestinationContext<C>, batch: DestinationItem[]): Promise<WriteResult[]>;
   /** Snapshot destinations: make the written data visible (rename the temp file). */
-  commit?(ctx: ConnectorContext<C>): Promise<void>;
+  commit?(ctx: DestinationContext<C>): Promise<void>;
   /** Called when a run fails after `begin`: discard partial output. */
-  abort?(ctx: ConnectorContext<C>): Promise<void>;
+  abort?(ctx: DestinationContext<C>): Promise<void>;
 }
 
 export type Connector = SourceConnector | DestinationConnector;

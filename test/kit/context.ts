@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import type { CheckResult, ConnectorContext, ConnectorSpec, Logger, Metrics } from '../../core/plugin/types.js';
+import type { CheckResult, ConnectorContext, ConnectorSpec, DestinationContext, Logger, Metrics } from '../../core/plugin/types.js';
+import { unlimitedGate } from '../../core/delivery/rate-limit.js';
 
 export interface CapturedLog {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -26,8 +27,9 @@ export function countingMetrics(): Metrics & { counts: Map<string, number> } {
   };
 }
 
-export function testContext<C>(config: C, name = 'test'): ConnectorContext<C> {
-  return { name, config, logger: captureLogger(), metrics: countingMetrics(), signal: new AbortController().signal };
+/** A context for calling a connector directly; destinations get a rate gate that never waits. */
+export function testContext<C>(config: C, name = 'test'): DestinationContext<C> {
+  return { name, config, logger: captureLogger(), metrics: countingMetrics(), signal: new AbortController().signal, rate: unlimitedGate };
 }
 
 /** A bad config must be refused: by the connector's schema, or else by `check`, with a message that says why. */

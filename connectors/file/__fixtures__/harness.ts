@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfiguredStream, ConnectorContext, SourceConnector, SourceMessage, StreamState } from '../../../core/plugin/types.js';
+import type { ConfiguredStream, DestinationContext, SourceConnector, SourceMessage, StreamState } from '../../../core/plugin/types.js';
+
+import { unlimitedGate } from '../../../core/delivery/rate-limit.js';
 
 /** Test support for the file connectors (no test-framework imports, so it type-checks anywhere). */
 
@@ -22,7 +24,7 @@ export async function tempDir(prefix = 'tributary-file-'): Promise<TempDir> {
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export function context<C>(config: C, warnings: string[] = []): ConnectorContext<C> {
+export function context<C>(config: C, warnings: string[] = []): DestinationContext<C> {
   const noop = () => undefined;
   return {
     name: 'test-sync',
@@ -30,6 +32,7 @@ export function context<C>(config: C, warnings: string[] = []): ConnectorContext
     logger: { debug: noop, info: noop, warn: (m) => warnings.push(m), error: noop },
     metrics: { count: noop },
     signal: new AbortController().signal,
+    rate: unlimitedGate,
   };
 }
 
