@@ -45,6 +45,16 @@ export class ConnectionError extends TributaryError {
   }
 }
 
+/**
+ * A destination endpoint says it is gone for good (a webhook answering 410):
+ * the engine disables the destination until `tributary deliver <name> --enable`.
+ */
+export class DestinationGoneError extends ConnectionError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, context, { ...options, retryable: false });
+  }
+}
+
 /** One record is bad. The engine dead-letters it and continues. */
 export class RecordError extends TributaryError {}
 

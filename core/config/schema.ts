@@ -117,6 +117,7 @@ export const destinationSchema = z
       .optional()
       .describe('Output name -> profile path (id, traits.x, computed.x, consent.x, identifiers.email, identifiers.external_id.crm, sha256(identifiers.email)).'),
     where: z.string().min(1).optional().describe('Which profiles go out, e.g. exists(identifiers.email) and traits.country = "FR".'),
+    events: z.boolean().default(false).describe('Also send track events (destinations that take events: brevo, webhook).'),
     onUnmatch: z
       .enum(['delete', 'keep'])
       .default('delete')

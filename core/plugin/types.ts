@@ -193,11 +193,35 @@ export interface DestinationLimits {
   maxItemBytes?: number;
 }
 
+/** A track event as destinations receive it (`op: 'track'`). */
+export interface DestinationEvent {
+  name: string;
+  properties: Record<string, unknown>;
+  /** ISO-8601 UTC: when it happened. */
+  occurredAt: string;
+  revenue?: number;
+  currency?: string;
+  /** Where it came from. */
+  source: string;
+  stream: string;
+  recordId: string;
+}
+
 export interface DestinationItem {
-  /** The profile id; re-sending the same key must be idempotent. */
+  /**
+   * The profile id (upserts, deletes) or the record key `source/stream/recordId`
+   * (track items); re-sending the same key must be idempotent.
+   */
   key: string;
-  op: 'upsert' | 'delete';
-  /** Upserts: the profile as it is now. */
+  /**
+   * `upsert`: the profile as it is now. `delete`: remove what `previous.ref` names.
+   * `track`: one event of `profile` (only to destinations with `capabilities.events`
+   * and `events: true` in YAML), sent once, in the order the events were stored.
+   */
+  op: 'upsert' | 'delete' | 'track';
+  /** Track items: the event. */
+  event?: DestinationEvent;
+  /** Upserts and track items: the profile as it is now. */
   profile?: ProfileDocument;
   /**
    * Upserts: what the destination should hold for this profile, built from the
@@ -267,7 +291,7 @@ export interface DestinationConnector<C = any> {
    * Can it remove what it holds (`op: 'delete'`)? Without it, merged-away,
    * deleted and no-longer-matching profiles are left at the destination.
    */
-  readonly capabilities?: { delete?: boolean };
+  readonly capabilities?: { delete?: boolean; events?: boolean };
   /**
    * Default request budgets by name, as the vendor documents them. Users
    * override them per destination in YAML (`rateLimit:`) for higher tiers.
