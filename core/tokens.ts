@@ -17,4 +17,6 @@ export const TOKENS = {
 
 export interface Clock {
   now(): Date;
+  /** Wait (retry backoff, rate budgets). Tests pass a fake clock whose sleep advances `now`. */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
 }

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { discoverCommand, deadLettersCommand, statusCommand, validateCommand } from './commands/inspect.js';
+import { deliverCommand } from './commands/deliver.js';
 import { profilesCommand } from './commands/profiles.js';
 import { resolveCommand } from './commands/resolve.js';
 import { runCommand } from './commands/run.js';
@@ -25,6 +26,7 @@ const program = new Command('tributary')
 program.addCommand(validateCommand());
 program.addCommand(discoverCommand());
 program.addCommand(syncCommand());
+program.addCommand(deliverCommand());
 program.addCommand(runCommand());
 program.addCommand(statusCommand());
 program.addCommand(profilesCommand());

@@ -9,7 +9,13 @@ import type { ProfileStore, RunSummary } from '../store/types.js';
 import { TOKENS, type Clock } from '../tokens.js';
 import { Mutex } from '../util/mutex.js';
 import { Redactor } from '../util/logger.js';
-import { deliver, type DeliverySummary } from './deliver.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { deliver, DeliveryIncompleteError, type DeliverOptions } from '../delivery/deliver.js';
+import { planDestination, type DestinationPlan } from '../delivery/plan.js';
+import { realClock, type DeliveryClock } from '../delivery/rate-limit.js';
+import { emptyCounts } from '../delivery/send.js';
+import type { DeliveryCounts } from '../store/types.js';
 import { runSourceSync } from './sync-runner.js';
 import { rebuildResolution, type RebuildReport } from '../resolution/rebuild.js';
 
@@ -50,6 +56,10 @@ function addSummaries(parts: RunSummary[]): RunSummary {
 @injectable()
 export class Engine {
   private readonly running = new Set<string>();
+  private readonly delivering = new Set<string>();
+  private readonly plans = new Map<string, DestinationPlan>();
+  /** Who this process is when it holds a lease. */
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly resolveLock = new Mutex();
   private redactorCache?: Redactor;
 
@@ -139,7 +149,13 @@ export class Engine {
       if (opts.deliverAfter !== false && !signal.aborted) {
         summary.destinations = {};
         for (const d of this.loaded.config.destinations.filter((x) => x.trigger === 'after-sync')) {
-          summary.destinations[d.name] = await this.deliverTo(d.name, signal);
+          // A delivery that fails does not undo the sync: its counts and error are reported with it.
+          const r: { counts: DeliveryCounts; error?: string } = await this.deliverTo(d.name, signal).then(
+            (counts) => ({ counts }),
+            (err: unknown) => ({ counts: err instanceof DeliveryIncompleteError ? err.counts : emptyCounts(), error: this.redactor.redact(errorMessage(err)) }),
+          );
+          summary.destinations[d.name] = r.error ? { ...r.counts, error: r.error } : r.counts;
+          if (r.error) log.error(`destination ${d.name}: ${r.error}`);
         }
       }
       await this.store.finishRun(runId, 'succeeded', summary);
@@ -154,17 +170,56 @@ export class Engine {
     }
   }
 
-  async deliverTo(name: string, signal: AbortSignal = new AbortController().signal): Promise<DeliverySummary> {
+  /** The checked plan of a destination (connector, mapping, filter, budgets), built once. */
+  destinationPlan(name: string): DestinationPlan {
     const dest = this.loaded.config.destinations.find((d) => d.name === name);
-    if (!dest) throw new ConfigError(`no destination named "${name}"`, { file: this.loaded.file });
+    if (!dest) {
+      const known = this.loaded.config.destinations.map((d) => d.name).join(', ') || 'none';
+      throw new ConfigError(`no destination named "${name}" (destinations: ${known})`, { file: this.loaded.file });
+    }
+    let plan = this.plans.get(name);
+    if (!plan) {
+      plan = planDestination(this.loaded, this.registry, dest);
+      for (const w of plan.warnings) this.logger.warn(w);
+      this.plans.set(name, plan);
+    }
+    return plan;
+  }
+
+  private deliveryClock(): DeliveryClock {
+    const c = this.clock;
+    return { now: () => c.now().getTime(), sleep: c.sleep ? (ms, sig) => c.sleep!(ms, sig) : realClock.sleep };
+  }
+
+  /**
+   * Deliver to one destination now. Never twice at once for one destination:
+   * in this process (a set) and across processes (a lease in the store, renewed
+   * while the delivery runs; a holder whose process died is taken over).
+   */
+  async deliverTo(name: string, signal: AbortSignal = new AbortController().signal, opts: DeliverOptions = {}): Promise<DeliveryCounts> {
+    const plan = this.destinationPlan(name);
+    const lease = `deliver:${name}`;
+    const ttl = 60_000;
+    if (this.delivering.has(name)) throw new ConnectionError(`destination ${name} is already being delivered by this process`, { sync: name }, { retryable: false });
+    const held = await this.store.delivery.acquireLease(lease, this.owner, ttl);
+    if (held) throw new ConnectionError(`destination ${name} is already being delivered (${held.holder}); this run is skipped`, { sync: name }, { retryable: false });
+    this.delivering.add(name);
+    const renew = setInterval(() => void this.store.delivery.renewLease(lease, this.owner, ttl).catch(() => undefined), ttl / 3);
+    renew.unref();
     const runId = await this.store.startRun(name, 'deliver');
+    const summary = (counts: DeliveryCounts): RunSummary => ({ streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: counts } });
     try {
-      const stats = await deliver({ loaded: this.loaded, store: this.store, registry: this.registry, logger: this.logger }, dest, signal);
-      await this.store.finishRun(runId, 'succeeded', { streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: stats } });
-      return stats;
+      const counts = await deliver({ store: this.store, logger: this.logger, clock: this.deliveryClock() }, plan, signal, opts);
+      await this.store.finishRun(runId, 'succeeded', summary(counts));
+      return counts;
     } catch (err) {
-      await this.store.finishRun(runId, 'failed', undefined, this.redactor.redact(errorMessage(err)));
+      const counts = err instanceof DeliveryIncompleteError ? err.counts : undefined;
+      await this.store.finishRun(runId, 'failed', counts ? summary(counts) : undefined, this.redactor.redact(errorMessage(err)));
       throw err;
+    } finally {
+      clearInterval(renew);
+      this.delivering.delete(name);
+      await this.store.delivery.releaseLease(lease, this.owner).catch(() => undefined);
     }
   }
 

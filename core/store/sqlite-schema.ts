@@ -58,3 +58,31 @@ CREATE TABLE IF NOT EXISTS runs (
   finished_at TEXT, status TEXT NOT NULL, summary TEXT, error TEXT
 );
 `;
+
+/**
+ * Delivery bookkeeping (added without a version bump: every statement is
+ * IF NOT EXISTS, so stores written before it simply gain the tables).
+ */
+export const DELIVERY_SCHEMA_SQL = `
+-- What each incremental destination last acknowledged per profile: its own key
+-- for it (ref) and a hash of the payload, so unchanged profiles are not sent again.
+CREATE TABLE IF NOT EXISTS delivered (
+  destination TEXT NOT NULL, profile_id TEXT NOT NULL, ref TEXT NOT NULL, hash TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (destination, profile_id)
+) WITHOUT ROWID;
+-- Items (profile ids or track record keys) that failed every attempt of a run, until they succeed or are dead-lettered.
+CREATE TABLE IF NOT EXISTS delivery_failures (
+  destination TEXT NOT NULL, item TEXT NOT NULL, runs INTEGER NOT NULL, first_at TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (destination, item)
+) WITHOUT ROWID;
+-- Track records to send again (dead letters re-queued), before the event cursor moves on.
+CREATE TABLE IF NOT EXISTS event_retry (
+  destination TEXT NOT NULL, record_key TEXT NOT NULL,
+  PRIMARY KEY (destination, record_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS destinations (
+  name TEXT PRIMARY KEY, initialized_at TEXT, disabled TEXT, event_seq INTEGER NOT NULL DEFAULT 0,
+  rate_levels TEXT, last_run TEXT
+);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at INTEGER NOT NULL);
+`;

@@ -5,7 +5,8 @@ import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
 import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { DELIVERY_SCHEMA_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import type {
   BatchCommit,
   DeadLetter,
@@ -27,6 +28,7 @@ export class SqliteStore implements ProfileStore {
   private readonly stmts: ReturnType<SqliteStore['prepare']>;
   /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
   private outboxSeq = 0;
+  readonly delivery: SqliteDeliveryLedger;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -42,12 +44,23 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('cache_size = -262144');
     this.db.exec(SCHEMA_SQL);
+    this.db.exec(DELIVERY_SCHEMA_SQL);
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined;
     if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
     else if (Number(v.value) > SCHEMA_VERSION) {
       throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value})`, {}, { retryable: false });
     }
     this.stmts = this.prepare();
+    this.delivery = new SqliteDeliveryLedger(
+      this.db,
+      (dl, at) => this.insertDeadLetter(dl, at),
+      (n) => {
+        // Only called inside a ledger transaction: read, reserve and save in one go.
+        const first = Number(this.stmts.readSeq.get() ?? 0) + 1;
+        this.stmts.writeSeq.run(String(first + n - 1));
+        return first;
+      },
+    );
   }
 
   private prepare() {
@@ -319,10 +332,10 @@ export class SqliteStore implements ProfileStore {
     return { profileId, aliases, records, links, merges, refused };
   }
 
-  async pendingOutbox(destination: string, limit: number): Promise<OutboxEntry[]> {
+  async pendingOutbox(destination: string, limit: number, afterSeq = 0): Promise<OutboxEntry[]> {
     const rows = this.db
-      .prepare('SELECT profile_id, seq, merged_from FROM outbox WHERE destination = ? ORDER BY seq LIMIT ?')
-      .all(destination, limit) as Row[];
+      .prepare('SELECT profile_id, seq, merged_from FROM outbox WHERE destination = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(destination, afterSeq, limit) as Row[];
     return rows.map((r) => ({ profileId: r.profile_id as string, seq: Number(r.seq), mergedFrom: JSON.parse(r.merged_from as string) as string[] }));
   }
 

@@ -28,10 +28,34 @@ export interface BatchCommit {
   destinations: string[];
 }
 
+/** What one delivery run did for one destination. */
+export interface DeliveryCounts {
+  /** Items the destination acknowledged (upserts, deletes, events). */
+  delivered: number;
+  /** Profiles whose payload had not changed since the destination acknowledged it: not sent. */
+  unchanged: number;
+  /** Profiles the `where:` filter left out (never sent, or kept as they were). */
+  filtered: number;
+  /** Deletes sent: merged-away, deleted and no-longer-matching profiles. */
+  deleted: number;
+  /** Dead-lettered: permanent refusals, too large, or still failing past `deadLetterAfter`. */
+  failed: number;
+  /** Attempts repeated after a retryable failure (one per item per retry). */
+  retried: number;
+  /** Items still failing after every attempt: they stay queued for the next run. */
+  pending: number;
+  /** Requests sent (write calls). */
+  requests: number;
+  /** Time spent waiting for the rate budget, ms. */
+  throttledMs: number;
+  /** Set when the run stopped early or left items queued. */
+  error?: string;
+}
+
 export interface RunSummary {
   streams: Record<string, { read: number; written: number; deadLettered: number; warnings: number }>;
   profiles: { created: number; updated: number; merged: number };
-  destinations?: Record<string, { delivered: number; failed: number; retried: number }>;
+  destinations?: Record<string, DeliveryCounts>;
 }
 
 export interface RunRecord {
@@ -100,7 +124,8 @@ export interface ProfileStore extends IdentityGraph {
   countProfiles(): Promise<number>;
   explain(profileId: string): Promise<ProfileExplanation>;
 
-  pendingOutbox(destination: string, limit: number): Promise<OutboxEntry[]>;
+  /** Queued profiles of a destination in queue order, after `afterSeq` (items left queued by a failing batch are skipped past). */
+  pendingOutbox(destination: string, limit: number, afterSeq?: number): Promise<OutboxEntry[]>;
   ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void>;
 
   listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]>;
@@ -112,5 +137,74 @@ export interface ProfileStore extends IdentityGraph {
   /** Everything resolution wrote, for a rebuild to carry over. */
   dumpResolution(): Promise<ResolutionSnapshot>;
 
+  /** Delivery bookkeeping: what each destination holds, failures, cursors, leases. */
+  readonly delivery: DeliveryLedger;
+
   close(): Promise<void>;
+}
+
+/** A track record as the events pass of a delivery reads it. */
+export interface StoredTrackRecord {
+  seq: number;
+  key: string;
+  profileId: string;
+  record: CanonicalRecord;
+}
+
+export interface DestinationStatus {
+  name: string;
+  initializedAt?: string;
+  /** Why it is disabled (an endpoint answered 410), when it is. */
+  disabled?: string;
+  eventSeq: number;
+  rateLevels?: Record<string, { tokens: number; at: number }>;
+  lastRun?: { at: string; counts: DeliveryCounts; error?: string };
+}
+
+/** What settling one delivered batch changes, in one transaction. */
+export interface DeliverySettlement {
+  /** Outbox entries fully settled (every item of theirs ok, unchanged, dead-lettered or filtered). */
+  ack: OutboxEntry[];
+  /** Acknowledged upserts: what the destination now holds. */
+  put: Array<{ profileId: string; ref: string; hash: string }>;
+  /** Acknowledged deletes, or profiles the destination no longer holds. */
+  remove: string[];
+  deadLetters: DeadLetterInput[];
+  /** Items that failed every attempt of this run (profile ids or record keys). */
+  failed: Array<{ item: string; reason: string }>;
+  /** Items that succeeded or were dead-lettered: forget their failure count. */
+  cleared: string[];
+  /** Events pass: the cursor after this batch. */
+  eventSeq?: number;
+  /** Re-queued events that went out (or were dead-lettered). */
+  eventRetried?: string[];
+}
+
+export interface DeliveryLedger {
+  delivered(destination: string, profileIds: string[]): Promise<Map<string, { ref: string; hash: string }>>;
+  failures(destination: string, items: string[]): Promise<Map<string, { runs: number; firstAt: string }>>;
+  /** Apply one batch's outcome in one transaction; `at` (ISO) stamps new failures and rows. */
+  settle(destination: string, s: DeliverySettlement, at?: string): Promise<void>;
+  status(destination: string): Promise<DestinationStatus>;
+  /** A destination seen for the first time (or `deliver --full`): queue every profile. Returns how many. */
+  enqueueAll(destination: string): Promise<number>;
+  markInitialized(destination: string): Promise<void>;
+  setDisabled(destination: string, reason: string | undefined): Promise<void>;
+  saveRun(destination: string, run: { counts: DeliveryCounts; error?: string; rateLevels?: Record<string, { tokens: number; at: number }> }): Promise<void>;
+  /** Forget what a destination holds (`deliver --full --resend`): everything is sent again. */
+  forgetDelivered(destination: string): Promise<void>;
+  backlog(destination: string): Promise<number>;
+  trackRecordsAfter(seq: number, limit: number): Promise<StoredTrackRecord[]>;
+  trackRecordsByKey(keys: string[]): Promise<StoredTrackRecord[]>;
+  eventRetries(destination: string, limit: number): Promise<string[]>;
+  /** Move a destination's dead letters (all, or the given ids) back to its queue. Returns how many. */
+  requeueDeadLetters(destination: string, ids?: number[]): Promise<number>;
+  /**
+   * Hold a named lease across processes (one delivery per destination at a time).
+   * Returns undefined when taken, or who holds it. A holder on this host whose
+   * process is gone, or an expired lease, is taken over.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<{ holder: string } | undefined>;
+  renewLease(name: string, owner: string, ttlMs: number): Promise<void>;
+  releaseLease(name: string, owner: string): Promise<void>;
 }

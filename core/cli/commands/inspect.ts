@@ -3,6 +3,7 @@ import { ConfigError } from '../../errors.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
 import { globals, reportError, withEngine } from '../shared.js';
+import { deadLettersRetryCommand, destinationStatus, destinationStatusLines } from './deliver.js';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -102,12 +103,14 @@ export function statusCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ store }) => {
+        await withEngine(cmd, async ({ engine, store }) => {
           const runs = await store.recentRuns(Number(opts.limit));
+          const destinations = await destinationStatus(engine, store);
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ runs, destinations }, null, 2)}\n`);
             return;
           }
+          for (const line of destinationStatusLines(destinations)) process.stdout.write(`${line}\n`);
           if (!runs.length) process.stdout.write('no runs yet\n');
           for (const r of runs) {
             const streams = r.summary ? Object.values(r.summary.streams) : [];
@@ -148,5 +151,6 @@ export function deadLettersCommand(): Command {
         reportError(err, !!globals(sub).verbose);
       }
     });
+  cmd.addCommand(deadLettersRetryCommand());
   return cmd;
 }

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import type { SyncOutcome } from '../../engine/engine.js';
 import type { RunSummary } from '../../store/types.js';
-import type { DeliverySummary } from '../../engine/deliver.js';
+import type { DeliveryCounts } from '../../store/types.js';
+import { DeliveryIncompleteError } from '../../delivery/deliver.js';
+import { emptyCounts } from '../../delivery/send.js';
+import { describeCounts } from './deliver.js';
 import { errorMessage } from '../../errors.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
@@ -51,23 +54,24 @@ export function syncCommand(): Command {
             outcomes.push(outcome);
             if (!opts.json) printSummary(outcome);
           }
-          const deliveries: Record<string, DeliverySummary | { error: string }> = {};
+          const deliveries: Record<string, DeliveryCounts> = {};
           if (opts.deliver && outcomes.some((o) => o.ok && !o.skipped) && !controller.signal.aborted) {
             for (const d of engine.config.destinations.filter((x) => x.trigger === 'after-sync')) {
               try {
                 const r = await engine.deliverTo(d.name, controller.signal);
                 deliveries[d.name] = r;
-                if (!opts.json) process.stdout.write(`${d.name}: delivered ${r.delivered}, failed ${r.failed}${r.retried ? `, retried ${r.retried}` : ''}\n`);
+                if (!opts.json) process.stdout.write(`${d.name}: ${describeCounts(r)}\n`);
               } catch (err) {
-                deliveries[d.name] = { error: errorMessage(err) };
-                if (!opts.json) process.stdout.write(`${d.name}: FAILED: ${errorMessage(err)}\n`);
+                const counts = err instanceof DeliveryIncompleteError ? err.counts : undefined;
+                deliveries[d.name] = { ...(counts ?? emptyCounts()), error: errorMessage(err) };
+                if (!opts.json) process.stdout.write(`${d.name}: FAILED: ${errorMessage(err)}${counts ? ` (${describeCounts(counts)})` : ''}\n`);
               }
             }
           }
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
           const profiles = await store.countProfiles();
-          const ok = outcomes.every((o) => o.ok) && Object.values(deliveries).every((d) => !('error' in d));
+          const ok = outcomes.every((o) => o.ok) && Object.values(deliveries).every((d) => !d.error);
           if (opts.json) process.stdout.write(`${JSON.stringify({ ok, runs: outcomes, destinations: deliveries, profiles }, null, 2)}\n`);
           else {
             const records = outcomes.reduce((a, o) => a + Object.values(o.summary?.streams ?? {}).reduce((b, st) => b + st.written, 0), 0);
