@@ -156,8 +156,8 @@ async function settleBatch(deps: PassDeps, batch: Work[], results: WriteResult[]
       } else {
         counts.pending++;
         s.failed.push({ item: w.item.key, reason: r.reason });
+        // Not settled: its entry's count never reaches 0, so the entry is not acknowledged in this run.
         settled = false;
-        open.delete(w.entry); // never acknowledged in this run
       }
     }
     if (settled && open.has(w.entry)) {
