@@ -144,11 +144,14 @@ describe('delivery: batches, sizes and the rate budget', () => {
     expect(c.throttledMs).toBeGreaterThanOrEqual(1400);
   });
 
-  it('the budget holds across runs: bucket levels are saved with the run', async () => {
+  it('the budget holds across runs: the window is saved with the run and the next run waits for it', async () => {
     const s = await setup(5, recordingDestination(), { batchSize: 1 });
     await s.engine.deliverTo('out');
     const st = await s.store.delivery.status('out');
-    expect(st.rateLevels!['default.perSecond'].tokens).toBeLessThan(1);
+    expect(st.rateLevels!['default.perSecond'].times).toHaveLength(5);
+    await s.engine.deliverTo('out', undefined, { full: true, resend: true });
+    // The second run's first request waits for the first run's window to pass.
+    expect(s.clock.sleeps.some((ms) => ms > 0)).toBe(true);
   });
 });
 

@@ -21,37 +21,55 @@ export const realClock: DeliveryClock = {
     }),
 };
 
-/** Saved bucket levels, so an hourly budget holds across short-lived processes. */
-export type BucketLevels = Record<string, { tokens: number; at: number }>;
+/** Saved windows: per budget window, the recent request times (ms, ascending; grouped by second for long windows). */
+export type BucketLevels = Record<string, { times: number[] }>;
 
 /**
- * One token bucket per window: `capacity` tokens refilled evenly over `windowMs`.
- * A per-second budget of 10 allows a burst of 10 and then one request every 100 ms;
- * a per-hour budget of 36,000 allows the same rate but only 36,000 in any hour.
+ * A sliding-window log: at most `limit` requests in any `windowMs`. A token
+ * bucket would let a full bucket plus its refill through in the first window
+ * (19 requests in the first second of a 10/s budget), which is exactly what a
+ * vendor counting per window answers with 429s.
  */
-class Bucket {
-  tokens: number;
-  at: number;
+class Window {
+  private readonly times: Float64Array;
+  private head = 0;
+  private size = 0;
   constructor(
-    readonly capacity: number,
+    readonly limit: number,
     readonly windowMs: number,
-    now: number,
   ) {
-    this.tokens = capacity;
-    this.at = now;
+    this.times = new Float64Array(Math.max(1, Math.ceil(limit)));
   }
 
-  refill(now: number): void {
-    if (now <= this.at) return;
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) * this.capacity) / this.windowMs);
-    this.at = now;
+  private expire(now: number): void {
+    while (this.size && this.times[this.head] <= now - this.windowMs) {
+      this.head = (this.head + 1) % this.times.length;
+      this.size--;
+    }
   }
 
-  /** Milliseconds until `n` tokens are there (0 when they are now). */
-  waitFor(n: number, now: number): number {
-    this.refill(now);
-    if (this.tokens >= n) return 0;
-    return Math.ceil(((n - this.tokens) * this.windowMs) / this.capacity);
+  /** Milliseconds until one more request fits (0 when it does now). */
+  waitFor(now: number): number {
+    this.expire(now);
+    if (this.size < this.times.length) return 0;
+    return Math.max(1, this.times[this.head] + this.windowMs - now);
+  }
+
+  record(now: number): void {
+    this.expire(now);
+    if (this.size === this.times.length) {
+      this.head = (this.head + 1) % this.times.length;
+      this.size--;
+    }
+    this.times[(this.head + this.size) % this.times.length] = now;
+    this.size++;
+  }
+
+  list(now: number): number[] {
+    this.expire(now);
+    const out: number[] = [];
+    for (let i = 0; i < this.size; i++) out.push(this.times[(this.head + i) % this.times.length]);
+    return out;
   }
 }
 
@@ -62,12 +80,12 @@ const WINDOWS: Array<[keyof RateBudget, number]> = [
 ];
 
 /**
- * The rate gate of one destination: named budgets, each a set of buckets that
- * must all have a token. Requests wait in arrival order (one queue per budget),
+ * The rate gate of one destination: named budgets, each a set of windows that
+ * must all have room. Requests wait in arrival order (one queue per budget),
  * so concurrent writers cannot starve each other or burst past the limit.
  */
 export class RateLimiter implements RateGate {
-  private readonly buckets = new Map<string, Array<{ key: string; bucket: Bucket }>>();
+  private readonly buckets = new Map<string, Array<{ key: string; window: Window }>>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly queues = new Map<string, Promise<void>>();
   /** Total time spent waiting for tokens, for the run summary. */
@@ -81,20 +99,15 @@ export class RateLimiter implements RateGate {
   ) {
     const now = clock.now();
     for (const [name, budget] of Object.entries(budgets)) {
-      const list: Array<{ key: string; bucket: Bucket }> = [];
+      const list: Array<{ key: string; window: Window }> = [];
       for (const [field, windowMs] of WINDOWS) {
-        const capacity = budget[field];
-        if (capacity === undefined) continue;
-        const bucket = new Bucket(capacity, windowMs, now);
+        const limit = budget[field];
+        if (limit === undefined) continue;
+        const window = new Window(limit, windowMs);
         const key = `${name}.${field}`;
-        const saved = levels[key];
-        // A saved level is only trusted from the past: refill it up to now.
-        if (saved && saved.at <= now) {
-          bucket.tokens = Math.min(capacity, saved.tokens);
-          bucket.at = saved.at;
-          bucket.refill(now);
-        }
-        list.push({ key, bucket });
+        // Times saved by an earlier run (never from the future) still count against this window.
+        for (const t of levels[key]?.times ?? []) if (t <= now) window.record(t);
+        list.push({ key, window });
       }
       if (list.length) this.buckets.set(name, list);
     }
@@ -120,24 +133,25 @@ export class RateLimiter implements RateGate {
       if (this.signal?.aborted) return;
       const now = this.clock.now();
       let wait = Math.max(0, (this.pausedUntil.get(budget) ?? 0) - now);
-      if (list) for (const { bucket } of list) wait = Math.max(wait, bucket.waitFor(Math.min(tokens, bucket.capacity), now));
+      if (list) for (const { window } of list) wait = Math.max(wait, window.waitFor(now));
       if (wait === 0) {
-        if (list) for (const { bucket } of list) bucket.tokens -= Math.min(tokens, bucket.capacity);
-        return;
+        if (list) for (const { window } of list) window.record(now);
+        if (--tokens <= 0) return;
+        continue;
       }
       this.waitedMs += wait;
       await this.clock.sleep(wait, this.signal);
     }
   }
 
-  /** Bucket levels to save at the end of a run. */
+  /** Recent request times to save at the end of a run; long windows are kept to the second (rounded up: conservative). */
   levels(): BucketLevels {
     const out: BucketLevels = {};
     const now = this.clock.now();
     for (const list of this.buckets.values()) {
-      for (const { key, bucket } of list) {
-        bucket.refill(now);
-        out[key] = { tokens: bucket.tokens, at: bucket.at };
+      for (const { key, window } of list) {
+        const times = window.list(now);
+        out[key] = { times: window.windowMs > 60_000 ? times.map((t) => Math.ceil(t / 1000) * 1000) : times };
       }
     }
     return out;

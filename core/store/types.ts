@@ -157,7 +157,7 @@ export interface DestinationStatus {
   /** Why it is disabled (an endpoint answered 410), when it is. */
   disabled?: string;
   eventSeq: number;
-  rateLevels?: Record<string, { tokens: number; at: number }>;
+  rateLevels?: Record<string, { times: number[] }>;
   lastRun?: { at: string; counts: DeliveryCounts; error?: string };
 }
 
@@ -190,7 +190,7 @@ export interface DeliveryLedger {
   enqueueAll(destination: string): Promise<number>;
   markInitialized(destination: string): Promise<void>;
   setDisabled(destination: string, reason: string | undefined): Promise<void>;
-  saveRun(destination: string, run: { counts: DeliveryCounts; error?: string; rateLevels?: Record<string, { tokens: number; at: number }> }): Promise<void>;
+  saveRun(destination: string, run: { counts: DeliveryCounts; error?: string; rateLevels?: Record<string, { times: number[] }> }): Promise<void>;
   /** Forget what a destination holds (`deliver --full --resend`): everything is sent again. */
   forgetDelivered(destination: string): Promise<void>;
   backlog(destination: string): Promise<number>;

@@ -11,7 +11,7 @@ export function validateCommand(): Command {
     .option('--check', 'also run each connector check (connects to servers)')
     .action(async (opts: { check?: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ loaded, registry, logger }) => {
+        await withEngine(cmd, async ({ loaded, registry, logger, engine }) => {
           const problems: string[] = [];
           for (const b of registry.broken) problems.push(`plugin ${b.file}: ${b.error}`);
           const checks: Array<Promise<void>> = [];
@@ -33,8 +33,10 @@ export function validateCommand(): Command {
           });
           loaded.config.destinations.forEach((d, i) => {
             try {
-              const c = connectorFor(registry, 'destination', d.connector, ['destinations', i], loaded, d.name);
-              const cfg = parsePluginConfig(c.spec.config, d.config, ['destinations', i, 'config'], loaded, d.name);
+              // The plan checks the connector, its config, the mapping, the filter and the budgets; it logs its warnings.
+              const plan = engine.destinationPlan(d.name);
+              const c = plan.connector;
+              const cfg = plan.config;
               if (opts.check) {
                 checks.push(
                   c.check(testConnectorContext(d.name, cfg, logger)).then((r) => {
