@@ -7,11 +7,13 @@ import { webhookConfigSchema } from './config.js';
 /** The longest `check` waits for DNS, then for the connection. */
 export const CHECK_TIMEOUT_MS = 10_000;
 
-/** `https://host/path` of a URL, without query, fragment or credentials: safe for messages. */
+/**
+ * `https://host:port` of a URL: safe for messages. The path is left out too,
+ * because many webhook URLs carry their token in it (`/services/T0/B0/XXXX`).
+ */
 export function describeUrl(url: string): string {
   try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
+    return new URL(url).origin;
   } catch {
     return 'the configured url';
   }

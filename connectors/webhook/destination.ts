@@ -68,7 +68,9 @@ async function post(ctx: DestinationContext<WebhookConfig>, key: Buffer, attempt
     ac.abort();
   }, config.timeoutMs);
   const onAbort = () => ac.abort();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  // A listener added to an already aborted signal never fires.
+  if (ctx.signal.aborted) ac.abort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const res = await axios.request<Readable>({
       method: 'POST',

@@ -107,6 +107,7 @@ describe('webhook destination against a Standard Webhooks receiver', () => {
     expect(second.id).toBe(first.id);
     expect(second.timestamp! - first.timestamp!).toBe(90);
     expect(second.signature).not.toBe(first.signature);
+    expect(second.body).toBe(first.body);
     expect(first.verified && second.verified).toBe(true);
     expect(receiver.held.has('retry0')).toBe(true);
   });
@@ -130,7 +131,7 @@ describe('webhook destination against a Standard Webhooks receiver', () => {
     expect(err).not.toBeInstanceOf(DestinationGoneError);
     const message = (err as ConnectionError).message;
     expect((err as ConnectionError).retryable).toBe(false);
-    expect(message).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks\/tributary: receiver answered 401/);
+    expect(message).toMatch(/^http:\/\/127\.0\.0\.1:\d+: receiver answered 401/);
     expect(message).not.toContain('\n');
     for (const s of [wrong, secret, wrong.slice(6), secret.slice(6)]) expect(message).not.toContain(s);
   });
@@ -175,7 +176,7 @@ describe('webhook destination against a Standard Webhooks receiver', () => {
   it('a receiver that hangs is a retryable timeout', async () => {
     receiver.failNext('hang');
     const [r] = await webhookDestination.write(ctxFor(config), upserts(1, 'hang'));
-    expect(r).toEqual({ status: 'retryable', reason: `no answer from ${receiver.url} within 500 ms` });
+    expect(r).toEqual({ status: 'retryable', reason: `no answer from ${new URL(receiver.url).origin} within 500 ms` });
   });
 
   it('a dropped connection is retryable', async () => {
@@ -205,6 +206,14 @@ describe('webhook destination against a Standard Webhooks receiver', () => {
     expect(receiver.held.get(a.id)).toEqual({ EMAIL: 'merged@example.com' });
     expect(receiver.held.has(b.id) || receiver.held.has(c.id)).toBe(false);
     expect(receiver.events.at(-1)).toMatchObject({ profileId: a.id, data: { name: 'order', properties: { sku: 'A1' } } });
+  });
+
+  it('an aborted run is retryable and leaves nothing at the receiver', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const [r] = await webhookDestination.write({ ...ctxFor(config), signal: ac.signal }, upserts(1, 'abort'));
+    expect(r).toEqual({ status: 'retryable', reason: 'delivery aborted before the receiver answered' });
+    expect(receiver.held.has('abort0')).toBe(false);
   });
 
   it('a batch of only bad items sends nothing', async () => {

@@ -47,6 +47,8 @@ export interface AttemptRecord {
   /** Why verification failed (the library's message). */
   verifyError?: string;
   headers: IncomingMessage['headers'];
+  /** The raw body, as received. */
+  body: string;
   /** The status answered, or `hang` / `drop`. */
   answer: number | 'hang' | 'drop';
 }
@@ -151,7 +153,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     const raw = await readBody(req);
     const id = header(req, 'webhook-id');
     const ts = header(req, 'webhook-timestamp');
-    const rec: AttemptRecord = { id, timestamp: ts === undefined ? undefined : Number(ts), signature: header(req, 'webhook-signature'), verified: false, headers: req.headers, answer: 0 };
+    const rec: AttemptRecord = { id, timestamp: ts === undefined ? undefined : Number(ts), signature: header(req, 'webhook-signature'), verified: false, headers: req.headers, body: raw.toString('utf8'), answer: 0 };
     receiver.attempts.push(rec);
     let batch: ReceivedBatch | undefined;
     try {
