@@ -3,6 +3,7 @@ import { Container } from 'inversify';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
+import { collectConnectorSecrets } from './config/connector-secrets.js';
 import { Engine } from './engine/engine.js';
 import { PluginRegistry, builtInPluginFiles, resolvePluginSpecifier } from './plugin/loader.js';
 import type { Logger } from './plugin/types.js';
@@ -64,6 +65,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   for (const spec of loaded.config.plugins) await registry.loadFile(resolvePluginSpecifier(spec, configDir));
   for (const p of opts.plugins ?? []) registry.add(p, `(in-process) ${p.name}`);
   for (const b of registry.broken) logger.warn(`plugin refused: ${b.file}: ${b.error}`);
+  collectConnectorSecrets(loaded, registry, logger);
 
   const store = opts.store ?? openStore(loaded);
   container.bind(TOKENS.LoadedConfig).toConstantValue(loaded);

@@ -5,9 +5,18 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 
 /** Replaces every known secret value, and any password in a URL, with `***`. */
 export class Redactor {
-  private readonly secrets: string[];
-  constructor(secrets: Iterable<string>) {
-    this.secrets = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  private sorted: string[] = [];
+  private seen = -1;
+  /** A Set is read live: secrets found after the logger was made (connector secret fields) are redacted too. */
+  constructor(private readonly source: Iterable<string>) {}
+
+  private get secrets(): string[] {
+    const size = this.source instanceof Set ? this.source.size : -2;
+    if (size !== this.seen || size === -2) {
+      this.sorted = [...this.source].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+      this.seen = size;
+    }
+    return this.sorted;
   }
 
   redact(text: string): string {
