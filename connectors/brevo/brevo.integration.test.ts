@@ -22,6 +22,7 @@ destinationConnectorKit({
     { name: 'baseUrl not a URL', config: { apiKey: 'k', baseUrl: 'api.brevo.com' }, message: /baseUrl: expected an http\(s\) URL/ },
     { name: 'unknown identifier', config: { apiKey: 'k', identifier: 'phone' }, message: /identifier/ },
     { name: 'list id not a number', config: { apiKey: 'k', listIds: ['news'] }, message: /listIds/ },
+    { name: 'unreachable baseUrl', config: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v3' }, message: /^GET http:\/\/127\.0\.0\.1:9\/v3\/account: connection failed \(ECONNREFUSED\)/ },
     { name: 'rejected api key', config: { apiKey: 'xkeysib-not-the-key', baseUrl: kitServer.url }, message: /^Brevo rejected the API key \(GET .*401 unauthorized.*\); check apiKey$/ },
   ],
 });

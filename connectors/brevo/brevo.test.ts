@@ -1,4 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { PluginRegistry } from '../../core/plugin/loader.js';
 import { ConnectionError } from '../../core/errors.js';
 import type { DestinationItem, ProfileDocument, RateGate, WriteResult } from '../../core/plugin/types.js';
 import { testContext } from '../../test/kit/context.js';
@@ -176,5 +179,29 @@ describe('import planning and reports', () => {
     expect(slept.every((ms) => ms === 1000)).toBe(true);
     expect(sent.filter((r) => r.path === '/processes/5')).toHaveLength(5);
     expect(sent.every((r) => r.budget === (r.method === 'POST' ? 'contacts' : 'processes'))).toBe(true);
+  });
+});
+
+describe('plugin definition', () => {
+  it('loads as a built-in plugin with the brevo destination, its secret, budgets and mapping rule', async () => {
+    const reg = new PluginRegistry();
+    await reg.loadFile(fileURLToPath(new URL('./index.ts', import.meta.url)));
+    expect(reg.broken).toEqual([]);
+    const d = reg.destination('brevo');
+    expect(d.spec.secrets).toEqual(['apiKey']);
+    expect(d.capabilities).toEqual({ delete: true, events: true });
+    expect(Object.keys(d.budgets ?? {}).sort()).toEqual(['contacts', 'events', 'processes']);
+    expect(d.mapping?.names?.test('FIRSTNAME')).toBe(true);
+    expect(d.mapping?.names?.test('firstName')).toBe(false);
+  });
+
+  it('config: one schema gives the JSON Schema (apiKey required, the rest defaulted) and names the path of a bad value', () => {
+    const js = z.toJSONSchema(brevoConfigSchema, { io: 'input', unrepresentable: 'any' }) as { required?: string[]; properties: Record<string, unknown> };
+    expect(js.required).toEqual(['apiKey']);
+    expect(Object.keys(js.properties)).toContain('importThreshold');
+    const bad = brevoConfigSchema.safeParse({ apiKey: 'k', importThreshold: 1, extra: true });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => i.path.join('.') || i.code).sort()).toEqual(['importThreshold', 'unrecognized_keys']);
+    expect(brevoConfigSchema.parse({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v3/' }).baseUrl).toBe('http://127.0.0.1:9/v3');
   });
 });
