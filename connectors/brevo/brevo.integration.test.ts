@@ -117,6 +117,18 @@ describe('brevo destination against the contract server', () => {
     expect(s.events).toEqual([{ event_name: 'order_completed', event_date: '2026-03-01T08:00:00.000Z', identifiers: { email_id: 'ev@example.com', ext_id: 'p1' }, event_properties: { sku: 'A' } }]);
   });
 
+  it('events keep their order per contact: after a failed event, the same contact\'s later events wait unsent', async () => {
+    const s = await server();
+    const ann = person('p1', 'ann@example.com');
+    const bob = person('p2', 'bob@example.com');
+    const track = (p: ProfileDocument, n: number): DestinationItem => ({ key: `crm/o/${n}`, op: 'track', profile: p, event: { name: `step_${n}`, properties: {}, occurredAt: '2026-03-01T08:00:00.000Z', source: 'crm', stream: 'o', recordId: String(n) } });
+    s.failNext('500', { path: /^\/v3\/events$/ });
+    const results = await write(cfg(s), [track(ann, 1), track(bob, 2), track(ann, 3)]);
+    expect(results.map((r) => r.status)).toEqual(['retryable', 'ok', 'retryable']);
+    expect(reasonOf(results[2])).toBe('event crm/o/3 not sent: the earlier event crm/o/1 of the same contact failed in this batch');
+    expect(s.events.map((e) => e.event_name)).toEqual(['step_2']);
+  });
+
   it('401: write throws a non-retryable ConnectionError in one line without the key; check says so too', async () => {
     const s = await server();
     const c = cfg(s, { apiKey: 'xkeysib-wrong-secret-value' });

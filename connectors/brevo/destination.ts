@@ -81,8 +81,19 @@ async function writeBatch(ctx: DestinationContext<BrevoConfig>, batch: Destinati
     results[i] = await upsertContact(http, ctx, batch[i]);
   });
 
-  // Events keep their stored order: one at a time.
-  for (const i of tracks) results[i] = await trackEvent(http, ctx, batch[i]);
+  // Events keep their stored order: one at a time, and once one of a contact's events fails, its later
+  // ones in this batch wait (retryable, not sent) so a retry never lands after them.
+  const blocked = new Map<string, string>();
+  for (const i of tracks) {
+    const contact = brevoRef(batch[i], c);
+    const earlier = blocked.get(contact);
+    if (earlier) {
+      results[i] = { status: 'retryable', reason: `event ${batch[i].key} not sent: the earlier event ${earlier} of the same contact failed in this batch` };
+      continue;
+    }
+    results[i] = await trackEvent(http, ctx, batch[i]);
+    if (results[i].status === 'retryable') blocked.set(contact, batch[i].key);
+  }
   return results;
 }
 
