@@ -88,6 +88,30 @@ describe('brevo destination against the contract server', () => {
     expect(s.contactByEmail('yes@example.com')?.emailBlacklisted).toBe(false);
   });
 
+  it('ext_id and sms identifiers: import by EXT_ID, single upserts by SMS, events and deletes by ext_id / phone_id', async () => {
+    const s = await server({ importDelayMs: 20 });
+    const byExt = cfg(s, { identifier: 'ext_id' });
+    const people = Array.from({ length: 5 }, (_, i) => ({ ...person(`x${i}`, `x${i}@example.com`), identifiers: [] }));
+    expect((await write(byExt, people.map((p) => up(p)))).every((r) => r.status === 'ok')).toBe(true);
+    expect(s.requests.some((r) => r.path === '/v3/contacts/import')).toBe(true);
+    expect(s.contactByExtId('x3')).toMatchObject({ attributes: { FIRSTNAME: 'F-x3' }, listIds: [1] });
+    expect(s.contactByExtId('x3')?.email).toBeUndefined();
+    const bySms = cfg(s, { identifier: 'sms' });
+    const phone = (id: string, n: string): ProfileDocument => ({ ...person(id, `${id}@example.com`), identifiers: [{ type: 'phone', value: n }] });
+    const track: DestinationItem = { key: 'crm/o/9', op: 'track', profile: phone('s1', '+33611111111'), event: { name: 'sms_optin', properties: {}, occurredAt: '2026-03-01T08:00:00.000Z', source: 'crm', stream: 'o', recordId: '9' } };
+    expect(await write(bySms, [up(phone('s1', '+33611111111')), up(phone('s2', '+33622222222')), track])).toEqual([{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }]);
+    expect(s.contactBySms('+33611111111')).toMatchObject({ ext_id: 's1', attributes: { SMS: '+33611111111' } });
+    expect(s.events[0].identifiers).toEqual({ phone_id: '+33611111111', ext_id: 's1' });
+    const dels: DestinationItem[] = [
+      { key: 's1', op: 'delete', previous: { ref: brevoDestination.ref!(up(phone('s1', '+33611111111')), bySms) }, reason: 'deleted' },
+      { key: 'x3', op: 'delete', previous: { ref: brevoDestination.ref!(up(people[3]), byExt) }, reason: 'deleted' },
+    ];
+    expect(await write(bySms, dels)).toEqual([{ status: 'ok' }, { status: 'ok' }]);
+    expect(s.contactBySms('+33611111111')).toBeUndefined();
+    expect(s.contactByExtId('x3')).toBeUndefined();
+    expect(s.contacts()).toHaveLength(5);
+  });
+
   it('import path: a process not completed in importTimeoutMs is retryable for its contacts', async () => {
     const s = await server({ importDelayMs: 60_000 });
     const results = await write(cfg(s, { importTimeoutMs: 200, importPollIntervalMs: 50 }), Array.from({ length: 5 }, (_, i) => up(person(`p${i}`, `slow${i}@example.com`))));
