@@ -161,6 +161,7 @@ describe('brevo destination against the contract server', () => {
     expect((err as ConnectionError).retryable).toBe(false);
     expect((err as Error).message).toMatch(/^Brevo rejected the API key of destination test \(.*401 unauthorized: Key not found\); check apiKey$/);
     expect((err as Error).message).not.toContain('xkeysib-wrong-secret-value');
+    expect((err as ConnectionError).describe()).toBe((err as Error).message);
     const chk = await brevoDestination.check(testContext(c));
     expect(chk.ok).toBe(false);
     expect(chk.message).not.toContain('xkeysib-wrong-secret-value');

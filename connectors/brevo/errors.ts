@@ -41,7 +41,7 @@ export function redact(text: string, config: BrevoConfig): string {
  */
 export function credentialError(ex: Exchange, ctx: { name: string; config: BrevoConfig }, what: string): ConnectionError {
   const line = redact(`Brevo rejected the API key of destination ${ctx.name} (${describeAnswer(ex, what)}); check apiKey`, ctx.config);
-  return new ConnectionError(line, { sync: ctx.name }, { retryable: false });
+  return new ConnectionError(line, {}, { retryable: false });
 }
 
 /**
