@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { validate as validCron } from 'node-cron';
 import { ConfigError } from '../errors.js';
+import { BUILT_IN_IDENTIFIER_TYPES } from '../schema/canonical.js';
 import { configSchema, type TributaryConfig } from './schema.js';
 
 export interface LoadedConfig {
@@ -163,8 +164,6 @@ function checkUnique(config: TributaryConfig, fail: (path: Array<string | number
   }
 }
 
-/** Identifier types every mapping may use without declaring them. */
-export const BUILT_IN_IDENTIFIER_TYPES = ['email', 'phone', 'external_id', 'anonymous_id'] as const;
 /** Their normalizers keep no namespace: `email.work` would silently become a plain email. */
 const NO_NAMESPACE = new Set(['email', 'phone']);
 

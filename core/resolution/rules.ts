@@ -1,6 +1,6 @@
 import type { ResolutionConfig } from '../config/schema.js';
 import type { Identifier } from '../schema/canonical.js';
-import { identifierKey } from '../schema/canonical.js';
+import { BUILT_IN_IDENTIFIER_TYPES, identifierKey } from '../schema/canonical.js';
 
 /**
  * Values that never link two records, whatever the config says. Each of these
@@ -141,5 +141,45 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
     genericThreshold: rules.genericThreshold,
     maxRecords: rules.maxRecordsPerProfile,
     maxIdentifiers: rules.maxIdentifiersPerProfile,
+  };
+}
+
+interface ValueList {
+  exact: string[];
+  regex: string[];
+}
+
+/** What `tributary resolve --show-rules` prints: the rules the resolver really applies, defaults filled in. */
+export interface EffectiveRules {
+  resolver: string;
+  identifierTypes: string[];
+  mergeOn: string[];
+  limits: Record<string, number>;
+  genericThreshold: number;
+  nameGuard: ResolutionConfig['nameGuard'];
+  caps: { maxRecordsPerProfile: number; maxIdentifiersPerProfile: number };
+  useDefaultBlocklist: boolean;
+  /** Per identifier type (`*`: every type): the built-in values and the configured ones. */
+  blocked: Record<string, { builtIn: ValueList; configured: ValueList }>;
+}
+
+export function effectiveRules(rules: ResolutionConfig): EffectiveRules {
+  const blocked: EffectiveRules['blocked'] = {};
+  const empty = (): ValueList => ({ exact: [], regex: [] });
+  for (const type of new Set([...Object.keys(DEFAULT_BLOCKED), ...Object.keys(rules.blocked)])) {
+    const builtIn = rules.useDefaultBlocklist && DEFAULT_BLOCKED[type] ? DEFAULT_BLOCKED[type] : empty();
+    const own = rules.blocked[type];
+    blocked[type] = { builtIn: { exact: [...builtIn.exact], regex: [...builtIn.regex] }, configured: own ? { exact: [...own.exact], regex: [...own.regex] } : empty() };
+  }
+  return {
+    resolver: rules.resolver,
+    identifierTypes: [...new Set([...BUILT_IN_IDENTIFIER_TYPES, ...rules.identifierTypes])],
+    mergeOn: [...rules.mergeOn],
+    limits: { ...rules.limits },
+    genericThreshold: rules.genericThreshold,
+    nameGuard: rules.nameGuard,
+    caps: { maxRecordsPerProfile: rules.maxRecordsPerProfile, maxIdentifiersPerProfile: rules.maxIdentifiersPerProfile },
+    useDefaultBlocklist: rules.useDefaultBlocklist,
+    blocked,
   };
 }

@@ -1,5 +1,8 @@
 /** The one shape every source record is turned into before resolution. */
 
+/** Identifier types every mapping may use; others are declared in `resolution.identifierTypes`. */
+export const BUILT_IN_IDENTIFIER_TYPES = ['email', 'phone', 'external_id', 'anonymous_id'] as const;
+
 export interface Identifier {
   /** email, phone, external_id, anonymous_id, or a custom type. */
   type: string;
