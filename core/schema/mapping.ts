@@ -116,6 +116,23 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
 
   const timestampOptions = { dateFormat: mctx.dateFormat };
 
+  type Made = { ok: true; id: Identifier } | { ok: false; reason: string; shown?: unknown };
+  function makeIdentifier(spec: (typeof identifierSpecs)[number], raw: unknown, data: Record<string, unknown>): Made {
+    if (typeof raw === 'object') return { ok: false, reason: 'not a single value (an object or a list)' };
+    if (spec.type === 'email') {
+      const n = normalizeEmail(raw);
+      return n.ok ? { ok: true, id: { type: 'email', value: n.value } } : n;
+    }
+    if (spec.type === 'phone') {
+      const own = spec.regionField ? getPath(data, spec.regionField) : undefined;
+      const n = normalizePhone(raw, isEmpty(own) ? (spec.region ?? mctx.defaultRegion) : String(own));
+      return n.ok ? { ok: true, id: { type: 'phone', value: n.value } } : n;
+    }
+    const value = String(raw).trim();
+    if (value.length > 512) return { ok: false, reason: 'longer than 512 characters', shown: value.slice(0, 64) };
+    return { ok: true, id: { type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) } };
+  }
+
   function map(data: Record<string, unknown>): MapResult {
     const idParts = mctx.primaryKey.map((k) => getPath(data, k));
     if (idParts.some(isEmpty)) {
@@ -137,48 +154,20 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     const traits: Record<string, unknown> = {};
 
     for (const spec of identifierSpecs) {
-      const cleaned = cleanText(spec.field, getPath(data, spec.field), warnings);
-      const raw = cleaned.value;
-      if (isEmpty(raw)) {
-        unusable.push({ field: spec.field, reason: 'empty' });
+      const original = getPath(data, spec.field);
+      const { value: raw, undecoded } = cleanText(spec.field, original, warnings);
+      if (isEmpty(raw) || undecoded) {
+        unusable.push({ field: spec.field, reason: undecoded ? UNDECODED_REASON : 'empty' });
         continue;
       }
-      const refuse = (reason: string, value: unknown = raw) => {
-        warnings.push({ field: spec.field, value, reason });
-        unusable.push({ field: spec.field, reason });
-      };
-      if (cleaned.undecoded) {
-        unusable.push({ field: spec.field, reason: UNDECODED_REASON });
+      const made = makeIdentifier(spec, raw, data);
+      if (!made.ok) {
+        warnings.push({ field: spec.field, value: made.shown ?? raw, reason: made.reason });
+        unusable.push({ field: spec.field, reason: made.reason });
         continue;
       }
-      if (typeof raw === 'object') {
-        refuse('not a single value (an object or a list)');
-        continue;
-      }
-      let id: Identifier;
-      if (spec.type === 'email') {
-        const n = normalizeEmail(raw);
-        if (!n.ok) {
-          refuse(n.reason);
-          continue;
-        }
-        id = { type: 'email', value: n.value, ...(n.value !== getPath(data, spec.field) ? { raw: String(getPath(data, spec.field)) } : {}) };
-      } else if (spec.type === 'phone') {
-        const region = (spec.regionField && !isEmpty(getPath(data, spec.regionField)) ? String(getPath(data, spec.regionField)) : undefined) ?? spec.region ?? mctx.defaultRegion;
-        const n = normalizePhone(raw, region);
-        if (!n.ok) {
-          refuse(n.reason);
-          continue;
-        }
-        id = { type: 'phone', value: n.value, ...(n.value !== getPath(data, spec.field) ? { raw: String(getPath(data, spec.field)) } : {}) };
-      } else {
-        const value = String(raw).trim();
-        if (value.length > 512) {
-          refuse('longer than 512 characters', value.slice(0, 64));
-          continue;
-        }
-        id = { type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) };
-      }
+      const id = made.id;
+      if ((id.type === 'email' || id.type === 'phone') && id.value !== original) id.raw = String(original);
       identifiers.push(id);
       // A blocked value stays on the record (the resolver refuses it and records why), but does not make it identifiable.
       const blocked = mctx.blocked?.(id.type, id.value);
