@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -107,3 +107,38 @@ function readConfigWithConnector(file: string, connector: string): string {
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
   return readFileSync(file, 'utf8').replace('connector: csv', `connector: ${connector}`);
 }
+
+describe('bad input through the CLI: identifiers (issue 8 items 4 and 9)', () => {
+  it('an unknown identifier type in a mapping fails validate at its line, with a did-you-mean, exit 2', () => {
+    const { file } = setup('id,email,name\n', { mapping: { identifiers: { emial: 'email' } } });
+    const r = cli(['validate', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(
+      /^error: .*tributary\.yaml:\d+: sources\[0\]\.streams\[0\]\.mapping\.identifiers\.emial: unknown identifier type "emial"; did you mean "email"\?/,
+    );
+  });
+
+  it('a record whose only identifier is blocked is a dead letter like one with an empty email; the rest syncs', () => {
+    const { file } = setup('id,email,name\n1,a@x.com,Ann\n2,test@example.com,Bob\n3,,Cleo\n4,c@x.com,Dan\n');
+    const r = cli(['sync', '--config', file, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).runs[0].summary.streams.people).toMatchObject({ written: 2, deadLettered: 2 });
+    const dl = cli(['dead-letters', 'list', '--config', file]);
+    expect(dl.out).toMatch(/record 2 .*no usable identifier: email blocked value "test@example\.com"/);
+    expect(dl.out).toMatch(/record 3 .*no usable identifier: email empty/);
+  });
+
+  it('resolve --show-rules prints the built-in and configured blocked values, --json too', () => {
+    const { file, dir } = setup('id,email,name\n');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}resolution:\n  blocked: { email: { exact: [support@company.com] } }\n`);
+    const text = cli(['resolve', '--show-rules', '--config', file]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/built-in patterns: .*mailinator/);
+    expect(text.out).toContain('configured values: "support@company.com"');
+    const json = JSON.parse(cli(['resolve', '--show-rules', '--json', '--config', file]).out);
+    expect(json.blocked.email.configured.exact).toEqual(['support@company.com']);
+    expect(json.blocked['*'].builtIn.exact).toContain('xxx');
+    // No store is opened to print rules.
+    expect(existsSync(join(dir, 'store.db'))).toBe(false);
+  });
+});

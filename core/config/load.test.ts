@@ -99,4 +99,36 @@ describe('config loading', () => {
       /mapping: a track stream needs mapping\.event/,
     );
   });
+
+  it('an unknown identifier type in a mapping is refused at its line, with a did-you-mean', () => {
+    const err = loadError(base.replace('identifiers: { email: email }', 'identifiers: { emial: email }'));
+    expect(err.message).toBe(
+      'sources[0].streams[0].mapping.identifiers.emial: unknown identifier type "emial"; did you mean "email"? (known: anonymous_id, email, external_id, phone; declare others in resolution.identifierTypes)',
+    );
+    expect(err.context.line).toBe(12);
+    expect(loadError(base.replace('identifiers: { email: email }', 'identifiers: { externalid.crm: crm_id }')).message).toMatch(
+      /identifiers\.externalid\.crm: unknown identifier type "externalid"; did you mean "external_id"\?/,
+    );
+    // Nothing close: no suggestion.
+    expect(loadError(base.replace('identifiers: { email: email }', 'identifiers: { loyalty: card }')).message).toMatch(/unknown identifier type "loyalty" \(known:/);
+  });
+
+  it('custom identifier types are declared in resolution.identifierTypes; namespaces only where they are kept', () => {
+    const { config } = loadConfigText(
+      `${base.replace('identifiers: { email: email }', 'identifiers: { loyalty: card, external_id.crm: crm_id, anonymous_id: anon }')}resolution: { identifierTypes: [loyalty], mergeOn: [loyalty, email] }\n`,
+      'x.yaml',
+    );
+    expect(config.resolution.identifierTypes).toEqual(['loyalty']);
+    expect(loadError(base.replace('identifiers: { email: email }', 'identifiers: { email.work: email }')).message).toMatch(
+      /identifiers\.email\.work: email takes no namespace/,
+    );
+    expect(loadError(base.replace('identifiers: { email: email }', 'identifiers: { external_id.: crm_id }')).message).toMatch(/identifiers\.external_id\.: empty namespace/);
+  });
+
+  it('rules may not name a type just because a mapping uses it: only known or declared types count', () => {
+    const typo = base.replace('identifiers: { email: email }', 'identifiers: { email: email, emial: email2 }');
+    // The mapping typo is the first error, not a licence for the rule to use it.
+    expect(loadError(`${typo}resolution: { mergeOn: [emial] }\n`).message).toMatch(/mapping\.identifiers\.emial: unknown identifier type/);
+    expect(loadError(`${base}resolution: { limits: { phnoe: 2 } }\n`).message).toMatch(/resolution\.limits\.phnoe: unknown identifier type "phnoe"; did you mean "phone"\?/);
+  });
 });

@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { validate as validCron } from 'node-cron';
 import { ConfigError } from '../errors.js';
+import { BUILT_IN_IDENTIFIER_TYPES } from '../schema/canonical.js';
 import { configSchema, type TributaryConfig } from './schema.js';
 
 export interface LoadedConfig {
@@ -151,20 +152,7 @@ function checkUnique(config: TributaryConfig, fail: (path: Array<string | number
     dests.add(d.name);
     if (typeof d.trigger === 'object' && !validCron(d.trigger.schedule)) fail(['destinations', i, 'trigger', 'schedule'], `expected a cron expression, got "${d.trigger.schedule}"`);
   });
-  // Rules may only name identifier types that exist: a typo here would silently never link.
-  const known = new Set(['email', 'phone', 'external_id', 'anonymous_id']);
-  for (const s of config.sources) for (const st of s.streams) for (const k of Object.keys(st.mapping.identifiers)) {
-    known.add(k);
-    known.add(k.split('.')[0]);
-  }
-  const checkType = (t: string, path: Array<string | number>) => {
-    if (!known.has(t) && !known.has(t.split('.')[0])) {
-      fail(path, `unknown identifier type "${t}" (known: ${[...known].sort().join(', ')})`);
-    }
-  };
-  config.resolution.mergeOn.forEach((t, i) => checkType(t, ['resolution', 'mergeOn', i]));
-  for (const t of Object.keys(config.resolution.limits)) checkType(t, ['resolution', 'limits', t]);
-  for (const t of Object.keys(config.resolution.blocked)) if (t !== '*') checkType(t, ['resolution', 'blocked', t]);
+  checkIdentifierTypes(config, fail);
   for (const [type, b] of Object.entries(config.resolution.blocked)) {
     b.regex.forEach((r, j) => {
       try {
@@ -174,6 +162,62 @@ function checkUnique(config: TributaryConfig, fail: (path: Array<string | number
       }
     });
   }
+}
+
+/** Their normalizers keep no namespace: `email.work` would silently become a plain email. */
+const NO_NAMESPACE = new Set(['email', 'phone']);
+
+/**
+ * A mapping or a rule that names an identifier type nobody declared is a typo
+ * (`emial`): it would leave profiles without identifiers, or a rule that never applies.
+ */
+function checkIdentifierTypes(config: TributaryConfig, fail: (path: Array<string | number>, message: string) => never) {
+  const known = new Set<string>([...BUILT_IN_IDENTIFIER_TYPES, ...config.resolution.identifierTypes]);
+  const unknown = (t: string) => {
+    const hint = didYouMean(t, [...known]);
+    return `unknown identifier type "${t}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${[...known].sort().join(', ')}; declare others in resolution.identifierTypes)`;
+  };
+  const checkKey = (key: string, path: Array<string | number>, mapped: boolean) => {
+    const dot = key.indexOf('.');
+    const type = dot < 0 ? key : key.slice(0, dot);
+    if (!known.has(type)) fail(path, unknown(type));
+    if (dot < 0 || !mapped) return;
+    if (dot === key.length - 1) fail(path, `empty namespace after "${type}." (write ${type}.<namespace>, e.g. ${type}.crm)`);
+    if (NO_NAMESPACE.has(type)) fail(path, `${type} takes no namespace (only external_id and declared types do); map it as "${type}"`);
+  };
+  config.sources.forEach((s, i) =>
+    s.streams.forEach((st, j) => {
+      for (const k of Object.keys(st.mapping.identifiers)) checkKey(k, ['sources', i, 'streams', j, 'mapping', 'identifiers', k], true);
+    }),
+  );
+  config.resolution.mergeOn.forEach((t, i) => checkKey(t, ['resolution', 'mergeOn', i], false));
+  for (const t of Object.keys(config.resolution.limits)) checkKey(t, ['resolution', 'limits', t], false);
+  for (const t of Object.keys(config.resolution.blocked)) if (t !== '*') checkKey(t, ['resolution', 'blocked', t], false);
+}
+
+/** The closest candidate within two edits (one for short words), for "did you mean". */
+export function didYouMean(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.min(2, Math.max(1, Math.floor(word.length / 3))) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit (`emial`). */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
 }
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {

@@ -48,6 +48,11 @@ export const mappingSchema = z
   })
   .strict();
 
+/** Order of day, month and year in dates written with `.`, `/` or `-` (ISO 8601 and Unix times are read as they are). */
+const dateFormat = z
+  .enum(['DD.MM.YYYY', 'DD/MM/YYYY', 'DD-MM-YYYY', 'MM/DD/YYYY', 'MM-DD-YYYY', 'MM.DD.YYYY', 'YYYY-MM-DD', 'YYYY/MM/DD', 'YYYY.MM.DD'])
+  .describe('How dates such as 01.05.2024 are read (day first, month first, or year first). Without it, a date whose day and month could be swapped is refused with a warning.');
+
 export const streamSchema = z
   .object({
     name,
@@ -55,6 +60,7 @@ export const streamSchema = z
     mode: z.enum(['incremental', 'full_refresh']).default('incremental'),
     primaryKey: z.union([z.string(), z.array(z.string()).min(1)]).describe('Field(s) that identify a source row.'),
     cursor: z.string().min(1, 'expected a column name').optional(),
+    dateFormat: dateFormat.optional(),
     config: z.record(z.string(), z.unknown()).default({}).describe("The connector's per-stream options."),
     mapping: mappingSchema,
     transforms: z
@@ -167,6 +173,10 @@ export const computedTraitSchema = z
 export const resolutionSchema = z
   .object({
     resolver: z.string().default('deterministic'),
+    identifierTypes: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase name of letters, digits or "_"'))
+      .default([])
+      .describe('Custom identifier types mappings may use, besides email, phone, external_id[.namespace] and anonymous_id.'),
     mergeOn: z
       .array(z.string())
       .default(['external_id', 'email', 'phone'])
@@ -228,6 +238,7 @@ export type TributaryConfig = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type StreamConfig = z.infer<typeof streamSchema>;
 export type MappingConfig = z.infer<typeof mappingSchema>;
+export type DateFormat = z.infer<typeof dateFormat>;
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type ResolutionConfig = z.infer<typeof resolutionSchema>;
 export type TraitRule = z.infer<typeof traitRuleSchema>;

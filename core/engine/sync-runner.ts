@@ -8,6 +8,7 @@ import type { ConnectorContext, Logger, RecordMessage, StreamState } from '../pl
 import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileMapping, getPath } from '../schema/mapping.js';
+import { compileBlocklist } from '../resolution/rules.js';
 import type { Resolver } from '../resolution/types.js';
 import type { DeadLetterInput, ProfileStore, RunSummary } from '../store/types.js';
 import type { Mutex } from '../util/mutex.js';
@@ -54,6 +55,7 @@ export async function runSourceSync(
   const config = parsePluginConfig(connector.spec.config, source.config, at('config'), loaded, source.name);
   const streams = configuredStreams(connector, source, sIndex, loaded);
   const plans = new Map<string, StreamPlan>();
+  const blocked = compileBlocklist(loaded.config.resolution);
   source.streams.forEach((s, j) => {
     const { map, fieldsRead } = compileMapping(s.mapping, {
       source: source.name,
@@ -62,6 +64,8 @@ export async function runSourceSync(
       primaryKey: streams[j].primaryKey!,
       defaultRegion: loaded.config.normalize.defaultRegion,
       now: () => deps.clock.now().toISOString(),
+      dateFormat: s.dateFormat,
+      blocked,
     });
     const transforms = s.transforms.map((t, k) => {
       try {

@@ -1,6 +1,6 @@
 import type { ResolutionConfig } from '../config/schema.js';
 import type { Identifier } from '../schema/canonical.js';
-import { identifierKey } from '../schema/canonical.js';
+import { BUILT_IN_IDENTIFIER_TYPES, identifierKey } from '../schema/canonical.js';
 
 /**
  * Values that never link two records, whatever the config says. Each of these
@@ -58,6 +58,9 @@ interface Blocklist {
   regex: RegExp[];
 }
 
+/** Why a normalized identifier value never links, or undefined when it may. */
+export type BlockedPredicate = (type: string, value: string) => string | undefined;
+
 function addBlock(into: Map<string, Blocklist>, type: string, b: { exact: string[]; regex: string[] }) {
   const cur = into.get(type) ?? { exact: new Set<string>(), regex: [] };
   b.exact.forEach((v) => cur.exact.add(v.trim().toLowerCase()));
@@ -65,16 +68,17 @@ function addBlock(into: Map<string, Blocklist>, type: string, b: { exact: string
   into.set(type, cur);
 }
 
-export function compileRules(rules: ResolutionConfig): CompiledRules {
+/**
+ * The blocklist of a resolution config (the built-in list unless
+ * `useDefaultBlocklist: false`, plus `blocked`) as one predicate. The mapping uses it
+ * to dead-letter a record whose identifiers are all unusable; the resolver uses it to
+ * refuse links. One predicate, so the two can never disagree.
+ */
+export function compileBlocklist(rules: Pick<ResolutionConfig, 'useDefaultBlocklist' | 'blocked'>): BlockedPredicate {
   const blocks = new Map<string, Blocklist>();
   if (rules.useDefaultBlocklist) for (const [t, b] of Object.entries(DEFAULT_BLOCKED)) addBlock(blocks, t, b);
   for (const [t, b] of Object.entries(rules.blocked)) addBlock(blocks, t, b);
-
-  // mergeOn entries: `email` (any email), `external_id` (every namespace), `external_id.crm` (one namespace).
-  const priorities = new Map<string, number>();
-  rules.mergeOn.forEach((m, i) => priorities.set(m, rules.mergeOn.length - i));
-
-  function blockedReason(type: string, value: string): string | undefined {
+  const test = (type: string, value: string): string | undefined => {
     const v = value.toLowerCase();
     for (const list of [blocks.get('*'), blocks.get(type)]) {
       if (!list) continue;
@@ -82,7 +86,22 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
       for (const r of list.regex) if (r.test(v)) return `blocked value "${value}" (matches /${r.source}/)`;
     }
     return undefined;
-  }
+  };
+  return (type, value) => {
+    const reason = test(type, value);
+    if (reason || type !== 'phone') return reason;
+    // A placeholder number does not become a person by gaining an extension (`+15555555555;ext=3`).
+    const ext = value.indexOf(';ext=');
+    return ext < 0 ? undefined : test(type, value.slice(0, ext));
+  };
+}
+
+export function compileRules(rules: ResolutionConfig): CompiledRules {
+  const blockedReason = compileBlocklist(rules);
+
+  // mergeOn entries: `email` (any email), `external_id` (every namespace), `external_id.crm` (one namespace).
+  const priorities = new Map<string, number>();
+  rules.mergeOn.forEach((m, i) => priorities.set(m, rules.mergeOn.length - i));
 
   function limitClass(type: string, namespace?: string) {
     return namespace ? `${type}:${namespace}` : type;
@@ -122,5 +141,45 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
     genericThreshold: rules.genericThreshold,
     maxRecords: rules.maxRecordsPerProfile,
     maxIdentifiers: rules.maxIdentifiersPerProfile,
+  };
+}
+
+interface ValueList {
+  exact: string[];
+  regex: string[];
+}
+
+/** What `tributary resolve --show-rules` prints: the rules the resolver really applies, defaults filled in. */
+export interface EffectiveRules {
+  resolver: string;
+  identifierTypes: string[];
+  mergeOn: string[];
+  limits: Record<string, number>;
+  genericThreshold: number;
+  nameGuard: ResolutionConfig['nameGuard'];
+  caps: { maxRecordsPerProfile: number; maxIdentifiersPerProfile: number };
+  useDefaultBlocklist: boolean;
+  /** Per identifier type (`*`: every type): the built-in values and the configured ones. */
+  blocked: Record<string, { builtIn: ValueList; configured: ValueList }>;
+}
+
+export function effectiveRules(rules: ResolutionConfig): EffectiveRules {
+  const blocked: EffectiveRules['blocked'] = {};
+  const empty = (): ValueList => ({ exact: [], regex: [] });
+  for (const type of new Set([...Object.keys(DEFAULT_BLOCKED), ...Object.keys(rules.blocked)])) {
+    const builtIn = rules.useDefaultBlocklist && DEFAULT_BLOCKED[type] ? DEFAULT_BLOCKED[type] : empty();
+    const own = rules.blocked[type];
+    blocked[type] = { builtIn: { exact: [...builtIn.exact], regex: [...builtIn.regex] }, configured: own ? { exact: [...own.exact], regex: [...own.regex] } : empty() };
+  }
+  return {
+    resolver: rules.resolver,
+    identifierTypes: [...new Set([...BUILT_IN_IDENTIFIER_TYPES, ...rules.identifierTypes])],
+    mergeOn: [...rules.mergeOn],
+    limits: { ...rules.limits },
+    genericThreshold: rules.genericThreshold,
+    nameGuard: rules.nameGuard,
+    caps: { maxRecordsPerProfile: rules.maxRecordsPerProfile, maxIdentifiersPerProfile: rules.maxIdentifiersPerProfile },
+    useDefaultBlocklist: rules.useDefaultBlocklist,
+    blocked,
   };
 }

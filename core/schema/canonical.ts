@@ -1,9 +1,12 @@
 /** The one shape every source record is turned into before resolution. */
 
+/** Identifier types every mapping may use; others are declared in `resolution.identifierTypes`. */
+export const BUILT_IN_IDENTIFIER_TYPES = ['email', 'phone', 'external_id', 'anonymous_id'] as const;
+
 export interface Identifier {
   /** email, phone, external_id, anonymous_id, or a custom type. */
   type: string;
-  /** Normalized value (lowercased email, E.164 phone). */
+  /** Normalized value: email lowercased, NFC, ASCII domain; phone E.164 with `;ext=N` when it has an extension. */
   value: string;
   /** For external ids: which system issued it (crm, shop). */
   namespace?: string;

@@ -1,6 +1,8 @@
-import type { MappingConfig } from '../config/schema.js';
+import type { DateFormat, MappingConfig } from '../config/schema.js';
+import type { BlockedPredicate } from '../resolution/rules.js';
 import type { CanonicalRecord, FieldWarning, Identifier } from './canonical.js';
 import {
+  UNDECODED_REASON,
   normalizeBoolean,
   normalizeEmail,
   normalizeName,
@@ -31,13 +33,59 @@ export interface MappingContext {
   kind: 'identify' | 'track';
   primaryKey: string[];
   defaultRegion: string;
+  /** The read time: a record's observedAt when its mapping has none, or its value is missing or invalid. */
   now: () => string;
+  /** The stream's `dateFormat`, for observedAt values such as 01.05.2024. */
+  dateFormat?: DateFormat;
+  /** The resolution blocklist (`compileBlocklist(config.resolution)`); without it no value counts as blocked here. */
+  blocked?: BlockedPredicate;
+  /**
+   * What a record whose identifiers are all unusable (empty, invalid or blocked)
+   * becomes: a dead letter with the reasons (default), or, for the identity-resolution
+   * issue's `unidentified: profile` policy, a record kept as it is.
+   */
+  unidentified?: 'dead-letter' | 'profile';
 }
 
 const NAME_TRAITS = new Set(['firstName', 'lastName', 'name', 'fullName']);
 
 function isEmpty(v: unknown): boolean {
   return v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+}
+
+/**
+ * One primary-key value as key text, or why it cannot be one. Strings are kept as
+ * they are; integers are their decimal text (so the number 1, also written 1.0 in
+ * JSON, is "1": the same key as the text "1", never the text "1.0"). Non-integer
+ * numbers are refused: 1.5 and 1.50 and 1.4999999999999999 are not reliably one key.
+ * Integers beyond 2^53 have already lost digits when read; dates are their ISO time.
+ */
+export function keyPart(name: string, v: unknown): { ok: true; value: string } | { ok: false; reason: string } {
+  if (typeof v === 'string') return { ok: true, value: v };
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) return { ok: false, reason: `primary key ${name} is a non-integer number (${v}); keys must be strings or integers` };
+    if (!Number.isSafeInteger(v)) return { ok: false, reason: `primary key ${name} is an integer beyond 2^53 (${v}) that lost digits when read; quote it in the source` };
+    return { ok: true, value: String(v) };
+  }
+  if (typeof v === 'bigint') return { ok: true, value: v.toString() };
+  if (v instanceof Date) {
+    return Number.isFinite(v.getTime()) ? { ok: true, value: v.toISOString() } : { ok: false, reason: `primary key ${name} is an invalid date` };
+  }
+  if (typeof v === 'object') return { ok: false, reason: `primary key ${name} is an object or a list, not a single value` };
+  return { ok: false, reason: `primary key ${name} is a ${typeof v}, not a string or an integer` };
+}
+
+/** NUL bytes are removed (with a warning); text with U+FFFD did not decode (a warning, and `undecoded`). */
+function cleanText(field: string, raw: unknown, warnings: FieldWarning[]): { value: unknown; undecoded: boolean } {
+  if (typeof raw !== 'string') return { value: raw, undecoded: false };
+  let value = raw;
+  if (value.includes('\u0000')) {
+    value = value.replaceAll('\u0000', '');
+    warnings.push({ field, value, reason: 'NUL bytes removed' });
+  }
+  const undecoded = value.includes('\ufffd');
+  if (undecoded) warnings.push({ field, value, reason: UNDECODED_REASON });
+  return { value, undecoded };
 }
 
 /**
@@ -66,42 +114,69 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     ...Object.values(mapping.consent ?? {}),
   ]);
 
+  const timestampOptions = { dateFormat: mctx.dateFormat };
+
+  type Made = { ok: true; id: Identifier } | { ok: false; reason: string; shown?: unknown };
+  function makeIdentifier(spec: (typeof identifierSpecs)[number], raw: unknown, data: Record<string, unknown>): Made {
+    if (typeof raw === 'object') return { ok: false, reason: 'not a single value (an object or a list)' };
+    if (spec.type === 'email') {
+      const n = normalizeEmail(raw);
+      return n.ok ? { ok: true, id: { type: 'email', value: n.value } } : n;
+    }
+    if (spec.type === 'phone') {
+      const own = spec.regionField ? getPath(data, spec.regionField) : undefined;
+      const n = normalizePhone(raw, isEmpty(own) ? (spec.region ?? mctx.defaultRegion) : String(own));
+      return n.ok ? { ok: true, id: { type: 'phone', value: n.value } } : n;
+    }
+    const value = String(raw).trim();
+    if (value.length > 512) return { ok: false, reason: 'longer than 512 characters', shown: value.slice(0, 64) };
+    return { ok: true, id: { type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) } };
+  }
+
   function map(data: Record<string, unknown>): MapResult {
     const idParts = mctx.primaryKey.map((k) => getPath(data, k));
     if (idParts.some(isEmpty)) {
       return { ok: false, reason: `primary key ${mctx.primaryKey.join(', ')} is empty` };
     }
+    const keyTexts: string[] = [];
+    for (let i = 0; i < idParts.length; i++) {
+      const part = keyPart(mctx.primaryKey[i], idParts[i]);
+      if (!part.ok) return { ok: false, reason: part.reason };
+      keyTexts.push(part.value);
+    }
     // One key column is its value; several are a JSON array, so ("a|b","c") and ("a","b|c") stay apart.
-    const recordId = idParts.length === 1 ? String(idParts[0]) : JSON.stringify(idParts.map(String));
+    const recordId = keyTexts.length === 1 ? keyTexts[0] : JSON.stringify(keyTexts);
     const warnings: FieldWarning[] = [];
+    /** Why each identifier field gave nothing usable, for the dead letter. */
+    const unusable: Array<{ field: string; reason: string }> = [];
+    let usable = 0;
     const identifiers: Identifier[] = [];
     const traits: Record<string, unknown> = {};
 
     for (const spec of identifierSpecs) {
-      const raw = getPath(data, spec.field);
-      if (isEmpty(raw)) continue;
-      if (typeof raw === 'object') {
-        warnings.push({ field: spec.field, value: raw, reason: 'not a single value (an object or a list)' });
+      const original = getPath(data, spec.field);
+      const { value: raw, undecoded } = cleanText(spec.field, original, warnings);
+      if (isEmpty(raw) || undecoded) {
+        unusable.push({ field: spec.field, reason: undecoded ? UNDECODED_REASON : 'empty' });
         continue;
       }
-      if (spec.type === 'email') {
-        const n = normalizeEmail(raw);
-        if (n.ok) identifiers.push({ type: 'email', value: n.value, ...(n.value !== raw ? { raw: String(raw) } : {}) });
-        else warnings.push({ field: spec.field, value: raw, reason: n.reason });
-      } else if (spec.type === 'phone') {
-        const region = (spec.regionField && !isEmpty(getPath(data, spec.regionField)) ? String(getPath(data, spec.regionField)) : undefined) ?? spec.region ?? mctx.defaultRegion;
-        const n = normalizePhone(raw, region);
-        if (n.ok) identifiers.push({ type: 'phone', value: n.value, ...(n.value !== raw ? { raw: String(raw) } : {}) });
-        else warnings.push({ field: spec.field, value: raw, reason: n.reason });
-      } else {
-        const value = String(raw).trim();
-        if (value.length > 512) warnings.push({ field: spec.field, value: value.slice(0, 64), reason: 'longer than 512 characters' });
-        else identifiers.push({ type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) });
+      const made = makeIdentifier(spec, raw, data);
+      if (!made.ok) {
+        warnings.push({ field: spec.field, value: made.shown ?? raw, reason: made.reason });
+        unusable.push({ field: spec.field, reason: made.reason });
+        continue;
       }
+      const id = made.id;
+      if ((id.type === 'email' || id.type === 'phone') && id.value !== original) id.raw = String(original);
+      identifiers.push(id);
+      // A blocked value stays on the record (the resolver refuses it and records why), but does not make it identifiable.
+      const blocked = mctx.blocked?.(id.type, id.value);
+      if (blocked) unusable.push({ field: spec.field, reason: blocked });
+      else usable++;
     }
 
     for (const [trait, field] of traitSpecs) {
-      const raw = getPath(data, field);
+      const raw = cleanText(field, getPath(data, field), warnings).value;
       if (isEmpty(raw)) continue;
       if (NAME_TRAITS.has(trait)) traits[trait] = normalizeName(raw);
       else if (trait === 'email') {
@@ -114,12 +189,16 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
       if ((id.type === 'email' || id.type === 'phone') && traits[id.type] === undefined) traits[id.type] = id.value;
     }
 
+    // The documented fallback is the read time; a mapped observedAt that is missing or invalid says so on the record.
     let observedAt = mctx.now();
     if (mapping.observedAt) {
       const raw = getPath(data, mapping.observedAt);
-      const n = normalizeTimestamp(raw);
-      if (n.ok) observedAt = n.value;
-      else if (!isEmpty(raw)) warnings.push({ field: mapping.observedAt, value: raw, reason: n.reason });
+      const n = isEmpty(raw) ? undefined : normalizeTimestamp(raw, timestampOptions);
+      if (n?.ok) observedAt = n.value;
+      else {
+        const reason = n ? `observedAt invalid (${n.reason}); using read time` : 'observedAt missing; using read time';
+        warnings.push({ field: mapping.observedAt, value: raw ?? null, reason });
+      }
     }
 
     const record: CanonicalRecord = {
@@ -133,11 +212,11 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     };
 
     if (mapping.event) {
-      const name = mapping.event.name ?? String(getPath(data, mapping.event.nameField!) ?? '').trim();
+      const name = mapping.event.name ?? String(cleanText(mapping.event.nameField!, getPath(data, mapping.event.nameField!), warnings).value ?? '').trim();
       if (!name) return { ok: false, reason: `event name field ${mapping.event.nameField} is empty`, recordId };
       const properties: Record<string, unknown> = {};
       for (const [prop, field] of Object.entries(mapping.event.properties)) {
-        const v = getPath(data, field);
+        const v = cleanText(field, getPath(data, field), warnings).value;
         if (!isEmpty(v)) properties[prop] = v;
       }
       record.event = { name, properties };
@@ -148,7 +227,7 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
         else if (!isEmpty(raw)) warnings.push({ field: mapping.event.revenue, value: raw, reason: n.reason });
       }
       if (mapping.event.currency) {
-        const c = getPath(data, mapping.event.currency);
+        const c = cleanText(mapping.event.currency, getPath(data, mapping.event.currency), warnings).value;
         if (!isEmpty(c)) record.event.currency = String(c).trim().toUpperCase();
       }
     }
@@ -165,11 +244,11 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     }
 
     if (warnings.length) record.warnings = warnings;
-    if (identifiers.length === 0) {
-      const why = warnings.length
-        ? `: ${warnings.map((w) => `${w.field} ${w.reason}`).join('; ')}`
-        : `: ${identifierSpecs.map((spec) => spec.field).join(', ')} empty`;
-      return { ok: false, reason: `no usable identifier${why}`, recordId };
+    if (usable === 0 && (mctx.unidentified ?? 'dead-letter') === 'dead-letter') {
+      const why = unusable.every((u) => u.reason === 'empty')
+        ? `${unusable.map((u) => u.field).join(', ')} empty`
+        : unusable.map((u) => `${u.field} ${u.reason}`).join('; ');
+      return { ok: false, reason: `no usable identifier: ${why}`, recordId };
     }
     return { ok: true, record };
   }

@@ -83,3 +83,65 @@ describe('mapping: a record whose identifier fields are all empty', () => {
     expect(map({ id: 1, email: '', tel: null })).toEqual({ ok: false, reason: 'no usable identifier: email, tel empty', recordId: '1' });
   });
 });
+
+describe('normalizers: issue 8 regressions', () => {
+  it('phone extensions stay part of the value (E.164 then ;ext=N), so each extension is its own identifier', () => {
+    expect(normalizePhone('+1 415 555 2671 ext 12', 'US')).toEqual({ ok: true, value: '+14155552671;ext=12' });
+    expect(normalizePhone('(415) 555-2671 x14', 'US')).toEqual({ ok: true, value: '+14155552671;ext=14' });
+    expect(normalizePhone('+14155552671;ext=15')).toEqual({ ok: true, value: '+14155552671;ext=15' });
+    expect(normalizePhone('415-555-2671 #16', 'US')).toEqual({ ok: true, value: '+14155552671;ext=16' });
+    expect(normalizePhone('(415) 555-2671', 'US')).toEqual({ ok: true, value: '+14155552671' });
+    // The memo answers per region: the same text read in another region is another number.
+    expect(normalizePhone('06 12 34 56 78', 'FR')).toEqual({ ok: true, value: '+33612345678' });
+    expect(normalizePhone('06 12 34 56 78', 'US').ok).toBe(false);
+  });
+
+  it('emails are NFC, and domains are compared in their ASCII (punycode) form', () => {
+    const nfc = 'jos\u00e9@example.org';
+    const nfd = 'jose\u0301@example.org';
+    expect(normalizeEmail(nfd)).toEqual({ ok: true, value: nfc });
+    expect(normalizeEmail(nfc)).toEqual({ ok: true, value: nfc });
+    expect(normalizeEmail('Anna@M\u00fcnchen.de')).toEqual({ ok: true, value: 'anna@xn--mnchen-3ya.de' });
+    expect(normalizeEmail('anna@xn--mnchen-3ya.de')).toEqual({ ok: true, value: 'anna@xn--mnchen-3ya.de' });
+    expect(normalizeEmail('anna@MU\u0308NCHEN.DE')).toEqual({ ok: true, value: 'anna@xn--mnchen-3ya.de' });
+    expect(normalizeEmail('anna@bad domain.de')).toMatchObject({ ok: false });
+  });
+
+  it('a value that did not decode (U+FFFD) is never an email', () => {
+    expect(normalizeEmail('jos\ufffd@example.org')).toEqual({ ok: false, reason: expect.stringMatching(/U\+FFFD/) });
+  });
+
+  it('impossible calendar dates are refused, not rolled over to the next month', () => {
+    expect(normalizeTimestamp('2024-02-30')).toEqual({ ok: false, reason: 'not a calendar date' });
+    expect(normalizeTimestamp('2024-02-30 10:00:00')).toEqual({ ok: false, reason: 'not a calendar date' });
+    expect(normalizeTimestamp('2024-02-31T10:00:00+02:00')).toEqual({ ok: false, reason: 'not a calendar date' });
+    expect(normalizeTimestamp('2023-02-29')).toEqual({ ok: false, reason: 'not a calendar date' });
+    expect(normalizeTimestamp('2024-02-29')).toEqual({ ok: true, value: '2024-02-29T00:00:00.000Z' });
+    expect(normalizeTimestamp('2024-03-01 24:10')).toEqual({ ok: false, reason: 'not a calendar date' });
+    expect(normalizeTimestamp('February 30, 2024')).toEqual({ ok: false, reason: 'not a calendar date' });
+  });
+
+  it('day/month order is read by the declared dateFormat; without one an ambiguous date is refused, never guessed', () => {
+    expect(normalizeTimestamp('01.05.2024')).toEqual({ ok: false, reason: expect.stringMatching(/ambiguous day\/month order.*dateFormat/) });
+    expect(normalizeTimestamp('01.05.2024', { dateFormat: 'DD.MM.YYYY' })).toEqual({ ok: true, value: '2024-05-01T00:00:00.000Z' });
+    expect(normalizeTimestamp('01/05/2024 10:20', { dateFormat: 'MM/DD/YYYY' })).toEqual({ ok: true, value: '2024-01-05T10:20:00.000Z' });
+    // One reading only: not a guess.
+    expect(normalizeTimestamp('13.05.2024')).toEqual({ ok: true, value: '2024-05-13T00:00:00.000Z' });
+    expect(normalizeTimestamp('13/05/2024', { dateFormat: 'MM/DD/YYYY' })).toEqual({ ok: false, reason: 'not a calendar date' });
+    expect(normalizeTimestamp('01.05.2024', { dateFormat: 'YYYY-MM-DD' })).toEqual({ ok: false, reason: expect.stringMatching(/does not match dateFormat YYYY-MM-DD/) });
+    expect(normalizeTimestamp('01.05.24', { dateFormat: 'DD.MM.YYYY' })).toEqual({ ok: false, reason: expect.stringMatching(/two-digit year/) });
+    // ISO and Unix times are unambiguous whatever the stream declares.
+    expect(normalizeTimestamp('2024-05-01T10:00:00Z', { dateFormat: 'MM/DD/YYYY' })).toEqual({ ok: true, value: '2024-05-01T10:00:00.000Z' });
+  });
+
+  it('text that only looks like a date is refused; out-of-range numbers do not throw', () => {
+    expect(normalizeTimestamp('foo 1')).toEqual({ ok: false, reason: 'not a date or time' });
+    expect(normalizeTimestamp('1')).toEqual({ ok: false, reason: 'not a date or time' });
+    expect(normalizeTimestamp(1e20)).toEqual({ ok: false, reason: 'not a date or time' });
+    expect(normalizeTimestamp(Number.NaN)).toEqual({ ok: false, reason: 'not a date or time' });
+    expect(normalizeTimestamp('Fri, 01 Mar 2024 10:20:30 GMT')).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });
+    expect(normalizeTimestamp('March 1, 2024 10:20:30')).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });
+    expect(normalizeTimestamp('2024/05/01')).toEqual({ ok: true, value: '2024-05-01T00:00:00.000Z' });
+    expect(normalizeTimestamp('2024-03-01T10:20:30.5+0130')).toEqual({ ok: true, value: '2024-03-01T08:50:30.500Z' });
+  });
+});

@@ -1,4 +1,6 @@
+import { domainToASCII } from 'node:url';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { DateFormat } from '../config/schema.js';
 
 /**
  * Shared normalizers. Each returns either a value or the reason it could not
@@ -8,24 +10,66 @@ export type Normalized<T> = { ok: true; value: T } | { ok: false; reason: string
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_IDENTIFIER_LENGTH = 320;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+/** U+FFFD is what a decoder writes for bytes that were not valid in the source's encoding. */
+export const UNDECODED_REASON = 'contains U+FFFD: the text did not decode (check the encoding of the source)';
+
+/**
+ * Emails: trimmed, lowercased, Unicode NFC (so `josé` typed on a Mac and on
+ * Windows is one address), and the domain in its ASCII form (`münchen.de` and
+ * `xn--mnchen-3ya.de` are one domain; ASCII is what DNS and every mail service
+ * accept). All-ASCII input, the common case, takes a fast path that changes nothing else.
+ */
 export function normalizeEmail(input: unknown): Normalized<string> {
   if (input === null || input === undefined) return { ok: false, reason: 'empty' };
-  const value = String(input).trim().toLowerCase();
+  let value = String(input).trim();
   if (!value) return { ok: false, reason: 'empty' };
   if (value.length > MAX_IDENTIFIER_LENGTH) return { ok: false, reason: `longer than ${MAX_IDENTIFIER_LENGTH} characters` };
+  if (PRINTABLE_ASCII.test(value)) {
+    value = value.toLowerCase();
+    return EMAIL.test(value) ? { ok: true, value } : { ok: false, reason: 'not an email address' };
+  }
+  if (value.includes('\ufffd')) return { ok: false, reason: UNDECODED_REASON };
+  value = value.normalize('NFC').toLowerCase().normalize('NFC');
   if (!EMAIL.test(value)) return { ok: false, reason: 'not an email address' };
+  const at = value.lastIndexOf('@');
+  const domain = domainToASCII(value.slice(at + 1));
+  if (!domain || !domain.includes('.')) return { ok: false, reason: 'not an email address (the domain is not a valid name)' };
+  value = `${value.slice(0, at + 1)}${domain}`;
+  if (value.length > MAX_IDENTIFIER_LENGTH) return { ok: false, reason: `longer than ${MAX_IDENTIFIER_LENGTH} characters` };
   return { ok: true, value };
 }
 
+// Parsing a phone costs ~10 µs; the same few numbers recur (switchboards, a shop's
+// own number), so answers are kept per (region, text) up to a bound, then dropped at once.
+const PHONE_MEMO_MAX = 20_000;
+const phoneMemo = new Map<string, Normalized<string>>();
+
+/**
+ * Phones to E.164. An extension (`ext 12`, `x12`, `;ext=12`, `#12`) stays part of
+ * the value in the RFC 3966 form `+14155552671;ext=12`: people behind one
+ * switchboard number are different identifiers, and none of them is the bare number.
+ */
 export function normalizePhone(input: unknown, region?: string): Normalized<string> {
   if (input === null || input === undefined) return { ok: false, reason: 'empty' };
-  let text = String(input).trim();
+  const text = String(input).trim();
   if (!text) return { ok: false, reason: 'empty' };
   if (text.length > 64) return { ok: false, reason: 'longer than 64 characters' };
+  const country = region ? region.trim().toUpperCase() : '';
+  const key = `${country}\u0000${text}`;
+  const hit = phoneMemo.get(key);
+  if (hit) return hit;
+  const result = parsePhone(text, country ? (country as CountryCode) : undefined);
+  if (phoneMemo.size >= PHONE_MEMO_MAX) phoneMemo.clear();
+  phoneMemo.set(key, result);
+  return result;
+}
+
+function parsePhone(input: string, country: CountryCode | undefined): Normalized<string> {
+  if (input.includes('\ufffd')) return { ok: false, reason: UNDECODED_REASON };
   // 00 is the international prefix in most of the world; libphonenumber only knows it per region.
-  if (text.startsWith('00')) text = `+${text.slice(2)}`;
-  const country = region ? (region.trim().toUpperCase() as CountryCode) : undefined;
+  const text = input.startsWith('00') ? `+${input.slice(2)}` : input;
   let parsed;
   try {
     parsed = parsePhoneNumberFromString(text, country);
@@ -34,28 +78,107 @@ export function normalizePhone(input: unknown, region?: string): Normalized<stri
   }
   if (!parsed) return { ok: false, reason: country ? `not a phone number for region ${country}` : 'not a phone number (no region to read it in)' };
   if (!parsed.isValid()) return { ok: false, reason: `not a valid ${parsed.country ?? country ?? ''} phone number`.replace('  ', ' ') };
-  return { ok: true, value: parsed.number };
+  return { ok: true, value: parsed.ext ? `${parsed.number};ext=${parsed.ext}` : parsed.number };
 }
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const SQL_DATETIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+export interface TimestampOptions {
+  /** The stream's `dateFormat`: the order of day, month and year in dates like 01.05.2024. */
+  dateFormat?: DateFormat;
+}
 
-/** Timestamps to ISO-8601 UTC. Strings without a zone are read as UTC, never as local time. */
-export function normalizeTimestamp(input: unknown): Normalized<string> {
+const TIME = String.raw`(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?`;
+const YEAR_FIRST = new RegExp(String.raw`^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})${TIME}$`, 'i');
+const DAY_OR_MONTH_FIRST = new RegExp(String.raw`^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})${TIME}$`, 'i');
+const TWO_DIGIT_YEAR = /^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}(?:$|[T ])/;
+const UNIX_TIME = /^\d{9,13}$/;
+const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTH_NAME = /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?=[\s,\d]|$)/i;
+const YEAR = /\b\d{4}\b/;
+const HAS_ZONE = /(\b(z|utc|gmt)\b|[+-]\d{2}:?\d{2}\b)/i;
+/** What `Date` can represent: ±100,000,000 days around 1970. */
+const MAX_MS = 8.64e15;
+
+const NOT_A_DATE: Normalized<string> = { ok: false, reason: 'not a date or time' };
+const NOT_CALENDAR: Normalized<string> = { ok: false, reason: 'not a calendar date' };
+
+/**
+ * Timestamps to ISO-8601 UTC. Strings without a zone are read as UTC, never as local
+ * time. An impossible date (2024-02-30) is refused, never rolled over; a date whose
+ * day and month could be swapped (01.05.2024) is read by `dateFormat` or refused.
+ * Unix times in seconds or milliseconds are numbers or 9 to 13 digits.
+ */
+export function normalizeTimestamp(input: unknown, opts: TimestampOptions = {}): Normalized<string> {
   if (input === null || input === undefined || input === '') return { ok: false, reason: 'empty' };
-  let ms: number;
-  if (input instanceof Date) ms = input.getTime();
-  else if (typeof input === 'number') ms = input < 1e11 ? input * 1000 : input; // seconds vs milliseconds
-  else {
-    const text = String(input).trim();
-    if (/^\d{9,13}$/.test(text)) {
-      const n = Number(text);
-      ms = n < 1e11 ? n * 1000 : n;
-    } else if (DATE_ONLY.test(text)) ms = Date.parse(`${text}T00:00:00Z`);
-    else if (SQL_DATETIME.test(text)) ms = Date.parse(`${text.replace(' ', 'T')}Z`);
-    else ms = Date.parse(text);
+  if (input instanceof Date) return fromMs(input.getTime());
+  if (typeof input === 'number') return fromMs(input < 1e11 && input > -1e11 ? input * 1000 : input); // seconds vs milliseconds
+  const text = String(input).trim();
+  if (!text) return { ok: false, reason: 'empty' };
+  if (UNIX_TIME.test(text)) {
+    const n = Number(text);
+    return fromMs(n < 1e11 ? n * 1000 : n);
   }
-  if (!Number.isFinite(ms)) return { ok: false, reason: 'not a date or time' };
+  let m = YEAR_FIRST.exec(text);
+  if (m) return fromParts(+m[1], +m[3], +m[4], m, 5);
+  m = DAY_OR_MONTH_FIRST.exec(text);
+  if (m) {
+    const a = +m[1];
+    const b = +m[3];
+    const order = opts.dateFormat?.slice(0, 2);
+    if (order === 'YY') return { ok: false, reason: `does not match dateFormat ${opts.dateFormat}` };
+    if (order === 'DD') return fromParts(+m[4], b, a, m, 5);
+    if (order === 'MM') return fromParts(+m[4], a, b, m, 5);
+    const dayFirst = b <= 12 && a <= daysIn(+m[4], b);
+    const monthFirst = a <= 12 && b <= daysIn(+m[4], a);
+    if (dayFirst && monthFirst && a !== b) {
+      return { ok: false, reason: "ambiguous day/month order: set the stream's dateFormat (e.g. DD.MM.YYYY or MM/DD/YYYY)" };
+    }
+    return dayFirst ? fromParts(+m[4], b, a, m, 5) : fromParts(+m[4], a, b, m, 5);
+  }
+  if (TWO_DIGIT_YEAR.test(text)) return { ok: false, reason: 'two-digit year: write the year in full' };
+  // RFC 2822 and similar (`Fri, 01 Mar 2024 10:20:30 GMT`, `March 1, 2024`): a month name and a full year.
+  const month = MONTH_NAME.exec(text);
+  if (month && YEAR.test(text)) {
+    const ms = Date.parse(HAS_ZONE.test(text) ? text : `${text} UTC`);
+    if (!Number.isFinite(ms)) return NOT_A_DATE;
+    // Date.parse rolls February 30 over into March: the month it read must be the one written.
+    const written = MONTH_NAMES.indexOf(month[1].toLowerCase());
+    const zoneFree = Date.parse(`${text.replace(HAS_ZONE, '')} UTC`);
+    if (Number.isFinite(zoneFree) && new Date(zoneFree).getUTCMonth() !== written) return NOT_CALENDAR;
+    return fromMs(ms);
+  }
+  return NOT_A_DATE;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  if (month < 1 || month > 12) return 0;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+}
+
+/** m[at..at+4]: hours, minutes, seconds, fraction, zone. */
+function fromParts(year: number, month: number, day: number, m: RegExpExecArray, at: number): Normalized<string> {
+  const hh = m[at] === undefined ? 0 : +m[at];
+  const mi = m[at + 1] === undefined ? 0 : +m[at + 1];
+  const ss = m[at + 2] === undefined ? 0 : +m[at + 2];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hh > 23 || mi > 59 || ss > 59) return NOT_CALENDAR;
+  const ms = m[at + 3] === undefined ? 0 : Math.round(Number(`0.${m[at + 3]}`) * 1000);
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hh, mi, ss, ms);
+  return fromMs(d.getTime() - zoneOffsetMs(m[at + 4]));
+}
+
+function zoneOffsetMs(zone: string | undefined): number {
+  if (!zone || /^(z|utc|gmt)$/i.test(zone)) return 0;
+  const sign = zone[0] === '-' ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0)) * 60_000;
+}
+
+function fromMs(ms: number): Normalized<string> {
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_MS) return NOT_A_DATE;
   return { ok: true, value: new Date(ms).toISOString() };
 }
 

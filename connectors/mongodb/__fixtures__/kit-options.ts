@@ -16,7 +16,7 @@ const BASE = Date.UTC(2024, 0, 1);
 
 export function seedCustomers(count = SEED_COUNT): Document[] {
   return Array.from({ length: count }, (_, i) => ({
-    email: `customer${i}@example.com`,
+    email: `customer${i}@mail-box.net`,
     name: { first: `First${i}`, last: `Last${i}` },
     address: { city: i % 2 ? 'Lyon' : 'Porto', geo: { lat: 45 + i / 100, lng: 4 } },
     tags: i % 3 ? ['newsletter'] : [],
@@ -59,7 +59,7 @@ export function mongodbKitOptions(target: () => Promise<KitTarget>): SourceKitOp
     async addNewer(config) {
       // Three documents with one shared, later timestamp: newer than everything read, tied among themselves.
       const at = new Date(BASE + 24 * 3600_000);
-      const docs = [0, 1, 2].map((i) => ({ email: `new${i}@example.com`, name: { first: `New${i}`, last: 'Customer' }, updatedAt: at }));
+      const docs = [0, 1, 2].map((i) => ({ email: `new${i}@mail-box.net`, name: { first: `New${i}`, last: 'Customer' }, updatedAt: at }));
       return insertWithDriver(config.url, config.database, KIT_COLLECTION, docs);
     },
     farFutureState: () => ({

@@ -55,7 +55,7 @@ export async function seedCustomers(conn: mysql.Connection): Promise<number> {
   const rows: unknown[][] = [];
   for (let i = 1; i <= 60; i++) {
     rows.push([
-      i % 11 === 0 ? null : `user${i}@example.com`,
+      i % 11 === 0 ? null : `user${i}@mail-box.net`,
       i % 7 === 0 ? null : NASTY_NAMES[i % NASTY_NAMES.length],
       i % 5 === 0 ? null : i * 10,
       i % 4 === 0 ? null : `k-${i}`,

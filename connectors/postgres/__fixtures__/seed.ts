@@ -57,7 +57,7 @@ export async function seedCustomers(c: pg.Client): Promise<number> {
   const n = 60;
   for (let i = 1; i <= n; i++) {
     await c.query('INSERT INTO customers (email, name, "order", "key", updated_at) VALUES ($1, $2, $3, $4, $5)', [
-      i % 11 === 0 ? null : `user${i}@example.com`,
+      i % 11 === 0 ? null : `user${i}@mail-box.net`,
       i % 7 === 0 ? null : NASTY_NAMES[i % NASTY_NAMES.length],
       i % 5 === 0 ? null : i * 10,
       i % 4 === 0 ? null : `k-${i}`,

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
+import { effectiveRules, type EffectiveRules } from '../../resolution/rules.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
 export function resolveCommand(): Command {
@@ -7,10 +9,17 @@ export function resolveCommand(): Command {
     .description('Re-run identity resolution over stored records, e.g. after changing resolution rules')
     .option('--rebuild', 'rebuild every profile from the stored records')
     .option('--dry-run', 'print what would merge and what would split, change nothing')
+    .option('--show-rules', 'print the effective resolution rules (defaults filled in, built-in and configured blocked values)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { rebuild?: boolean; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { rebuild?: boolean; dryRun?: boolean; showRules?: boolean; json?: boolean }, cmd: Command) => {
       try {
-        if (!opts.rebuild) throw new ConfigError('nothing to do: pass --rebuild (with --dry-run to preview)');
+        if (opts.showRules) {
+          // The rules come from the config alone: no store is opened.
+          const rules = effectiveRules(loadConfigFile(globals(cmd).config).config.resolution);
+          process.stdout.write(opts.json ? `${JSON.stringify(rules, null, 2)}\n` : formatRules(rules));
+          return;
+        }
+        if (!opts.rebuild) throw new ConfigError('nothing to do: pass --rebuild (with --dry-run to preview) or --show-rules');
         await withEngine(cmd, async ({ engine }) => {
           const r = await engine.rebuild(!!opts.dryRun);
           if (opts.json) {
@@ -30,4 +39,28 @@ export function resolveCommand(): Command {
         reportError(err, !!globals(cmd).verbose);
       }
     });
+}
+
+/** The rules as a person reads them; `--json` has the same content. */
+export function formatRules(r: EffectiveRules): string {
+  const lines: string[] = [];
+  const w = (s: string) => lines.push(s);
+  const list = (values: string[]) => values.map((v) => JSON.stringify(v)).join(', ');
+  w(`resolver: ${r.resolver}`);
+  w(`identifier types: ${r.identifierTypes.join(', ')}`);
+  w(`mergeOn (highest priority first): ${r.mergeOn.join(', ')}`);
+  w(`limits (distinct values per profile): ${Object.entries(r.limits).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`);
+  w(`generic threshold: a value presented by more than ${r.genericThreshold} profiles stops linking`);
+  w(r.nameGuard ? `name guard: merges via ${r.nameGuard.via.join(', ')} refused when given names (${r.nameGuard.traits.join(', ')}) differ` : 'name guard: off');
+  w(`caps: ${r.caps.maxRecordsPerProfile} records, ${r.caps.maxIdentifiersPerProfile} identifiers per profile`);
+  w(`blocked values (never link; compared lowercased; built-in list ${r.useDefaultBlocklist ? 'on' : 'off: useDefaultBlocklist is false'}):`);
+  for (const [type, b] of Object.entries(r.blocked)) {
+    w(`  ${type === '*' ? '* (every type)' : type}:`);
+    if (b.builtIn.exact.length) w(`    built-in values: ${list(b.builtIn.exact)}`);
+    if (b.builtIn.regex.length) w(`    built-in patterns: ${b.builtIn.regex.map((x) => `/${x}/`).join('  ')}`);
+    if (b.configured.exact.length) w(`    configured values: ${list(b.configured.exact)}`);
+    if (b.configured.regex.length) w(`    configured patterns: ${b.configured.regex.map((x) => `/${x}/`).join('  ')}`);
+    if (!b.builtIn.exact.length && !b.builtIn.regex.length && !b.configured.exact.length && !b.configured.regex.length) w('    (none)');
+  }
+  return `${lines.join('\n')}\n`;
 }
