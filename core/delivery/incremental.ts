@@ -4,6 +4,7 @@ import type { DeadLetterInput, DeliveryCounts, DeliverySettlement, OutboxEntry, 
 import type { DestinationPlan } from './plan.js';
 import type { DeliveryClock } from './rate-limit.js';
 import { itemBytes, pack, writeWithRetry } from './send.js';
+import { faultAfterWrite } from './fault.js';
 
 export interface PassDeps {
   store: ProfileStore;
@@ -114,6 +115,7 @@ export async function deliverOutboxPage(deps: PassDeps, entries: OutboxEntry[]):
       clock: deps.clock,
       signal: deps.signal,
     });
+    faultAfterWrite();
     await settleBatch(deps, batch, results, open);
   }
 }
