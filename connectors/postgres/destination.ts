@@ -1,0 +1,129 @@
+import pg from 'pg';
+import type { DestinationConnector } from '../../core/plugin/types.js';
+import type { ColumnKind } from '../sql-common/destination-rows.js';
+import { sqlDestination, type FailureKind, type TableColumns } from '../sql-common/sql-destination.js';
+import { postgresConfigSchema } from './config.js';
+import { clientConfig } from './connection.js';
+import { postgresDestinationConfigSchema, type PostgresDestinationConfig } from './destination-config.js';
+
+/** `"name"`, quotes doubled: the only way a configured name reaches SQL. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+const tableName = (c: PostgresDestinationConfig) => `${quoteIdent(c.schema)}.${quoteIdent(c.table)}`;
+
+const TYPES: Record<ColumnKind, string> = {
+  key: 'text PRIMARY KEY',
+  text: 'text',
+  number: 'double precision',
+  boolean: 'boolean',
+  timestamp: 'timestamptz',
+  json: 'jsonb',
+};
+
+/**
+ * SQLSTATE classes: 22 data exception and 23 integrity violation are the row's
+ * values (P0 a trigger refusing it); 28 bad credentials, 3D/3F no such database
+ * or schema, 42 a missing table, column or privilege, 0A/25 a server that cannot
+ * take writes this way: no retry helps. Everything else (08 connection, 40
+ * deadlock or serialization, 53 resources, 55P03 lock timeout, 57 shutdown or
+ * cancel, network errors without a SQLSTATE) is worth retrying.
+ */
+export function classifyPostgresError(err: unknown): FailureKind {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return 'retryable';
+  const cls = code.slice(0, 2);
+  if (cls === '22' || cls === '23' || cls === 'P0') return 'data';
+  if (['28', '3D', '3F', '42', '0A', '25', '2B', '44'].includes(cls)) return 'fatal';
+  return 'retryable';
+}
+
+/**
+ * Build the `postgres` destination. Rows go in as one statement per batch:
+ * `INSERT ... SELECT ... FROM json_populate_recordset(NULL::<table>, $1)
+ * ON CONFLICT (<key>) DO UPDATE`: the batch travels as one JSON parameter and
+ * the server converts each value with the column's own type (a too-long or
+ * malformed value fails as it would in a plain INSERT, never truncated).
+ */
+export function createPostgresDestination(): DestinationConnector<PostgresDestinationConfig> {
+  return sqlDestination<PostgresDestinationConfig, pg.Client>({
+    id: 'postgres',
+    spec: { config: postgresDestinationConfigSchema, secrets: ['password'] },
+    // 2,000 rows of ~1 KB per statement: the fastest setting in bench/deliver-postgres.ts (docs/benchmarks.md).
+    limits: { maxBatchItems: 2000, maxBatchBytes: 32 * 1024 * 1024 },
+
+    async connect(config) {
+      const server = postgresConfigSchema.parse({
+        host: config.host,
+        port: config.port,
+        user: config.user,
+        password: config.password,
+        database: config.database,
+        ssl: config.ssl,
+        connectTimeoutMs: config.connectTimeoutMs,
+      });
+      const client = new pg.Client(clientConfig(server));
+      // A connection that dies while idle emits 'error'; the next query fails and says so.
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query(`SET lock_timeout = ${Math.trunc(config.lockTimeoutMs)}; SET TimeZone = 'UTC'`);
+        return client;
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+    },
+    async close(client) {
+      await client.end().catch(() => undefined);
+    },
+    tableLabel: tableName,
+
+    async describe(client, config) {
+      const res = await client.query<{ present: boolean | string; name: string | null; type: string | null }>(
+        `SELECT r.oid IS NOT NULL AS present, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+           FROM (SELECT to_regclass($1) AS oid) r
+           LEFT JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped`,
+        [tableName(config)],
+      );
+      // Values arrive as text (the source's raw type parsers): 't' / 'f'.
+      if (!res.rows.length || !(res.rows[0].present === true || res.rows[0].present === 't')) return undefined;
+      const columns: TableColumns = new Map();
+      for (const r of res.rows) if (r.name) columns.set(r.name, r.type ?? '');
+      return columns;
+    },
+
+    async createTable(client, config, columns) {
+      const defs = columns.map((c) => `${quoteIdent(c.name)} ${TYPES[c.kind]}`).join(', ');
+      await client.query(`CREATE TABLE IF NOT EXISTS ${tableName(config)} (${defs})`);
+    },
+
+    async control(client, sql) {
+      await client.query(sql);
+    },
+
+    async upsert(client, config, _table, columns, rows) {
+      const cols = columns.map(quoteIdent).join(', ');
+      const key = quoteIdent(config.keyColumn);
+      const rest = columns.filter((c) => c !== config.keyColumn).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
+      const onConflict = rest.length ? `DO UPDATE SET ${rest.join(', ')}` : 'DO NOTHING';
+      const sql = `INSERT INTO ${tableName(config)} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${tableName(config)}, $1::json) ON CONFLICT (${key}) ${onConflict}`;
+      await client.query(sql, [JSON.stringify(rows.map((r) => r.values))]);
+    },
+
+    async remove(client, config, refs) {
+      await client.query(`DELETE FROM ${tableName(config)} WHERE ${quoteIdent(config.keyColumn)} = ANY($1)`, [refs]);
+    },
+
+    async markDeleted(client, config, refs) {
+      const stamp = quoteIdent(config.deletedAtColumn!);
+      await client.query(`UPDATE ${tableName(config)} SET ${stamp} = now() WHERE ${quoteIdent(config.keyColumn)} = ANY($1) AND ${stamp} IS NULL`, [refs]);
+    },
+
+    classify: classifyPostgresError,
+  });
+}
+
+/** The `postgres` destination: one row per profile, upserted by profile id. See README.md. */
+export const postgresDestination = createPostgresDestination();
