@@ -41,42 +41,51 @@ export function classifyPostgresError(err: unknown): FailureKind {
 
 /**
  * Build the `postgres` destination. Rows go in as one statement per batch:
- * `INSERT ... SELECT ... FROM json_populate_recordset(NULL::<table>, $1)
+ * `INSERT ... SELECT ... FROM jsonb_populate_recordset(NULL::<table>, $1)
  * ON CONFLICT (<key>) DO UPDATE`: the batch travels as one JSON parameter and
  * the server converts each value with the column's own type (a too-long or
  * malformed value fails as it would in a plain INSERT, never truncated).
  */
 export function createPostgresDestination(): DestinationConnector<PostgresDestinationConfig> {
-  return sqlDestination<PostgresDestinationConfig, pg.Client>({
+  // One small pool per server, user and lock timeout: a backend per batch would cost a fork each.
+  // Idle connections close after a few seconds and never keep the process alive.
+  const pools = new Map<string, pg.Pool>();
+  const poolFor = (config: PostgresDestinationConfig): pg.Pool => {
+    const server = postgresConfigSchema.parse({
+      host: config.host,
+      port: config.port,
+      user: config.user,
+      password: config.password,
+      database: config.database,
+      ssl: config.ssl,
+      connectTimeoutMs: config.connectTimeoutMs,
+    });
+    const key = JSON.stringify([server, config.lockTimeoutMs]);
+    let pool = pools.get(key);
+    if (!pool) {
+      pool = new pg.Pool({ ...clientConfig(server), max: 2, idleTimeoutMillis: 5000, allowExitOnIdle: true });
+      pool.on('error', () => undefined);
+      // Runs before any query of the caller: the client queues queries in order.
+      pool.on('connect', (client) => {
+        // A connection killed while checked out emits 'error' too; the query in flight fails and says so.
+        client.on('error', () => undefined);
+        client.query(`SET lock_timeout = ${Math.trunc(config.lockTimeoutMs)}; SET TimeZone = 'UTC'`).catch(() => undefined);
+      });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+  return sqlDestination<PostgresDestinationConfig, pg.PoolClient>({
     id: 'postgres',
     spec: { config: postgresDestinationConfigSchema, secrets: ['password'] },
     // 2,000 rows of ~1 KB per statement: the fastest setting in bench/deliver-postgres.ts (docs/benchmarks.md).
     limits: { maxBatchItems: 2000, maxBatchBytes: 32 * 1024 * 1024 },
 
     async connect(config) {
-      const server = postgresConfigSchema.parse({
-        host: config.host,
-        port: config.port,
-        user: config.user,
-        password: config.password,
-        database: config.database,
-        ssl: config.ssl,
-        connectTimeoutMs: config.connectTimeoutMs,
-      });
-      const client = new pg.Client(clientConfig(server));
-      // A connection that dies while idle emits 'error'; the next query fails and says so.
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        await client.query(`SET lock_timeout = ${Math.trunc(config.lockTimeoutMs)}; SET TimeZone = 'UTC'`);
-        return client;
-      } catch (err) {
-        await client.end().catch(() => undefined);
-        throw err;
-      }
+      return poolFor(config).connect();
     },
-    async close(client) {
-      await client.end().catch(() => undefined);
+    async close(client, broken) {
+      client.release(broken);
     },
     tableLabel: tableName,
 
@@ -108,7 +117,7 @@ export function createPostgresDestination(): DestinationConnector<PostgresDestin
       const key = quoteIdent(config.keyColumn);
       const rest = columns.filter((c) => c !== config.keyColumn).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
       const onConflict = rest.length ? `DO UPDATE SET ${rest.join(', ')}` : 'DO NOTHING';
-      const sql = `INSERT INTO ${tableName(config)} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${tableName(config)}, $1::json) ON CONFLICT (${key}) ${onConflict}`;
+      const sql = `INSERT INTO ${tableName(config)} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${tableName(config)}, $1::jsonb) ON CONFLICT (${key}) ${onConflict}`;
       await client.query(sql, [JSON.stringify(rows.map((r) => r.values))]);
     },
 

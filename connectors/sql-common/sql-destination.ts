@@ -23,7 +23,8 @@ export interface SqlDestinationDialect<C extends SqlDestinationConfig, Conn> {
   limits: DestinationLimits;
   /** Open a session ready to write: strict value checks, lock timeout, UTC. */
   connect(config: C): Promise<Conn>;
-  close(conn: Conn): Promise<void>;
+  /** Give the session back; `broken` after a failure, when it must not be reused. */
+  close(conn: Conn, broken: boolean): Promise<void>;
   /** The table as messages name it (`"public"."profiles"`). */
   tableLabel(config: C): string;
   /** The table's columns, or undefined when there is no such table. */
@@ -168,7 +169,7 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
         if (!conn) return { ok: false, message: connectFailure(d.id, err, config) };
         return { ok: false, message: `cannot inspect table ${where(config)}: ${reasonOf(err, config)}` };
       } finally {
-        if (conn) await d.close(conn);
+        if (conn) await d.close(conn, false);
       }
     },
 
@@ -182,6 +183,7 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
       if (!all.length) return results;
 
       const conn = await open(ctx);
+      let broken = true;
       try {
         let prepared: { table: TableColumns; columns: string[] };
         try {
@@ -196,19 +198,21 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
         const { table, columns } = prepared;
         let f = await allAtOnce(conn, config, plan, table, columns);
         if (!f) {
+          broken = false;
           for (const items of all) settle(items, { status: 'ok' });
           return results;
         }
         if (f.kind === 'data') {
           ctx.logger.warn(`${d.id} destination ${ctx.name}: the batch failed on a value (${f.reason}); writing it row by row to find the bad rows`);
           f = await rowByRow(conn, config, plan, table, columns, settle);
+          broken = f !== undefined;
           if (!f) return results;
         }
         if (f.kind === 'fatal') throw fatalError(ctx, `cannot write to ${where(config)}: ${f.reason}`, f.err);
         for (const items of all) settle(items, { status: 'retryable', reason: f.reason });
         return results;
       } finally {
-        await d.close(conn);
+        await d.close(conn, broken);
       }
     },
   };
