@@ -147,7 +147,13 @@ export function createMysqlDestination(): DestinationConnector<MysqlDestinationC
       );
       // A MySQL table always has a column: none means no table.
       if (!rows.length) return undefined;
-      return new Map(rows.map((r) => [String(r.name), String(r.type)]));
+      // ON DUPLICATE KEY needs a primary key or unique index on exactly the key column; without one, rows would duplicate.
+      const [keys] = await c.conn.query<mysql.RowDataPacket[]>(
+        `SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
+          GROUP BY INDEX_NAME HAVING COUNT(*) = 1 AND MAX(COLUMN_NAME) = ? AND MAX(SUB_PART) IS NULL`,
+        [config.database, config.table, config.keyColumn],
+      );
+      return { columns: new Map(rows.map((r) => [String(r.name), String(r.type)])), keyUnique: keys.length > 0 };
     },
 
     async createTable(c, config, columns) {

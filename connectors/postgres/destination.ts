@@ -78,7 +78,7 @@ export function createPostgresDestination(): DestinationConnector<PostgresDestin
   return sqlDestination<PostgresDestinationConfig, pg.PoolClient>({
     id: 'postgres',
     spec: { config: postgresDestinationConfigSchema, secrets: ['password'] },
-    // 2,000 rows of ~1 KB per statement: the fastest setting in bench/deliver-postgres.ts (docs/benchmarks.md).
+    // bench/deliver-postgres.ts (docs/benchmarks.md): 500-2,000 rows of ~1 KB per call run alike, 5,000 slower and larger in memory.
     limits: { maxBatchItems: 2000, maxBatchBytes: 32 * 1024 * 1024 },
 
     async connect(config) {
@@ -90,17 +90,24 @@ export function createPostgresDestination(): DestinationConnector<PostgresDestin
     tableLabel: tableName,
 
     async describe(client, config) {
-      const res = await client.query<{ present: boolean | string; name: string | null; type: string | null }>(
-        `SELECT r.oid IS NOT NULL AS present, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+      const res = await client.query<{ present: boolean | string; name: string | null; type: string | null; key: boolean | string | null }>(
+        `SELECT r.oid IS NOT NULL AS present, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+                EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = r.oid AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL) AS key
            FROM (SELECT to_regclass($1) AS oid) r
            LEFT JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped`,
         [tableName(config)],
       );
       // Values arrive as text (the source's raw type parsers): 't' / 'f'.
-      if (!res.rows.length || !(res.rows[0].present === true || res.rows[0].present === 't')) return undefined;
+      const yes = (v: unknown) => v === true || v === 't';
+      if (!res.rows.length || !yes(res.rows[0].present)) return undefined;
       const columns: TableColumns = new Map();
-      for (const r of res.rows) if (r.name) columns.set(r.name, r.type ?? '');
-      return columns;
+      let keyUnique = false;
+      for (const r of res.rows) {
+        if (!r.name) continue;
+        columns.set(r.name, r.type ?? '');
+        if (r.name === config.keyColumn) keyUnique = yes(r.key);
+      }
+      return { columns, keyUnique };
     },
 
     async createTable(client, config, columns) {

@@ -15,6 +15,12 @@ export type FailureKind = 'retryable' | 'data' | 'fatal';
 /** Column name -> the server's type, as the table has them. */
 export type TableColumns = Map<string, string>;
 
+export interface TableInfo {
+  columns: TableColumns;
+  /** Is the key column the primary key, or alone in a unique index? Upserts need it. */
+  keyUnique: boolean;
+}
+
 /** The per-database parts of a SQL destination; `sqlDestination` supplies the batch logic. */
 export interface SqlDestinationDialect<C extends SqlDestinationConfig, Conn> {
   /** Connector id, also the server's name in messages (`postgres at db:5432 as writer`). */
@@ -28,7 +34,7 @@ export interface SqlDestinationDialect<C extends SqlDestinationConfig, Conn> {
   /** The table as messages name it (`"public"."profiles"`). */
   tableLabel(config: C): string;
   /** The table's columns, or undefined when there is no such table. */
-  describe(conn: Conn, config: C): Promise<TableColumns | undefined>;
+  describe(conn: Conn, config: C): Promise<TableInfo | undefined>;
   createTable(conn: Conn, config: C, columns: PlannedColumn[]): Promise<void>;
   /** Run a transaction-control statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...). */
   control(conn: Conn, sql: string): Promise<void>;
@@ -70,18 +76,25 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
   /** The table with every column the batch writes: created when allowed, else a fatal error naming what is missing. */
   async function prepare(ctx: DestinationContext<C>, conn: Conn, plan: PlannedBatch): Promise<{ table: TableColumns; columns: string[] }> {
     const config = ctx.config;
-    let table = await d.describe(conn, config);
-    if (!table) {
+    let info = await d.describe(conn, config);
+    if (!info) {
       if (!config.createTable) throw fatalError(ctx, `table ${where(config)} does not exist; create it or set createTable: true`);
       await d.createTable(conn, config, plan.columns);
-      table = await d.describe(conn, config);
-      if (!table) throw fatalError(ctx, `table ${where(config)} could not be created`);
+      info = await d.describe(conn, config);
+      if (!info) throw fatalError(ctx, `table ${where(config)} could not be created`);
     }
-    const missing = plan.columns.filter((c) => !c.standard && !table.has(c.name)).map((c) => c.name);
-    if (missing.length) {
-      throw fatalError(ctx, `table ${where(config)} has no column ${missing.map((m) => `"${m}"`).join(', ')}; add it or change the mapping / config`);
-    }
+    const problem = tableProblem(config, info, plan.columns.filter((c) => !c.standard).map((c) => c.name));
+    if (problem) throw fatalError(ctx, problem);
+    const table = info.columns;
     return { table, columns: plan.columns.filter((c) => table.has(c.name)).map((c) => c.name) };
+  }
+
+  /** What makes the table unusable: missing columns, or a key column that is not unique (rows would duplicate). */
+  function tableProblem(config: C, info: TableInfo, needed: string[]): string | undefined {
+    const missing = needed.filter((n) => !info.columns.has(n));
+    if (missing.length) return `table ${where(config)} has no column ${missing.map((m) => `"${m}"`).join(', ')}; add it or change the mapping / config`;
+    if (!info.keyUnique) return `column "${config.keyColumn}" of table ${where(config)} is neither the primary key nor unique: upserts by profile id need it to be`;
+    return undefined;
   }
 
   const failure = (err: unknown, config: C): Failure => ({ kind: d.classify(err), reason: `${d.id}: ${reasonOf(err, config)}`, err });
@@ -156,15 +169,14 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
       let conn: Conn | undefined;
       try {
         conn = await d.connect(config);
-        const table = await d.describe(conn, config);
-        if (!table) {
+        const info = await d.describe(conn, config);
+        if (!info) {
           if (config.createTable) return { ok: true };
           return { ok: false, message: `table ${where(config)} does not exist; create it or set createTable: true` };
         }
         const needed = [config.keyColumn, config.jsonColumn, config.deletedAtColumn].filter((n): n is string => typeof n === 'string');
-        const missing = needed.filter((n) => !table.has(n));
-        if (missing.length) return { ok: false, message: `table ${where(config)} has no column ${missing.map((m) => `"${m}"`).join(', ')}` };
-        return { ok: true };
+        const problem = tableProblem(config, info, needed);
+        return problem ? { ok: false, message: problem } : { ok: true };
       } catch (err) {
         if (!conn) return { ok: false, message: connectFailure(d.id, err, config) };
         return { ok: false, message: `cannot inspect table ${where(config)}: ${reasonOf(err, config)}` };
@@ -182,7 +194,14 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
       const all = [...plan.upserts.map((u) => u.items), ...plan.deletes.map((x) => x.items)];
       if (!all.length) return results;
 
-      const conn = await open(ctx);
+      let conn: Conn;
+      try {
+        conn = await open(ctx);
+      } catch (err) {
+        if (!(err instanceof ConnectionError) || !err.retryable) throw err;
+        for (const items of all) settle(items, { status: 'retryable', reason: err.message });
+        return results;
+      }
       let broken = true;
       try {
         let prepared: { table: TableColumns; columns: string[] };

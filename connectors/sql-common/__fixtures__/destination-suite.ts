@@ -120,6 +120,18 @@ export function sqlDestinationSuite<C extends SqlDestinationConfig>(o: SqlDestin
       expect((await o.rows(t)).size).toBe(0);
     });
 
+    it('a key column that is neither primary key nor unique is refused by check and write (rows would duplicate)', async () => {
+      const t = table('nokey');
+      await o.createTable(t, { id: 'text', profile: 'json' });
+      const c = config({ table: t } as Partial<C>);
+      const res = await o.connector.check(testContext(c));
+      expect(res.ok).toBe(false);
+      expect(res.message).toMatch(/column "id" of table .* is neither the primary key nor unique/);
+      const err = await write(c, sampleProfiles(1).map((p) => upsert(p))).catch((e: unknown) => e);
+      expect((err as ConnectionError).retryable).toBe(false);
+      expect((await o.rows(t)).size).toBe(0);
+    });
+
     it('upserts update rows in place: one row per profile, the latest values, duplicates in a batch settle together', async () => {
       const t = table('inplace');
       const c = config({ table: t, createTable: true } as Partial<C>);
