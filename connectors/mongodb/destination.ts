@@ -150,6 +150,7 @@ export function createMongodbDestination(): DestinationConnector<MongodbDestinat
       if (typeof planned === 'string') throw new ConnectionError(`mongodb destination ${ctx.name}: ${planned}`, { sync: ctx.name }, { retryable: false });
       if (!planned.ops.length) return results;
       const settleAll = (r: WriteResult) => planned.owners.forEach((items) => items.forEach((i) => (results[i] = r)));
+      await ctx.rate.take();
       const client = clientFor(config);
       try {
         await client.connect();

@@ -194,6 +194,7 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
       const all = [...plan.upserts.map((u) => u.items), ...plan.deletes.map((x) => x.items)];
       if (!all.length) return results;
 
+      await ctx.rate.take();
       let conn: Conn;
       try {
         conn = await open(ctx);
@@ -222,10 +223,14 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
           return results;
         }
         if (f.kind === 'data') {
-          ctx.logger.warn(`${d.id} destination ${ctx.name}: the batch failed on a value (${f.reason}); writing it row by row to find the bad rows`);
+          // The server's message may quote the refused value (profile data): it goes in the item's result, not the log.
           f = await rowByRow(conn, config, plan, table, columns, settle);
           broken = f !== undefined;
-          if (!f) return results;
+          if (!f) {
+            const refused = all.filter((items) => results[items[0]].status === 'permanent').length;
+            ctx.logger.warn(`${d.id} destination ${ctx.name}: a value was refused, the batch was written row by row; ${refused} of ${all.length} rows refused`);
+            return results;
+          }
         }
         if (f.kind === 'fatal') throw fatalError(ctx, `cannot write to ${where(config)}: ${f.reason}`, f.err);
         for (const items of all) settle(items, { status: 'retryable', reason: f.reason });

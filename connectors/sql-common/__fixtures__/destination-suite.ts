@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ConnectionError } from '../../../core/errors.js';
 import type { DestinationConnector, DestinationItem, ProfileDocument, WriteResult } from '../../../core/plugin/types.js';
 import { destinationConnectorKit, sampleProfiles } from '../../../test/kit/destination-kit.js';
-import { testContext } from '../../../test/kit/context.js';
+import { captureLogger, testContext } from '../../../test/kit/context.js';
 import type { SqlDestinationConfig } from '../destination-config.js';
 
 /** Column types the tests ask for, spelled by each engine. */
@@ -183,9 +183,14 @@ export function sqlDestinationSuite<C extends SqlDestinationConfig>(o: SqlDestin
       const c = config({ table: t, mirror: true } as Partial<C>);
       const ps = sampleProfiles(4);
       await write(c, [upsert(ps[3], { code: 'OLD' })]);
-      const res = await write(c, [upsert(ps[0], { code: 'A1' }), upsert(ps[1], { code: 'much too long for eight' }), upsert(ps[2], { code: 'C3' }), remove('p3')]);
+      const logger = captureLogger();
+      const ctx = { ...testContext(c), logger };
+      const res = await o.connector.write(ctx, [upsert(ps[0], { code: 'A1' }), upsert(ps[1], { code: 'much too long for eight' }), upsert(ps[2], { code: 'C3' }), remove('p3')]);
       expect(statuses(res)).toEqual(['ok', 'permanent', 'ok', 'ok']);
       expect((res[1] as { reason: string }).reason).toMatch(o.tooLong);
+      // Counted in the log; the refused value (profile data) stays out of it.
+      expect(logger.entries.map((e) => e.message)).toEqual([expect.stringMatching(/1 of 4 rows refused$/)]);
+      expect(JSON.stringify(logger.entries)).not.toContain('much too long');
       const rows = await o.rows(t);
       expect([...rows.keys()].sort()).toEqual(['p0', 'p2']);
       expect(rows.get('p2')!.code).toBe('C3');
