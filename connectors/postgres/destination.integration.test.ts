@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { boot } from '../../core/container.js';
+import { captureLogger } from '../../test/kit/context.js';
 import { sqlDestinationSuite, type TestType } from '../sql-common/__fixtures__/destination-suite.js';
 import { server } from './__fixtures__/seed.js';
 import { postgresDestination, quoteIdent } from './destination.js';
@@ -89,4 +96,46 @@ sqlDestinationSuite<PostgresDestinationConfig>({
     secret: 'hunter2-secret',
   },
   tooLong: /^postgres: value too long for type character varying\(8\)$/,
+});
+
+describe('postgres destination in the engine', () => {
+  it('a sync from YAML loads the destination from the plugin and delivers each profile once, as one row', async () => {
+    const dir = mkdtempSync(join(tmpdir(), `trib-pgdest-${process.pid}-`));
+    try {
+      writeFileSync(
+        join(dir, 'people.jsonl'),
+        ['{"id":1,"email":"ann@example.com","name":"Ann"}', '{"id":2,"email":"bob@example.com","name":"Bob"}', '{"id":3,"email":" Cy@Example.com ","name":"Cy"}'].join('\n'),
+      );
+      const file = join(dir, 'tributary.yaml');
+      writeFileSync(
+        file,
+        stringify({
+          store: { sqlite: join(dir, 'store.db') },
+          sources: [
+            {
+              name: 'crm',
+              connector: 'jsonl',
+              streams: [{ name: 'people', primaryKey: 'id', config: { path: join(dir, 'people.jsonl') }, mapping: { identifiers: { email: 'email' }, traits: { firstName: 'name' } } }],
+            },
+          ],
+          destinations: [{ name: 'warehouse', connector: 'postgres', config: { ...server, database: DATABASE, table: 'engine_profiles', createTable: true, mirror: true } }],
+        }),
+      );
+      const booted = await boot({ configFile: file, logger: captureLogger() });
+      try {
+        const out = await booted.engine.runSync('crm');
+        expect(out.ok).toBe(true);
+        expect(out.summary!.profiles.created).toBe(3);
+        expect(out.summary!.destinations).toEqual({ warehouse: { delivered: 3, failed: 0, retried: 0 } });
+      } finally {
+        await booted.close();
+      }
+      const res = await admin.query<{ id: string; email: string; profile: { id: string; traits: Record<string, unknown> } }>('SELECT id, email, profile FROM engine_profiles ORDER BY email');
+      // The email column holds the normalized identifier; the document is the profile the store holds.
+      expect(res.rows.map((r) => [r.email, r.profile.traits.firstName])).toEqual([['ann@example.com', 'Ann'], ['bob@example.com', 'Bob'], ['cy@example.com', 'Cy']]);
+      expect(res.rows.every((r) => r.profile.id === r.id)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
