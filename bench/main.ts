@@ -9,6 +9,7 @@ const BENCHES: Record<string, string> = {
   resolve: './resolve.js',
   mysql: './mysql.js',
   postgres: './postgres.js',
+  'deliver-postgres': './deliver-postgres.js',
   quality: './quality/score.js',
 };
 

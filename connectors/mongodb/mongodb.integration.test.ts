@@ -14,6 +14,8 @@ import { testContext } from '../../test/kit/context.js';
 import { insertWithDriver, mongodbKitOptions, seedCustomers } from './__fixtures__/kit-options.js';
 import { expectedData, OID, richDocument } from './__fixtures__/rich-document.js';
 import { mongodbSource } from './source.js';
+import { mongodbDestination } from './destination.js';
+import { sampleProfiles } from '../../test/kit/destination-kit.js';
 
 const url = process.env.MONGODB_URL;
 const title = url
@@ -73,5 +75,29 @@ describe.skipIf(!url)(title, () => {
       expect(seen).toEqual(full.records.map((r) => r.data._id));
       expect(seen).toHaveLength(13);
     });
+  });
+
+  it('destination: upserts by _id, maps a validator refusal to its item, mirror-deletes only the given ids', async () => {
+    const database = freshDatabase();
+    const client = new MongoClient(url!, { serverSelectionTimeoutMS: 5000 });
+    try {
+      await client.db(database).createCollection('profiles', {
+        validator: { $jsonSchema: { properties: { traits: { properties: { firstName: { bsonType: 'string' } } } } } },
+      });
+      const config = mongodbDestination.spec.config.parse({ url, database, collection: 'profiles', mirror: true, connectTimeoutMs: 5000 });
+      const ps = sampleProfiles(4);
+      const up = (p: (typeof ps)[number]) => ({ key: p.id, op: 'upsert' as const, profile: p });
+      expect((await mongodbDestination.write(testContext(config), ps.map(up))).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      const bad = { ...ps[1], traits: { firstName: 42 } };
+      const res = await mongodbDestination.write(testContext(config), [up(ps[0]), up(bad), { key: 'p2', op: 'delete', previous: { ref: 'p2' }, reason: 'merged' }]);
+      expect(res.map((r) => r.status)).toEqual(['ok', 'permanent', 'ok']);
+      expect((res[1] as { reason: string }).reason).toMatch(/code 121/);
+      const held = await client.db(database).collection<{ _id: string; traits?: unknown }>('profiles').find({}).sort({ _id: 1 }).toArray();
+      expect(held.map((d) => d._id)).toEqual(['p0', 'p1', 'p3']);
+      expect(held[1].traits).toEqual(ps[1].traits);
+    } finally {
+      await client.close();
+      await dropDatabase(database);
+    }
   });
 });

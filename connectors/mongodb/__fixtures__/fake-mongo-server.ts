@@ -5,14 +5,15 @@
  * cursors, SCRAM-SHA-256 logins, and hooks to break connections on purpose.
  *
  * Commands: hello / isMaster, ping, buildInfo, saslStart, saslContinue,
- * listCollections, find, getMore, killCursors, insert, create, drop,
- * dropDatabase, endSessions. Anything else gets `CommandNotFound` (code 59),
+ * listCollections, find, getMore, killCursors, insert, update, delete
+ * (fake-mongo-writes.ts), create, drop, dropDatabase, endSessions. Anything else gets `CommandNotFound` (code 59),
  * like a real server.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { BSON, Long, ObjectId, type Document } from 'bson';
 import { CommandError, compareValues, matches, project, sortDocuments } from './query-engine.js';
 import { ScramServer, SCRAM_MECHANISM } from './scram.js';
+import { deleteCommand, updateCommand, type WriteRejection } from './fake-mongo-writes.js';
 import { DESERIALIZE_OPTIONS, encodeReply, MessageSplitter, parseRequest, type Request } from './wire-protocol.js';
 
 export interface FakeMongoServerOptions {
@@ -65,6 +66,7 @@ export class FakeMongoServer {
   private nextConnectionId = 1;
   private nextCursorId = 7_000_000_001n;
   private dropRule: { command: string; skip: number } | undefined;
+  private rejection: WriteRejection | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -132,6 +134,11 @@ export class FakeMongoServer {
   /** When the (skip+1)-th `command` arrives, close every connection instead of answering it. */
   dropConnectionsOn(command: string, options: { skip?: number } = {}): void {
     this.dropRule = { command: command.toLowerCase(), skip: options.skip ?? 0 };
+  }
+
+  /** Refuse updated or upserted documents matching `rule.when` with a per-statement write error (as a validator does). */
+  rejectWrites(rule: WriteRejection | undefined): void {
+    this.rejection = rule;
   }
 
   async stop(): Promise<void> {
@@ -213,6 +220,10 @@ export class FakeMongoServer {
         return this.killCursors(cmd);
       case 'insert':
         return this.insertCommand(db, cmd);
+      case 'update':
+        return updateCommand(this.collection(db, String(cmd.update), true)!, cmd, this.rejection);
+      case 'delete':
+        return deleteCommand(this.collection(db, String(cmd.delete), true)!, cmd);
       case 'create':
         this.collection(db, String(cmd.create), true);
         return { ok: 1 };
