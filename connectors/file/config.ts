@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CURSOR_TYPES, parseHorizon } from './cursor.js';
 
 /**
  * Text encodings a file may be written in. Node's binary-to-text encodings
@@ -42,6 +43,26 @@ const maxRecordSize = z
   .default(DEFAULT_MAX_RECORD_SIZE)
   .describe('Longest record (characters) read whole; longer ones are reported as errors. Bounds memory on a broken quote.');
 
+const cursorType = z
+  .enum(CURSOR_TYPES)
+  .default('auto')
+  .describe(
+    'How the stream cursor column is read: number, timestamp (ISO-8601), string, or auto (the kind of the first number or timestamp seen, then kept in the state). ' +
+      'A value that does not parse as that type is a warning and never moves the state.',
+  );
+const cursorHorizon = z
+  .string()
+  .default('1d')
+  .refine((v) => {
+    try {
+      parseHorizon(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected a duration such as 1d, 12h, 30m, 90s, or "none"')
+  .describe('A timestamp cursor value later than now plus this (1d, 12h, 30m, 90s, or none) is a warning and never moves the state.');
+
 /** Per-stream options of the `csv` source. */
 export const csvStreamSchema = z
   .strictObject({
@@ -59,6 +80,8 @@ export const csvStreamSchema = z
       .default(false)
       .describe('Accept rows with fewer or more fields than columns (missing ones are absent, extra ones dropped).'),
     maxRecordSize,
+    cursorType,
+    cursorHorizon,
   })
   .superRefine((c, ctx) => {
     if (/[\r\n]/.test(c.delimiter)) ctx.addIssue({ code: 'custom', path: ['delimiter'], message: 'a delimiter cannot contain a line break' });
@@ -68,7 +91,7 @@ export const csvStreamSchema = z
 export type CsvStreamConfig = z.infer<typeof csvStreamSchema>;
 
 /** Per-stream options of the `jsonl` source. */
-export const jsonlStreamSchema = z.strictObject({ path, encoding, skipEmptyLines, maxRecordSize });
+export const jsonlStreamSchema = z.strictObject({ path, encoding, skipEmptyLines, maxRecordSize, cursorType, cursorHorizon });
 export type JsonlStreamConfig = z.infer<typeof jsonlStreamSchema>;
 
 /** Config of the `file` destination. */

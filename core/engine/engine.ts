@@ -34,11 +34,14 @@ function addSummaries(parts: RunSummary[]): RunSummary {
   const out: RunSummary = { streams: {}, profiles: { created: 0, updated: 0, merged: 0 } };
   for (const p of parts) {
     for (const [name, st] of Object.entries(p.streams)) {
-      const o = (out.streams[name] ??= { read: 0, written: 0, deadLettered: 0, warnings: 0 });
+      const o = (out.streams[name] ??= { read: 0, written: 0, deadLettered: 0, warnings: 0, duplicates: 0, cursorWarnings: 0, warningsByReason: {} });
       o.read += st.read;
       o.written += st.written;
       o.deadLettered += st.deadLettered;
       o.warnings += st.warnings;
+      o.duplicates = (o.duplicates ?? 0) + (st.duplicates ?? 0);
+      o.cursorWarnings = (o.cursorWarnings ?? 0) + (st.cursorWarnings ?? 0);
+      for (const [reason, n] of Object.entries(st.warningsByReason ?? {})) (o.warningsByReason ??= {})[reason] = (o.warningsByReason?.[reason] ?? 0) + n;
     }
     out.profiles.created += p.profiles.created;
     out.profiles.updated += p.profiles.updated;

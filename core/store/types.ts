@@ -28,8 +28,24 @@ export interface BatchCommit {
   destinations: string[];
 }
 
+/** Counts of one stream in one run. Fields marked optional are absent from runs stored by older versions. */
+export interface StreamSummary {
+  read: number;
+  /** Distinct records stored (a key read twice counts once). */
+  written: number;
+  deadLettered: number;
+  /** Field warnings on the records stored. */
+  warnings: number;
+  /** Records whose primary key was already read in this run (the highest cursor, then the later row, is kept). */
+  duplicates?: number;
+  /** Rows whose cursor value did not parse or lay beyond the horizon: ingested, but ignored by the state. */
+  cursorWarnings?: number;
+  /** `warnings` by reason. */
+  warningsByReason?: Record<string, number>;
+}
+
 export interface RunSummary {
-  streams: Record<string, { read: number; written: number; deadLettered: number; warnings: number }>;
+  streams: Record<string, StreamSummary>;
   profiles: { created: number; updated: number; merged: number };
   destinations?: Record<string, { delivered: number; failed: number; retried: number }>;
 }

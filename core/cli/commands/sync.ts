@@ -18,7 +18,9 @@ function printSummary(o: SyncOutcome): void {
   process.stdout.write(`${o.sync}: ok\n`);
   for (const [name, st] of Object.entries(s.streams)) {
     process.stdout.write(
-      `  stream ${name}: read ${st.read}, written ${st.written}, dead-lettered ${st.deadLettered}${st.warnings ? `, field warnings ${st.warnings}` : ''}\n`,
+      `  stream ${name}: read ${st.read}, written ${st.written}, dead-lettered ${st.deadLettered}` +
+        `${st.duplicates ? `, duplicate keys ${st.duplicates}` : ''}${st.warnings ? `, field warnings ${st.warnings}` : ''}` +
+        `${st.cursorWarnings ? `, cursor values ignored ${st.cursorWarnings}` : ''}\n`,
     );
   }
   process.stdout.write(`  profiles: created ${s.profiles.created}, updated ${s.profiles.updated}, merged ${s.profiles.merged}\n`);
