@@ -96,7 +96,14 @@ export type JsonlStreamConfig = z.infer<typeof jsonlStreamSchema>;
 
 /** Config of the `file` destination. */
 export const fileDestinationConfigSchema = z.strictObject({
-  path: z.string().min(1, 'expected the file to write, e.g. ./out/profiles.jsonl').describe('Target file, relative to the working directory.'),
+  path: z
+    .string()
+    .min(1, 'expected the file to write, e.g. ./out/profiles.jsonl')
+    .describe("Target file; a relative path resolves against the config file's directory."),
   format: z.enum(['jsonl', 'csv']).describe('jsonl: one ProfileDocument per line. csv: one flat row per profile (see README).'),
+  createDirectories: z
+    .boolean()
+    .default(true)
+    .describe('Create missing parent directories of the target (`profiles export --out` sets this to false).'),
 });
 export type FileDestinationConfig = z.infer<typeof fileDestinationConfigSchema>;

@@ -105,7 +105,7 @@ export async function* readFileStreams<S extends FileStreamOptions>(
   state: Record<string, StreamState | undefined>,
   reader: RowReader<S>,
 ): AsyncGenerator<SourceMessage> {
-  const baseDir = await baseDirOf(ctx.config.path);
+  const baseDir = await baseDirOf(ctx.config.path, ctx.baseDir);
   for (const stream of streams) {
     if (ctx.signal.aborted) return;
     yield* readStream(ctx, stream, state[stream.name], reader, baseDir);

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { DestinationConfig } from '../config/schema.js';
 import { ConnectionError, errorMessage } from '../errors.js';
@@ -25,7 +26,15 @@ export function destinationContext(deps: DeliverDeps, dest: DestinationConfig, s
   const i = deps.loaded.config.destinations.indexOf(dest);
   const connector = connectorFor(deps.registry, 'destination', dest.connector, ['destinations', i], deps.loaded, dest.name);
   const config = parsePluginConfig(connector.spec.config, dest.config, ['destinations', i, 'config'], deps.loaded, dest.name);
-  const ctx: ConnectorContext = { name: dest.name, config, logger: deps.logger, metrics: { count: () => undefined }, signal, rate: unlimitedGate };
+  const ctx: ConnectorContext = {
+    name: dest.name,
+    config,
+    logger: deps.logger,
+    metrics: { count: () => undefined },
+    signal,
+    rate: unlimitedGate,
+    baseDir: dirname(resolve(deps.loaded.file)),
+  };
   return { connector, ctx };
 }
 

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { newProfileId } from '../util/ids.js';
 import type { LoadedConfig } from '../config/load.js';
 import { formatPath } from '../config/load.js';
@@ -94,7 +95,7 @@ export async function runSourceSync(
       if (name === 'cursor_warnings' && st) st.cursorWarnings = (st.cursorWarnings ?? 0) + value;
     },
   };
-  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal };
+  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal, baseDir: dirname(resolve(loaded.file)) };
   const readKeys = new ReadKeys();
 
   let pending: Pending[] = [];

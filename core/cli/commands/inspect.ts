@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
+import { configDirOf } from '../../container.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
 export function validateCommand(): Command {
@@ -21,7 +22,7 @@ export function validateCommand(): Command {
               const streams = configuredStreams(c, s, i, loaded);
               if (opts.check) {
                 checks.push(
-                  c.check(testConnectorContext(s.name, cfg, logger), streams).then((r) => {
+                  c.check({ ...testConnectorContext(s.name, cfg, logger), baseDir: configDirOf(loaded) }, streams).then((r) => {
                     if (!r.ok) problems.push(`source ${s.name}: ${r.message}`);
                   }),
                 );
@@ -36,7 +37,7 @@ export function validateCommand(): Command {
               const cfg = parsePluginConfig(c.spec.config, d.config, ['destinations', i, 'config'], loaded, d.name);
               if (opts.check) {
                 checks.push(
-                  c.check(testConnectorContext(d.name, cfg, logger)).then((r) => {
+                  c.check({ ...testConnectorContext(d.name, cfg, logger), baseDir: configDirOf(loaded) }).then((r) => {
                     if (!r.ok) problems.push(`destination ${d.name}: ${r.message}`);
                   }),
                 );
@@ -74,7 +75,7 @@ export function discoverCommand(): Command {
           const s = loaded.config.sources[i];
           const c = connectorFor(registry, 'source', s.connector, ['sources', i], loaded, s.name);
           const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-          const streams = await c.discover(testConnectorContext(s.name, cfg, logger), configuredStreams(c, s, i, loaded));
+          const streams = await c.discover({ ...testConnectorContext(s.name, cfg, logger), baseDir: configDirOf(loaded) }, configuredStreams(c, s, i, loaded));
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
             return;
