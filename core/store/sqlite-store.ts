@@ -10,6 +10,8 @@ import type {
   BatchCommit,
   DeadLetter,
   DeadLetterInput,
+  FieldWarningGroup,
+  FieldWarningQuery,
   OutboxEntry,
   ProfileExplanation,
   ProfileStore,
@@ -18,6 +20,7 @@ import type {
   ResolutionSnapshot,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
+import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 
 type Row = Record<string, unknown>;
 
@@ -347,6 +350,10 @@ export class SqliteStore implements ProfileStore {
       payload: JSON.parse(r.payload as string),
       at: r.at as string,
     }));
+  }
+
+  async fieldWarnings(q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }> {
+    return { groups: queryFieldWarnings(this.db, q), total: countFieldWarningGroups(this.db, q) };
   }
 
   async *iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]> {

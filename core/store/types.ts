@@ -50,6 +50,25 @@ export interface RunSummary {
   destinations?: Record<string, { delivered: number; failed: number; retried: number }>;
 }
 
+export interface FieldWarningQuery {
+  sync?: string;
+  stream?: string;
+  /** Most groups returned, biggest first. */
+  limit: number;
+  /** Example records per group. */
+  examples: number;
+}
+
+/** Field warnings of the stored records that share a sync, stream, field and reason. */
+export interface FieldWarningGroup {
+  sync: string;
+  stream: string;
+  field: string;
+  reason: string;
+  count: number;
+  examples: Array<{ recordId: string; value: unknown }>;
+}
+
 export interface RunRecord {
   id: number;
   name: string;
@@ -120,6 +139,8 @@ export interface ProfileStore extends IdentityGraph {
   ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void>;
 
   listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]>;
+  /** Field warnings of the stored records, grouped (`tributary warnings list`); `total` counts every group. */
+  fieldWarnings(q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }>;
 
   /** For `resolve --rebuild`: every stored record, in the order they were first stored. */
   iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]>;

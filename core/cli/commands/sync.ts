@@ -3,6 +3,7 @@ import type { SyncOutcome } from '../../engine/engine.js';
 import type { RunSummary } from '../../store/types.js';
 import type { DeliverySummary } from '../../engine/deliver.js';
 import { errorMessage } from '../../errors.js';
+import { storeLocation } from '../../container.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
 function printSummary(o: SyncOutcome): void {
@@ -34,7 +35,7 @@ export function syncCommand(): Command {
     .option('--no-deliver', 'do not run after-sync destinations')
     .action(async (names: string[], opts: { json?: boolean; deliver: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ engine, store }) => {
+        await withEngine(cmd, async ({ engine, store, loaded }) => {
           const targets = names.length ? names : engine.config.sources.map((s) => s.name);
           const controller = new AbortController();
           const stop = () => controller.abort();
@@ -70,10 +71,11 @@ export function syncCommand(): Command {
           process.off('SIGINT', stop);
           const profiles = await store.countProfiles();
           const ok = outcomes.every((o) => o.ok) && Object.values(deliveries).every((d) => !('error' in d));
-          if (opts.json) process.stdout.write(`${JSON.stringify({ ok, runs: outcomes, destinations: deliveries, profiles }, null, 2)}\n`);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ok, runs: outcomes, destinations: deliveries, profiles, store: storeLocation(loaded) }, null, 2)}\n`);
           else {
             const records = outcomes.reduce((a, o) => a + Object.values(o.summary?.streams ?? {}).reduce((b, st) => b + st.written, 0), 0);
             process.stdout.write(`${records} records written this run; ${profiles} profiles in the store\n`);
+            process.stdout.write(`store: ${storeLocation(loaded)}\n`);
           }
           if (!ok) process.exitCode = 1;
         });
