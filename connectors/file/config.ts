@@ -18,8 +18,8 @@ export const fileSourceConfigSchema = z.strictObject({
     .string()
     .optional()
     .describe(
-      'Optional base directory (or glob) for the files. Relative stream paths are resolved against it (its fixed part for a glob); ' +
-        '`discover` lists one stream per file it matches. Empty or unset: the working directory, and discover lists nothing.',
+      'Optional base directory (or glob) for the files, relative to the config file. Relative stream paths are resolved against it (its fixed part for a glob); ' +
+        '`discover` lists one stream per file it matches. Empty or unset: the config file folder, and discover lists nothing.',
     ),
   checkpointEvery: z
     .number()
@@ -34,7 +34,7 @@ const encoding = z.enum(TEXT_ENCODINGS).default('utf8').describe('Text encoding 
 const path = z
   .string()
   .min(1, 'expected a file path or a glob such as ./drops/*.csv')
-  .describe('A file path or a glob (`*`, `?`, `**`), relative to the connector `path` or the working directory.');
+  .describe('A file path or a glob (`*`, `?`, `**`), relative to the connector `path`, else to the config file folder.');
 const skipEmptyLines = z.boolean().default(true).describe('Ignore lines with no characters at all.');
 const maxRecordSize = z
   .number()
