@@ -4,7 +4,7 @@
  * Memory grows with the distinct keys of a run; past `maxKeys` new keys are no
  * longer remembered (duplicates among them are then caught within a batch only).
  */
-export const MAX_TRACKED_KEYS = 2_000_000;
+export const MAX_TRACKED_KEYS = 1_000_000;
 
 /** Verdict on one record: its key was not seen before, or it was and this version wins or loses. */
 export type Seen = 'new' | 'replaces' | 'older';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { boot, type Booted } from '../container.js';
 import { captureLogger } from '../../test/kit/context.js';
+import { compareCursorValues, ReadKeys } from './read-keys.js';
 
 /** Issue 8 items 1 and 3 seen from the engine: duplicates and cursor warnings are counted, and the right version wins. */
 const opened: Booted[] = [];
@@ -85,5 +86,24 @@ describe('cursor warnings in the run summary', () => {
     const file = setup(csv(['1,a@x.com,A,2024-01-01', '2,b@x.com,B,not a date', '3,c@x.com,C,9024-01-01']), { cursor: 'updated_at', batchSize: 100, checkpointEvery: 100 });
     const { stats } = await run(file);
     expect(stats).toEqual(expect.objectContaining({ read: 3, written: 3, cursorWarnings: 2, duplicates: 0 }));
+  });
+});
+
+describe('ReadKeys', () => {
+  it('orders numbers, numeric text, dates and ISO text by value; past the cap it forgets rather than guesses', () => {
+    expect(compareCursorValues('10', '9')).toBe(1);
+    expect(compareCursorValues(new Date('2024-01-02'), '2024-01-01T23:00:00Z')).toBe(1);
+    expect(compareCursorValues('2024-01-01 10:00:00', '2024-01-01T09:00:00')).toBe(1);
+    expect(compareCursorValues('b', 'a')).toBe(1);
+    expect(compareCursorValues(undefined, 5)).toBe(0);
+    const keys = new ReadKeys(2);
+    expect([keys.see('a', 5), keys.see('b', 1), keys.see('c', 1), keys.see('a', 4), keys.see('a', 5), keys.see('c', 0)]).toEqual([
+      'new',
+      'new',
+      'new',
+      'older',
+      'replaces',
+      'new',
+    ]);
   });
 });
