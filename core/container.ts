@@ -37,9 +37,21 @@ export interface Booted {
   close(): Promise<void>;
 }
 
+/** The folder relative paths in a config resolve against: the config file's own. */
+export function configDirOf(loaded: Pick<LoadedConfig, 'file'>): string {
+  return dirname(resolve(loaded.file));
+}
+
+/** Where the store lives, as opened: a relative SQLite path resolves against the config file's folder. */
+export function storeLocation(loaded: LoadedConfig): string {
+  const s = loaded.config.store;
+  if ('sqlite' in s) return s.sqlite === ':memory:' ? s.sqlite : resolve(configDirOf(loaded), s.sqlite);
+  return 'postgres';
+}
+
 export function openStore(loaded: LoadedConfig): ProfileStore {
   const s = loaded.config.store;
-  if ('sqlite' in s) return new SqliteStore(s.sqlite === ':memory:' ? s.sqlite : resolve(s.sqlite));
+  if ('sqlite' in s) return new SqliteStore(storeLocation(loaded));
   throw new ConfigError('store.postgres: the PostgreSQL store is not available yet; use store: { sqlite: <path> }', {
     file: loaded.file,
     line: loaded.lineOf(['store', 'postgres']),
@@ -54,7 +66,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   const container = new Container();
   const registry = new PluginRegistry(container);
   for (const f of builtInPluginFiles()) await registry.loadFile(f);
-  const configDir = dirname(resolve(opts.configFile));
+  const configDir = configDirOf(loaded);
   loaded.config.plugins.forEach((spec, i) => {
     try {
       resolvePluginSpecifier(spec, configDir);

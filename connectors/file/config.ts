@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CURSOR_TYPES, parseHorizon } from './cursor.js';
 
 /**
  * Text encodings a file may be written in. Node's binary-to-text encodings
@@ -17,8 +18,8 @@ export const fileSourceConfigSchema = z.strictObject({
     .string()
     .optional()
     .describe(
-      'Optional base directory (or glob) for the files. Relative stream paths are resolved against it (its fixed part for a glob); ' +
-        '`discover` lists one stream per file it matches. Empty or unset: the working directory, and discover lists nothing.',
+      'Optional base directory (or glob) for the files, relative to the config file. Relative stream paths are resolved against it (its fixed part for a glob); ' +
+        '`discover` lists one stream per file it matches. Empty or unset: the config file folder, and discover lists nothing.',
     ),
   checkpointEvery: z
     .number()
@@ -33,7 +34,7 @@ const encoding = z.enum(TEXT_ENCODINGS).default('utf8').describe('Text encoding 
 const path = z
   .string()
   .min(1, 'expected a file path or a glob such as ./drops/*.csv')
-  .describe('A file path or a glob (`*`, `?`, `**`), relative to the connector `path` or the working directory.');
+  .describe('A file path or a glob (`*`, `?`, `**`), relative to the connector `path`, else to the config file folder.');
 const skipEmptyLines = z.boolean().default(true).describe('Ignore lines with no characters at all.');
 const maxRecordSize = z
   .number()
@@ -41,6 +42,26 @@ const maxRecordSize = z
   .min(1024)
   .default(DEFAULT_MAX_RECORD_SIZE)
   .describe('Longest record (characters) read whole; longer ones are reported as errors. Bounds memory on a broken quote.');
+
+const cursorType = z
+  .enum(CURSOR_TYPES)
+  .default('auto')
+  .describe(
+    'How the stream cursor column is read: number, timestamp (ISO-8601), string, or auto (the kind of the first number or timestamp seen, then kept in the state). ' +
+      'A value that does not parse as that type is a warning and never moves the state.',
+  );
+const cursorHorizon = z
+  .string()
+  .default('1d')
+  .refine((v) => {
+    try {
+      parseHorizon(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected a duration such as 1d, 12h, 30m, 90s, or "none"')
+  .describe('A timestamp cursor value later than now plus this (1d, 12h, 30m, 90s, or none) is a warning and never moves the state.');
 
 /** Per-stream options of the `csv` source. */
 export const csvStreamSchema = z
@@ -59,6 +80,8 @@ export const csvStreamSchema = z
       .default(false)
       .describe('Accept rows with fewer or more fields than columns (missing ones are absent, extra ones dropped).'),
     maxRecordSize,
+    cursorType,
+    cursorHorizon,
   })
   .superRefine((c, ctx) => {
     if (/[\r\n]/.test(c.delimiter)) ctx.addIssue({ code: 'custom', path: ['delimiter'], message: 'a delimiter cannot contain a line break' });
@@ -68,12 +91,19 @@ export const csvStreamSchema = z
 export type CsvStreamConfig = z.infer<typeof csvStreamSchema>;
 
 /** Per-stream options of the `jsonl` source. */
-export const jsonlStreamSchema = z.strictObject({ path, encoding, skipEmptyLines, maxRecordSize });
+export const jsonlStreamSchema = z.strictObject({ path, encoding, skipEmptyLines, maxRecordSize, cursorType, cursorHorizon });
 export type JsonlStreamConfig = z.infer<typeof jsonlStreamSchema>;
 
 /** Config of the `file` destination. */
 export const fileDestinationConfigSchema = z.strictObject({
-  path: z.string().min(1, 'expected the file to write, e.g. ./out/profiles.jsonl').describe('Target file, relative to the working directory.'),
+  path: z
+    .string()
+    .min(1, 'expected the file to write, e.g. ./out/profiles.jsonl')
+    .describe("Target file; a relative path resolves against the config file's directory."),
   format: z.enum(['jsonl', 'csv']).describe('jsonl: one ProfileDocument per line. csv: one flat row per profile (see README).'),
+  createDirectories: z
+    .boolean()
+    .default(true)
+    .describe('Create missing parent directories of the target (`profiles export --out` sets this to false).'),
 });
 export type FileDestinationConfig = z.infer<typeof fileDestinationConfigSchema>;

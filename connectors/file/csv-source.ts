@@ -89,16 +89,17 @@ export const csvSource: SourceConnector<FileSourceConfig, CsvStreamConfig> = {
   incrementalWithoutCursor: true,
   spec: { config: fileSourceConfigSchema, stream: csvStreamSchema },
   async check(ctx, streams) {
-    const base = await checkConnectorPath(ctx.config.path);
+    const root = ctx.baseDir ?? process.cwd();
+    const base = await checkConnectorPath(ctx.config.path, root);
     if (!base.ok || !streams?.length) return base;
-    return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })));
+    return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })), root);
   },
   async discover(ctx, streams): Promise<StreamDescriptor[]> {
     return describeFiles(ctx.config.path, ['.csv', '.tsv', '.txt'], async (handle, size) => {
       const fields = await csvFields(handle, size);
       const names = Object.keys(fields);
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
-    }, streams?.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })));
+    }, streams?.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })), ctx.baseDir);
   },
   async *read(ctx, streams, state) {
     // The engine validates stream config already; parsing again (idempotent) keeps direct callers honest too.

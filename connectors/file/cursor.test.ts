@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareCursor, CursorAccumulator, CursorFilter, isoInstant, MAX_TIE_KEYS, rowKey } from './cursor.js';
+import { compareCursor, CursorAccumulator, CursorFilter, CursorGate, isoInstant, MAX_TIE_KEYS, parseHorizon, rowKey } from './cursor.js';
 
 describe('cursor comparison', () => {
   it.each([
@@ -46,5 +46,38 @@ describe('tie keys', () => {
     expect(filter.admits('5', `k${MAX_TIE_KEYS + 1}`)).toBe(true);
     expect(filter.admits('4', 'new')).toBe(false);
     expect(filter.admits('6', 'k0')).toBe(true);
+  });
+});
+
+describe('cursor gate', () => {
+  it('refuses impossible calendar dates rather than rolling them over', () => {
+    expect(isoInstant('2024-02-30')).toBeUndefined();
+    expect(isoInstant('2023-02-29')).toBeUndefined();
+    expect(isoInstant('2024-01-01T24:00:00Z')).toBeUndefined();
+  });
+
+  it('auto takes the first parsable kind and refuses the other kind afterwards', () => {
+    const now = Date.UTC(2024, 5, 1);
+    const gate = new CursorGate('auto', parseHorizon('1d'), () => now);
+    expect(gate.check('garbage')).toEqual({ ok: false, reason: 'not a number or an ISO-8601 timestamp' });
+    expect(gate.type).toBeUndefined();
+    expect(gate.check('2024-05-01')).toEqual({ ok: true });
+    expect(gate.type).toBe('timestamp');
+    expect(gate.check('17')).toEqual({ ok: false, reason: 'not a timestamp' });
+    expect(gate.check('2024-06-01T23:00:00Z').ok).toBe(true);
+    expect(gate.check('2024-06-02T00:00:01Z')).toEqual({ ok: false, reason: 'beyond the horizon (2024-06-02T00:00:00.000Z)' });
+  });
+
+  it('a declared string cursor takes anything and compares as text', () => {
+    const gate = new CursorGate('string', undefined, () => 0);
+    expect(gate.check('not a date').ok).toBe(true);
+    expect(compareCursor('10', '9', 'string')).toBe(-1);
+    expect(compareCursor('10', '9', 'number')).toBe(1);
+  });
+
+  it('reads horizons and refuses nonsense', () => {
+    expect(parseHorizon('36h')).toBe(36 * 3_600_000);
+    expect(parseHorizon('none')).toBeUndefined();
+    expect(() => parseHorizon('tomorrow')).toThrow(/duration/);
   });
 });

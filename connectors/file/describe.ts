@@ -32,11 +32,12 @@ export async function describeFiles(
   extensions: string[],
   describe: (handle: FileHandle, size: number) => Promise<FileDescription>,
   streams?: Array<{ name: string; path: string }>,
+  root = process.cwd(),
 ): Promise<StreamDescriptor[]> {
   let files: string[];
   let names: string[];
   if (streams?.length) {
-    const baseDir = await baseDirOf(connectorPath);
+    const baseDir = await baseDirOf(connectorPath, root);
     files = [];
     names = [];
     for (const s of streams) {
@@ -44,7 +45,7 @@ export async function describeFiles(
       names.push(s.name);
     }
   } else {
-    files = await discoverableFiles(connectorPath, extensions);
+    files = await discoverableFiles(connectorPath, extensions, root);
     names = streamNames(files);
   }
   const out: StreamDescriptor[] = [];

@@ -54,7 +54,7 @@ describe('file destination: atomic snapshot', () => {
   it('leaves the old file intact until commit, and abort removes the temp file', async () => {
     const target = join(dir.path, 'profiles.jsonl');
     await writeFile(target, 'old\n');
-    const ctx = context<FileDestinationConfig>({ path: target, format: 'jsonl' });
+    const ctx = context<FileDestinationConfig>({ path: target, format: 'jsonl', createDirectories: true });
     await fileDestination.begin!(ctx);
     expect(await fileDestination.write(ctx, [upsert(profile('a'))])).toEqual([{ status: 'ok' }]);
     expect(await readFile(target, 'utf8')).toBe('old\n');
@@ -73,7 +73,7 @@ describe('file destination: atomic snapshot', () => {
 
   it('creates missing parent directories', async () => {
     const target = join(dir.path, 'a', 'b', 'p.csv');
-    const ctx = context<FileDestinationConfig>({ path: target, format: 'csv' });
+    const ctx = context<FileDestinationConfig>({ path: target, format: 'csv', createDirectories: true });
     expect(await fileDestination.check(ctx)).toEqual({ ok: true });
     await fileDestination.begin!(ctx);
     await fileDestination.commit!(ctx);
@@ -81,16 +81,29 @@ describe('file destination: atomic snapshot', () => {
   });
 
   it('refuses write before begin and a second begin on the same target', async () => {
-    const ctx = context<FileDestinationConfig>({ path: join(dir.path, 'p.jsonl'), format: 'jsonl' });
+    const ctx = context<FileDestinationConfig>({ path: join(dir.path, 'p.jsonl'), format: 'jsonl', createDirectories: true });
     await expect(fileDestination.write(ctx, [upsert(profile('a'))])).rejects.toThrow(/without begin/);
     await fileDestination.begin!(ctx);
     await expect(fileDestination.begin!(ctx)).rejects.toThrow(/already being written/);
     await fileDestination.abort!(ctx);
   });
 
+  it('resolves a relative path against ctx.baseDir, and with createDirectories: false refuses a missing parent', async () => {
+    const ctx = { ...context<FileDestinationConfig>({ path: 'sub/p.jsonl', format: 'jsonl', createDirectories: true }), baseDir: dir.path };
+    await fileDestination.begin!(ctx);
+    await fileDestination.write(ctx, [upsert(profile('a'))]);
+    await fileDestination.commit!(ctx);
+    expect(await readFile(join(dir.path, 'sub', 'p.jsonl'), 'utf8')).toContain('"id":"a"');
+
+    const strict = context<FileDestinationConfig>({ path: join(dir.path, 'missing', 'x.csv'), format: 'csv', createDirectories: false });
+    expect(await fileDestination.check(strict)).toEqual({ ok: false, message: expect.stringMatching(/missing does not exist/) });
+    await expect(fileDestination.begin!(strict)).rejects.toThrow(/missing does not exist \(create it first\)/);
+    expect(await readdir(dir.path)).toEqual(['sub']);
+  });
+
   it('check refuses a directory as target', async () => {
     await mkdir(join(dir.path, 'd'));
-    const res = await fileDestination.check(context<FileDestinationConfig>({ path: join(dir.path, 'd'), format: 'csv' }));
+    const res = await fileDestination.check(context<FileDestinationConfig>({ path: join(dir.path, 'd'), format: 'csv', createDirectories: true }));
     expect(res).toEqual({ ok: false, message: expect.stringMatching(/is a directory/) });
   });
 });
@@ -100,7 +113,7 @@ describe('file destination: CSV layout', () => {
     const target = join(dir.path, 'p.csv');
     const nasty = profile('p1', { firstName: 'Ann, "Jr."', lastName: ' O\'Neil\nSmith ', email: 'ann@example.com', vip: true }, { computed: { orders: 3 }, aliases: ['p0'] });
     const phoneOnly = profile('p2', {}, { identifiers: [{ type: 'phone', value: '+4712345678' }, { type: 'email', value: 'z@example.com' }] });
-    const ctx = context<FileDestinationConfig>({ path: target, format: 'csv' });
+    const ctx = context<FileDestinationConfig>({ path: target, format: 'csv', createDirectories: true });
     await fileDestination.begin!(ctx);
     await fileDestination.write(ctx, [upsert(nasty), upsert(phoneOnly)]);
     await fileDestination.commit!(ctx);
@@ -116,7 +129,7 @@ describe('file destination: CSV layout', () => {
   });
 
   it('a profile that cannot be serialized fails alone, permanently', async () => {
-    const ctx = context<FileDestinationConfig>({ path: join(dir.path, 'p.jsonl'), format: 'jsonl' });
+    const ctx = context<FileDestinationConfig>({ path: join(dir.path, 'p.jsonl'), format: 'jsonl', createDirectories: true });
     await fileDestination.begin!(ctx);
     const results = await fileDestination.write(ctx, [upsert(profile('a')), upsert(profile('b', { big: 10n })), upsert(profile('c'))]);
     await fileDestination.commit!(ctx);
@@ -130,7 +143,7 @@ describe('file destination: disk errors', () => {
   it('ENOSPC is retryable and the retried batch is not written twice', async () => {
     const { dest, state } = faultyDisk();
     const target = join(dir.path, 'p.jsonl');
-    const ctx = context<FileDestinationConfig>({ path: target, format: 'jsonl' });
+    const ctx = context<FileDestinationConfig>({ path: target, format: 'jsonl', createDirectories: true });
     await dest.begin!(ctx);
     await dest.write(ctx, [upsert(profile('a'))]);
     state.failNext = 'ENOSPC';
@@ -148,7 +161,7 @@ describe('file destination: disk errors', () => {
     const { dest, state } = faultyDisk();
     const target = join(dir.path, 'p.csv');
     await writeFile(target, 'previous snapshot\n');
-    const ctx = context<FileDestinationConfig>({ path: target, format: 'csv' });
+    const ctx = context<FileDestinationConfig>({ path: target, format: 'csv', createDirectories: true });
     await dest.begin!(ctx);
     state.failNext = 'EACCES';
     const results = await dest.write(ctx, [upsert(profile('a'))]);

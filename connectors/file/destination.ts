@@ -77,10 +77,27 @@ async function syncDir(dir: string): Promise<void> {
   await fh.close();
 }
 
-export async function checkTarget(path: string): Promise<CheckResult> {
+/** The target file: a relative `path` resolves against the config file's folder (`ctx.baseDir`), else the working directory. */
+function targetOf(ctx: ConnectorContext<FileDestinationConfig>): string {
+  return resolve(ctx.baseDir ?? process.cwd(), ctx.config.path);
+}
+
+/** With `createDirectories: false`, a missing parent is a mistake in the path, not something to create. */
+async function missingParent(target: string, ctx: ConnectorContext<FileDestinationConfig>): Promise<void> {
+  const dir = dirname(target);
+  const s = await stat(dir).catch(() => undefined);
+  if (!s) throw new ConfigError(`directory ${dir} does not exist (create it first)`, { sync: ctx.name, file: ctx.config.path });
+  if (!s.isDirectory()) throw new ConfigError(`${dir} is not a directory`, { sync: ctx.name, file: ctx.config.path });
+}
+
+export async function checkTarget(path: string, createDirectories = true): Promise<CheckResult> {
   const target = resolve(path);
   const existing = await stat(target).catch(() => undefined);
   if (existing?.isDirectory()) return { ok: false, message: `${path} is a directory, expected a file path` };
+  if (!createDirectories) {
+    const parent = await stat(dirname(target)).catch(() => undefined);
+    if (!parent?.isDirectory()) return { ok: false, message: `directory ${dirname(target)} does not exist (create it first)` };
+  }
   // The nearest existing ancestor must be a writable directory: the rest can be created.
   let dir = dirname(target);
   for (;;) {
@@ -113,7 +130,7 @@ export function createFileDestination(options: FileDestinationOptions = {}): Des
   // One open snapshot per target file in this process; the temp name (.<name>.tmp-<pid>) allows no more.
   const sessions = new Map<string, Session>();
   const sessionOf = (ctx: ConnectorContext<FileDestinationConfig>, step: string): Session => {
-    const s = sessions.get(resolve(ctx.config.path));
+    const s = sessions.get(targetOf(ctx));
     if (!s) throw new ConnectionError(`${step} without begin: no snapshot of ${ctx.config.path} is open`, { sync: ctx.name, file: ctx.config.path }, { retryable: false });
     return s;
   };
@@ -125,18 +142,19 @@ export function createFileDestination(options: FileDestinationOptions = {}): Des
     spec: { config: fileDestinationConfigSchema },
 
     async check(ctx) {
-      return checkTarget(ctx.config.path);
+      return checkTarget(targetOf(ctx), ctx.config.createDirectories);
     },
 
     async begin(ctx) {
-      const target = resolve(ctx.config.path);
+      const target = targetOf(ctx);
       if (sessions.has(target)) {
         throw new ConnectionError(`a snapshot of ${ctx.config.path} is already being written by this process`, { sync: ctx.name, file: ctx.config.path }, { retryable: false });
       }
       const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
       let handle: SnapshotHandle;
       try {
-        await mkdir(dirname(target), { recursive: true });
+        if (ctx.config.createDirectories) await mkdir(dirname(target), { recursive: true });
+        else await missingParent(target, ctx);
         handle = await openTemp(temp);
       } catch (err) {
         throw fsError(err, `cannot create ${temp}`, ctx);
@@ -211,7 +229,7 @@ export function createFileDestination(options: FileDestinationOptions = {}): Des
     },
 
     async abort(ctx) {
-      const s = sessions.get(resolve(ctx.config.path));
+      const s = sessions.get(targetOf(ctx));
       if (!s) return;
       sessions.delete(s.target);
       await s.handle.close().catch(() => undefined);

@@ -7,8 +7,8 @@ import { expandGlob, globBase, hasGlob } from './glob.js';
 
 /**
  * The directory relative stream paths start from: the connector `path` (its
- * fixed part when it is a glob, its folder when it is a file), else the
- * working directory.
+ * fixed part when it is a glob, its folder when it is a file), else `cwd`
+ * (the config file's folder when the engine says so, see `ctx.baseDir`).
  */
 export async function baseDirOf(connectorPath: string | undefined, cwd = process.cwd()): Promise<string> {
   if (!connectorPath) return cwd;
@@ -55,9 +55,9 @@ export async function streamFiles(stream: string, pattern: string, baseDir: stri
  * connector `path` is tested (a readable directory, or a path/glob matching at
  * least one readable file). Stream paths fail at read time with a ConfigError.
  */
-export async function checkConnectorPath(connectorPath: string | undefined): Promise<CheckResult> {
+export async function checkConnectorPath(connectorPath: string | undefined, root = process.cwd()): Promise<CheckResult> {
   if (!connectorPath) return { ok: true };
-  const abs = resolve(connectorPath);
+  const abs = resolve(root, connectorPath);
   try {
     if (!hasGlob(abs) && (await stat(abs).then((s) => s.isDirectory(), () => false))) {
       await access(abs, constants.R_OK | constants.X_OK);
@@ -76,8 +76,12 @@ export async function checkConnectorPath(connectorPath: string | undefined): Pro
  * Every stream path resolves to at least one readable file. `check(ctx)` cannot
  * call this (the contract passes no streams); an engine that knows the streams can.
  */
-export async function checkStreamPaths(connectorPath: string | undefined, streams: Array<{ name: string; path: string }>): Promise<CheckResult> {
-  const baseDir = await baseDirOf(connectorPath);
+export async function checkStreamPaths(
+  connectorPath: string | undefined,
+  streams: Array<{ name: string; path: string }>,
+  root = process.cwd(),
+): Promise<CheckResult> {
+  const baseDir = await baseDirOf(connectorPath, root);
   for (const s of streams) {
     try {
       for (const f of await streamFiles(s.name, s.path, baseDir)) await access(f, constants.R_OK);
@@ -93,9 +97,9 @@ export async function checkStreamPaths(connectorPath: string | undefined, stream
  * Files `discover` describes: those the connector `path` matches, or for a
  * directory the files directly inside it with one of `extensions`.
  */
-export async function discoverableFiles(connectorPath: string | undefined, extensions: string[]): Promise<string[]> {
+export async function discoverableFiles(connectorPath: string | undefined, extensions: string[], root = process.cwd()): Promise<string[]> {
   if (!connectorPath) return [];
-  const abs = resolve(connectorPath);
+  const abs = resolve(root, connectorPath);
   if (!hasGlob(abs) && (await stat(abs).then((s) => s.isDirectory(), () => false))) {
     const names = (await readdir(abs, { withFileTypes: true }))
       .filter((e) => e.isFile() && extensions.includes(extname(e.name).toLowerCase()))

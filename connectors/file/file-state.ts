@@ -38,7 +38,7 @@ export interface FileStreamState {
   run?: CursorState;
 }
 
-const mark = z.object({ field: z.string(), max: z.string(), keys: z.array(z.string()) });
+const mark = z.object({ field: z.string(), type: z.enum(['number', 'timestamp', 'string']).optional(), max: z.string(), keys: z.array(z.string()) });
 const stateSchema = z.object({
   version: z.literal(1),
   files: z.record(
@@ -73,7 +73,7 @@ export function toStreamState(s: FileStreamState): StreamState {
     files[path] = { size: f.size, mtimeMs: f.mtimeMs, head: f.head, rows: f.rows, line: f.line, done: f.done };
   }
   const out: StreamState = { version: 1, files };
-  const asJson = (m: CursorState): JsonValue => ({ field: m.field, max: m.max, keys: [...m.keys] });
+  const asJson = (m: CursorState): JsonValue => (m.type ? { field: m.field, type: m.type, max: m.max, keys: [...m.keys] } : { field: m.field, max: m.max, keys: [...m.keys] });
   if (s.cursor) out.cursor = asJson(s.cursor);
   if (s.run) out.run = asJson(s.run);
   return out;

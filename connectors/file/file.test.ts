@@ -109,7 +109,7 @@ const readJsonl = async (path: string) => {
     connector: fileDestination,
     async setup() {
       dir = await tempDir();
-      return { path: join(dir.path, 'out', 'profiles.jsonl'), format: 'jsonl' };
+      return { path: join(dir.path, 'out', 'profiles.jsonl'), format: 'jsonl', createDirectories: true };
     },
     teardown: () => dir.remove(),
     readBack: (config) => readJsonl(config.path),
@@ -145,7 +145,7 @@ const readJsonl = async (path: string) => {
     connector: faulty,
     async setup() {
       dir = await tempDir();
-      return { path: join(dir.path, 'profiles.csv'), format: 'csv' };
+      return { path: join(dir.path, 'profiles.csv'), format: 'csv', createDirectories: true };
     },
     teardown: () => dir.remove(),
     async readBack(config) {

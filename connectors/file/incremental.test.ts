@@ -57,17 +57,17 @@ describe('resuming mid-file', () => {
     const file = join(dir.path, 'p.csv');
     await writeFile(file, rowsCsv([[1, 10], [2, 20]]));
     const a = await csvRead('p.csv', {}, { cursor: 'v' });
-    expect(a.last?.cursor).toEqual({ field: 'v', max: '20', keys: ['2'] });
+    expect(a.last?.cursor).toEqual({ field: 'v', type: 'number', max: '20', keys: ['2'] });
     await appendFile(file, '3,50\n4,30\n5,25\n6,60\n7,21\n');
     // Killed after 4 rows: 3 (50) and 4 (30) emitted, the running maximum is 50.
     const b = await csvRead('p.csv', { people: a.last }, { cursor: 'v', every: 2, stop: 2 });
     expect(ids(b)).toEqual([3, 4]);
-    expect(b.last?.run).toEqual({ field: 'v', max: '50', keys: ['3'] });
+    expect(b.last?.run).toEqual({ field: 'v', type: 'number', max: '50', keys: ['3'] });
     expect(b.last?.cursor).toEqual(a.last?.cursor);
     // 25 and 21 are below 50 but above the run's bound (20): they must still come.
     const c = await csvRead('p.csv', { people: b.last }, { cursor: 'v', every: 2 });
     expect(ids(c)).toEqual([5, 6, 7]);
-    expect(c.last?.cursor).toEqual({ field: 'v', max: '60', keys: ['6'] });
+    expect(c.last?.cursor).toEqual({ field: 'v', type: 'number', max: '60', keys: ['6'] });
     expect(c.last?.run).toBeUndefined();
     expect(ids(await csvRead('p.csv', { people: c.last }, { cursor: 'v' }))).toEqual([]);
   });
@@ -142,12 +142,12 @@ describe('incremental by cursor', () => {
     const file = join(dir.path, 'p.csv');
     await writeFile(file, rowsCsv([[1, '2024-01-01'], [2, '2024-02-01'], [3, '2024-02-01']]));
     const first = await csvRead('p.csv', {}, { cursor: 'v' });
-    expect(first.last?.cursor).toEqual({ field: 'v', max: '2024-02-01', keys: ['2', '3'] });
+    expect(first.last?.cursor).toEqual({ field: 'v', type: 'timestamp', max: '2024-02-01', keys: ['2', '3'] });
     // Same instant written differently, a new key at the maximum, an old value.
     await appendFile(file, '4,2024-02-01T00:00:00Z\n5,2023-12-31\n2,2024-02-01\n');
     const second = await csvRead('p.csv', { people: first.last }, { cursor: 'v' });
     expect(ids(second)).toEqual([4]);
-    expect(second.last?.cursor).toEqual({ field: 'v', max: '2024-02-01', keys: ['2', '3', '4'] });
+    expect(second.last?.cursor).toEqual({ field: 'v', type: 'timestamp', max: '2024-02-01', keys: ['2', '3', '4'] });
   });
 
   it('compares numbers as numbers, and always reads rows without a cursor value', async () => {
@@ -155,9 +155,79 @@ describe('incremental by cursor', () => {
     await writeFile(file, '{"id":1,"v":9}\n{"id":2,"v":10}\n');
     const s = stream(jsonlSource, 'people', { path: file }, { cursorField: 'v' });
     const first = await readAll(jsonlSource, { checkpointEvery: 10 }, [s]);
-    expect(first.last?.cursor).toEqual({ field: 'v', max: '10', keys: ['2'] });
+    expect(first.last?.cursor).toEqual({ field: 'v', type: 'number', max: '10', keys: ['2'] });
     await appendFile(file, '{"id":3,"v":9.5}\n{"id":4,"v":11}\n{"id":5}\n');
     const second = await readAll(jsonlSource, { checkpointEvery: 10 }, [s], { people: first.last });
     expect(ids(second)).toEqual([4, 5]);
+  });
+});
+
+describe('cursor poisoning (issue 8 item 1)', () => {
+  const counted = () => {
+    const counts: Array<{ name: string; value: number; stream?: string }> = [];
+    return { counts, metrics: { count: (name: string, value = 1, tags?: Record<string, string>) => void counts.push({ name, value, stream: tags?.stream }) } };
+  };
+
+  it('a garbage or far-future cursor value is ingested and warned about, but never becomes the bound', async () => {
+    const file = join(dir.path, 'p.csv');
+    await writeFile(file, rowsCsv([[1, '2024-01-01'], [2, 'not a date'], [3, '9024-01-01'], [4, '2024-01-05']]));
+    const m = counted();
+    const warnings: string[] = [];
+    const s = stream(csvSource, 'people', { path: file }, { cursorField: 'v' });
+    const first = await readAll(csvSource, { checkpointEvery: 10 }, [s], {}, { warnings, metrics: m.metrics });
+    // The data is kept: every row is read.
+    expect(ids(first)).toEqual([1, 2, 3, 4]);
+    expect(first.last?.cursor).toEqual({ field: 'v', type: 'timestamp', max: '2024-01-05', keys: ['4'] });
+    expect(m.counts.filter((c) => c.name === 'cursor_warnings')).toEqual([
+      { name: 'cursor_warnings', value: 1, stream: 'people' },
+      { name: 'cursor_warnings', value: 1, stream: 'people' },
+    ]);
+    expect(warnings.join('\n')).toMatch(/p\.csv:3.*"not a date".*not a timestamp/);
+    expect(warnings.join('\n')).toMatch(/p\.csv:4.*"9024-01-01".*beyond the horizon/);
+    // Later rows are still read.
+    await appendFile(file, '5,2024-02-01\n');
+    const second = await readAll(csvSource, { checkpointEvery: 10 }, [s], { people: first.last });
+    expect(ids(second)).toEqual([2, 3, 5]);
+    expect(second.last?.cursor).toEqual({ field: 'v', type: 'timestamp', max: '2024-02-01', keys: ['5'] });
+  });
+
+  it('a numeric cursor refuses a non-number and keeps reading', async () => {
+    const file = join(dir.path, 'p.jsonl');
+    await writeFile(file, '{"id":1,"v":5}\n{"id":2,"v":"zzz"}\n{"id":3,"v":"2024-01-01"}\n{"id":4,"v":7}\n');
+    const s = stream(jsonlSource, 'people', { path: file }, { cursorField: 'v' });
+    const m = counted();
+    const first = await readAll(jsonlSource, { checkpointEvery: 10 }, [s], {}, { metrics: m.metrics });
+    expect(ids(first)).toEqual([1, 2, 3, 4]);
+    expect(first.last?.cursor).toEqual({ field: 'v', type: 'number', max: '7', keys: ['4'] });
+    expect(m.counts.filter((c) => c.name === 'cursor_warnings')).toHaveLength(2);
+    await appendFile(file, '{"id":5,"v":8}\n');
+    expect(ids(await readAll(jsonlSource, { checkpointEvery: 10 }, [s], { people: first.last }))).toEqual([2, 3, 5]);
+  });
+
+  it('the horizon is a stream option, and a declared type wins over the first value', async () => {
+    const file = join(dir.path, 'p.csv');
+    const soon = new Date(Date.now() + 3 * 3600_000).toISOString();
+    await writeFile(file, rowsCsv([[1, '42'], [2, soon], [3, '2024-01-01']]));
+    const m = counted();
+    const s = stream(csvSource, 'people', { path: file, cursorType: 'timestamp', cursorHorizon: '1h' }, { cursorField: 'v' });
+    const r = await readAll(csvSource, { checkpointEvery: 10 }, [s], {}, { metrics: m.metrics });
+    expect(ids(r)).toEqual([1, 2, 3]);
+    expect(r.last?.cursor).toEqual({ field: 'v', type: 'timestamp', max: '2024-01-01', keys: ['3'] });
+    expect(m.counts.filter((c) => c.name === 'cursor_warnings')).toHaveLength(2);
+    const none = stream(csvSource, 'people', { path: file, cursorType: 'timestamp', cursorHorizon: 'none' }, { cursorField: 'v' });
+    expect((await readAll(csvSource, { checkpointEvery: 10 }, [none])).last?.cursor).toEqual({ field: 'v', type: 'timestamp', max: soon, keys: ['2'] });
+  });
+
+  it('a bound poisoned by an earlier version is dropped with a warning: rows are read again, not lost', async () => {
+    const file = join(dir.path, 'p.csv');
+    await writeFile(file, rowsCsv([[1, '2024-01-01'], [2, '2024-03-01']]));
+    const first = await csvRead('p.csv', {}, { cursor: 'v' });
+    const poisoned = { ...first.last!, cursor: { field: 'v', max: 'not a date', keys: ['9'] } };
+    await appendFile(file, '3,2024-04-01\n');
+    const warnings: string[] = [];
+    const s = stream(csvSource, 'people', { path: file }, { cursorField: 'v' });
+    const r = await readAll(csvSource, { checkpointEvery: 10 }, [s], { people: poisoned }, { warnings });
+    expect(ids(r)).toEqual([1, 2, 3]);
+    expect(warnings.join('\n')).toMatch(/saved cursor bound "not a date"/);
   });
 });

@@ -88,16 +88,17 @@ export const jsonlSource: SourceConnector<FileSourceConfig, JsonlStreamConfig> =
   incrementalWithoutCursor: true,
   spec: { config: fileSourceConfigSchema, stream: jsonlStreamSchema },
   async check(ctx, streams) {
-    const base = await checkConnectorPath(ctx.config.path);
+    const root = ctx.baseDir ?? process.cwd();
+    const base = await checkConnectorPath(ctx.config.path, root);
     if (!base.ok || !streams?.length) return base;
-    return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })));
+    return checkStreamPaths(ctx.config.path, streams.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })), root);
   },
   async discover(ctx, streams) {
     return describeFiles(ctx.config.path, ['.jsonl', '.ndjson', '.json'], async (handle, size) => {
       const fields = await jsonlFields(handle, size);
       const names = Object.keys(fields);
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
-    }, streams?.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })));
+    }, streams?.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })), ctx.baseDir);
   },
   async *read(ctx, streams, state) {
     const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(jsonlStreamSchema, 'jsonl', ctx.name, s.name, s.config) }));

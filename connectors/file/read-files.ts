@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StateMessage, StreamState } from '../../core/plugin/types.js';
 import type { FileSourceConfig } from './config.js';
-import { CursorAccumulator, CursorFilter, cursorText, rowKey, type CursorMark } from './cursor.js';
+import { CursorAccumulator, CursorFilter, CursorGate, cursorText, parseHorizon, rowKey, type CursorMark, type CursorType } from './cursor.js';
 import { baseDirOf, displayPath, streamFiles } from './file-set.js';
 import { fingerprint, parseState, sameFingerprint, toStreamState, type CursorState, type FileEntry } from './file-state.js';
 
@@ -40,6 +40,44 @@ export type RowReader<S> = (input: RowReaderInput<S>) => AsyncIterable<FileRow>;
 
 export interface FileStreamOptions {
   path: string;
+  /** See `cursorType` in config.ts; `auto` when absent. */
+  cursorType?: 'auto' | CursorType;
+  /** See `cursorHorizon` in config.ts; `1d` when absent. */
+  cursorHorizon?: string;
+}
+
+/** Cursor warnings logged one by one per stream and run; the rest are counted and summed up in one line. */
+const LOGGED_CURSOR_WARNINGS = 10;
+
+/**
+ * A saved mark whose maximum does not parse as the cursor's type (written by a
+ * version that let `not a date` become the bound) is dropped: reading again is
+ * idempotent, hiding rows forever is not. A bound beyond the horizon is kept
+ * (a state past every record must return nothing) but said out loud.
+ */
+function trustedMark(
+  mark: CursorState | undefined,
+  declared: 'auto' | CursorType,
+  horizonMs: number | undefined,
+  ctx: ConnectorContext<FileSourceConfig>,
+  stream: string,
+): CursorState | undefined {
+  if (!mark) return undefined;
+  const gate = new CursorGate(declared === 'auto' ? (mark.type ?? 'auto') : declared, undefined, Date.now);
+  const verdict = gate.check(mark.max);
+  if (!verdict.ok) {
+    ctx.logger.warn(
+      `stream ${stream}: saved cursor bound "${mark.max}" of ${mark.field} is ${verdict.reason}; it is ignored and rows are read again (the store absorbs the repeats)`,
+    );
+    return undefined;
+  }
+  const future = new CursorGate(gate.type ?? 'auto', horizonMs, Date.now).check(mark.max);
+  if (!future.ok) {
+    ctx.logger.warn(
+      `stream ${stream}: saved cursor bound "${mark.max}" of ${mark.field} is ${future.reason}: rows up to it are skipped; reset the stream's state if a bad row put it there`,
+    );
+  }
+  return { ...mark, type: gate.type };
 }
 
 const withCursorField = (field: string, m: CursorMark | undefined): CursorState | undefined => (m ? { field, ...m } : undefined);
@@ -67,7 +105,7 @@ export async function* readFileStreams<S extends FileStreamOptions>(
   state: Record<string, StreamState | undefined>,
   reader: RowReader<S>,
 ): AsyncGenerator<SourceMessage> {
-  const baseDir = await baseDirOf(ctx.config.path);
+  const baseDir = await baseDirOf(ctx.config.path, ctx.baseDir);
   for (const stream of streams) {
     if (ctx.signal.aborted) return;
     yield* readStream(ctx, stream, state[stream.name], reader, baseDir);
@@ -86,10 +124,20 @@ async function* readStream<S extends FileStreamOptions>(
   // Full refresh reads everything every time; the state it yields only serves a later switch to incremental.
   const prev = stream.mode === 'incremental' ? parseState(saved, ctx.logger, name) : { files: {} };
   const field = stream.mode === 'incremental' ? stream.cursorField : undefined;
-  const bound = field && prev.cursor?.field === field ? prev.cursor : undefined;
-  const resumedRun = field && prev.run?.field === field ? prev.run : undefined;
+  const declared = stream.config.cursorType ?? 'auto';
+  const horizonMs = parseHorizon(stream.config.cursorHorizon ?? '1d');
+  const bound = field && prev.cursor?.field === field ? trustedMark(prev.cursor, declared, horizonMs, ctx, name) : undefined;
+  const resumedRun = field && prev.run?.field === field ? trustedMark(prev.run, declared, horizonMs, ctx, name) : undefined;
   const filter = field ? new CursorFilter(bound) : undefined;
   const acc = field ? new CursorAccumulator(resumedRun ?? bound) : undefined;
+  const gate = new CursorGate(declared, horizonMs, Date.now, resumedRun?.type ?? bound?.type);
+  let cursorWarnings = 0;
+  const cursorWarning = (origin: string, value: string, reason: string) => {
+    ctx.metrics.count('cursor_warnings', 1, { stream: name });
+    if (++cursorWarnings <= LOGGED_CURSOR_WARNINGS) {
+      ctx.logger.warn(`stream ${name}: ${origin}: cursor ${field} value "${value.slice(0, 80)}" is ${reason}; the row is read, the state ignores its value`);
+    }
+  };
 
   // Files no longer matched drop out of the state, which keeps it as small as the folder.
   const entries: Record<string, FileEntry> = {};
@@ -127,13 +175,17 @@ async function* readStream<S extends FileStreamOptions>(
           yield { type: 'error', stream: name, reason: row.reason, origin, raw: row.raw };
         } else {
           const value = field ? cursorText(row.data[field]) : undefined;
+          const verdict = value === undefined ? undefined : gate.check(value);
           if (value === undefined) {
+            yield { type: 'record', stream: name, data: row.data, origin };
+          } else if (!verdict!.ok) {
+            cursorWarning(origin, value, verdict!.reason);
             yield { type: 'record', stream: name, data: row.data, origin };
           } else {
             const key = rowKey(row.data, stream.primaryKey);
             if (filter!.admits(value, key)) {
               yield { type: 'record', stream: name, data: row.data, origin };
-              acc!.observe(value, key);
+              acc!.observe(value, key, gate.type);
             }
           }
         }
@@ -149,6 +201,9 @@ async function* readStream<S extends FileStreamOptions>(
       // Possibly closed already by an abandoned read stream (see decodedChunks).
       await handle.close().catch(() => undefined);
     }
+  }
+  if (cursorWarnings > LOGGED_CURSOR_WARNINGS) {
+    ctx.logger.warn(`stream ${name}: ${cursorWarnings - LOGGED_CURSOR_WARNINGS} more cursor values were ignored by the state (${cursorWarnings} in all)`);
   }
   yield snapshot(true);
 }

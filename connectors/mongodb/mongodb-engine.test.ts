@@ -78,7 +78,7 @@ describe('mongodb source in the engine', () => {
     const { engine, store } = await start(file);
     const first = await engine.runSync('shop');
     expect(first.error).toBeUndefined();
-    expect(first.summary!.streams.customers).toEqual({ read: 25, written: 25, deadLettered: 0, warnings: 0 });
+    expect(first.summary!.streams.customers).toEqual({ read: 25, written: 25, deadLettered: 0, warnings: 0, duplicates: 0, cursorWarnings: 0, warningsByReason: {} });
     expect(await store.countProfiles()).toBe(25);
     const state = (await store.loadState('shop')).customers;
     expect(state).toEqual({

@@ -7,6 +7,7 @@ import { profilesCommand } from './commands/profiles.js';
 import { resolveCommand } from './commands/resolve.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
+import { warningsCommand } from './commands/warnings.js';
 import { defaultConfigFile } from './shared.js';
 
 // `tributary profiles export | head` closes our stdout early: that is the reader's choice, not an error.
@@ -32,5 +33,6 @@ program.addCommand(statusCommand());
 program.addCommand(profilesCommand());
 program.addCommand(resolveCommand());
 program.addCommand(deadLettersCommand());
+program.addCommand(warningsCommand());
 
 await program.parseAsync(process.argv);

@@ -11,6 +11,8 @@ export interface DeliverDeps {
   store: ProfileStore;
   logger: Logger;
   clock: DeliveryClock;
+  /** Where relative paths in the destination's config are resolved (the config file's folder). */
+  baseDir?: string;
 }
 
 export interface DeliverOptions {
@@ -45,7 +47,7 @@ export async function deliver(deps: DeliverDeps, plan: DestinationPlan, signal: 
   }
   const counts = emptyCounts();
   const limiter = new RateLimiter(plan.budgets, deps.clock, signal, status.rateLevels);
-  const ctx: DestinationContext = { name, config: plan.config, logger: deps.logger, metrics: { count: () => undefined }, signal, rate: limiter };
+  const ctx: DestinationContext = { name, config: plan.config, logger: deps.logger, metrics: { count: () => undefined }, signal, rate: limiter, ...(deps.baseDir ? { baseDir: deps.baseDir } : {}) };
   const pass: PassDeps = { store, plan, ctx, clock: deps.clock, signal, counts };
   try {
     if (plan.connector.delivery === 'snapshot') await deliverSnapshot(pass);

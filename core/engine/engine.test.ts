@@ -60,7 +60,7 @@ describe('engine', () => {
     const { engine, store, dest } = await start(file);
     const out = await engine.runSync('crm');
     expect(out.ok).toBe(true);
-    expect(out.summary!.streams.customers).toEqual({ read: 4, written: 3, deadLettered: 1, warnings: 0 });
+    expect(out.summary!.streams.customers).toEqual({ read: 4, written: 3, deadLettered: 1, warnings: 0, duplicates: 0, cursorWarnings: 0, warningsByReason: {} });
     expect(out.summary!.profiles.created).toBe(2);
     expect(await store.countProfiles()).toBe(2);
     const dl = await store.listDeadLetters({ limit: 10 });

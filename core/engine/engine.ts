@@ -10,6 +10,7 @@ import { TOKENS, type Clock } from '../tokens.js';
 import { Mutex } from '../util/mutex.js';
 import { Redactor } from '../util/logger.js';
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { deliver, DeliveryIncompleteError, type DeliverOptions } from '../delivery/deliver.js';
 import { planDestination, type DestinationPlan } from '../delivery/plan.js';
@@ -40,11 +41,14 @@ function addSummaries(parts: RunSummary[]): RunSummary {
   const out: RunSummary = { streams: {}, profiles: { created: 0, updated: 0, merged: 0 } };
   for (const p of parts) {
     for (const [name, st] of Object.entries(p.streams)) {
-      const o = (out.streams[name] ??= { read: 0, written: 0, deadLettered: 0, warnings: 0 });
+      const o = (out.streams[name] ??= { read: 0, written: 0, deadLettered: 0, warnings: 0, duplicates: 0, cursorWarnings: 0, warningsByReason: {} });
       o.read += st.read;
       o.written += st.written;
       o.deadLettered += st.deadLettered;
       o.warnings += st.warnings;
+      o.duplicates = (o.duplicates ?? 0) + (st.duplicates ?? 0);
+      o.cursorWarnings = (o.cursorWarnings ?? 0) + (st.cursorWarnings ?? 0);
+      for (const [reason, n] of Object.entries(st.warningsByReason ?? {})) (o.warningsByReason ??= {})[reason] = (o.warningsByReason?.[reason] ?? 0) + n;
     }
     out.profiles.created += p.profiles.created;
     out.profiles.updated += p.profiles.updated;
@@ -209,7 +213,7 @@ export class Engine {
     const runId = await this.store.startRun(name, 'deliver');
     const summary = (counts: DeliveryCounts): RunSummary => ({ streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: counts } });
     try {
-      const counts = await deliver({ store: this.store, logger: this.logger, clock: this.deliveryClock() }, plan, signal, opts);
+      const counts = await deliver({ store: this.store, logger: this.logger, clock: this.deliveryClock(), baseDir: dirname(resolve(this.loaded.file)) }, plan, signal, opts);
       await this.store.finishRun(runId, 'succeeded', summary(counts));
       return counts;
     } catch (err) {

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { newProfileId } from '../util/ids.js';
 import type { LoadedConfig } from '../config/load.js';
 import { formatPath } from '../config/load.js';
@@ -14,6 +15,7 @@ import type { DeadLetterInput, ProfileStore, RunSummary } from '../store/types.j
 import type { Mutex } from '../util/mutex.js';
 import type { Clock } from '../tokens.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from './plugin-config.js';
+import { ReadKeys } from './read-keys.js';
 import type { Transform } from './transform.js';
 
 export interface SyncDeps {
@@ -36,6 +38,8 @@ interface StreamPlan {
   fieldsRead: Set<string>;
   transforms: Array<{ t: Transform; options: unknown }>;
   checkedFields: boolean;
+  /** The stream's cursor field: among duplicates of one key, the highest value wins. */
+  cursorField?: string;
 }
 
 type Pending = { msg: RecordMessage; plan: StreamPlan };
@@ -78,15 +82,25 @@ export async function runSourceSync(
         });
       }
     });
-    plans.set(s.name, { index: j, name: s.name, map, fieldsRead, transforms, checkedFields: false });
+    plans.set(s.name, { index: j, name: s.name, map, fieldsRead, transforms, checkedFields: false, cursorField: streams[j].cursorField });
   });
 
   const summary: RunSummary = {
-    streams: Object.fromEntries(source.streams.map((s) => [s.name, { read: 0, written: 0, deadLettered: 0, warnings: 0 }])),
+    streams: Object.fromEntries(
+      source.streams.map((s) => [s.name, { read: 0, written: 0, deadLettered: 0, warnings: 0, duplicates: 0, cursorWarnings: 0, warningsByReason: {} }]),
+    ),
     profiles: { created: 0, updated: 0, merged: 0 },
   };
   const state = await store.loadState(source.name);
-  const ctx: ConnectorContext = { name: source.name, config, logger, metrics: { count: () => undefined }, signal };
+  // `cursor_warnings` (tag `stream`) is how a connector says a row's cursor value was ignored by its state.
+  const metrics = {
+    count(name: string, value = 1, tags?: Record<string, string>) {
+      const st = tags?.stream !== undefined ? summary.streams[tags.stream] : undefined;
+      if (name === 'cursor_warnings' && st) st.cursorWarnings = (st.cursorWarnings ?? 0) + value;
+    },
+  };
+  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal, baseDir: dirname(resolve(loaded.file)) };
+  const readKeys = new ReadKeys();
 
   let pending: Pending[] = [];
   let pendingErrors: DeadLetterInput[] = [];
@@ -140,10 +154,17 @@ export async function runSourceSync(
         continue;
       }
       if (!record) continue;
-      if (record.warnings) stats.warnings += record.warnings.length;
-      // The same row twice in one batch (an update read twice): the later version wins.
+      // The same key twice in one read: the highest cursor wins, then the later row (in this batch or an earlier one).
       const key = recordKey(record);
-      if (!byKey.has(key)) stats.written++;
+      const seen = readKeys.see(key, plan.cursorField ? getPath(msg.data, plan.cursorField) : undefined);
+      if (seen === 'new' && !byKey.has(key)) stats.written++;
+      else stats.duplicates = (stats.duplicates ?? 0) + 1;
+      if (seen === 'older') continue;
+      if (record.warnings) {
+        stats.warnings += record.warnings.length;
+        const by = (stats.warningsByReason ??= {});
+        for (const w of record.warnings) by[w.reason] = (by[w.reason] ?? 0) + 1;
+      }
       byKey.set(key, record);
     }
     const records = [...byKey.values()];

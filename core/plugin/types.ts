@@ -27,6 +27,12 @@ export interface ConnectorContext<C = unknown> {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly signal: AbortSignal;
+  /**
+   * The directory relative paths in the config resolve against: the config
+   * file's folder, so a config behaves the same from any working directory.
+   * Unset (one-off calls such as `profiles export --out`): the working directory.
+   */
+  readonly baseDir?: string;
 }
 
 export interface CheckResult {

@@ -34,6 +34,40 @@ function asNumber(v: unknown): number | undefined {
   return undefined;
 }
 
+/** A finite number as an integer of units of 10^-scale: the digits of its shortest round-trip form, not of its binary value. */
+function scaled(n: number): { units: bigint; scale: number } {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(n));
+  if (!m) return { units: BigInt(Math.round(n)), scale: 0 };
+  const [, sign, int, frac = '', exp = '0'] = m;
+  let digits = int + frac;
+  let scale = frac.length - Number(exp);
+  if (scale < 0) {
+    digits += '0'.repeat(-scale);
+    scale = 0;
+  }
+  return { units: BigInt(sign + digits), scale };
+}
+
+/**
+ * a + b in exact decimal arithmetic: both are read as the decimals they print
+ * as (825.6 and 0.03, not their binary approximations), summed as integers at
+ * the larger scale, and turned back into the nearest number. Money sums then
+ * come out as 825.63, never 825.6300000000001. No decimal library: the inputs
+ * are already numbers, so their shortest printed form carries all the precision
+ * there is, and BigInt does the rest.
+ */
+export function addDecimals(a: number, b: number): number {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return a + b;
+  const x = scaled(a);
+  const y = scaled(b);
+  const scale = Math.max(x.scale, y.scale);
+  const sum = x.units * 10n ** BigInt(scale - x.scale) + y.units * 10n ** BigInt(scale - y.scale);
+  const neg = sum < 0n;
+  const digits = (neg ? -sum : sum).toString().padStart(scale + 1, '0');
+  const text = scale ? `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}` : digits;
+  return Number(`${neg ? '-' : ''}${text}`);
+}
+
 function asList(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [v];
 }
@@ -72,7 +106,7 @@ function combineTrait(rule: TraitRule, a: Cell | undefined, b: Cell): Cell {
       return { ...latest, counts, v: argmax(counts, latest.v) };
     }
     case 'sum':
-      return { ...(b.at >= a.at ? b : a), v: (asNumber(a.v) ?? 0) + (asNumber(b.v) ?? 0) };
+      return { ...(b.at >= a.at ? b : a), v: addDecimals(asNumber(a.v) ?? 0, asNumber(b.v) ?? 0) };
     case 'min':
       return (asNumber(b.v) ?? Infinity) < (asNumber(a.v) ?? Infinity) ? b : a;
     case 'max':
@@ -131,7 +165,7 @@ function combineComputed(def: ComputedTrait, a: Cell | undefined, b: Cell): Cell
   switch (def.op) {
     case 'count':
     case 'sum':
-      return { ...(b.at >= a.at ? b : a), v: na + nb };
+      return { ...(b.at >= a.at ? b : a), v: addDecimals(na, nb) };
     case 'min':
       return nb < na ? b : a;
     case 'max':

@@ -11,6 +11,8 @@ import type {
   BatchCommit,
   DeadLetter,
   DeadLetterInput,
+  FieldWarningGroup,
+  FieldWarningQuery,
   OutboxEntry,
   ProfileExplanation,
   ProfileStore,
@@ -19,6 +21,7 @@ import type {
   ResolutionSnapshot,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
+import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 
 type Row = Record<string, unknown>;
 
@@ -360,6 +363,10 @@ export class SqliteStore implements ProfileStore {
       payload: JSON.parse(r.payload as string),
       at: r.at as string,
     }));
+  }
+
+  async fieldWarnings(q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }> {
+    return { groups: queryFieldWarnings(this.db, q), total: countFieldWarningGroups(this.db, q) };
   }
 
   async *iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]> {

@@ -52,10 +52,45 @@ export interface DeliveryCounts {
   error?: string;
 }
 
+/** Counts of one stream in one run. Fields marked optional are absent from runs stored by older versions. */
+export interface StreamSummary {
+  read: number;
+  /** Distinct records stored (a key read twice counts once). */
+  written: number;
+  deadLettered: number;
+  /** Field warnings on the records stored. */
+  warnings: number;
+  /** Records whose primary key was already read in this run (the highest cursor, then the later row, is kept). */
+  duplicates?: number;
+  /** Rows whose cursor value did not parse or lay beyond the horizon: ingested, but ignored by the state. */
+  cursorWarnings?: number;
+  /** `warnings` by reason. */
+  warningsByReason?: Record<string, number>;
+}
+
 export interface RunSummary {
-  streams: Record<string, { read: number; written: number; deadLettered: number; warnings: number }>;
+  streams: Record<string, StreamSummary>;
   profiles: { created: number; updated: number; merged: number };
   destinations?: Record<string, DeliveryCounts>;
+}
+
+export interface FieldWarningQuery {
+  sync?: string;
+  stream?: string;
+  /** Most groups returned, biggest first. */
+  limit: number;
+  /** Example records per group. */
+  examples: number;
+}
+
+/** Field warnings of the stored records that share a sync, stream, field and reason. */
+export interface FieldWarningGroup {
+  sync: string;
+  stream: string;
+  field: string;
+  reason: string;
+  count: number;
+  examples: Array<{ recordId: string; value: unknown }>;
 }
 
 export interface RunRecord {
@@ -129,6 +164,8 @@ export interface ProfileStore extends IdentityGraph {
   ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void>;
 
   listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]>;
+  /** Field warnings of the stored records, grouped (`tributary warnings list`); `total` counts every group. */
+  fieldWarnings(q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }>;
 
   /** For `resolve --rebuild`: every stored record, in the order they were first stored. */
   iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]>;

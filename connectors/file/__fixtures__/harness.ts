@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfiguredStream, DestinationContext, SourceConnector, SourceMessage, StreamState } from '../../../core/plugin/types.js';
+import type { ConfiguredStream, DestinationContext, Metrics, SourceConnector, SourceMessage, StreamState } from '../../../core/plugin/types.js';
 
 import { unlimitedGate } from '../../../core/delivery/rate-limit.js';
 
@@ -24,13 +24,13 @@ export async function tempDir(prefix = 'tributary-file-'): Promise<TempDir> {
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export function context<C>(config: C, warnings: string[] = []): DestinationContext<C> {
+export function context<C>(config: C, warnings: string[] = [], metrics: Metrics = { count: () => undefined }): DestinationContext<C> {
   const noop = () => undefined;
   return {
     name: 'test-sync',
     config,
     logger: { debug: noop, info: noop, warn: (m) => warnings.push(m), error: noop },
-    metrics: { count: noop },
+    metrics,
     signal: new AbortController().signal,
     rate: unlimitedGate,
   };
@@ -54,10 +54,10 @@ export async function readAll<C, S>(
   config: C,
   streams: ConfiguredStream<S>[],
   state: Record<string, StreamState | undefined> = {},
-  opts: { stopAfterStates?: number; warnings?: string[] } = {},
+  opts: { stopAfterStates?: number; warnings?: string[]; metrics?: Metrics } = {},
 ): Promise<Collected> {
   const out: Collected = { messages: [], records: [], errors: [], states: [] };
-  for await (const m of source.read(context(config, opts.warnings), streams, state)) {
+  for await (const m of source.read(context(config, opts.warnings, opts.metrics), streams, state)) {
     out.messages.push(m);
     if (m.type === 'record') out.records.push({ data: m.data, origin: m.origin });
     else if (m.type === 'error') out.errors.push({ reason: m.reason, origin: m.origin, raw: m.raw });

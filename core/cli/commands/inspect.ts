@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
+import { configDirOf } from '../../container.js';
 import { globals, reportError, withEngine } from '../shared.js';
 import { deadLettersRetryCommand, destinationStatus, destinationStatusLines } from './deliver.js';
+import { countOption } from './warnings.js';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -22,7 +24,7 @@ export function validateCommand(): Command {
               const streams = configuredStreams(c, s, i, loaded);
               if (opts.check) {
                 checks.push(
-                  c.check(testConnectorContext(s.name, cfg, logger), streams).then((r) => {
+                  c.check({ ...testConnectorContext(s.name, cfg, logger), baseDir: configDirOf(loaded) }, streams).then((r) => {
                     if (!r.ok) problems.push(`source ${s.name}: ${r.message}`);
                   }),
                 );
@@ -39,7 +41,7 @@ export function validateCommand(): Command {
               const cfg = plan.config;
               if (opts.check) {
                 checks.push(
-                  c.check(testConnectorContext(d.name, cfg, logger)).then((r) => {
+                  c.check({ ...testConnectorContext(d.name, cfg, logger), baseDir: configDirOf(loaded) }).then((r) => {
                     if (!r.ok) problems.push(`destination ${d.name}: ${r.message}`);
                   }),
                 );
@@ -77,7 +79,7 @@ export function discoverCommand(): Command {
           const s = loaded.config.sources[i];
           const c = connectorFor(registry, 'source', s.connector, ['sources', i], loaded, s.name);
           const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-          const streams = await c.discover(testConnectorContext(s.name, cfg, logger), configuredStreams(c, s, i, loaded));
+          const streams = await c.discover({ ...testConnectorContext(s.name, cfg, logger), baseDir: configDirOf(loaded) }, configuredStreams(c, s, i, loaded));
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
             return;
@@ -128,25 +130,44 @@ export function statusCommand(): Command {
     });
 }
 
+/** Payload shown in the text list: one line, cut to fit. */
+const PAYLOAD_WIDTH = 110;
+
 export function deadLettersCommand(): Command {
   const cmd = new Command('dead-letters').description('Records and deliveries that could not be processed');
   cmd
     .command('list')
-    .description('List dead letters, newest first')
+    .description('List dead letters, newest first, each with its reason and payload')
     .option('-n, --limit <n>', 'how many', '50')
     .option('--sync <name>', 'only this source or destination')
+    .option('--full', 'print whole payloads (indented JSON) instead of one cut line')
     .option('--json', 'print JSON (with payloads)')
-    .action(async (opts: { limit: string; sync?: string; json?: boolean }, sub: Command) => {
+    .action(async (opts: { limit: string; sync?: string; json?: boolean; full?: boolean }, sub: Command) => {
       try {
-        await withEngine(sub, async ({ store }) => {
-          const items = await store.listDeadLetters({ limit: Number(opts.limit), sync: opts.sync });
+        const limit = countOption('--limit', opts.limit);
+        await withEngine(sub, async ({ store, loaded }) => {
+          if (opts.sync) {
+            const known = [...loaded.config.sources, ...loaded.config.destinations].map((x) => x.name);
+            if (!known.includes(opts.sync)) {
+              throw new ConfigError(`--sync: no source or destination named "${opts.sync}" (known: ${known.join(', ') || 'none'})`, { file: loaded.file });
+            }
+          }
+          const items = await store.listDeadLetters({ limit, sync: opts.sync });
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
             return;
           }
-          if (!items.length) process.stdout.write('no dead letters\n');
+          if (!items.length) process.stdout.write(`no dead letters${opts.sync ? ` for ${opts.sync}` : ''}\n`);
           for (const d of items) {
             process.stdout.write(`#${d.id} ${d.sync}/${d.stream}${d.recordId ? ` record ${d.recordId}` : ''}${d.origin ? ` at ${d.origin}` : ''}: ${d.reason}\n`);
+            if (d.payload === null || d.payload === undefined) continue;
+            if (opts.full) {
+              const text = typeof d.payload === 'string' ? d.payload : JSON.stringify(d.payload, null, 2);
+              process.stdout.write(`${text.replace(/^/gm, '    ')}\n`);
+            } else {
+              const line = JSON.stringify(d.payload).replace(/\s+/g, ' ');
+              process.stdout.write(`    payload: ${line.length > PAYLOAD_WIDTH ? `${line.slice(0, PAYLOAD_WIDTH - 1)}…` : line}\n`);
+            }
           }
         });
       } catch (err) {

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
-import { parseIdentifierKey } from '../../schema/canonical.js';
+import { identifierKey, parseIdentifierKey } from '../../schema/canonical.js';
+import type { ProfileStore } from '../../store/types.js';
 import { findProfile, globals, reportError, withEngine } from '../shared.js';
 
 const showKey = (k: string) => {
@@ -9,17 +10,48 @@ const showKey = (k: string) => {
   return `${id.type}${id.namespace ? `.${id.namespace}` : ''}=${id.value}`;
 };
 
+/**
+ * Identifier keys a `prefix:value` query may mean: `crm:CRM-1` is the external id
+ * CRM-1 of namespace crm, `external_id:R5` one without a namespace,
+ * `external_id.crm:CRM-1` the YAML spelling, and `anonymous_id:abc` (or any
+ * other type) an identifier of that type.
+ */
+export function typedIdentifierKeys(query: string): string[] {
+  const colon = query.indexOf(':');
+  if (colon <= 0) return [];
+  const prefix = query.slice(0, colon).trim();
+  const value = query.slice(colon + 1).trim();
+  if (!value) return [];
+  const keys = [identifierKey({ type: 'external_id', namespace: prefix, value }), identifierKey({ type: prefix, value })];
+  const dot = prefix.indexOf('.');
+  if (dot > 0) keys.push(identifierKey({ type: prefix.slice(0, dot), namespace: prefix.slice(dot + 1), value }));
+  return keys;
+}
+
+/** Like findProfile (id, alias, email, phone), and then by `namespace:value` or `type:value`. */
+async function findProfileAnyway(store: ProfileStore, query: string, defaultRegion: string): Promise<string | undefined> {
+  const found = await findProfile(store, query, defaultRegion);
+  if (found) return found;
+  const keys = typedIdentifierKeys(query);
+  const owners = await store.lookupIdentifiers(keys);
+  for (const k of keys) {
+    const id = owners.get(k);
+    if (id) return (await store.resolveProfileId(id)) ?? id;
+  }
+  return undefined;
+}
+
 export function profilesCommand(): Command {
   const cmd = new Command('profiles').description('Look at unified profiles');
 
   cmd
     .command('get')
-    .description('Print one profile, found by id (or a merged-away id), email or phone')
-    .argument('<query>', 'profile id, alias, email or phone')
+    .description('Print one profile, found by id (or a merged-away id), email, phone or external id (crm:CRM-1, external_id:X)')
+    .argument('<query>', 'profile id, alias, email, phone, namespace:value or type:value')
     .action(async (query: string, _o: unknown, sub: Command) => {
       try {
         await withEngine(sub, async ({ store, loaded }) => {
-          const id = await findProfile(store, query, loaded.config.normalize.defaultRegion);
+          const id = await findProfileAnyway(store, query, loaded.config.normalize.defaultRegion);
           const doc = id ? await store.profileDocument(id) : undefined;
           if (!doc) {
             process.stderr.write(`no profile matches "${query}"\n`);
@@ -37,7 +69,7 @@ export function profilesCommand(): Command {
     .command('export')
     .description('Export every profile, one per line: id, identifiers, traits, computed, records')
     .option('--format <format>', 'jsonl or csv', 'jsonl')
-    .option('--out <file>', 'write to this file atomically instead of stdout')
+    .option('--out <file>', 'write to this file atomically instead of stdout (its folder must exist)')
     .action(async (opts: { format: string; out?: string }, sub: Command) => {
       try {
         if (opts.format !== 'jsonl' && opts.format !== 'csv') throw new ConfigError(`--format: expected jsonl or csv, got "${opts.format}"`);
@@ -51,7 +83,8 @@ export function profilesCommand(): Command {
           }
           // The file destination already writes JSONL/CSV atomically: reuse it rather than a second writer.
           const file = registry.destination('file');
-          const ctx = testConnectorContext('export', file.spec.config.parse({ path: opts.out, format: opts.format }), logger);
+          // --out is relative to the working directory (no baseDir), and a missing folder is a typo to report, not to create.
+          const ctx = testConnectorContext('export', file.spec.config.parse({ path: opts.out, format: opts.format, createDirectories: false }), logger);
           await file.begin?.(ctx);
           let n = 0;
           try {
@@ -76,12 +109,12 @@ export function profilesCommand(): Command {
   cmd
     .command('explain')
     .description('Show why a profile is what it is: its records, each link and the rule that made it, merges, refused merges')
-    .argument('<query>', 'profile id, alias, email or phone')
+    .argument('<query>', 'profile id, alias, email, phone, namespace:value or type:value')
     .option('--json', 'print JSON')
     .action(async (query: string, opts: { json?: boolean }, sub: Command) => {
       try {
         await withEngine(sub, async ({ store, loaded }) => {
-          const id = await findProfile(store, query, loaded.config.normalize.defaultRegion);
+          const id = await findProfileAnyway(store, query, loaded.config.normalize.defaultRegion);
           if (!id) {
             process.stderr.write(`no profile matches "${query}"\n`);
             process.exitCode = 1;

@@ -6,6 +6,7 @@ import { DeliveryIncompleteError } from '../../delivery/deliver.js';
 import { emptyCounts } from '../../delivery/send.js';
 import { describeCounts } from './deliver.js';
 import { errorMessage } from '../../errors.js';
+import { storeLocation } from '../../container.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
 function printSummary(o: SyncOutcome): void {
@@ -21,7 +22,9 @@ function printSummary(o: SyncOutcome): void {
   process.stdout.write(`${o.sync}: ok\n`);
   for (const [name, st] of Object.entries(s.streams)) {
     process.stdout.write(
-      `  stream ${name}: read ${st.read}, written ${st.written}, dead-lettered ${st.deadLettered}${st.warnings ? `, field warnings ${st.warnings}` : ''}\n`,
+      `  stream ${name}: read ${st.read}, written ${st.written}, dead-lettered ${st.deadLettered}` +
+        `${st.duplicates ? `, duplicate keys ${st.duplicates}` : ''}${st.warnings ? `, field warnings ${st.warnings}` : ''}` +
+        `${st.cursorWarnings ? `, cursor values ignored ${st.cursorWarnings}` : ''}\n`,
     );
   }
   process.stdout.write(`  profiles: created ${s.profiles.created}, updated ${s.profiles.updated}, merged ${s.profiles.merged}\n`);
@@ -35,7 +38,7 @@ export function syncCommand(): Command {
     .option('--no-deliver', 'do not run after-sync destinations')
     .action(async (names: string[], opts: { json?: boolean; deliver: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ engine, store }) => {
+        await withEngine(cmd, async ({ engine, store, loaded }) => {
           const targets = names.length ? names : engine.config.sources.map((s) => s.name);
           const controller = new AbortController();
           const stop = () => controller.abort();
@@ -72,10 +75,11 @@ export function syncCommand(): Command {
           process.off('SIGINT', stop);
           const profiles = await store.countProfiles();
           const ok = outcomes.every((o) => o.ok) && Object.values(deliveries).every((d) => !d.error);
-          if (opts.json) process.stdout.write(`${JSON.stringify({ ok, runs: outcomes, destinations: deliveries, profiles }, null, 2)}\n`);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ok, runs: outcomes, destinations: deliveries, profiles, store: storeLocation(loaded) }, null, 2)}\n`);
           else {
             const records = outcomes.reduce((a, o) => a + Object.values(o.summary?.streams ?? {}).reduce((b, st) => b + st.written, 0), 0);
             process.stdout.write(`${records} records written this run; ${profiles} profiles in the store\n`);
+            process.stdout.write(`store: ${storeLocation(loaded)}\n`);
           }
           if (!ok) process.exitCode = 1;
         });
