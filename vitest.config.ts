@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Tests of the CLI run dist/: rebuild it first when any source is newer (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
   },
 });

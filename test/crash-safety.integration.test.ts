@@ -1,146 +1,147 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { stringify } from 'yaml';
+import { rmSync } from 'node:fs';
+import type { FaultPoint } from '../core/util/fault-points.js';
+import { ROWS_PER_BATCH, runSync, tempDir, writeConfig, writeData, type SyncResult } from './crash/dataset.js';
+import { consumedRows, runsOf, snapshotStore, tableCounts, type StoreSnapshot } from './crash/store-snapshot.js';
 
-// A sync killed with SIGKILL at arbitrary points, then run to the end, must leave
-// exactly the store a clean run leaves: no record lost, none duplicated, the
-// same profiles. This runs the real CLI in a child process and really kills it.
+// A sync killed with SIGKILL in every phase of a batch, then run to the end,
+// must leave exactly the store a clean run leaves, table by table: records,
+// identifiers, presented values, refusals, merges, aliases, outbox, profiles
+// with their computed traits, dead letters with their payloads, state. The
+// real CLI runs in a child process; TRIBUTARY_FAULT (core/util/fault-points.ts)
+// puts each kill at a named point of a known batch, so no phase is left to chance.
 
-const CLI = join(process.cwd(), 'dist', 'core', 'cli', 'main.js');
-const ROWS = 60_000;
+const CUSTOMERS = 12_000; // 240 blocks of 50 rows, 24 batches
+const ORDERS = 4_000; // 8 batches
+const BLOCKS = CUSTOMERS / 50;
+const TOTAL = CUSTOMERS + ORDERS;
+
 let dir: string;
+let clean: StoreSnapshot;
 
-function writeData() {
-  const lines = ['crm_id,first_name,email,phone,updated_at'];
-  for (let i = 0; i < ROWS; i++) {
-    // Every 4th row is another record of an earlier person (same email), so merges happen across batches.
-    const p = i % 4 === 3 ? Math.floor(i / 3) : i;
-    const email = i % 997 === 0 ? 'broken-email' : `person${p}@mail-box.net`;
-    const phone = i % 5 === 0 ? `+1415${String(2000000 + p).padStart(7, '0')}` : '';
-    lines.push(`${i},Name${p},${email},${phone},2026-01-01 00:00:${String(i % 60).padStart(2, '0')}`);
-  }
-  lines.push('"unterminated,row,with,a,quote');
-  writeFileSync(join(dir, 'crm.csv'), `${lines.join('\n')}\n`);
+function summaryOf(r: SyncResult) {
+  expect(r.stdout, r.stderr).not.toBe('');
+  return JSON.parse(r.stdout) as {
+    ok: boolean;
+    runs: Array<{ ok: boolean; error?: string; summary?: { streams: Record<string, { read: number; written: number; deadLettered: number }> } }>;
+  };
 }
 
-function writeConfig(name: string): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      store: { sqlite: join(dir, `${name}.db`) },
-      sources: [
-        {
-          name: 'crm',
-          connector: 'csv',
-          batchSize: 500,
-          config: { checkpointEvery: 500 },
-          streams: [
-            {
-              name: 'customers',
-              primaryKey: 'crm_id',
-              config: { path: join(dir, 'crm.csv') },
-              mapping: { identifiers: { email: 'email', phone: 'phone', 'external_id.crm': 'crm_id' }, traits: { firstName: 'first_name' }, observedAt: 'updated_at' },
-            },
-          ],
-        },
-      ],
-      resolution: { limits: { external_id: 100 } },
-    }),
-  );
-  return file;
+/** What the store's state says is consumed, as one number of rows over both streams. */
+function consumed(db: string): number {
+  const c = consumedRows(db, 'crm');
+  return (c.customers ?? 0) + (c.orders ?? 0);
 }
 
-function syncToEnd(config: string) {
-  const r = spawnSync(process.execPath, [CLI, 'sync', '--config', config, '--json'], { encoding: 'utf8' });
-  expect(r.stderr).not.toMatch(/error:/);
-  expect(r.status).toBe(0);
-  return JSON.parse(r.stdout) as { ok: boolean };
-}
-
-function committedRecords(db: string): number {
-  try {
-    const d = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      return Number(d.prepare('SELECT COUNT(*) FROM records').pluck().get());
-    } finally {
-      d.close();
-    }
-  } catch {
-    return 0;
-  }
-}
-
-/** Start a sync and SIGKILL it once it has committed more than `after` records. */
-async function killMidway(config: string, db: string, after: number): Promise<number> {
-  const child = spawn(process.execPath, [CLI, 'sync', '--config', config], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (;;) {
-    const n = committedRecords(db);
-    if (n > after || child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  // A little longer, so the kill lands at an arbitrary point inside a batch.
-  await new Promise((r) => setTimeout(r, 17 + Math.floor(Math.random() * 60)));
-  child.kill('SIGKILL');
-  await exited;
-  return committedRecords(db);
-}
-
-/** The store as a comparable value: records, the partition into profiles, profile content, state, dead letters. */
-function snapshot(db: string) {
-  const d = new Database(db, { readonly: true });
-  try {
-    const records = d.prepare('SELECT key, body, profile_id FROM records ORDER BY key').all() as Array<{ key: string; body: string; profile_id: string }>;
-    const byProfile = new Map<string, string[]>();
-    for (const r of records) byProfile.set(r.profile_id, [...(byProfile.get(r.profile_id) ?? []), r.key]);
-    const profiles = d.prepare('SELECT id, body FROM profiles').all() as Array<{ id: string; body: string }>;
-    const content = profiles
-      .map((p) => {
-        const b = JSON.parse(p.body);
-        return JSON.stringify({ records: byProfile.get(p.id)?.sort(), identifiers: b.identifiers, traits: b.traits, n: b.recordCount });
-      })
-      .sort();
-    const deadLetters = d.prepare('SELECT stream, record_id, origin, reason FROM dead_letters ORDER BY origin, record_id').all();
-    const state = d.prepare('SELECT stream, state FROM state').all();
-    const duplicates = Number(d.prepare('SELECT COUNT(*) - COUNT(DISTINCT key) FROM records').pluck().get());
-    return { records: records.map((r) => [r.key, r.body]), content, deadLetters, state, duplicates };
-  } finally {
-    d.close();
-  }
+/** Rows per stream after `rows` rows of the two files, read in order. */
+function split(rows: number) {
+  return { customers: Math.min(rows, CUSTOMERS), orders: Math.max(0, rows - CUSTOMERS) };
 }
 
 describe('crash safety', () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trib-crash-'));
-    writeData();
+    dir = tempDir('crash');
+    writeData(dir, CUSTOMERS, ORDERS);
+    const { config, db } = writeConfig(dir, 'clean');
+    const r = runSync(config);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).runs[0].summary?.streams).toEqual({
+      customers: { read: CUSTOMERS, written: CUSTOMERS - 2 * BLOCKS, deadLettered: 2 * BLOCKS, warnings: 0 },
+      orders: { read: ORDERS, written: ORDERS - ORDERS / 100, deadLettered: ORDERS / 100, warnings: 0 },
+    });
+    clean = snapshotStore(db);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a sync killed with SIGKILL three times, then finished, equals a clean run', async () => {
-    syncToEnd(writeConfig('clean'));
-    const clean = snapshot(join(dir, 'clean.db'));
-    expect(clean.records.length).toBeGreaterThan(ROWS - 100);
-    expect(clean.duplicates).toBe(0);
+  it('the data exercises what a crash can break', () => {
+    const reasons = (re: RegExp) => clean.refused.filter((r) => re.test(String((r as { reason: string }).reason))).length;
+    // One name-guard refusal (household phone), one blocked value and one external-id limit per block of 50 rows.
+    expect(reasons(/^name guard:/)).toBe(BLOCKS);
+    expect(reasons(/^blocked value/)).toBe(BLOCKS);
+    expect(reasons(/^limit:/)).toBe(BLOCKS);
+    expect(clean.refused).toHaveLength(3 * BLOCKS);
+    // Two profiles of one person, merged a batch later, in every block but the first 12.
+    expect(clean.merges).toHaveLength(BLOCKS - 12);
+    expect(clean.aliases).toHaveLength(BLOCKS - 12);
+    // Every profile is queued for the incremental destination, and only once.
+    expect(clean.outbox).toHaveLength(clean.profiles.length);
+    expect(clean.deadLetters).toHaveLength(2 * BLOCKS + ORDERS / 100);
+    const withOrders = clean.profiles.filter((p) => Object.keys((p as { body: { computed: object } }).body.computed).length > 0);
+    expect(withOrders.length).toBeGreaterThan(100);
+  });
 
-    const config = writeConfig('crashed');
-    const db = join(dir, 'crashed.db');
-    const seen: number[] = [];
-    for (const after of [5_000, 25_000, 45_000]) seen.push(await killMidway(config, db, after));
-    // Each kill really interrupted a run that had committed part of the file.
-    expect(seen.every((n) => n > 0 && n < clean.records.length)).toBe(true);
-    syncToEnd(config);
-    const crashed = snapshot(db);
+  it('killed in every phase of a batch, then finished, it equals a clean run; each run resumes where the last commit left off', { timeout: 300_000 }, () => {
+    const { config, db } = writeConfig(dir, 'crashed');
+    // [point, hit]: where the n-th batch of that process dies, and how many of its batches that process committed.
+    const kills: Array<[FaultPoint, number, number]> = [
+      ['resolve.inside-lock', 3, 2], // resolving, inside the write transaction
+      ['commit.before-transaction', 2, 1],
+      ['commit.after-records', 3, 2], // records written, the rest of the batch not
+      ['commit.before-commit', 2, 1], // everything written, checkpoint included, not committed
+      ['commit.inside', 6, 5], // at COMMIT
+      ['commit.after', 2, 2], // just after COMMIT
+      ['batch.after-commit', 12, 12], // outside any transaction; the 12th batch crosses into orders.csv
+    ];
+    let rows = 0;
+    for (const [point, hit, committed] of kills) {
+      const r = runSync(config, `${point}:kill@${hit}`);
+      expect(r.signal, `${point}@${hit}: ${r.stderr}`).toBe('SIGKILL');
+      rows += committed * ROWS_PER_BATCH;
+      expect(consumedRows(db, 'crm'), `after a kill at ${point}@${hit}`).toEqual(
+        rows > CUSTOMERS ? split(rows) : { customers: rows },
+      );
+    }
+    expect(rows).toBeGreaterThan(CUSTOMERS);
 
-    expect(crashed.duplicates).toBe(0);
-    expect(crashed.records.length).toBe(clean.records.length);
-    expect(crashed.records).toEqual(clean.records);
-    expect(crashed.content).toEqual(clean.content);
-    expect(crashed.deadLetters).toEqual(clean.deadLetters);
-    expect(crashed.state).toEqual(clean.state);
+    const last = runSync(config);
+    expect(last.code, last.stderr).toBe(0);
+    // Resumed, not restarted: the last run reads exactly the rows after the last committed checkpoint.
+    // (The kills consumed all of customers.csv, so that is 0 rows of it and the rest of orders.csv.)
+    const streams = summaryOf(last).runs[0].summary!.streams;
+    expect({ customers: streams.customers.read, orders: streams.orders.read }).toEqual({ customers: 0, orders: TOTAL - rows });
+    expect(consumed(db)).toBe(TOTAL);
+
+    const crashed = snapshotStore(db);
+    for (const table of Object.keys(clean) as Array<keyof StoreSnapshot>) {
+      expect(crashed[table], `table ${table}`).toEqual(clean[table]);
+    }
+
+    // Run history: each killed run is not reported as a success; the last one is, with what it read.
+    const runs = runsOf(db);
+    expect(runs).toHaveLength(kills.length + 1);
+    for (const run of runs.slice(0, -1)) expect(['running', 'interrupted']).toContain(run.status);
+    expect(runs.at(-1)).toMatchObject({ status: 'succeeded', finished: true });
+    expect(runs.at(-1)!.summary!.streams.customers.read + runs.at(-1)!.summary!.streams.orders.read).toBe(TOTAL - rows);
+  });
+
+  it('a batch that fails after some of its rows are written leaves nothing of itself; the next run commits it whole', { timeout: 180_000 }, () => {
+    // The reference: a store whose process died right after its 2nd, then 3rd, batch was committed.
+    const ref = writeConfig(dir, 'reference');
+    expect(runSync(ref.config, 'batch.after-commit:kill@2').signal).toBe('SIGKILL');
+    const afterTwo = snapshotStore(ref.db);
+
+    const failing = writeConfig(dir, 'failing');
+    // Batch 3 throws once its records (and merges) are written, before links, profiles, outbox and checkpoint.
+    const r1 = runSync(failing.config, 'commit.after-records:throw@3');
+    expect(r1.code).toBe(1);
+    expect(summaryOf(r1).runs[0]).toMatchObject({ ok: false, error: expect.stringMatching(/fault injected at commit\.after-records/) });
+    expect(tableCounts(failing.db)).toEqual(tableCounts(ref.db));
+    expect(snapshotStore(failing.db)).toEqual(afterTwo);
+    expect(consumedRows(failing.db, 'crm')).toEqual({ customers: 2 * ROWS_PER_BATCH });
+
+    // Now the whole batch is written, checkpoint included, and the transaction fails before COMMIT.
+    const r2 = runSync(failing.config, 'commit.before-commit:throw@2');
+    expect(r2.code).toBe(1);
+    expect(runSync(ref.config, 'batch.after-commit:kill@1').signal).toBe('SIGKILL');
+    expect(snapshotStore(failing.db)).toEqual(snapshotStore(ref.db));
+    expect(consumedRows(failing.db, 'crm')).toEqual({ customers: 3 * ROWS_PER_BATCH });
+
+    const r3 = runSync(failing.config);
+    expect(r3.code, r3.stderr).toBe(0);
+    const streams = summaryOf(r3).runs[0].summary!.streams;
+    expect(streams.customers.read).toBe(CUSTOMERS - 3 * ROWS_PER_BATCH);
+    expect(streams.orders.read).toBe(ORDERS);
+    expect(snapshotStore(failing.db)).toEqual(clean);
+    expect(runsOf(failing.db).map((r) => r.status)).toEqual(['failed', 'failed', 'succeeded']);
   });
 });

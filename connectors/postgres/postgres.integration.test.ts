@@ -11,6 +11,7 @@ import type { ConfiguredStream, SourceMessage } from '../../core/plugin/types.js
 import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
 import { committed, expectExactlyOnce, ids, readUntil } from '../sql-common/__fixtures__/read-helpers.js';
 import { keysetTieTests } from '../sql-common/__fixtures__/keyset-suite.js';
+import { compositeKeyTieTests } from '../sql-common/__fixtures__/composite-keyset-suite.js';
 import { EXPECTED_TYPE_ROWS, IT_DATABASE, adminClient, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { postgresConfigSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
 import { APPLICATION_NAME, closeSession, openSession } from './connection.js';
@@ -166,6 +167,7 @@ describe('postgres keyset reads', () => {
   const ties = (mode: 'incremental' | 'full_refresh') => stream('ties', { table: 'ties' }, { mode, cursorField: mode === 'incremental' ? 'ts' : undefined });
 
   keysetTieTests({ source: postgresSource, config: (paging) => baseConfig(paging), stream: ties, count: () => tiesCount });
+  compositeKeyTieTests({ source: postgresSource, config: (paging) => baseConfig(paging), stream: (table) => stream(table, { table }), exec: (sql) => admin.query(sql), timestampType: 'TIMESTAMP' });
 
   it(`a read of ${BIG_ROWS} rows left after 3 checkpoints resumes with exactly the remaining rows`, async () => {
     const config = baseConfig({ batchSize: 5000, checkpointEvery: 10_000 });

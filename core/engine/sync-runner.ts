@@ -17,6 +17,7 @@ import type { Clock } from '../tokens.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from './plugin-config.js';
 import { ReadKeys } from './read-keys.js';
 import type { Transform } from './transform.js';
+import { fault } from '../util/fault-points.js';
 
 export interface SyncDeps {
   loaded: LoadedConfig;
@@ -170,6 +171,7 @@ export async function runSourceSync(
     const records = [...byKey.values()];
     const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
     await deps.resolveLock.run(() => store.exclusive(async () => {
+      fault('resolve.inside-lock');
       const resolution = records.length
         ? await deps.resolver.resolve(
             { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId },
@@ -186,6 +188,7 @@ export async function runSourceSync(
         else summary.profiles.updated++;
       }
     }));
+    fault('batch.after-commit');
     pending = [];
     pendingErrors = [];
     checkpoints = new Map();

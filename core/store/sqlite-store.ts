@@ -22,6 +22,7 @@ import type {
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
+import { fault } from '../util/fault-points.js';
 
 type Row = Record<string, unknown>;
 
@@ -165,7 +166,9 @@ export class SqliteStore implements ProfileStore {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const result = await fn();
+      fault('commit.inside');
       this.db.exec('COMMIT');
+      fault('commit.after');
       return result;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -182,6 +185,7 @@ export class SqliteStore implements ProfileStore {
     const s = this.stmts;
     const res = batch.resolution;
     const now = new Date().toISOString();
+    fault('commit.before-transaction');
     this.db.transaction(() => {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       // Merges first: absorbed profiles hand everything to their survivor.
@@ -210,6 +214,7 @@ export class SqliteStore implements ProfileStore {
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
         s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
       }
+      fault('commit.after-records');
       // A record read again replaces its refusals rather than adding the same ones once more.
       // Without the resolver's list, every record is treated as possibly read again.
       for (const key of res.reread ?? batch.records.map(recordKey)) s.deleteRefused.run(key);
@@ -226,6 +231,7 @@ export class SqliteStore implements ProfileStore {
       for (const dl of batch.deadLetters) this.insertDeadLetter(dl, now);
       for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
       s.writeSeq.run(String(this.outboxSeq));
+      fault('commit.before-commit');
     })();
   }
 

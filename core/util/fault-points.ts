@@ -1,0 +1,77 @@
+/**
+ * Named fault-injection points, for tests that must prove what a crash or a
+ * failure at one exact place leaves behind (crash-safety, one transaction per batch).
+ *
+ * Tests set `TRIBUTARY_FAULT` in a child process's environment:
+ *
+ *   TRIBUTARY_FAULT=commit.after-records:kill@3      SIGKILL on the 3rd time the point is reached
+ *   TRIBUTARY_FAULT=commit.after-records:throw@2     throw a FaultInjectedError there instead
+ *   TRIBUTARY_FAULT=resolve.inside-lock:kill@4,commit.after:throw@9   several points, comma-separated
+ *
+ * `@n` defaults to 1. The variable is read once, at module load: with it unset,
+ * `fault()` is a lookup in an empty map and nothing else. Production never sets it.
+ */
+
+/** Every point the code calls, in the order one batch reaches them. */
+export const FAULT_POINTS = [
+  /** sync-runner: the store's write transaction is open, the resolver has not run yet. */
+  'resolve.inside-lock',
+  /** sqlite-store commitBatch: resolved, before its transaction (savepoint) starts. */
+  'commit.before-transaction',
+  /** sqlite-store commitBatch: merges applied and the batch's records written; links, profiles, outbox, checkpoint not yet. */
+  'commit.after-records',
+  /** sqlite-store commitBatch: every row of the batch written, the checkpoint too; the transaction not yet committed. */
+  'commit.before-commit',
+  /** sqlite-store exclusive: the COMMIT statement is about to run. */
+  'commit.inside',
+  /** sqlite-store exclusive: COMMIT returned; the batch is durable. */
+  'commit.after',
+  /** sync-runner: the batch is committed and the write lock released; outside any transaction. */
+  'batch.after-commit',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+type Action = 'kill' | 'throw';
+
+/** What a `throw` fault raises, so a test can tell it from a real failure. */
+export class FaultInjectedError extends Error {
+  constructor(point: string, hit: number) {
+    super(`fault injected at ${point} (hit ${hit})`);
+    this.name = 'FaultInjectedError';
+  }
+}
+
+interface Armed {
+  action: Action;
+  at: number;
+  hits: number;
+}
+
+/** Parses `point:action[@n],...`; anything malformed is reported once on stderr and ignored (this is test-only input). */
+export function parseFaultSpec(spec: string | undefined): Map<string, Armed> {
+  const out = new Map<string, Armed>();
+  if (!spec) return out;
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z.-]+):(kill|throw)(?:@(\d+))?$/.exec(part);
+    if (!m || !(FAULT_POINTS as readonly string[]).includes(m[1]) || (m[3] !== undefined && Number(m[3]) < 1)) {
+      process.stderr.write(`TRIBUTARY_FAULT: ignoring "${part}" (expected <point>:kill|throw[@n], points: ${FAULT_POINTS.join(', ')})\n`);
+      continue;
+    }
+    out.set(m[1], { action: m[2] as Action, at: m[3] === undefined ? 1 : Number(m[3]), hits: 0 });
+  }
+  return out;
+}
+
+const armed = parseFaultSpec(process.env.TRIBUTARY_FAULT);
+
+/** Marks a place where a test may crash or fail the process. A no-op unless TRIBUTARY_FAULT names this point. */
+export function fault(point: FaultPoint): void {
+  if (armed.size === 0) return;
+  const a = armed.get(point);
+  if (!a || ++a.hits !== a.at) return;
+  if (a.action === 'kill') {
+    // SIGKILL, not exit(): no finally blocks, no ROLLBACK, no flush; what a power cut or OOM kill leaves.
+    process.kill(process.pid, 'SIGKILL');
+  }
+  throw new FaultInjectedError(point, a.hits);
+}

@@ -1,0 +1,125 @@
+import Database from 'better-sqlite3';
+
+/**
+ * Every table of a SQLite store as one comparable value, for "a crashed and
+ * resumed run equals a clean run". Profile ids are random per run, so each is
+ * replaced by its rank among all profile ids the store mentions: ids sort in
+ * creation order (core/util/ids.ts), and two runs that made the same decisions
+ * created the same profiles in the same order. Wall-clock columns (`at`,
+ * `created_at`, `updated_at`, profile createdAt/updatedAt) are the only ones left out.
+ * Runs are not part of it: a crashed store has more of them by design (see `runs`).
+ */
+export interface StoreSnapshot {
+  records: unknown[];
+  identifiers: unknown[];
+  presented: unknown[];
+  refused: unknown[];
+  merges: unknown[];
+  aliases: unknown[];
+  outbox: unknown[];
+  profiles: unknown[];
+  deadLetters: unknown[];
+  state: unknown[];
+  meta: unknown[];
+}
+
+type Row = Record<string, unknown>;
+
+const PROFILE_ID = /prof_[0-9a-z]+/g;
+
+export function snapshotStore(file: string): StoreSnapshot {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const all = (sql: string) => db.prepare(sql).all() as Row[];
+    const ids = new Set<string>();
+    const collect = (v: unknown) => {
+      for (const m of String(v).matchAll(PROFILE_ID)) ids.add(m[0]);
+    };
+    const tables = {
+      records: all('SELECT seq, key, source, stream, record_id, profile_id, kind, observed_at, body, links FROM records ORDER BY seq'),
+      identifiers: all('SELECT key, profile_id FROM identifiers ORDER BY key'),
+      presented: all('SELECT identifier_key, profile_id FROM presented ORDER BY identifier_key, profile_id'),
+      refused: all('SELECT seq, record_key, identifier_key, profiles, reason FROM refused ORDER BY seq'),
+      merges: all('SELECT seq, survivor, absorbed, record_key, identifier_key, rule FROM merges ORDER BY seq'),
+      aliases: all('SELECT alias, profile_id FROM aliases ORDER BY alias'),
+      outbox: all('SELECT destination, profile_id, seq, merged_from FROM outbox ORDER BY destination, seq'),
+      profiles: all('SELECT id, body FROM profiles ORDER BY id'),
+      deadLetters: all('SELECT id, sync, stream, record_id, origin, reason, payload FROM dead_letters ORDER BY id'),
+      state: all('SELECT sync, stream, state FROM state ORDER BY sync, stream'),
+      meta: all('SELECT key, value FROM meta ORDER BY key'),
+    };
+    for (const rows of Object.values(tables)) for (const r of rows) for (const v of Object.values(r)) collect(v);
+    const rank = new Map([...ids].sort().map((id, i) => [id, `P${i}`]));
+    const canon = (v: unknown): unknown => (typeof v === 'string' ? v.replace(PROFILE_ID, (id) => rank.get(id) ?? id) : v);
+    const canonRows = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, canon(v)])));
+    const profiles = tables.profiles.map((p) => {
+      const { createdAt: _c, updatedAt: _u, ...body } = JSON.parse(canon(p.body) as string) as Record<string, unknown>;
+      return { id: canon(p.id), body };
+    });
+    return {
+      records: canonRows(tables.records),
+      identifiers: canonRows(tables.identifiers),
+      presented: canonRows(tables.presented).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      refused: canonRows(tables.refused),
+      merges: canonRows(tables.merges),
+      aliases: canonRows(tables.aliases).sort((a, b) => String(a.alias).localeCompare(String(b.alias))),
+      outbox: canonRows(tables.outbox),
+      profiles,
+      deadLetters: canonRows(tables.deadLetters),
+      state: tables.state,
+      meta: tables.meta,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+export interface RunRow {
+  id: number;
+  status: string;
+  finished: boolean;
+  summary: { streams: Record<string, { read: number; written: number; deadLettered: number }> } | null;
+}
+
+export function runsOf(file: string): RunRow[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT id, status, finished_at, summary FROM runs WHERE kind = 'sync' ORDER BY id").all() as Row[]).map((r) => ({
+      id: Number(r.id),
+      status: r.status as string,
+      finished: r.finished_at !== null,
+      summary: r.summary ? (JSON.parse(r.summary as string) as RunRow['summary']) : null,
+    }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Rows (parsed or not) a stream's saved file state says are consumed, summed over its files; 0 without a state. */
+export function consumedRows(file: string, sync: string): Record<string, number> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const out: Record<string, number> = {};
+    for (const r of db.prepare('SELECT stream, state FROM state WHERE sync = ?').all(sync) as Row[]) {
+      const s = JSON.parse(r.state as string) as { files?: Record<string, { rows: number }> };
+      out[r.stream as string] = Object.values(s.files ?? {}).reduce((a, f) => a + f.rows, 0);
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+/** Row counts of the tables a batch writes, to show a failed batch left nothing. */
+export function tableCounts(file: string): Record<string, number> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const out: Record<string, number> = {};
+    for (const t of ['records', 'identifiers', 'presented', 'profiles', 'aliases', 'merges', 'refused', 'outbox', 'dead_letters', 'state']) {
+      out[t] = Number(db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get());
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
