@@ -129,6 +129,13 @@ export const destinationSchema = z
       .default('delete')
       .describe('A profile that stops matching `where`: delete it at the destination (when it can delete) or keep it there.'),
     batchSize: z.number().int().min(1).max(10_000).default(500),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe('Write calls in flight at once (each settles on its own; the rate budget still paces every request).'),
     maxBatchBytes: z.number().int().min(1024).optional().describe('Most payload bytes per request; the connector may set a lower limit.'),
     rateLimit: z
       .union([rateBudgetSchema, z.record(z.string(), rateBudgetSchema)])

@@ -102,10 +102,8 @@ export async function deliverOutboxPage(deps: PassDeps, entries: OutboxEntry[]):
   }
   await store.delivery.settle(name, direct, new Date(deps.clock.now()).toISOString());
 
-  // Deletes first: a merged-away record goes before its survivor is written.
-  const ordered = [...work.filter((w) => w.item.op === 'delete'), ...work.filter((w) => w.item.op !== 'delete')];
-  for (const batch of pack(ordered, plan.maxBatchItems, plan.maxBatchBytes)) {
-    if (deps.signal.aborted) return;
+  // Deletes first (all of them settled before any upsert): a merged-away record goes before its survivor is written.
+  const send = async (batch: Work[]) => {
     const results = await writeWithRetry({
       connector: plan.connector,
       ctx: deps.ctx,
@@ -117,7 +115,35 @@ export async function deliverOutboxPage(deps: PassDeps, entries: OutboxEntry[]):
     });
     faultAfterWrite();
     await settleBatch(deps, batch, results, open);
+  };
+  const deletes = work.filter((w) => w.item.op === 'delete');
+  const upserts = work.filter((w) => w.item.op !== 'delete');
+  for (const group of [deletes, upserts]) {
+    await inParallel(pack(group, plan.maxBatchItems, plan.maxBatchBytes), plan.dest.concurrency, deps.signal, send);
   }
+}
+
+/**
+ * Run `fn` over `items` with at most `limit` in flight. Each batch settles on its
+ * own, so a slow one (an import waiting for its process) does not hold the rest;
+ * the rate gate still paces every request. The first error stops new starts and
+ * is thrown once the ones in flight have finished.
+ */
+async function inParallel<T>(items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && !failure && !signal.aborted) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.err;
 }
 
 function deadLetter(destination: string, w: Pick<Work, 'item'>, reason: string): DeadLetterInput {
