@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hostname } from 'node:os';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
 import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import type {
   BatchCommit,
   DeadLetter,
@@ -13,6 +14,8 @@ import type {
   OutboxEntry,
   ProfileExplanation,
   ProfileStore,
+  AbandonedRunPolicy,
+  FinishedStatus,
   RunRecord,
   RunSummary,
   ResolutionSnapshot,
@@ -41,13 +44,46 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('cache_size = -262144');
-    this.db.exec(SCHEMA_SQL);
-    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined;
-    if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-    else if (Number(v.value) > SCHEMA_VERSION) {
-      throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value})`, {}, { retryable: false });
-    }
+    this.migrate(file);
     this.stmts = this.prepare();
+  }
+
+  /**
+   * Create a new store at the newest schema, or bring an older one up to it. One
+   * write transaction, so two processes opening the same old store migrate it once.
+   */
+  private migrate(file: string): void {
+    const readVersion = () => {
+      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+      return hasMeta ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined) : undefined;
+    };
+    // A current store takes no write lock (CREATE ... IF NOT EXISTS of existing objects is a no-op):
+    // `status` opens it while a rebuild holds the lock for minutes.
+    if (Number(readVersion()?.value) === SCHEMA_VERSION) {
+      this.db.exec(SCHEMA_SQL);
+      return;
+    }
+    this.db.transaction(() => {
+      const v = readVersion();
+      if (!v) {
+        this.db.exec(SCHEMA_SQL);
+        this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+        return;
+      }
+      const version = Number(v.value);
+      if (!Number.isInteger(version) || version > SCHEMA_VERSION) {
+        throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value}; this one knows up to ${SCHEMA_VERSION})`, {}, { retryable: false });
+      }
+      for (const step of MIGRATIONS) if (step.to > version) this.db.exec(step.sql);
+      // Tables added since (CREATE ... IF NOT EXISTS) appear without a step of their own.
+      this.db.exec(SCHEMA_SQL);
+      if (version < SCHEMA_VERSION) this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version');
+    }).immediate();
+  }
+
+  /** The store's schema version, for tests and diagnostics. */
+  schemaVersion(): number {
+    return Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get());
   }
 
   private prepare() {
@@ -223,30 +259,56 @@ export class SqliteStore implements ProfileStore {
   }
 
   async startRun(name: string, kind: RunRecord['kind']): Promise<number> {
+    const now = new Date().toISOString();
     const r = this.db
-      .prepare('INSERT INTO runs(name, kind, started_at, status) VALUES (?, ?, ?, ?)')
-      .run(name, kind, new Date().toISOString(), 'running');
+      .prepare('INSERT INTO runs(name, kind, started_at, status, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(name, kind, now, 'running', process.pid, hostname(), now);
     return Number(r.lastInsertRowid);
   }
 
-  async finishRun(id: number, status: 'succeeded' | 'failed', summary: RunSummary | undefined, error?: string): Promise<void> {
+  async updateRun(id: number, summary?: RunSummary): Promise<void> {
+    const now = new Date().toISOString();
+    if (summary) this.db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(summary), now, id);
+    else this.db.prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'").run(now, id);
+  }
+
+  async finishRun(id: number, status: FinishedStatus, summary: RunSummary | undefined, error?: string): Promise<void> {
+    // Without a final summary the live counts stay: a failed run still committed what it committed.
     this.db
-      .prepare('UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?')
+      .prepare('UPDATE runs SET finished_at = ?, status = ?, summary = COALESCE(?, summary), error = ? WHERE id = ?')
       .run(new Date().toISOString(), status, summary ? JSON.stringify(summary) : null, error ?? null, id);
+  }
+
+  async interruptAbandonedRuns(opts: AbandonedRunPolicy): Promise<RunRecord[]> {
+    const me = hostname();
+    const now = opts.now ?? new Date();
+    const staleBefore = new Date(now.getTime() - opts.staleMs).toISOString();
+    return this.db.transaction(() => {
+      const rows = this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all() as Row[];
+      const gone: RunRecord[] = [];
+      const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
+      for (const row of rows) {
+        const pid = row.pid === null ? undefined : Number(row.pid);
+        const host = (row.host as string | null) ?? undefined;
+        const lastSign = (row.heartbeat_at as string | null) ?? (row.started_at as string);
+        let why: string | undefined;
+        if (host === me && pid !== undefined) {
+          if (pid !== process.pid && !opts.isAlive(pid)) why = `its process (pid ${pid} on ${host}) is gone`;
+        } else if (lastSign < staleBefore) {
+          why = host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
+        }
+        if (!why) continue;
+        const error = `interrupted: ${why}; the next run resumes from the last committed checkpoint`;
+        mark.run(now.toISOString(), error, row.id);
+        gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
+      }
+      return gone;
+    }).immediate();
   }
 
   async recentRuns(limit: number): Promise<RunRecord[]> {
     const rows = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Row[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      name: r.name as string,
-      kind: r.kind as RunRecord['kind'],
-      startedAt: r.started_at as string,
-      finishedAt: (r.finished_at as string | null) ?? undefined,
-      status: r.status as RunRecord['status'],
-      summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
-      error: (r.error as string | null) ?? undefined,
-    }));
+    return rows.map(toRun);
   }
 
   async resolveProfileId(idOrAlias: string): Promise<string | undefined> {
@@ -449,6 +511,22 @@ function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string
     list.push([l.identifierKey, l.rule]);
   }
   return out;
+}
+
+function toRun(r: Row): RunRecord {
+  return {
+    id: Number(r.id),
+    name: r.name as string,
+    kind: r.kind as RunRecord['kind'],
+    startedAt: r.started_at as string,
+    finishedAt: (r.finished_at as string | null) ?? undefined,
+    status: r.status as RunRecord['status'],
+    summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
+    error: (r.error as string | null) ?? undefined,
+    pid: r.pid === null || r.pid === undefined ? undefined : Number(r.pid),
+    host: (r.host as string | null) ?? undefined,
+    heartbeatAt: (r.heartbeat_at as string | null) ?? undefined,
+  };
 }
 
 function toStored(row: Row): StoredRecord {
