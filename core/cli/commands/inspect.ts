@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, errorMessage } from '../../errors.js';
+import type { RunRecord } from '../../store/types.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
-import { globals, reportError, withEngine } from '../shared.js';
+import { globals, positiveInt, reportError, withEngine } from '../shared.js';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -97,25 +98,22 @@ export function discoverCommand(): Command {
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('Show the last runs')
-    .option('-n, --limit <n>', 'how many runs', '20')
+    .description('Show the last runs: status, duration, counts (live while running), deliveries')
+    .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
     .option('--json', 'print JSON')
-    .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { limit: number; json?: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ store }) => {
-          const runs = await store.recentRuns(Number(opts.limit));
+        await withEngine(cmd, async ({ engine, store, logger }) => {
+          // Runs whose process died show as what they are; a store locked by a long rebuild only delays that.
+          await engine.interruptAbandonedRuns().catch((err) => logger.debug(`cannot check for abandoned runs: ${errorMessage(err)}`));
+          const runs = await store.recentRuns(opts.limit);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
             return;
           }
           if (!runs.length) process.stdout.write('no runs yet\n');
-          for (const r of runs) {
-            const streams = r.summary ? Object.values(r.summary.streams) : [];
-            const read = streams.reduce((a, s) => a + s.read, 0);
-            const dead = streams.reduce((a, s) => a + s.deadLettered, 0);
-            const detail = r.status === 'failed' ? r.error : r.kind === 'sync' ? `read ${read}, dead-lettered ${dead}` : '';
-            process.stdout.write(`#${r.id} ${r.kind} ${r.name} ${r.status} ${r.startedAt}${detail ? `  ${detail}` : ''}\n`);
-          }
+          const now = Date.now();
+          for (const r of runs) process.stdout.write(`${formatRun(r, now)}\n`);
         });
       } catch (err) {
         reportError(err, !!globals(cmd).verbose);
@@ -123,18 +121,47 @@ export function statusCommand(): Command {
     });
 }
 
+/** `1h 02m`, `3m 05s`, `12.3s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(Math.max(ms, 0) / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One line of `status`: what ran, how it ended and when, how long, what it did. */
+export function formatRun(r: RunRecord, now: number): string {
+  const started = Date.parse(r.startedAt);
+  const when = r.finishedAt
+    ? `${r.startedAt} -> ${r.finishedAt} (${formatDuration(Date.parse(r.finishedAt) - started)})`
+    : `since ${r.startedAt} (${formatDuration(now - started)} so far${r.pid ? `, pid ${r.pid} on ${r.host}` : ''})`;
+  const parts: string[] = [];
+  if (r.summary && r.kind === 'sync') {
+    const streams = Object.values(r.summary.streams);
+    const sum = (k: 'read' | 'written' | 'deadLettered' | 'warnings') => streams.reduce((a, s) => a + s[k], 0);
+    parts.push(`read ${sum('read')}, written ${sum('written')}, dead-lettered ${sum('deadLettered')}${sum('warnings') ? `, field warnings ${sum('warnings')}` : ''}`);
+    const p = r.summary.profiles;
+    parts.push(`profiles +${p.created} ~${p.updated} merged ${p.merged}`);
+  } else if (r.kind === 'sync') parts.push('nothing committed');
+  for (const [name, d] of Object.entries(r.summary?.destinations ?? {})) {
+    parts.push(`${name}: delivered ${d.delivered}, failed ${d.failed}${d.retried ? `, retried ${d.retried}` : ''}`);
+  }
+  if (r.error) parts.push(r.error);
+  return `#${r.id} ${r.kind} ${r.name} ${r.status} ${when}  ${parts.join('; ')}`.trimEnd();
+}
+
 export function deadLettersCommand(): Command {
   const cmd = new Command('dead-letters').description('Records and deliveries that could not be processed');
   cmd
     .command('list')
     .description('List dead letters, newest first')
-    .option('-n, --limit <n>', 'how many', '50')
+    .option('-n, --limit <n>', 'how many', positiveInt, 50)
     .option('--sync <name>', 'only this source or destination')
     .option('--json', 'print JSON (with payloads)')
-    .action(async (opts: { limit: string; sync?: string; json?: boolean }, sub: Command) => {
+    .action(async (opts: { limit: number; sync?: string; json?: boolean }, sub: Command) => {
       try {
         await withEngine(sub, async ({ store }) => {
-          const items = await store.listDeadLetters({ limit: Number(opts.limit), sync: opts.sync });
+          const items = await store.listDeadLetters({ limit: opts.limit, sync: opts.sync });
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
             return;
