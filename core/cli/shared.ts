@@ -4,7 +4,7 @@ import { boot, type Booted } from '../container.js';
 import { TributaryError, errorMessage } from '../errors.js';
 import { identifierKey } from '../schema/canonical.js';
 import { normalizeEmail, normalizePhone } from '../schema/normalize.js';
-import type { ProfileStore } from '../store/types.js';
+import type { ProfileStore, RunSummary } from '../store/types.js';
 import type { Logger } from '../plugin/types.js';
 import type { LogLevel } from '../util/logger.js';
 
@@ -105,4 +105,15 @@ export function progressReporter(opts: {
     last.set(p.sync, t);
     opts.logger.info(`sync ${p.sync}: read ${p.read}, written ${p.written} so far`);
   };
+}
+
+/** `read 10, written 9, dead-lettered 1; profiles +9 ~0 merged 0`: one run's counts on one line. */
+export function countsLine(summary: RunSummary): string {
+  const streams = Object.values(summary.streams);
+  const sum = (k: 'read' | 'written' | 'deadLettered' | 'warnings') => streams.reduce((a, s) => a + s[k], 0);
+  const p = summary.profiles;
+  return (
+    `read ${sum('read')}, written ${sum('written')}, dead-lettered ${sum('deadLettered')}${sum('warnings') ? `, field warnings ${sum('warnings')}` : ''}; ` +
+    `profiles +${p.created} ~${p.updated} merged ${p.merged}`
+  );
 }

@@ -3,7 +3,7 @@ import { ConfigError, errorMessage } from '../../errors.js';
 import type { RunRecord } from '../../store/types.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
-import { globals, positiveInt, reportError, withEngine } from '../shared.js';
+import { countsLine, globals, positiveInt, reportError, withEngine } from '../shared.js';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -136,13 +136,8 @@ export function formatRun(r: RunRecord, now: number): string {
     ? `${r.startedAt} -> ${r.finishedAt} (${formatDuration(Date.parse(r.finishedAt) - started)})`
     : `since ${r.startedAt} (${formatDuration(now - started)} so far${r.pid ? `, pid ${r.pid} on ${r.host}` : ''})`;
   const parts: string[] = [];
-  if (r.summary && r.kind === 'sync') {
-    const streams = Object.values(r.summary.streams);
-    const sum = (k: 'read' | 'written' | 'deadLettered' | 'warnings') => streams.reduce((a, s) => a + s[k], 0);
-    parts.push(`read ${sum('read')}, written ${sum('written')}, dead-lettered ${sum('deadLettered')}${sum('warnings') ? `, field warnings ${sum('warnings')}` : ''}`);
-    const p = r.summary.profiles;
-    parts.push(`profiles +${p.created} ~${p.updated} merged ${p.merged}`);
-  } else if (r.kind === 'sync') parts.push('nothing committed');
+  if (r.summary && r.kind === 'sync') parts.push(countsLine(r.summary));
+  else if (r.kind === 'sync') parts.push('nothing committed');
   for (const [name, d] of Object.entries(r.summary?.destinations ?? {})) {
     parts.push(`${name}: delivered ${d.delivered}, failed ${d.failed}${d.retried ? `, retried ${d.retried}` : ''}`);
   }
