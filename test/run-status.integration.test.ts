@@ -148,4 +148,14 @@ describe('a sync stopped by a signal', () => {
     expect(alive(run.pid)).toBe(false);
     expect(run.status).toBe('interrupted');
   });
+
+  it('status -n refuses a count that is not a positive whole number, naming the option', () => {
+    const { file } = writeConfig('options');
+    for (const bad of ['abc', '0', '-3']) {
+      const r = spawnSync(process.execPath, [CLI, 'status', '--config', file, '-n', bad], { encoding: 'utf8' });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`error: option '-n, --limit <n>' argument '${bad}' is invalid. expected a whole number from 1 up (for example 20)`);
+      expect(r.stderr).not.toMatch(/datatype mismatch/);
+    }
+  });
 });
