@@ -24,6 +24,18 @@ import { toProfileDocument } from './profile-document.js';
 
 type Row = Record<string, unknown>;
 
+/** Default wait for another process's write lock: a rebuild of a large store takes minutes. */
+const LOCK_WAIT_MS = 30 * 60_000;
+/** SQLite's own wait on a lock, for statements outside `whenUnlocked`. */
+const BUSY_TIMEOUT_MS = 10_000;
+/** SQLite's wait within one try of `whenUnlocked`. */
+const BUSY_TRY_MS = 200;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 /** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
 export class SqliteStore implements ProfileStore {
   private readonly db: Database.Database;
@@ -31,7 +43,14 @@ export class SqliteStore implements ProfileStore {
   /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
   private outboxSeq = 0;
 
-  constructor(file: string) {
+  /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
+  private readonly lockWaitMs: number;
+
+  constructor(
+    private readonly file: string,
+    opts: { lockWaitMs?: number } = {},
+  ) {
+    this.lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
@@ -42,7 +61,7 @@ export class SqliteStore implements ProfileStore {
     // NORMAL with WAL keeps every committed transaction across a process crash;
     // only an OS crash or power loss can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('cache_size = -262144');
     this.migrate(file);
     this.stmts = this.prepare();
@@ -182,7 +201,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
+    await this.whenUnlocked(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
       const result = await fn();
       this.db.exec('COMMIT');
@@ -190,6 +209,34 @@ export class SqliteStore implements ProfileStore {
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw err;
+    }
+  }
+
+  /**
+   * Run one write (a whole transaction, or BEGIN IMMEDIATE). While another
+   * process holds the write lock it is tried again, sleeping in between so the
+   * event loop (signals, heartbeats) keeps running, for up to `lockWaitMs`.
+   */
+  private async whenUnlocked<T>(write: () => T): Promise<T> {
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
+      // Each try waits a little inside SQLite (blocking), then the loop waits outside it (not blocking).
+      this.db.pragma(`busy_timeout = ${BUSY_TRY_MS}`);
+      try {
+        return write();
+      } catch (err) {
+        if (!isBusy(err) || this.db.inTransaction) throw err;
+        if (Date.now() >= deadline) {
+          throw new ConnectionError(
+            `the store ${this.file} has been locked by another process for ${Math.round(this.lockWaitMs / 1000)} s (a \`resolve --rebuild\`, or a stuck process)`,
+            {},
+            { cause: err, retryable: false },
+          );
+        }
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      await new Promise((r) => setTimeout(r, pause));
     }
   }
 
@@ -202,7 +249,7 @@ export class SqliteStore implements ProfileStore {
     const s = this.stmts;
     const res = batch.resolution;
     const now = new Date().toISOString();
-    this.db.transaction(() => {
+    await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       // Merges first: absorbed profiles hand everything to their survivor.
       for (const m of res.merges) {
@@ -246,7 +293,7 @@ export class SqliteStore implements ProfileStore {
       for (const dl of batch.deadLetters) this.insertDeadLetter(dl, now);
       for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
       s.writeSeq.run(String(this.outboxSeq));
-    })();
+    })());
   }
 
   private insertDeadLetter(dl: DeadLetterInput, at: string) {
@@ -255,35 +302,35 @@ export class SqliteStore implements ProfileStore {
 
   async addDeadLetters(items: DeadLetterInput[]): Promise<void> {
     const at = new Date().toISOString();
-    this.db.transaction(() => items.forEach((d) => this.insertDeadLetter(d, at)))();
+    await this.whenUnlocked(() => this.db.transaction(() => items.forEach((d) => this.insertDeadLetter(d, at)))());
   }
 
   async startRun(name: string, kind: RunRecord['kind']): Promise<number> {
     const now = new Date().toISOString();
-    const r = this.db
-      .prepare('INSERT INTO runs(name, kind, started_at, status, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(name, kind, now, 'running', process.pid, hostname(), now);
+    const insert = this.db.prepare('INSERT INTO runs(name, kind, started_at, status, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const r = await this.whenUnlocked(() => insert.run(name, kind, now, 'running', process.pid, hostname(), now));
     return Number(r.lastInsertRowid);
   }
 
   async updateRun(id: number, summary?: RunSummary): Promise<void> {
     const now = new Date().toISOString();
-    if (summary) this.db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(summary), now, id);
-    else this.db.prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'").run(now, id);
+    await this.whenUnlocked(() => {
+      if (summary) this.db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(summary), now, id);
+      else this.db.prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'").run(now, id);
+    });
   }
 
   async finishRun(id: number, status: FinishedStatus, summary: RunSummary | undefined, error?: string): Promise<void> {
     // Without a final summary the live counts stay: a failed run still committed what it committed.
-    this.db
-      .prepare('UPDATE runs SET finished_at = ?, status = ?, summary = COALESCE(?, summary), error = ? WHERE id = ?')
-      .run(new Date().toISOString(), status, summary ? JSON.stringify(summary) : null, error ?? null, id);
+    const update = this.db.prepare('UPDATE runs SET finished_at = ?, status = ?, summary = COALESCE(?, summary), error = ? WHERE id = ?');
+    await this.whenUnlocked(() => update.run(new Date().toISOString(), status, summary ? JSON.stringify(summary) : null, error ?? null, id));
   }
 
   async interruptAbandonedRuns(opts: AbandonedRunPolicy): Promise<RunRecord[]> {
     const me = hostname();
     const now = opts.now ?? new Date();
     const staleBefore = new Date(now.getTime() - opts.staleMs).toISOString();
-    return this.db.transaction(() => {
+    return this.whenUnlocked(() => this.db.transaction(() => {
       const rows = this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all() as Row[];
       const gone: RunRecord[] = [];
       const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
@@ -303,7 +350,7 @@ export class SqliteStore implements ProfileStore {
         gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
       }
       return gone;
-    }).immediate();
+    }).immediate());
   }
 
   async recentRuns(limit: number): Promise<RunRecord[]> {
@@ -390,7 +437,7 @@ export class SqliteStore implements ProfileStore {
 
   async ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void> {
     // Deleting by (profile, seq) keeps an entry that a sync re-queued meanwhile.
-    this.db.transaction(() => entries.forEach((e) => this.stmts.outboxAck.run(destination, e.profileId, e.seq)))();
+    await this.whenUnlocked(() => this.db.transaction(() => entries.forEach((e) => this.stmts.outboxAck.run(destination, e.profileId, e.seq)))());
   }
 
   async listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]> {
@@ -447,7 +494,7 @@ export class SqliteStore implements ProfileStore {
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
     const s = this.stmts;
-    this.db.transaction(() => {
+    await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
       const links = linksByRecord(r.links);
@@ -470,7 +517,7 @@ export class SqliteStore implements ProfileStore {
         }
       }
       s.writeSeq.run(String(this.outboxSeq));
-    })();
+    })());
   }
 
   async close(): Promise<void> {
