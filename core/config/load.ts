@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { validate as validCron } from 'node-cron';
 import { ConfigError } from '../errors.js';
 import { configSchema, type TributaryConfig } from './schema.js';
+import { checkReferences } from './references.js';
 
 export interface LoadedConfig {
   file: string;
@@ -127,6 +128,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   }
   const config = parsed.data!;
   checkUnique(config, fail);
+  checkReferences(config, fail);
   return { file, config, secrets, lineOf };
 }
 
