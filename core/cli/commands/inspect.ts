@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { ConfigError, errorMessage } from '../../errors.js';
 import type { RunRecord } from '../../store/types.js';
+import type { SourceConfig } from '../../config/schema.js';
+import { compileMapping } from '../../schema/mapping.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
 import { countsLine, globals, positiveInt, reportError, withEngine } from '../shared.js';
@@ -19,7 +21,8 @@ export function validateCommand(): Command {
             try {
               const c = connectorFor(registry, 'source', s.connector, ['sources', i], loaded, s.name);
               const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-              const streams = configuredStreams(c, s, i, loaded);
+              // With the fields each mapping reads, so a connector's check can report a column that does not exist.
+              const streams = configuredStreams(c, s, i, loaded).map((st, j) => ({ ...st, fields: mappedFields(s.streams[j], st.primaryKey ?? []) }));
               if (opts.check) {
                 checks.push(
                   c.check(testConnectorContext(s.name, cfg, logger), streams).then((r) => {
@@ -60,6 +63,12 @@ export function validateCommand(): Command {
         reportError(err, !!globals(cmd).verbose);
       }
     });
+}
+
+/** The source fields a stream's mapping reads. */
+function mappedFields(stream: SourceConfig['streams'][number], primaryKey: string[]): string[] {
+  const { fieldsRead } = compileMapping(stream.mapping, { source: '', stream: stream.name, kind: stream.kind, primaryKey, defaultRegion: 'US', now: () => '' });
+  return [...fieldsRead];
 }
 
 export function discoverCommand(): Command {
