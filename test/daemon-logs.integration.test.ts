@@ -57,4 +57,42 @@ describe('tributary run logs', () => {
     expect(stderr).toMatch(/^debug batch committed sync=crm records=10 deadLetters=1 ms=\d+ read=11 written=10$/m);
     expect(stderr).toMatch(/^debug checkpoint saved sync=crm stream=people state=/m);
   });
+
+  it('SIGTERM mid-sync: the run is logged as interrupted with its counts and the destinations it did not deliver', { timeout: 90_000 }, async () => {
+    const lines = ['id,email,updated_at'];
+    for (let i = 0; i < 40_000; i++) lines.push(`${i},p${i}@mail-box.net,2026-01-01`);
+    writeFileSync(join(dir, 'many.csv'), `${lines.join('\n')}\n`);
+    const file = join(dir, 'many.yaml');
+    const db = join(dir, 'many.db');
+    writeFileSync(
+      file,
+      stringify({
+        store: { sqlite: db },
+        sources: [
+          {
+            name: 'crm',
+            connector: 'csv',
+            schedule: '* * * * * *',
+            batchSize: 500,
+            config: { checkpointEvery: 500 },
+            streams: [{ name: 'people', primaryKey: 'id', config: { path: join(dir, 'many.csv') }, mapping: { identifiers: { email: 'email' } } }],
+          },
+        ],
+        destinations: [{ name: 'export', connector: 'file', config: { path: join(dir, 'export.jsonl'), format: 'jsonl' } }],
+      }),
+    );
+    const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/sync crm started/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(
+      /^warn {2}sync crm interrupted after [\d.]+s \(run #1\): read \d+, written \d+, dead-lettered 0; profiles \+\d+ ~0 merged 0; interrupted by SIGTERM; the next run resumes from the last committed checkpoint; not delivered: export \(they run after the next sync that completes\)$/m,
+    );
+    expect(stderr).not.toMatch(/sync crm done/);
+  });
 });

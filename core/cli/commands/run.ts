@@ -53,7 +53,9 @@ export function runCommand(): Command {
                   .runSync(s.name, { signal: controller.signal, onProgress })
                   .then((o) => {
                     if (o.skipped) return;
-                    const line = `${outcomeLine(o, Date.now() - started)}${controller.signal.aborted ? '' : nextRun(task)}`;
+                    const undelivered = o.interrupted ? engine.config.destinations.filter((d) => d.trigger === 'after-sync').map((d) => d.name) : [];
+                    const skipped = undelivered.length ? `; not delivered: ${undelivered.join(', ')} (they run after the next sync that completes)` : '';
+                    const line = `${outcomeLine(o, Date.now() - started)}${skipped}${controller.signal.aborted ? '' : nextRun(task)}`;
                     if (o.ok) logger.info(line);
                     else if (o.interrupted) logger.warn(line);
                     else logger.error(line);
