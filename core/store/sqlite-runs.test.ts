@@ -128,3 +128,33 @@ describe('runs', () => {
     expect(gone[0].error).toMatch(/no sign of life from pid \d+ on elsewhere since 2026-01-01T00:00:00.000Z/);
   });
 });
+
+describe('writes while another connection holds the write lock', () => {
+  it('wait for it (past SQLite\'s busy timeout per try) and succeed once it is released; give up with a clear error after lockWaitMs', async () => {
+    const file = tempDb();
+    const holder = open(file);
+    const patient = new SqliteStore(file, { lockWaitMs: 60_000 });
+    stores.push(patient);
+    const impatient = new SqliteStore(file, { lockWaitMs: 1 });
+    stores.push(impatient);
+    let release!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const held = holder.exclusive(() => {
+      locked();
+      return new Promise<void>((r) => (release = r));
+    });
+    await isLocked;
+    await expect(impatient.startRun('crm', 'sync')).rejects.toThrow(/has been locked by another process for 0 s/);
+    const waiting = patient.startRun('crm', 'sync');
+    let done = false;
+    void waiting.then(() => (done = true));
+    // The waiting write sleeps between tries, so this process (timers, signals) keeps running meanwhile.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    release();
+    await held;
+    expect(await waiting).toBe(1);
+    expect((await holder.recentRuns(5)).map((r) => r.id)).toEqual([1]);
+  });
+});

@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { hostname } from 'node:os';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
 import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
@@ -21,20 +20,10 @@ import type {
   ResolutionSnapshot,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
+import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
 
 type Row = Record<string, unknown>;
 
-/** Default wait for another process's write lock: a rebuild of a large store takes minutes. */
-const LOCK_WAIT_MS = 30 * 60_000;
-/** SQLite's own wait on a lock, for statements outside `whenUnlocked`. */
-const BUSY_TIMEOUT_MS = 10_000;
-/** SQLite's wait within one try of `whenUnlocked`. */
-const BUSY_TRY_MS = 200;
-
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
 
 /** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
 export class SqliteStore implements ProfileStore {
@@ -45,6 +34,7 @@ export class SqliteStore implements ProfileStore {
 
   /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
   private readonly lockWaitMs: number;
+  private readonly runs: SqliteRuns;
 
   constructor(
     private readonly file: string,
@@ -65,6 +55,7 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('cache_size = -262144');
     this.migrate(file);
     this.stmts = this.prepare();
+    this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
   }
 
   /**
@@ -212,33 +203,6 @@ export class SqliteStore implements ProfileStore {
     }
   }
 
-  /**
-   * Run one write (a whole transaction, or BEGIN IMMEDIATE). While another
-   * process holds the write lock it is tried again, sleeping in between so the
-   * event loop (signals, heartbeats) keeps running, for up to `lockWaitMs`.
-   */
-  private async whenUnlocked<T>(write: () => T): Promise<T> {
-    const deadline = Date.now() + this.lockWaitMs;
-    for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
-      // Each try waits a little inside SQLite (blocking), then the loop waits outside it (not blocking).
-      this.db.pragma(`busy_timeout = ${BUSY_TRY_MS}`);
-      try {
-        return write();
-      } catch (err) {
-        if (!isBusy(err) || this.db.inTransaction) throw err;
-        if (Date.now() >= deadline) {
-          throw new ConnectionError(
-            `the store ${this.file} has been locked by another process for ${Math.round(this.lockWaitMs / 1000)} s (a \`resolve --rebuild\`, or a stuck process)`,
-            {},
-            { cause: err, retryable: false },
-          );
-        }
-      } finally {
-        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      }
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
 
   async loadState(sync: string): Promise<Record<string, StreamState>> {
     const rows = this.db.prepare('SELECT stream, state FROM state WHERE sync = ?').all(sync) as Row[];
@@ -305,57 +269,28 @@ export class SqliteStore implements ProfileStore {
     await this.whenUnlocked(() => this.db.transaction(() => items.forEach((d) => this.insertDeadLetter(d, at)))());
   }
 
-  async startRun(name: string, kind: RunRecord['kind']): Promise<number> {
-    const now = new Date().toISOString();
-    const insert = this.db.prepare('INSERT INTO runs(name, kind, started_at, status, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const r = await this.whenUnlocked(() => insert.run(name, kind, now, 'running', process.pid, hostname(), now));
-    return Number(r.lastInsertRowid);
+  startRun(name: string, kind: RunRecord['kind']): Promise<number> {
+    return this.runs.start(name, kind);
   }
 
-  async updateRun(id: number, summary?: RunSummary): Promise<void> {
-    const now = new Date().toISOString();
-    await this.whenUnlocked(() => {
-      if (summary) this.db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(summary), now, id);
-      else this.db.prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'").run(now, id);
-    });
+  updateRun(id: number, summary?: RunSummary): Promise<void> {
+    return this.runs.update(id, summary);
   }
 
-  async finishRun(id: number, status: FinishedStatus, summary: RunSummary | undefined, error?: string): Promise<void> {
-    // Without a final summary the live counts stay: a failed run still committed what it committed.
-    const update = this.db.prepare('UPDATE runs SET finished_at = ?, status = ?, summary = COALESCE(?, summary), error = ? WHERE id = ?');
-    await this.whenUnlocked(() => update.run(new Date().toISOString(), status, summary ? JSON.stringify(summary) : null, error ?? null, id));
+  finishRun(id: number, status: FinishedStatus, summary: RunSummary | undefined, error?: string): Promise<void> {
+    return this.runs.finish(id, status, summary, error);
   }
 
-  async interruptAbandonedRuns(opts: AbandonedRunPolicy): Promise<RunRecord[]> {
-    const me = hostname();
-    const now = opts.now ?? new Date();
-    const staleBefore = new Date(now.getTime() - opts.staleMs).toISOString();
-    return this.whenUnlocked(() => this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all() as Row[];
-      const gone: RunRecord[] = [];
-      const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
-      for (const row of rows) {
-        const pid = row.pid === null ? undefined : Number(row.pid);
-        const host = (row.host as string | null) ?? undefined;
-        const lastSign = (row.heartbeat_at as string | null) ?? (row.started_at as string);
-        let why: string | undefined;
-        if (host === me && pid !== undefined) {
-          if (pid !== process.pid && !opts.isAlive(pid)) why = `its process (pid ${pid} on ${host}) is gone`;
-        } else if (lastSign < staleBefore) {
-          why = host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
-        }
-        if (!why) continue;
-        const error = `interrupted: ${why}; the next run resumes from the last committed checkpoint`;
-        mark.run(now.toISOString(), error, row.id);
-        gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
-      }
-      return gone;
-    }).immediate());
+  interruptAbandonedRuns(policy: AbandonedRunPolicy): Promise<RunRecord[]> {
+    return this.runs.interruptAbandoned(policy);
   }
 
-  async recentRuns(limit: number): Promise<RunRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Row[];
-    return rows.map(toRun);
+  recentRuns(limit: number): Promise<RunRecord[]> {
+    return this.runs.recent(limit);
+  }
+
+  private whenUnlocked<T>(write: () => T): Promise<T> {
+    return whenUnlocked(this.db, { file: this.file, waitMs: this.lockWaitMs }, write);
   }
 
   async resolveProfileId(idOrAlias: string): Promise<string | undefined> {
@@ -560,21 +495,6 @@ function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string
   return out;
 }
 
-function toRun(r: Row): RunRecord {
-  return {
-    id: Number(r.id),
-    name: r.name as string,
-    kind: r.kind as RunRecord['kind'],
-    startedAt: r.started_at as string,
-    finishedAt: (r.finished_at as string | null) ?? undefined,
-    status: r.status as RunRecord['status'],
-    summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
-    error: (r.error as string | null) ?? undefined,
-    pid: r.pid === null || r.pid === undefined ? undefined : Number(r.pid),
-    host: (r.host as string | null) ?? undefined,
-    heartbeatAt: (r.heartbeat_at as string | null) ?? undefined,
-  };
-}
 
 function toStored(row: Row): StoredRecord {
   return { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
