@@ -81,27 +81,33 @@ export class SqliteRuns {
     const me = hostname();
     const now = opts.now ?? new Date();
     const staleBefore = new Date(now.getTime() - opts.staleMs).toISOString();
-    return this.write(() => this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all() as Row[];
-      const gone: RunRecord[] = [];
-      const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
-      for (const row of rows) {
-        const pid = row.pid === null ? undefined : Number(row.pid);
-        const host = (row.host as string | null) ?? undefined;
-        const lastSign = (row.heartbeat_at as string | null) ?? (row.started_at as string);
-        let why: string | undefined;
-        if (host === me && pid !== undefined) {
-          if (pid !== process.pid && !opts.isAlive(pid)) why = `its process (pid ${pid} on ${host}) is gone`;
-        } else if (lastSign < staleBefore) {
-          why = host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
-        }
-        if (!why) continue;
-        const error = `interrupted: ${why}; the next run resumes from the last committed checkpoint`;
-        mark.run(now.toISOString(), error, row.id);
-        gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
-      }
-      return gone;
-    }).immediate());
+    const why = (row: Row): string | undefined => {
+      const pid = row.pid === null ? undefined : Number(row.pid);
+      const host = (row.host as string | null) ?? undefined;
+      const lastSign = (row.heartbeat_at as string | null) ?? (row.started_at as string);
+      if (host === me && pid !== undefined) return pid !== process.pid && !opts.isAlive(pid) ? `its process (pid ${pid} on ${host}) is gone` : undefined;
+      if (lastSign >= staleBefore) return undefined;
+      return host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
+    };
+    const running = this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id");
+    // Called before every run (each tick of the daemon): take the write lock only when there is something to mark.
+    if (!(running.all() as Row[]).some((r) => why(r) !== undefined)) return [];
+    const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
+    return this.write(() =>
+      this.db
+        .transaction(() => {
+          const gone: RunRecord[] = [];
+          for (const row of running.all() as Row[]) {
+            const reason = why(row);
+            if (!reason) continue;
+            const error = `interrupted: ${reason}; the next run resumes from the last committed checkpoint`;
+            mark.run(now.toISOString(), error, row.id);
+            gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
+          }
+          return gone;
+        })
+        .immediate(),
+    );
   }
 
   async recent(limit: number): Promise<RunRecord[]> {
