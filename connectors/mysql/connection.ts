@@ -72,14 +72,30 @@ const CONFIG_CODES = new Set([
   'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION',
 ]);
 
+/** The server refused the login: no retry can fix a wrong password, an unknown user or a host without the right to connect. */
+const AUTH_CODES = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_HOST_NOT_PRIVILEGED',
+  'ER_NOT_SUPPORTED_AUTH_MODE',
+  'ER_MUST_CHANGE_PASSWORD_LOGIN',
+  'ER_ACCOUNT_HAS_BEEN_LOCKED',
+  'ER_PASSWORD_NO_MATCH',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+]);
+
 /**
  * What a failure while reading means: a SQL error in the stream's own query or
- * a missing grant is a ConfigError (retrying will not help), anything else (a
- * dropped or killed connection, a timeout) a retryable ConnectionError. Both
- * name the stream.
+ * a missing grant (or database) is a ConfigError, a refused login a
+ * ConnectionError that is not retried, anything else (a dropped or killed
+ * connection, a timeout) a retryable ConnectionError. All name the stream.
  */
 export function readFailure(err: unknown, config: MysqlConfig, stream: string, sync: string, connected: boolean): TributaryError {
-  return classifyReadFailure('mysql', (code) => CONFIG_CODES.has(code), err, config, { stream, sync, connected });
+  return classifyReadFailure('mysql', { isConfigCode: (code) => CONFIG_CODES.has(code), isPermanentCode: (code) => AUTH_CODES.has(code) }, err, config, {
+    stream,
+    sync,
+    connected,
+  });
 }
 
 /**

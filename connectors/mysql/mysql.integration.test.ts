@@ -48,6 +48,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await admin?.query(`DROP DATABASE IF EXISTS ${IT_DATABASE}`);
   await admin?.end();
 });
 
@@ -108,7 +109,7 @@ describe('mysql source against MariaDB', () => {
   it('a missing cursor or key column is a ConfigError naming the stream and the column', async () => {
     const noCursor = await collect(mysqlSource, baseConfig(), [stream('people', { table: 'customers' }, { cursorField: 'modified' })]).catch((e: unknown) => e);
     expect(noCursor).toBeInstanceOf(ConfigError);
-    expect((noCursor as ConfigError).describe()).toMatch(/^sync test, stream people: cursor column "modified" does not exist in table tributary_it_mysql\.customers \(columns: id, email, name, order, key, updated_at\)/);
+    expect((noCursor as ConfigError).describe()).toMatch(`sync test, stream people: cursor column "modified" does not exist in table ${IT_DATABASE}.customers (columns: id, email, name, order, key, updated_at)`);
     const noKey = await collect(mysqlSource, baseConfig(), [stream('people', { table: 'customers' }, { primaryKey: ['customer_id'] })]).catch((e: unknown) => e);
     expect(noKey).toBeInstanceOf(ConfigError);
     expect((noKey as ConfigError).describe()).toMatch(/^sync test, stream people: primary key column "customer_id" does not exist/);

@@ -175,6 +175,22 @@ describe('mysql errors', () => {
     expect(lost.describe()).toBe('sync shop, stream orders: lost the connection to mysql at db.internal:3306 as reader while reading: Connection lost: The server closed the connection.');
     const refused = readFailure(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), config, 'orders', 'shop', false);
     expect(refused.message).toBe('cannot connect to mysql at db.internal:3306 as reader: connect ECONNREFUSED');
+    const denied = readFailure(
+      Object.assign(new Error("Access denied for user 'reader'@'10.0.0.1' (using password: YES)"), { code: 'ER_ACCESS_DENIED_ERROR' }),
+      config,
+      'orders',
+      'shop',
+      false,
+    );
+    expect(denied).toBeInstanceOf(ConnectionError);
+    expect((denied as ConnectionError).retryable).toBe(false);
+    expect(denied.message).toBe(
+      "cannot connect to mysql at db.internal:3306 as reader: Access denied for user 'reader'@'10.0.0.1' (using password: YES) (not retried: check the source's user, password and database)",
+    );
+    expect((readFailure(Object.assign(new Error("Host '10.0.0.1' is not allowed"), { code: 'ER_HOST_NOT_PRIVILEGED' }), config, 'o', 's', false) as ConnectionError).retryable).toBe(false);
+    expect(readFailure(Object.assign(new Error("Unknown database 'shop'"), { code: 'ER_BAD_DB_ERROR' }), config, 'o', 's', false)).toBeInstanceOf(ConfigError);
+    expect(readFailure(Object.assign(new Error('SELECT command denied'), { code: 'ER_TABLEACCESS_DENIED_ERROR' }), config, 'o', 's', true)).toBeInstanceOf(ConfigError);
+    expect((refused as ConnectionError).retryable).toBe(true);
     const ours = new ConfigError('table shop.x does not exist');
     expect(readFailure(ours, config, 'orders', 'shop', true).describe()).toBe('sync shop, stream orders: table shop.x does not exist');
   });

@@ -55,14 +55,33 @@ function isConfigState(code: string): boolean {
 }
 
 /**
+ * SQLSTATEs the server answers a login with when retrying cannot help: class 28
+ * (a bad password, an unknown role, no pg_hba.conf entry), 3D000 (the database
+ * does not exist), 42501 (no CONNECT privilege on it).
+ */
+function isLoginRefusedState(code: string): boolean {
+  return code.startsWith('28') || code === '3D000' || code === '42501';
+}
+
+/**
  * What a failure while reading means: an error in the stream's own query or a
- * missing grant is a ConfigError; anything else (a terminated backend, a dropped
- * connection, a timeout) a retryable ConnectionError. Both name the stream.
+ * missing grant is a ConfigError; a refused login a ConnectionError that is not
+ * retried; anything else (a terminated backend, a dropped connection, a
+ * timeout) a retryable ConnectionError. All name the stream.
  */
 export function readFailure(err: unknown, config: PostgresConfig, stream: string, sync: string, connected: boolean): TributaryError {
-  // Before the connection is up, every failure (even a SQLSTATE) is the connection's.
-  const isConfig = (code: string, up: boolean) => up && /^[0-9A-Z]{5}$/.test(code) && isConfigState(code);
-  return classifyReadFailure('postgres', isConfig, err, config, { stream, sync, connected });
+  const sqlState = (code: string) => /^[0-9A-Z]{5}$/.test(code);
+  return classifyReadFailure(
+    'postgres',
+    {
+      // Before the connection is up, a SQLSTATE is about the login, not the stream's SQL.
+      isConfigCode: (code, up) => up && sqlState(code) && isConfigState(code),
+      isPermanentCode: (code, up) => !up && sqlState(code) && isLoginRefusedState(code),
+    },
+    err,
+    config,
+    { stream, sync, connected },
+  );
 }
 
 /** The zone wall-clock timestamps are written in: the `timezone` option, else the server's TimeZone. */

@@ -12,7 +12,7 @@ import { collect, sourceConnectorKit } from '../../test/kit/source-kit.js';
 import { committed, expectExactlyOnce, ids, readUntil } from '../sql-common/__fixtures__/read-helpers.js';
 import { keysetTieTests } from '../sql-common/__fixtures__/keyset-suite.js';
 import { compositeKeyTieTests } from '../sql-common/__fixtures__/composite-keyset-suite.js';
-import { EXPECTED_TYPE_ROWS, IT_DATABASE, adminClient, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
+import { EXPECTED_TYPE_ROWS, IT_DATABASE, adminClient, dropDatabase, recreateDatabase, seedBig, seedCustomers, seedTies, seedTypes, server } from './__fixtures__/seed.js';
 import { postgresConfigSchema, type PostgresConfig, type PostgresStreamConfig } from './config.js';
 import { APPLICATION_NAME, closeSession, openSession } from './connection.js';
 import { postgresSource } from './source.js';
@@ -66,6 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin?.end();
+  await dropDatabase();
 });
 
 sourceConnectorKit<PostgresConfig, PostgresStreamConfig>({
@@ -102,10 +103,13 @@ describe('postgres source against PostgreSQL', () => {
     expect(res.message).not.toContain('hunter2-secret');
   });
 
-  it('read with bad credentials throws a ConnectionError naming the stream', async () => {
+  it('read with bad credentials throws a ConnectionError naming the stream, not to be retried', async () => {
     const err = await collect(postgresSource, baseConfig({ user: 'nobody_here' }), [stream('customers', { table: 'customers' })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
-    expect((err as ConnectionError).describe()).toBe('sync test, stream customers: cannot connect to postgres at 127.0.0.1:5432 as nobody_here: role "nobody_here" does not exist');
+    expect((err as ConnectionError).retryable).toBe(false);
+    expect((err as ConnectionError).describe()).toBe(
+      'sync test, stream customers: cannot connect to postgres at 127.0.0.1:5432 as nobody_here: role "nobody_here" does not exist (not retried: check the source\'s user, password and database)',
+    );
   });
 
   it('check with the configured streams reports the first one that cannot be read', async () => {

@@ -186,6 +186,26 @@ describe('postgres errors', () => {
     expect(auth).toBeInstanceOf(ConnectionError);
     expect(auth.message).toMatch(/^cannot connect to postgres at pg.internal:5432 as reader: /);
   });
+  it('a refused login (bad password, unknown role, missing database, no CONNECT right) is not retried; a refused connection is', () => {
+    const refusedLogin = [
+      ['28P01', 'password authentication failed for user "reader"'],
+      ['28000', 'role "reader" does not exist'],
+      ['3D000', 'database "shop" does not exist'],
+      ['42501', 'permission denied for database shop'],
+    ];
+    for (const [code, message] of refusedLogin) {
+      const err = readFailure(Object.assign(new Error(message), { code }), config, 'orders', 'shop', false);
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect((err as ConnectionError).retryable, code).toBe(false);
+      expect(err.message).toBe(`cannot connect to postgres at pg.internal:5432 as reader: ${message} (not retried: check the source's user, password and database)`);
+    }
+    const down = readFailure(Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }), config, 'orders', 'shop', false);
+    expect((down as ConnectionError).retryable).toBe(true);
+    const starting = readFailure(Object.assign(new Error('the database system is starting up'), { code: '57P03' }), config, 'orders', 'shop', false);
+    expect((starting as ConnectionError).retryable).toBe(true);
+    // Once connected, "permission denied for table" is the stream's grants: a ConfigError, never retried either.
+    expect(readFailure(Object.assign(new Error('permission denied for table orders'), { code: '42501' }), config, 'orders', 'shop', true)).toBeInstanceOf(ConfigError);
+  });
   it('a server TimeZone JS cannot read becomes a ConfigError to raise when a timestamp column is read', () => {
     expect(timestampZone({}, 'Etc/UTC')).toMatchObject({ kind: 'offset', minutes: 0 });
     expect(timestampZone({ timezone: '+01:00' }, '<+03>-03')).toMatchObject({ kind: 'offset', minutes: 60 });

@@ -41,15 +41,29 @@ export function connectFailure(engine: string, err: unknown, config: ServerConfi
   return `cannot connect to ${engine} at ${serverLabel(config)}: ${reasonOf(err, config)}`;
 }
 
+/** How a database's error codes sort into the kinds of failure that differ in what to do. */
+export interface ErrorCodes {
+  /** The stream's own SQL or grants are wrong (a missing table or column, a syntax error): a ConfigError. */
+  isConfigCode(code: string, connected: boolean): boolean;
+  /**
+   * The server refused who we are or what we asked to open (wrong password,
+   * unknown user or role, a database that does not exist, no right to connect):
+   * a ConnectionError that is not retried, since trying again cannot succeed.
+   */
+  isPermanentCode(code: string, connected: boolean): boolean;
+}
+
 /**
- * What a failure while reading means: when `isConfigCode` says the driver's
- * error code is the stream's own SQL or grants being wrong, a ConfigError
- * (retrying will not help); anything else a retryable ConnectionError. Both name
- * the stream; a TributaryError is passed on with the stream and sync filled in.
+ * What a failure while reading means: when `codes.isConfigCode` says the
+ * driver's error code is the stream's own SQL or grants being wrong, a
+ * ConfigError; when `codes.isPermanentCode` says the server refused our
+ * credentials, a ConnectionError with `retryable: false`; anything else (a
+ * dropped connection, a timeout) a retryable ConnectionError. All name the
+ * stream; a TributaryError is passed on with the stream and sync filled in.
  */
 export function classifyReadFailure(
   engine: string,
-  isConfigCode: (code: string, connected: boolean) => boolean,
+  codes: ErrorCodes,
   err: unknown,
   config: ServerConfig,
   where: { stream: string; sync: string; connected: boolean },
@@ -62,9 +76,12 @@ export function classifyReadFailure(
   }
   const code = (err as { code?: unknown }).code;
   const reason = reasonOf(err, config);
-  if (typeof code === 'string' && isConfigCode(code, connected)) {
+  if (typeof code === 'string' && codes.isConfigCode(code, connected)) {
     return new ConfigError(`${engine} at ${config.host}:${config.port} refused the stream's query: ${reason}`, { sync, stream }, { cause: err });
   }
   const what = connected ? `lost the connection to ${engine} at ${serverLabel(config)} while reading` : `cannot connect to ${engine} at ${serverLabel(config)}`;
+  if (typeof code === 'string' && codes.isPermanentCode(code, connected)) {
+    return new ConnectionError(`${what}: ${reason} (not retried: check the source's user, password and database)`, { sync, stream }, { cause: err, retryable: false });
+  }
   return new ConnectionError(`${what}: ${reason}`, { sync, stream }, { cause: err });
 }

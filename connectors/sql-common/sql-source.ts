@@ -20,7 +20,7 @@ export interface SqlSourceHooks<C extends { database: string }, S, Session> {
   /** A trivial query proving the session answers (`SELECT 1`). */
   ping(session: Session): Promise<unknown>;
   /** Check one configured stream against the server; throws when it cannot be read. */
-  planStream(session: Session, config: C, stream: ConfiguredStream<S>): Promise<unknown>;
+  planStream(session: Session, config: C, stream: ConfiguredStream<S>): Promise<{ columns: ReadonlyArray<{ name: string }>; origin: string }>;
   discoverTables(session: Session, config: C): Promise<StreamDescriptor[]>;
   readStream(o: SqlReadOptions<Session, C, S>): AsyncIterable<SourceMessage[]>;
   readFailure(err: unknown, config: C, stream: string, sync: string, connected: boolean): TributaryError;
@@ -47,11 +47,17 @@ export function sqlSource<C extends { database: string }, S, Session>(h: SqlSour
         await h.ping(session);
         // Configured streams: their tables, columns and queries must be readable too.
         for (const stream of streams ?? []) {
+          let plan: Awaited<ReturnType<typeof h.planStream>>;
           try {
-            await h.planStream(session, ctx.config, stream);
+            plan = await h.planStream(session, ctx.config, stream);
           } catch (err) {
             const failure = h.readFailure(err, ctx.config, stream.name, ctx.name, true);
             return { ok: false, message: `stream ${stream.name}: ${failure.message}` };
+          }
+          const missing = missingFields(stream.fields ?? [], plan.columns);
+          if (missing.length) {
+            const have = plan.columns.map((c) => c.name).join(', ');
+            return { ok: false, message: `stream ${stream.name}: the mapping reads ${missing.map((f) => `"${f}"`).join(', ')}, not in ${plan.origin} (columns: ${have})` };
           }
         }
         return { ok: true };
@@ -99,4 +105,10 @@ export function sqlSource<C extends { database: string }, S, Session>(h: SqlSour
       }
     },
   };
+}
+
+/** Mapped fields no column supplies: neither the whole name nor its first dotted part (a path into a JSON column). */
+export function missingFields(fields: string[], columns: ReadonlyArray<{ name: string }>): string[] {
+  const names = new Set(columns.map((c) => c.name));
+  return fields.filter((f) => !names.has(f) && !names.has(f.split('.')[0]));
 }

@@ -10,6 +10,9 @@ import { syncCommand } from './commands/sync.js';
 import { warningsCommand } from './commands/warnings.js';
 import { defaultConfigFile } from './shared.js';
 
+// `npm run tributary -- <args>` runs in the clone's folder; the paths the user typed are relative to where they typed them.
+if (process.env.npm_lifecycle_event === 'tributary' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 // `tributary profiles export | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { boot, type Booted } from '../container.js';
 import { TributaryError, errorMessage } from '../errors.js';
 import { identifierKey } from '../schema/canonical.js';
 import { normalizeEmail, normalizePhone } from '../schema/normalize.js';
-import type { ProfileStore } from '../store/types.js';
+import type { ProfileStore, RunSummary } from '../store/types.js';
+import type { Logger } from '../plugin/types.js';
 import type { LogLevel } from '../util/logger.js';
 
 export interface GlobalOptions {
@@ -60,4 +61,59 @@ export async function findProfile(store: ProfileStore, query: string, defaultReg
     if (id) return (await store.resolveProfileId(id)) ?? id;
   }
   return undefined;
+}
+
+/**
+ * Commander parser for every count option (`-n/--limit`, `--progress-every`):
+ * a whole number from 1 up, or a one-line error naming the option and the value.
+ */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('expected a whole number from 1 up (for example 20)');
+  }
+  return n;
+}
+
+/** Exit status of a command stopped by a signal, as shells report it: 128 + the signal number. */
+export function signalExitCode(signal: string): number {
+  return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1;
+}
+
+/**
+ * Progress of a long sync: on a terminal one line rewritten in place; elsewhere
+ * (a log file, systemd, docker) an info line at most every `everyMs`.
+ */
+export function progressReporter(opts: {
+  tty: boolean;
+  logger: Logger;
+  everyMs: number;
+  now?: () => number;
+  write?: (s: string) => void;
+}): (p: { sync: string; read: number; written: number }) => void {
+  const now = opts.now ?? Date.now;
+  const write = opts.write ?? ((s: string) => void process.stderr.write(s));
+  const last = new Map<string, number>();
+  return (p) => {
+    if (opts.tty) {
+      write(`\r  ${p.sync}: read ${p.read}, written ${p.written}   `);
+      return;
+    }
+    const t = now();
+    if (!last.has(p.sync)) last.set(p.sync, t);
+    if (t - last.get(p.sync)! < opts.everyMs) return;
+    last.set(p.sync, t);
+    opts.logger.info(`sync ${p.sync}: read ${p.read}, written ${p.written} so far`);
+  };
+}
+
+/** `read 10, written 9, dead-lettered 1; profiles +9 ~0 merged 0`: one run's counts on one line. */
+export function countsLine(summary: RunSummary): string {
+  const streams = Object.values(summary.streams);
+  const sum = (k: 'read' | 'written' | 'deadLettered' | 'warnings') => streams.reduce((a, s) => a + s[k], 0);
+  const p = summary.profiles;
+  return (
+    `read ${sum('read')}, written ${sum('written')}, dead-lettered ${sum('deadLettered')}${sum('warnings') ? `, field warnings ${sum('warnings')}` : ''}; ` +
+    `profiles +${p.created} ~${p.updated} merged ${p.merged}`
+  );
 }

@@ -5,6 +5,7 @@ import { validate as validCron } from 'node-cron';
 import { ConfigError } from '../errors.js';
 import { BUILT_IN_IDENTIFIER_TYPES } from '../schema/canonical.js';
 import { configSchema, type TributaryConfig } from './schema.js';
+import { checkReferences } from './references.js';
 
 export interface LoadedConfig {
   file: string;
@@ -128,6 +129,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   }
   const config = parsed.data!;
   checkUnique(config, fail);
+  checkReferences(config, fail);
   return { file, config, secrets, lineOf };
 }
 

@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { Logger } from '../plugin/types.js';
 import type { Resolver } from '../resolution/types.js';
-import type { ProfileStore, RunSummary } from '../store/types.js';
+import type { ProfileStore, RunRecord, RunSummary } from '../store/types.js';
 import { TOKENS, type Clock } from '../tokens.js';
 import { Mutex } from '../util/mutex.js';
 import { Redactor } from '../util/logger.js';
@@ -24,9 +24,34 @@ export interface SyncOutcome {
   sync: string;
   ok: boolean;
   runId: number;
+  /** What the run committed (also when it failed or was interrupted part way). */
   summary?: RunSummary;
   error?: string;
   skipped?: 'already-running';
+  /** Stopped by its abort signal (SIGTERM, SIGINT) before the end: recorded as `interrupted`; the next run resumes. */
+  interrupted?: boolean;
+}
+
+/** A running run writes a heartbeat this often, besides its counts after every batch. */
+export const HEARTBEAT_MS = 30_000;
+/** A run of another host with no heartbeat for this long is taken to be dead. */
+export const STALE_RUN_MS = 10 * 60_000;
+
+/** Whether a process of this host is alive; EPERM means it is, but not ours to signal. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Why a signal stopped a run, for its record: `SIGTERM`, or the reason the caller gave. */
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (typeof r === 'string') return r;
+  return r instanceof Error && r.name !== 'AbortError' ? r.message : 'abort';
 }
 
 export interface RunOptions {
@@ -122,8 +147,17 @@ export class Engine {
     const signal = opts.signal ?? new AbortController().signal;
     const log = this.logger;
     let runId = -1;
+    const earlier: RunSummary[] = [];
+    let live: RunSummary | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
     try {
+      await this.interruptAbandonedRuns();
       runId = await this.store.startRun(name, 'sync');
+      const id = runId;
+      const beat = (summary?: RunSummary) =>
+        this.store.updateRun(id, summary).catch((err) => log.warn(`sync ${name}: cannot record the run's progress: ${errorMessage(err)}`));
+      heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+      heartbeat.unref();
       const deps = {
         loaded: this.loaded,
         store: this.store,
@@ -134,10 +168,13 @@ export class Engine {
         resolveLock: this.resolveLock,
         incrementalDestinations: this.incrementalDestinations(),
         onProgress: opts.onProgress,
+        onBatch: (committed: RunSummary) => {
+          live = addSummaries([...earlier, committed]);
+          void beat(live);
+        },
       };
       // A server that drops us is retried with backoff; each attempt resumes from the last committed checkpoint.
       let summary: RunSummary | undefined;
-      const earlier: RunSummary[] = [];
       for (let attempt = 0; ; attempt++) {
         try {
           summary = addSummaries([...earlier, await runSourceSync(deps, source, signal, (partial) => earlier.push(partial))]);
@@ -150,7 +187,8 @@ export class Engine {
           await sleep(delay, signal);
         }
       }
-      if (opts.deliverAfter !== false && !signal.aborted) {
+      if (signal.aborted) return await this.interrupted(name, runId, summary, signal);
+      if (opts.deliverAfter !== false) {
         summary.destinations = {};
         for (const d of this.loaded.config.destinations.filter((x) => x.trigger === 'after-sync')) {
           // A delivery that fails does not undo the sync: its counts and error are reported with it.
@@ -166,12 +204,33 @@ export class Engine {
       return { sync: name, ok: true, runId, summary };
     } catch (err) {
       const message = this.redactor.redact(errorMessage(err));
-      if (runId >= 0) await this.store.finishRun(runId, 'failed', undefined, message).catch(() => undefined);
+      const committed = earlier.length ? addSummaries(earlier) : live;
+      // A failure caused by the abort (a source that throws when its read is cut) is an interruption, not an error.
+      if (signal.aborted && runId >= 0) return await this.interrupted(name, runId, committed, signal);
+      if (runId >= 0) await this.store.finishRun(runId, 'failed', committed, message).catch(() => undefined);
       if (!(err instanceof TributaryError)) log.error(`sync ${name} failed`, { error: message });
-      return { sync: name, ok: false, runId, error: message };
+      return { sync: name, ok: false, runId, error: message, summary: committed };
     } finally {
+      clearInterval(heartbeat);
       this.running.delete(name);
     }
+  }
+
+  /** Record a run its signal stopped: `interrupted`, with what it committed. */
+  private async interrupted(name: string, runId: number, summary: RunSummary | undefined, signal: AbortSignal): Promise<SyncOutcome> {
+    const error = `interrupted by ${abortReason(signal)}; the next run resumes from the last committed checkpoint`;
+    await this.store.finishRun(runId, 'interrupted', summary, error).catch((err) => this.logger.warn(`cannot record run #${runId}: ${errorMessage(err)}`));
+    return { sync: name, ok: false, runId, summary, error, interrupted: true };
+  }
+
+  /**
+   * Runs left `running` by a process that died (SIGKILL, a crash, a power cut) are
+   * marked `interrupted`. Called before each run and by `status`.
+   */
+  async interruptAbandonedRuns(): Promise<RunRecord[]> {
+    const gone = await this.store.interruptAbandonedRuns({ isAlive: processAlive, staleMs: STALE_RUN_MS });
+    for (const r of gone) this.logger.warn(`run #${r.id} (${r.kind} ${r.name}) was ${r.error}`);
+    return gone;
   }
 
   /** The checked plan of a destination (connector, mapping, filter, budgets), built once. */
@@ -229,6 +288,7 @@ export class Engine {
 
   /** Re-run identity resolution over every stored record with the current rules. */
   async rebuild(dryRun: boolean): Promise<RebuildReport> {
+    if (!dryRun) await this.interruptAbandonedRuns();
     return this.resolveLock.run(async () => {
       const runId = dryRun ? -1 : await this.store.startRun('resolution', 'rebuild');
       try {

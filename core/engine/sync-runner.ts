@@ -30,6 +30,8 @@ export interface SyncDeps {
   resolveLock: Mutex;
   incrementalDestinations: string[];
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
+  /** After each committed batch, with the counts of the run so far (the engine writes them to the run row). */
+  onBatch?: (committed: RunSummary) => void;
 }
 
 interface StreamPlan {
@@ -170,6 +172,7 @@ export async function runSourceSync(
     }
     const records = [...byKey.values()];
     const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
+    const started = Date.now();
     await deps.resolveLock.run(() => store.exclusive(async () => {
       fault('resolve.inside-lock');
       const resolution = records.length
@@ -193,6 +196,16 @@ export async function runSourceSync(
     pendingErrors = [];
     checkpoints = new Map();
     const totals = Object.values(summary.streams).reduce((a, s) => ({ read: a.read + s.read, written: a.written + s.written }), { read: 0, written: 0 });
+    logger.debug('batch committed', {
+      sync: source.name,
+      records: records.length,
+      deadLetters: deadLetters.length,
+      ms: Date.now() - started,
+      read: totals.read,
+      written: totals.written,
+    });
+    for (const c of cps) logger.debug('checkpoint saved', { sync: source.name, stream: c.stream, state: c.state });
+    deps.onBatch?.(structuredClone(summary));
     deps.onProgress?.({ sync: source.name, ...totals });
     flushing = false;
   };

@@ -71,6 +71,13 @@ export interface ConfiguredStream<S = unknown> {
   cursorField?: string;
   primaryKey?: string[];
   config: S;
+  /**
+   * The source fields the stream's mapping reads (as written in YAML; a dotted
+   * name is a column or a path into one). Given to `check` by `validate --check`:
+   * a connector that knows its columns before reading should report a mapped
+   * field it does not have, e.g. `stream orders: column "emial" does not exist`.
+   */
+  fields?: string[];
 }
 
 /** A stream's state, as the connector last described it. Opaque to the engine, must be JSON. */

@@ -40,8 +40,15 @@ export async function rebuildResolution(opts: RebuildOptions): Promise<RebuildRe
   return opts.dryRun ? rebuildUnlocked(opts) : opts.store.exclusive(() => rebuildUnlocked(opts));
 }
 
+/**
+ * Tests only: hold the lock this long before replacing, so a test can start a
+ * sync in another process while a rebuild is under way, every time.
+ */
+const TEST_PAUSE_ENV = 'TRIBUTARY_TEST_REBUILD_PAUSE_MS';
+
 async function rebuildUnlocked(opts: RebuildOptions): Promise<RebuildReport> {
   const now = opts.now ?? (() => new Date());
+  if (!opts.dryRun) opts.logger.debug("rebuild: holding the store's write lock; syncs in other processes wait for it");
   const scratch = new SqliteStore(':memory:');
   let temp = 0;
   const oldOf = new Map<string, string>();
@@ -114,6 +121,8 @@ async function rebuildUnlocked(opts: RebuildOptions): Promise<RebuildReport> {
       applied: false,
     };
     if (opts.dryRun) return report;
+    const pause = Number(process.env[TEST_PAUSE_ENV] ?? 0);
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause));
 
     // Aliases that pointed at an old id now point at wherever that id went.
     const previous = (await opts.store.dumpResolution()).aliases;

@@ -1,5 +1,25 @@
-/** Tables of the embedded store. Bump SCHEMA_VERSION and add a step to migrate when this changes. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Tables of the embedded store. SCHEMA_SQL is always the newest shape (a new store
+ * is created from it); a store written by an older version is brought up to date
+ * by the steps in MIGRATIONS. When this changes: bump SCHEMA_VERSION, change
+ * SCHEMA_SQL, and add the step that turns version N-1 into N.
+ */
+export const SCHEMA_VERSION = 2;
+
+/** `to`: the version the step produces; `sql` runs inside the store's write transaction. */
+export const MIGRATIONS: ReadonlyArray<{ to: number; sql: string }> = [
+  {
+    // Who runs a run (pid and host) and when it last said it is alive, so a run
+    // whose process died can be told from one still going (issue 8, item 11).
+    to: 2,
+    sql: `
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN host TEXT;
+ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+`,
+  },
+];
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,10 +73,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT, sync TEXT NOT NULL, stream TEXT NOT NULL, record_id TEXT,
   origin TEXT, reason TEXT NOT NULL, payload TEXT NOT NULL, at TEXT NOT NULL
 );
+-- status: running | succeeded | failed | interrupted. summary holds the live counts while running.
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL, started_at TEXT NOT NULL,
-  finished_at TEXT, status TEXT NOT NULL, summary TEXT, error TEXT
+  finished_at TEXT, status TEXT NOT NULL, summary TEXT, error TEXT,
+  pid INTEGER, host TEXT, heartbeat_at TEXT
 );
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 `;
 
 /**

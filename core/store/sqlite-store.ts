@@ -5,7 +5,7 @@ import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
 import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
-import { DELIVERY_SCHEMA_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { DELIVERY_SCHEMA_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import type {
   BatchCommit,
@@ -16,6 +16,8 @@ import type {
   OutboxEntry,
   ProfileExplanation,
   ProfileStore,
+  AbandonedRunPolicy,
+  FinishedStatus,
   RunRecord,
   RunSummary,
   ResolutionSnapshot,
@@ -23,8 +25,10 @@ import type {
 import { toProfileDocument } from './profile-document.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
+import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
 
 type Row = Record<string, unknown>;
+
 
 /** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
 export class SqliteStore implements ProfileStore {
@@ -34,7 +38,15 @@ export class SqliteStore implements ProfileStore {
   private outboxSeq = 0;
   readonly delivery: SqliteDeliveryLedger;
 
-  constructor(file: string) {
+  /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
+  private readonly lockWaitMs: number;
+  private readonly runs: SqliteRuns;
+
+  constructor(
+    private readonly file: string,
+    opts: { lockWaitMs?: number } = {},
+  ) {
+    this.lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
@@ -45,16 +57,12 @@ export class SqliteStore implements ProfileStore {
     // NORMAL with WAL keeps every committed transaction across a process crash;
     // only an OS crash or power loss can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('cache_size = -262144');
-    this.db.exec(SCHEMA_SQL);
+    this.migrate(file);
     this.db.exec(DELIVERY_SCHEMA_SQL);
-    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined;
-    if (!v) this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-    else if (Number(v.value) > SCHEMA_VERSION) {
-      throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value})`, {}, { retryable: false });
-    }
     this.stmts = this.prepare();
+    this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
     this.delivery = new SqliteDeliveryLedger(
       this.db,
       (dl, at) => this.insertDeadLetter(dl, at),
@@ -65,6 +73,44 @@ export class SqliteStore implements ProfileStore {
         return first;
       },
     );
+  }
+
+  /**
+   * Create a new store at the newest schema, or bring an older one up to it. One
+   * write transaction, so two processes opening the same old store migrate it once.
+   */
+  private migrate(file: string): void {
+    const readVersion = () => {
+      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+      return hasMeta ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined) : undefined;
+    };
+    // A current store takes no write lock (CREATE ... IF NOT EXISTS of existing objects is a no-op):
+    // `status` opens it while a rebuild holds the lock for minutes.
+    if (Number(readVersion()?.value) === SCHEMA_VERSION) {
+      this.db.exec(SCHEMA_SQL);
+      return;
+    }
+    this.db.transaction(() => {
+      const v = readVersion();
+      if (!v) {
+        this.db.exec(SCHEMA_SQL);
+        this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+        return;
+      }
+      const version = Number(v.value);
+      if (!Number.isInteger(version) || version > SCHEMA_VERSION) {
+        throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value}; this one knows up to ${SCHEMA_VERSION})`, {}, { retryable: false });
+      }
+      for (const step of MIGRATIONS) if (step.to > version) this.db.exec(step.sql);
+      // Tables added since (CREATE ... IF NOT EXISTS) appear without a step of their own.
+      this.db.exec(SCHEMA_SQL);
+      if (version < SCHEMA_VERSION) this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version');
+    }).immediate();
+  }
+
+  /** The store's schema version, for tests and diagnostics. */
+  schemaVersion(): number {
+    return Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get());
   }
 
   private prepare() {
@@ -163,7 +209,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
+    await this.whenUnlocked(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
       const result = await fn();
       fault('commit.inside');
@@ -176,6 +222,7 @@ export class SqliteStore implements ProfileStore {
     }
   }
 
+
   async loadState(sync: string): Promise<Record<string, StreamState>> {
     const rows = this.db.prepare('SELECT stream, state FROM state WHERE sync = ?').all(sync) as Row[];
     return Object.fromEntries(rows.map((r) => [r.stream as string, JSON.parse(r.state as string) as StreamState]));
@@ -186,7 +233,7 @@ export class SqliteStore implements ProfileStore {
     const res = batch.resolution;
     const now = new Date().toISOString();
     fault('commit.before-transaction');
-    this.db.transaction(() => {
+    await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       // Merges first: absorbed profiles hand everything to their survivor.
       for (const m of res.merges) {
@@ -232,7 +279,7 @@ export class SqliteStore implements ProfileStore {
       for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
       s.writeSeq.run(String(this.outboxSeq));
       fault('commit.before-commit');
-    })();
+    })());
   }
 
   private insertDeadLetter(dl: DeadLetterInput, at: string) {
@@ -241,34 +288,31 @@ export class SqliteStore implements ProfileStore {
 
   async addDeadLetters(items: DeadLetterInput[]): Promise<void> {
     const at = new Date().toISOString();
-    this.db.transaction(() => items.forEach((d) => this.insertDeadLetter(d, at)))();
+    await this.whenUnlocked(() => this.db.transaction(() => items.forEach((d) => this.insertDeadLetter(d, at)))());
   }
 
-  async startRun(name: string, kind: RunRecord['kind']): Promise<number> {
-    const r = this.db
-      .prepare('INSERT INTO runs(name, kind, started_at, status) VALUES (?, ?, ?, ?)')
-      .run(name, kind, new Date().toISOString(), 'running');
-    return Number(r.lastInsertRowid);
+  startRun(name: string, kind: RunRecord['kind']): Promise<number> {
+    return this.runs.start(name, kind);
   }
 
-  async finishRun(id: number, status: 'succeeded' | 'failed', summary: RunSummary | undefined, error?: string): Promise<void> {
-    this.db
-      .prepare('UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?')
-      .run(new Date().toISOString(), status, summary ? JSON.stringify(summary) : null, error ?? null, id);
+  updateRun(id: number, summary?: RunSummary): Promise<void> {
+    return this.runs.update(id, summary);
   }
 
-  async recentRuns(limit: number): Promise<RunRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Row[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      name: r.name as string,
-      kind: r.kind as RunRecord['kind'],
-      startedAt: r.started_at as string,
-      finishedAt: (r.finished_at as string | null) ?? undefined,
-      status: r.status as RunRecord['status'],
-      summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
-      error: (r.error as string | null) ?? undefined,
-    }));
+  finishRun(id: number, status: FinishedStatus, summary: RunSummary | undefined, error?: string): Promise<void> {
+    return this.runs.finish(id, status, summary, error);
+  }
+
+  interruptAbandonedRuns(policy: AbandonedRunPolicy): Promise<RunRecord[]> {
+    return this.runs.interruptAbandoned(policy);
+  }
+
+  recentRuns(limit: number): Promise<RunRecord[]> {
+    return this.runs.recent(limit);
+  }
+
+  private whenUnlocked<T>(write: () => T): Promise<T> {
+    return whenUnlocked(this.db, { file: this.file, waitMs: this.lockWaitMs }, write);
   }
 
   async resolveProfileId(idOrAlias: string): Promise<string | undefined> {
@@ -350,7 +394,7 @@ export class SqliteStore implements ProfileStore {
 
   async ackOutbox(destination: string, entries: OutboxEntry[]): Promise<void> {
     // Deleting by (profile, seq) keeps an entry that a sync re-queued meanwhile.
-    this.db.transaction(() => entries.forEach((e) => this.stmts.outboxAck.run(destination, e.profileId, e.seq)))();
+    await this.whenUnlocked(() => this.db.transaction(() => entries.forEach((e) => this.stmts.outboxAck.run(destination, e.profileId, e.seq)))());
   }
 
   async listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]> {
@@ -411,7 +455,7 @@ export class SqliteStore implements ProfileStore {
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
     const s = this.stmts;
-    this.db.transaction(() => {
+    await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
       const links = linksByRecord(r.links);
@@ -434,7 +478,7 @@ export class SqliteStore implements ProfileStore {
         }
       }
       s.writeSeq.run(String(this.outboxSeq));
-    })();
+    })());
   }
 
   async close(): Promise<void> {
@@ -476,6 +520,7 @@ function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string
   }
   return out;
 }
+
 
 function toStored(row: Row): StoredRecord {
   return { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };

@@ -99,9 +99,26 @@ export interface RunRecord {
   kind: 'sync' | 'deliver' | 'rebuild';
   startedAt: string;
   finishedAt?: string;
-  status: 'running' | 'succeeded' | 'failed';
+  /** `interrupted`: stopped by a signal, or its process died; what it committed stays and the next run resumes. */
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  /** While running: the counts committed so far (updated every batch). */
   summary?: RunSummary;
   error?: string;
+  /** The process that runs it, and when it last said it is alive (absent on runs of stores before schema 2). */
+  pid?: number;
+  host?: string;
+  heartbeatAt?: string;
+}
+
+export type FinishedStatus = Exclude<RunRecord['status'], 'running'>;
+
+/** When a `running` run is taken to be dead (see ProfileStore.interruptAbandonedRuns). */
+export interface AbandonedRunPolicy {
+  /** Whether a process of this host is alive (`process.kill(pid, 0)`). */
+  isAlive(pid: number): boolean;
+  /** A run of another host (or of an unknown one) with no heartbeat for this long is dead. */
+  staleMs: number;
+  now?: Date;
 }
 
 export interface OutboxEntry {
@@ -147,8 +164,18 @@ export interface ProfileStore extends IdentityGraph {
   commitBatch(batch: BatchCommit): Promise<void>;
   addDeadLetters(items: DeadLetterInput[]): Promise<void>;
 
+  /** Record a run as `running`, with this process's pid and host. */
   startRun(name: string, kind: RunRecord['kind']): Promise<number>;
-  finishRun(id: number, status: 'succeeded' | 'failed', summary: RunSummary | undefined, error?: string): Promise<void>;
+  /** Heartbeat of a running run; with a summary, also its live counts. A finished run is left alone. */
+  updateRun(id: number, summary?: RunSummary): Promise<void>;
+  /** Without a summary, the last live counts are kept. */
+  finishRun(id: number, status: FinishedStatus, summary: RunSummary | undefined, error?: string): Promise<void>;
+  /**
+   * Mark `running` runs whose process is gone as `interrupted`: a run of this host
+   * whose pid is not alive, or any other run whose heartbeat is older than `staleMs`.
+   * Returns the runs it marked.
+   */
+  interruptAbandonedRuns(policy: AbandonedRunPolicy): Promise<RunRecord[]>;
   recentRuns(limit: number): Promise<RunRecord[]>;
 
   /** Follow aliases: an absorbed id resolves to its survivor. */

@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 
-/** The integration tests' own database; other suites use other names. */
-export const IT_DATABASE = 'tributary_it_mysql';
+/**
+ * This test run's own database: the process id and a random suffix, so two
+ * checkouts (or two runs) testing against one server never drop each other's
+ * tables. Created in beforeAll, dropped in afterAll.
+ */
+export const IT_DATABASE = `tributary_it_mysql_${process.pid}_${randomBytes(3).toString('hex')}`;
 
 export const server = {
   host: process.env.MYSQL_HOST ?? '127.0.0.1',

@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** The integration tests' own database; other suites use other names. */
-export const IT_DATABASE = 'tributary_it_pg';
+/**
+ * This test run's own database: the process id and a random suffix, so two
+ * checkouts (or two runs) testing against one server never drop each other's
+ * tables. Created in beforeAll (recreateDatabase), dropped in afterAll (dropDatabase).
+ */
+export const IT_DATABASE = `tributary_it_pg_${process.pid}_${randomBytes(3).toString('hex')}`;
 
 export const server = {
   host: process.env.PGHOST_TEST ?? '127.0.0.1',
@@ -10,16 +15,25 @@ export const server = {
   password: process.env.PGPASSWORD_TEST ?? '',
 };
 
-/** Drop and recreate the test database (from the `test` database, which always exists). */
-export async function recreateDatabase(): Promise<void> {
+/** Run statements on the `test` database, which always exists (a database cannot drop itself). */
+async function onMaintenanceDatabase(sql: string[]): Promise<void> {
   const c = new pg.Client({ ...server, database: process.env.PGDATABASE_TEST ?? 'test' });
   await c.connect();
   try {
-    await c.query(`DROP DATABASE IF EXISTS ${IT_DATABASE} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${IT_DATABASE} ENCODING 'UTF8' TEMPLATE template0`);
+    for (const q of sql) await c.query(q);
   } finally {
     await c.end();
   }
+}
+
+/** Create this run's database (dropping a leftover of the same name first). */
+export async function recreateDatabase(): Promise<void> {
+  await onMaintenanceDatabase([`DROP DATABASE IF EXISTS ${IT_DATABASE} WITH (FORCE)`, `CREATE DATABASE ${IT_DATABASE} ENCODING 'UTF8' TEMPLATE template0`]);
+}
+
+/** Drop this run's database at the end of the suite. */
+export async function dropDatabase(): Promise<void> {
+  await onMaintenanceDatabase([`DROP DATABASE IF EXISTS ${IT_DATABASE} WITH (FORCE)`]);
 }
 
 /** An admin connection to the test database (writes allowed), in UTC. */

@@ -1,11 +1,13 @@
 import { Command } from 'commander';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, errorMessage } from '../../errors.js';
+import type { RunRecord } from '../../store/types.js';
+import type { SourceConfig } from '../../config/schema.js';
+import { compileMapping } from '../../schema/mapping.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine/plugin-config.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
 import { configDirOf } from '../../container.js';
-import { globals, reportError, withEngine } from '../shared.js';
-import { deadLettersRetryCommand, destinationStatus, destinationStatusLines } from './deliver.js';
-import { countOption } from './warnings.js';
+import { countsLine, globals, positiveInt, reportError, withEngine } from '../shared.js';
+import { deadLettersRetryCommand, describeCounts, destinationStatus, destinationStatusLines } from './deliver.js';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -21,7 +23,8 @@ export function validateCommand(): Command {
             try {
               const c = connectorFor(registry, 'source', s.connector, ['sources', i], loaded, s.name);
               const cfg = parsePluginConfig(c.spec.config, s.config, ['sources', i, 'config'], loaded, s.name);
-              const streams = configuredStreams(c, s, i, loaded);
+              // With the fields each mapping reads, so a connector's check can report a column that does not exist.
+              const streams = configuredStreams(c, s, i, loaded).map((st, j) => ({ ...st, fields: mappedFields(s.streams[j], st.primaryKey ?? []) }));
               if (opts.check) {
                 checks.push(
                   c.check({ ...testConnectorContext(s.name, cfg, logger), baseDir: configDirOf(loaded) }, streams).then((r) => {
@@ -66,6 +69,12 @@ export function validateCommand(): Command {
     });
 }
 
+/** The source fields a stream's mapping reads. */
+function mappedFields(stream: SourceConfig['streams'][number], primaryKey: string[]): string[] {
+  const { fieldsRead } = compileMapping(stream.mapping, { source: '', stream: stream.name, kind: stream.kind, primaryKey, defaultRegion: 'US', now: () => '' });
+  return [...fieldsRead];
+}
+
 export function discoverCommand(): Command {
   return new Command('discover')
     .description('List the streams a source offers, with fields, primary key and cursor candidates')
@@ -102,13 +111,15 @@ export function discoverCommand(): Command {
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('Show the last runs')
-    .option('-n, --limit <n>', 'how many runs', '20')
+    .description('Show the last runs: status, duration, counts (live while running), deliveries')
+    .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
     .option('--json', 'print JSON')
-    .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { limit: number; json?: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ engine, store }) => {
-          const runs = await store.recentRuns(Number(opts.limit));
+        await withEngine(cmd, async ({ engine, store, logger }) => {
+          // Runs whose process died show as what they are; a store locked by a long rebuild only delays that.
+          await engine.interruptAbandonedRuns().catch((err) => logger.debug(`cannot check for abandoned runs: ${errorMessage(err)}`));
+          const runs = await store.recentRuns(opts.limit);
           const destinations = await destinationStatus(engine, store);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify({ runs, destinations }, null, 2)}\n`);
@@ -116,13 +127,8 @@ export function statusCommand(): Command {
           }
           for (const line of destinationStatusLines(destinations)) process.stdout.write(`${line}\n`);
           if (!runs.length) process.stdout.write('no runs yet\n');
-          for (const r of runs) {
-            const streams = r.summary ? Object.values(r.summary.streams) : [];
-            const read = streams.reduce((a, s) => a + s.read, 0);
-            const dead = streams.reduce((a, s) => a + s.deadLettered, 0);
-            const detail = r.status === 'failed' ? r.error : r.kind === 'sync' ? `read ${read}, dead-lettered ${dead}` : '';
-            process.stdout.write(`#${r.id} ${r.kind} ${r.name} ${r.status} ${r.startedAt}${detail ? `  ${detail}` : ''}\n`);
-          }
+          const now = Date.now();
+          for (const r of runs) process.stdout.write(`${formatRun(r, now)}\n`);
         });
       } catch (err) {
         reportError(err, !!globals(cmd).verbose);
@@ -133,18 +139,42 @@ export function statusCommand(): Command {
 /** Payload shown in the text list: one line, cut to fit. */
 const PAYLOAD_WIDTH = 110;
 
+/** `1h 02m`, `3m 05s`, `12.3s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(Math.max(ms, 0) / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One line of `status`: what ran, how it ended and when, how long, what it did. */
+export function formatRun(r: RunRecord, now: number): string {
+  const started = Date.parse(r.startedAt);
+  const when = r.finishedAt
+    ? `${r.startedAt} -> ${r.finishedAt} (${formatDuration(Date.parse(r.finishedAt) - started)})`
+    : `since ${r.startedAt} (${formatDuration(now - started)} so far${r.pid ? `, pid ${r.pid} on ${r.host}` : ''})`;
+  const parts: string[] = [];
+  if (r.summary && r.kind === 'sync') parts.push(countsLine(r.summary));
+  else if (r.kind === 'sync') parts.push('nothing committed');
+  for (const [name, d] of Object.entries(r.summary?.destinations ?? {})) {
+    parts.push(`${name}: ${d.error ? `FAILED: ${d.error}; ` : ''}${describeCounts(d)}`);
+  }
+  if (r.error) parts.push(r.error);
+  return `#${r.id} ${r.kind} ${r.name} ${r.status} ${when}  ${parts.join('; ')}`.trimEnd();
+}
+
 export function deadLettersCommand(): Command {
   const cmd = new Command('dead-letters').description('Records and deliveries that could not be processed');
   cmd
     .command('list')
     .description('List dead letters, newest first, each with its reason and payload')
-    .option('-n, --limit <n>', 'how many', '50')
+    .option('-n, --limit <n>', 'how many', positiveInt, 50)
     .option('--sync <name>', 'only this source or destination')
     .option('--full', 'print whole payloads (indented JSON) instead of one cut line')
     .option('--json', 'print JSON (with payloads)')
-    .action(async (opts: { limit: string; sync?: string; json?: boolean; full?: boolean }, sub: Command) => {
+    .action(async (opts: { limit: number; sync?: string; json?: boolean; full?: boolean }, sub: Command) => {
       try {
-        const limit = countOption('--limit', opts.limit);
+        const limit = opts.limit;
         await withEngine(sub, async ({ store, loaded }) => {
           if (opts.sync) {
             const known = [...loaded.config.sources, ...loaded.config.destinations].map((x) => x.name);

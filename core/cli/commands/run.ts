@@ -1,13 +1,31 @@
 import { Command } from 'commander';
 import cron from 'node-cron';
+import type { SyncOutcome } from '../../engine/engine.js';
 import { errorMessage } from '../../errors.js';
-import { globals, reportError, withEngine } from '../shared.js';
+import { formatDuration } from './inspect.js';
+import { countsLine, globals, positiveInt, progressReporter, reportError, withEngine } from '../shared.js';
+
+/** ` next run at 2026-01-01T00:05:00.000Z` for a task that has one. */
+function nextRun(task: { getNextRun(): Date | null }): string {
+  const next = task.getNextRun();
+  return next ? `; next run at ${next.toISOString()}` : '';
+}
+
+/** How one scheduled sync ended, on one log line. */
+export function outcomeLine(o: SyncOutcome, ms: number): string {
+  const took = formatDuration(ms);
+  const counts = o.summary ? countsLine(o.summary) : 'nothing committed';
+  if (o.ok) return `sync ${o.sync} done in ${took} (run #${o.runId}): ${counts}`;
+  if (o.interrupted) return `sync ${o.sync} interrupted after ${took} (run #${o.runId}): ${counts}; ${o.error}`;
+  return `sync ${o.sync} failed after ${took} (run #${o.runId}): ${o.error}; ${counts}`;
+}
 
 /** The daemon: every source and scheduled destination on its cron, until SIGTERM. */
 export function runCommand(): Command {
   return new Command('run')
     .description('Run syncs on their schedules until stopped; SIGTERM finishes the current batch, commits and exits')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--progress-every <seconds>', 'log the counts of a running sync this often', positiveInt, 30)
+    .action(async (opts: { progressEvery: number }, cmd: Command) => {
       try {
         await withEngine(cmd, async ({ engine, logger }) => {
           const controller = new AbortController();
@@ -17,37 +35,56 @@ export function runCommand(): Command {
             active.add(p);
             void p.finally(() => active.delete(p));
           };
+          // A daemon's stderr is a log (journald, docker): progress as lines, never rewritten in place.
+          const onProgress = progressReporter({ tty: false, logger, everyMs: opts.progressEvery * 1000 });
           for (const s of engine.config.sources) {
             if (!s.schedule) continue;
-            tasks.push(
-              cron.schedule(
-                s.schedule,
-                () => {
-                  // Engine.runSync skips a sync that is still running, so runs never overlap.
-                  const p = engine
-                    .runSync(s.name, { signal: controller.signal })
-                    .then((o) => {
-                      if (o.ok && !o.skipped) logger.info(`sync ${s.name} done`, { run: o.runId });
-                      else if (!o.ok) logger.error(`sync ${s.name} failed: ${o.error}`);
-                    })
-                    .catch((err) => logger.error(`sync ${s.name} failed: ${errorMessage(err)}`));
-                  track(p);
-                },
-                { name: `sync:${s.name}` },
-              ),
+            const task = cron.schedule(
+              s.schedule,
+              () => {
+                if (engine.isRunning(s.name)) {
+                  logger.info(`sync ${s.name} is still running; this slot is skipped${nextRun(task)}`);
+                  return;
+                }
+                logger.info(`sync ${s.name} started`);
+                const started = Date.now();
+                // Engine.runSync also skips a sync that is still running, so runs never overlap.
+                const p = engine
+                  .runSync(s.name, { signal: controller.signal, onProgress })
+                  .then((o) => {
+                    if (o.skipped) return;
+                    const undelivered = o.interrupted ? engine.config.destinations.filter((d) => d.trigger === 'after-sync').map((d) => d.name) : [];
+                    const skipped = undelivered.length ? `; not delivered: ${undelivered.join(', ')} (they run after the next sync that completes)` : '';
+                    const line = `${outcomeLine(o, Date.now() - started)}${skipped}${controller.signal.aborted ? '' : nextRun(task)}`;
+                    if (o.ok) logger.info(line);
+                    else if (o.interrupted) logger.warn(line);
+                    else logger.error(line);
+                  })
+                  .catch((err) => logger.error(`sync ${s.name} failed: ${errorMessage(err)}${nextRun(task)}`));
+                track(p);
+              },
+              { name: `sync:${s.name}` },
             );
-            logger.info(`scheduled sync ${s.name}`, { cron: s.schedule });
+            tasks.push(task);
+            logger.info(`scheduled sync ${s.name}`, { cron: s.schedule, next: task.getNextRun()?.toISOString() });
           }
           for (const d of engine.config.destinations) {
             if (typeof d.trigger !== 'object') continue;
-            tasks.push(
-              cron.schedule(
-                d.trigger.schedule,
-                () => track(engine.deliverTo(d.name, controller.signal).catch((err) => logger.error(`destination ${d.name} failed: ${errorMessage(err)}`))),
-                { name: `deliver:${d.name}`, noOverlap: true },
-              ),
+            const task = cron.schedule(
+              d.trigger.schedule,
+              () => {
+                logger.info(`destination ${d.name} started`);
+                track(
+                  engine
+                    .deliverTo(d.name, controller.signal)
+                    .then((r) => logger.info(`destination ${d.name} done: delivered ${r.delivered}, failed ${r.failed}${r.retried ? `, retried ${r.retried}` : ''}${nextRun(task)}`))
+                    .catch((err) => logger.error(`destination ${d.name} failed: ${errorMessage(err)}${nextRun(task)}`)),
+                );
+              },
+              { name: `deliver:${d.name}`, noOverlap: true },
             );
-            logger.info(`scheduled destination ${d.name}`, { cron: d.trigger.schedule });
+            tasks.push(task);
+            logger.info(`scheduled destination ${d.name}`, { cron: d.trigger.schedule, next: task.getNextRun()?.toISOString() });
           }
           if (!tasks.length) {
             logger.warn('nothing is scheduled: add `schedule:` to a source or `trigger: { schedule: ... }` to a destination');
@@ -56,7 +93,7 @@ export function runCommand(): Command {
           await new Promise<void>((resolve) => {
             const stop = (signal: string) => {
               logger.info(`${signal}: finishing the current batch, then stopping`);
-              controller.abort();
+              controller.abort(signal);
               for (const t of tasks) void t.stop();
               void Promise.allSettled([...active]).then(() => resolve());
             };
