@@ -64,7 +64,7 @@ sourceConnectorKit<MysqlConfig, MysqlStreamConfig>({
   keyOf: (d) => String(d.id),
   async addNewer() {
     await admin.query("UPDATE customers SET updated_at = '2025-06-01 00:00:00', name = 'Zoë updated 🎉' WHERE id IN (3, 27)");
-    const [res] = await admin.query<mysql.ResultSetHeader>("INSERT INTO customers (email, name, `order`, `key`, updated_at) VALUES ('new@example.com', '新', 1, 'k', '2025-06-01 00:00:00')");
+    const [res] = await admin.query<mysql.ResultSetHeader>("INSERT INTO customers (email, name, `order`, `key`, updated_at) VALUES ('new@mail-box.net', '新', 1, 'k', '2025-06-01 00:00:00')");
     return ['3', '27', String(res.insertId)];
   },
   farFutureState: () => ({ v: 1, mode: 'incremental', cursorField: 'updated_at', primaryKey: ['id'], nullsAfter: [2_147_483_647], after: { cursor: '9999-12-31 23:59:59.999999', pk: [2_147_483_647] } }),

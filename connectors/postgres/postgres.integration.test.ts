@@ -81,7 +81,7 @@ sourceConnectorKit<PostgresConfig, PostgresStreamConfig>({
   keyOf: (d) => String(d.id),
   async addNewer() {
     await admin.query("UPDATE customers SET updated_at = '2025-06-01 00:00:00+00', name = 'Zoë updated 🎉' WHERE id IN (3, 27)");
-    const res = await admin.query<{ id: number }>("INSERT INTO customers (email, name, \"order\", \"key\", updated_at) VALUES ('new@example.com', '新', 1, 'k', '2025-06-01 00:00:00+00') RETURNING id");
+    const res = await admin.query<{ id: number }>("INSERT INTO customers (email, name, \"order\", \"key\", updated_at) VALUES ('new@mail-box.net', '新', 1, 'k', '2025-06-01 00:00:00+00') RETURNING id");
     return ['3', '27', String(res.rows[0].id)];
   },
   farFutureState: () => ({ v: 1, mode: 'incremental', cursorField: 'updated_at', primaryKey: ['id'], nullsAfter: ['2147483647'], after: { cursor: '9999-12-31 23:59:59.999999+00', pk: ['2147483647'] } }),

@@ -273,7 +273,10 @@ export class Engine {
     const summary = (counts: DeliveryCounts): RunSummary => ({ streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: counts } });
     try {
       const counts = await deliver({ store: this.store, logger: this.logger, clock: this.deliveryClock(), baseDir: dirname(resolve(this.loaded.file)) }, plan, signal, opts);
-      await this.store.finishRun(runId, 'succeeded', summary(counts));
+      if (signal.aborted) {
+        // Stopped between batches: what was sent is settled, the rest stays queued for the next delivery.
+        await this.store.finishRun(runId, 'interrupted', summary(counts), `interrupted by ${abortReason(signal)}; the queue keeps what was not delivered`);
+      } else await this.store.finishRun(runId, 'succeeded', summary(counts));
       return counts;
     } catch (err) {
       const counts = err instanceof DeliveryIncompleteError ? err.counts : undefined;
