@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   postgres: './postgres.js',
   'deliver-postgres': './deliver-postgres.js',
   quality: './quality/score.js',
+  deliver: './deliver.js',
 };
 
 const [name, ...args] = process.argv.slice(2);

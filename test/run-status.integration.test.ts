@@ -92,7 +92,7 @@ async function stopMidway(
 function status(file: string): Array<{ id: number; kind: string; status: string; error?: string; pid?: number; summary?: { streams: Record<string, { written: number }> } }> {
   const r = spawnSync(process.execPath, [CLI, 'status', '--config', file, '--json'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout).runs;
 }
 
 describe('a sync stopped by a signal', () => {

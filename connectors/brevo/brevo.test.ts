@@ -74,6 +74,8 @@ describe('contact bodies', () => {
     expect(consentFlags(profile({ traits: { consent: { email_marketing: false, sms_marketing: true } } }))).toEqual({ emailBlacklisted: true, smsBlacklisted: false });
     expect(consentFlags(profile({ traits: { consent: {} } }))).toEqual({});
     expect(consentFlags(profile())).toEqual({});
+    // Purposes as the sources name them.
+    expect(consentFlags(profile({ traits: { consent: { marketing: false, email_marketing: true } } }), { email: 'marketing', sms: 'sms' })).toEqual({ emailBlacklisted: true });
   });
 });
 

@@ -33,6 +33,11 @@ export const brevoConfigSchema = z.strictObject({
       'What names a contact at Brevo. email: the profile\'s email identifier (traits.email as fallback); ' +
         'ext_id: the Tributary profile id; sms: the profile\'s phone (E.164, with +).',
     ),
+  consentPurposes: z
+    .object({ email: z.string().min(1).default('email_marketing'), sms: z.string().min(1).default('sms_marketing') })
+    .strict()
+    .prefault({})
+    .describe('Consent purposes (mapping.consent in the sources) that set emailBlacklisted / smsBlacklisted: false blocklists, true lifts it, absent leaves Brevo alone.'),
   sendExtId: z
     .boolean()
     .default(true)

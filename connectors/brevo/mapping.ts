@@ -92,16 +92,20 @@ export function brevoRef(item: DestinationItem, config: BrevoConfig): string {
 }
 
 /**
- * Blocklist flags from consent (`traits.consent.email_marketing` / `sms_marketing`):
- * false -> blacklisted, true -> not blacklisted, absent -> leave Brevo's value alone.
+ * Blocklist flags from consent (the purposes named by `consentPurposes`, by
+ * default `traits.consent.email_marketing` / `sms_marketing`): false ->
+ * blacklisted, true -> not blacklisted, absent -> leave Brevo's value alone.
  */
-export function consentFlags(profile: ProfileDocument | undefined): { emailBlacklisted?: boolean; smsBlacklisted?: boolean } {
+export function consentFlags(
+  profile: ProfileDocument | undefined,
+  purposes: { email: string; sms: string } = { email: 'email_marketing', sms: 'sms_marketing' },
+): { emailBlacklisted?: boolean; smsBlacklisted?: boolean } {
   const consent = profile?.traits.consent;
   const out: { emailBlacklisted?: boolean; smsBlacklisted?: boolean } = {};
   if (!consent || typeof consent !== 'object') return out;
   const c = consent as Record<string, unknown>;
-  if (typeof c.email_marketing === 'boolean') out.emailBlacklisted = !c.email_marketing;
-  if (typeof c.sms_marketing === 'boolean') out.smsBlacklisted = !c.sms_marketing;
+  if (typeof c[purposes.email] === 'boolean') out.emailBlacklisted = !c[purposes.email];
+  if (typeof c[purposes.sms] === 'boolean') out.smsBlacklisted = !c[purposes.sms];
   return out;
 }
 
@@ -151,7 +155,7 @@ export function contactBody(item: DestinationItem, config: BrevoConfig): Contact
     body.attributes.SMS = key.value;
   }
   if (config.sendExtId && key.kind !== 'ext_id' && item.profile) body.ext_id = item.profile.id;
-  Object.assign(body, consentFlags(item.profile));
+  Object.assign(body, consentFlags(item.profile, config.consentPurposes));
   if (config.listIds.length) body.listIds = config.listIds;
   if (config.unlinkListIds.length) body.unlinkListIds = config.unlinkListIds;
   return body;
