@@ -58,8 +58,10 @@ async function runPath(label: string, n: number, brevo: Record<string, unknown>,
       const late429 = sent.filter((r) => r.status === 429 && r.at - t0 > 1000).length;
       const all429 = sent.filter((r) => r.status === 429).length;
       const contactRequests = sent.filter((r) => r.path.startsWith('/v3/contacts')).length;
+      const accepted = sent.filter((r) => r.path.startsWith('/v3/contacts') && r.status < 300).length;
       const rate = first.result.delivered / first.seconds;
-      const perRequest = first.result.delivered / Math.max(1, contactRequests);
+      // What one accepted request carries on this path: 1 for single upserts, the import size for imports.
+      const perRequest = first.result.delivered / Math.max(1, accepted);
       const ceiling = 10 * perRequest;
       process.stdout.write(
         `${label}: ${fmt(first.result.delivered)} profiles in ${fmt(first.seconds, 1)} s = ${fmt(rate, 1)} profiles/s; ` +

@@ -59,7 +59,8 @@ export async function deliver(deps: DeliverDeps, plan: DestinationPlan, signal: 
         await store.delivery.markInitialized(name);
         if (n) deps.logger.info(`destination ${name}: ${n} profiles queued (${status.initializedAt ? 'full delivery' : 'first delivery'})`);
       }
-      const pageSize = Math.min(5000, Math.max(plan.maxBatchItems * 4, 500));
+      // A page feeds every write call in flight, so `concurrency` batches can run at once.
+      const pageSize = Math.min(50_000, Math.max(plan.maxBatchItems * plan.dest.concurrency * 2, 500));
       let after = 0;
       for (;;) {
         if (signal.aborted) break;

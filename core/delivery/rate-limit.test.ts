@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, type DeliveryClock } from './rate-limit.js';
+import { RateLimiter, WINDOW_SLACK_MS as S, type DeliveryClock } from './rate-limit.js';
 
 function clock(): DeliveryClock & { t: number } {
   const c = {
@@ -22,10 +22,10 @@ describe('rate limiter (token buckets)', () => {
       at.push(c.t);
     }
     expect(at.slice(0, 10)).toEqual(new Array(10).fill(0));
-    expect(at[10]).toBe(1000);
-    expect(at[24]).toBe(2000);
-    // Never more than 10 in any one-second window.
-    for (let i = 10; i < at.length; i++) expect(at[i] - at[i - 10]).toBeGreaterThanOrEqual(1000);
+    expect(at[10]).toBe(1000 + S);
+    expect(at[24]).toBe(2 * (1000 + S));
+    // Never more than 10 in any one-second window, with the slack on top.
+    for (let i = 10; i < at.length; i++) expect(at[i] - at[i - 10]).toBeGreaterThanOrEqual(1000 + S);
   });
 
   it('holds every window: an hourly budget caps a faster per-second one', async () => {
@@ -33,7 +33,7 @@ describe('rate limiter (token buckets)', () => {
     const r = new RateLimiter({ contacts: { perSecond: 100, perHour: 360 } }, c);
     for (let i = 0; i < 361; i++) await r.take('contacts');
     // 360 in the first 4 seconds (100 a second), the 361st waits until the first one is an hour old.
-    expect(c.t).toBe(3_600_000);
+    expect(c.t).toBe(3_600_000 + S);
   });
 
   it('budgets are independent; an unknown budget is not limited', async () => {
@@ -44,7 +44,7 @@ describe('rate limiter (token buckets)', () => {
     await r.take('other');
     expect(c.t).toBe(0);
     await r.take('contacts');
-    expect(c.t).toBe(1000);
+    expect(c.t).toBe(1000 + S);
   });
 
   it('pause holds every later take until the reset the server named', async () => {
@@ -66,8 +66,8 @@ describe('rate limiter (token buckets)', () => {
     // A new process 10 minutes after the first request: the window is full until the first one is an hour old.
     const b = new RateLimiter({ default: { perHour: 10 } }, c, undefined, levels);
     await b.take();
-    expect(c.t).toBe(3_600_000);
+    expect(c.t).toBe(3_600_000 + S);
     await b.take();
-    expect(c.t).toBe(3_660_000);
+    expect(c.t).toBe(3_660_000 + S);
   });
 });
