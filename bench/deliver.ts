@@ -22,7 +22,9 @@ import { arg, fmt, peakRssMb, timed } from './measure.js';
  * Then a second delivery after a sync that changed nothing: it must send 0 requests.
  */
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** Keeps warnings (retries and their reasons) to print a sample with the figures. */
+const warnings: string[] = [];
+const quiet: Logger = { debug() {}, info() {}, warn: (m, f) => void warnings.push(`${m}${f?.reason ? `: ${String(f.reason)}` : ''}`), error: (m) => void warnings.push(m) };
 
 function writeData(dir: string, n: number): string {
   const file = join(dir, 'people.csv');
@@ -70,6 +72,8 @@ async function runPath(label: string, n: number, brevo: Record<string, unknown>,
           `429s ${all429} (after the first second: ${late429}); retried ${first.result.retried}; waited for the budget ${fmt(first.result.throttledMs / 1000, 1)} s; ` +
           `(sync of the same ${fmt(n)} records first took ${fmt(sync.seconds, 1)} s)\n`,
       );
+      const reasons = [...new Set(warnings.splice(0).map((w) => w.replace(/\d+/g, 'N')))].slice(0, 3);
+      if (reasons.length) process.stdout.write(`  warnings (sample): ${reasons.join(' | ')}\n`);
       // Nothing changed: a full re-read of the source, then a delivery that must send nothing.
       await b.engine.runSync('crm', { deliverAfter: false });
       const mark = server.requests.length;
