@@ -28,6 +28,8 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
     private readonly insertDeadLetter: (dl: DeadLetterInput, at: string) => void,
     /** Reserve `n` outbox sequence numbers inside the current transaction; returns the first. */
     private readonly reserveSeq: (n: number) => number,
+    /** Run a write, waiting while another process holds the store's write lock (a rebuild). */
+    private readonly write: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
   ) {
     this.s = {
       delivered: db.prepare('SELECT ref, hash FROM delivered WHERE destination = ? AND profile_id = ?'),
@@ -76,7 +78,7 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
   async settle(destination: string, st: DeliverySettlement, at?: string): Promise<void> {
     const now = at ?? new Date().toISOString();
     const s = this.s;
-    this.db.transaction(() => {
+    await this.write(() => this.db.transaction(() => {
       for (const p of st.put) s.put.run(destination, p.profileId, p.ref, p.hash, now);
       for (const id of st.remove) s.remove.run(destination, id);
       for (const dl of st.deadLetters) this.insertDeadLetter(dl, now);
@@ -89,7 +91,7 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
         s.ensure.run(destination);
         s.eventSeq.run(st.eventSeq, destination);
       }
-    })();
+    })());
   }
 
   async status(destination: string): Promise<DestinationStatus> {
@@ -106,7 +108,7 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
   }
 
   async enqueueAll(destination: string): Promise<number> {
-    return this.db.transaction(() => {
+    return this.write(() => this.db.transaction(() => {
       const ids = this.db.prepare('SELECT id FROM profiles ORDER BY id').pluck().all() as string[];
       if (!ids.length) return 0;
       let seq = this.reserveSeq(ids.length);
@@ -115,28 +117,34 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
         this.s.outboxPut.run(destination, id, seq++, prev ?? '[]');
       }
       return ids.length;
-    })();
+    })());
   }
 
   async markInitialized(destination: string): Promise<void> {
-    this.s.ensure.run(destination);
-    this.db.prepare('UPDATE destinations SET initialized_at = ? WHERE name = ?').run(new Date().toISOString(), destination);
+    await this.write(() => {
+      this.s.ensure.run(destination);
+      this.db.prepare('UPDATE destinations SET initialized_at = ? WHERE name = ?').run(new Date().toISOString(), destination);
+    });
   }
 
   async setDisabled(destination: string, reason: string | undefined): Promise<void> {
-    this.s.ensure.run(destination);
-    this.db.prepare('UPDATE destinations SET disabled = ? WHERE name = ?').run(reason ?? null, destination);
+    await this.write(() => {
+      this.s.ensure.run(destination);
+      this.db.prepare('UPDATE destinations SET disabled = ? WHERE name = ?').run(reason ?? null, destination);
+    });
   }
 
   async saveRun(destination: string, run: Parameters<DeliveryLedger['saveRun']>[1]): Promise<void> {
-    this.s.ensure.run(destination);
     const last = JSON.stringify({ at: new Date().toISOString(), counts: run.counts, ...(run.error ? { error: run.error } : {}) });
-    if (run.rateLevels) this.db.prepare('UPDATE destinations SET last_run = ?, rate_levels = ? WHERE name = ?').run(last, JSON.stringify(run.rateLevels), destination);
-    else this.db.prepare('UPDATE destinations SET last_run = ? WHERE name = ?').run(last, destination);
+    await this.write(() => {
+      this.s.ensure.run(destination);
+      if (run.rateLevels) this.db.prepare('UPDATE destinations SET last_run = ?, rate_levels = ? WHERE name = ?').run(last, JSON.stringify(run.rateLevels), destination);
+      else this.db.prepare('UPDATE destinations SET last_run = ? WHERE name = ?').run(last, destination);
+    });
   }
 
   async forgetDelivered(destination: string): Promise<void> {
-    this.db.prepare('DELETE FROM delivered WHERE destination = ?').run(destination);
+    await this.write(() => this.db.prepare('DELETE FROM delivered WHERE destination = ?').run(destination));
   }
 
   async backlog(destination: string): Promise<number> {
@@ -160,7 +168,7 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
   }
 
   async requeueDeadLetters(destination: string, ids?: number[]): Promise<number> {
-    return this.db.transaction(() => {
+    return this.write(() => this.db.transaction(() => {
       const rows = (
         ids?.length
           ? ids.map((id) => this.db.prepare('SELECT id, stream, record_id FROM dead_letters WHERE sync = ? AND id = ?').get(destination, id) as Row | undefined).filter((r): r is Row => !!r)
@@ -182,12 +190,12 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
         this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(r.id);
       }
       return rows.length;
-    })();
+    })());
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<{ holder: string } | undefined> {
     const host = hostname();
-    return this.db.transaction(() => {
+    return this.write(() => this.db.transaction(() => {
       const r = this.s.lease.get(name) as Row | undefined;
       const now = Date.now();
       if (r && r.owner !== owner && Number(r.expires_at) > now && !(r.host === host && !alive(Number(r.pid)))) {
@@ -195,15 +203,15 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
       }
       this.s.leasePut.run(name, owner, process.pid, host, now + ttlMs);
       return undefined;
-    }).immediate();
+    }).immediate());
   }
 
   async renewLease(name: string, owner: string, ttlMs: number): Promise<void> {
-    this.db.prepare('UPDATE leases SET expires_at = ? WHERE name = ? AND owner = ?').run(Date.now() + ttlMs, name, owner);
+    await this.write(() => this.db.prepare('UPDATE leases SET expires_at = ? WHERE name = ? AND owner = ?').run(Date.now() + ttlMs, name, owner));
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
-    this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+    await this.write(() => this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner));
   }
 }
 

@@ -72,6 +72,7 @@ export class SqliteStore implements ProfileStore {
         this.stmts.writeSeq.run(String(first + n - 1));
         return first;
       },
+      (fn) => this.whenUnlocked(fn),
     );
   }
 
