@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { isStaleKeepAlive } from '../../core/util/stale-socket.js';
 import type { ConnectorContext, DestinationContext } from '../../core/plugin/types.js';
 import type { BrevoConfig } from './config.js';
 
@@ -75,6 +76,9 @@ export function brevoHttp(ctx: ConnectorContext<BrevoConfig> | DestinationContex
     config,
     async send(req) {
       await rate?.take(req.budget);
+      // A stale keep-alive socket (closed by the server as we reused it) is tried once more at once:
+      // that request never reached Brevo, so it neither counts nor applies twice.
+      for (let fresh = false; ; fresh = true) {
       try {
         const res = await client.request({
           method: req.method,
@@ -104,7 +108,9 @@ export function brevoHttp(ctx: ConnectorContext<BrevoConfig> | DestinationContex
         }
         return { kind: 'response', status: res.status, contentType: contentType || 'no content type', text, json, isJson, headers: plainHeaders(res.headers) };
       } catch (err) {
+        if (!fresh && isStaleKeepAlive(err)) continue;
         return transportFailure(err, config.timeoutMs);
+      }
       }
     },
   };
