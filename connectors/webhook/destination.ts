@@ -126,6 +126,8 @@ export function createWebhookDestination(options: WebhookDestinationOptions = {}
     delivery: 'incremental',
     spec: { config: webhookConfigSchema, secrets: ['secret', 'headers'] },
     capabilities: { delete: true, events: true },
+    // Any JSON key: the mapped payload is the item's `data` (see README, body format).
+    mapping: { describe: 'JSON keys' },
     budgets: { default: { perSecond: 20 } },
     limits: WEBHOOK_LIMITS,
 

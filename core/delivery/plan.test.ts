@@ -53,6 +53,13 @@ describe('destination plans fail fast at load, naming the YAML line', () => {
     expect(s.logger.entries.filter((e) => e.level === 'warn').map((e) => e.message)).toEqual(plan.warnings);
   });
 
+  it('a mapping on a destination that takes none (the file snapshot) is refused', async () => {
+    const { file } = deliveryConfig({ customers: customers(1) }, { connector: 'file', config: { path: '/tmp/x.jsonl', format: 'jsonl' }, mapping: { EMAIL: 'identifiers.email' } });
+    const s = await startDelivery(file);
+    opened.push(s);
+    expect(() => s.engine.destinationPlan('out')).toThrow('destinations[0].mapping: connector file takes no mapping: it writes whole profiles');
+  });
+
   it('an unknown destination connector points at its connector: line', async () => {
     const { err } = await planError({ connector: 'nosuch' });
     expect(err.message).toMatch(/^destinations\[0\]\.connector: .*nosuch/);

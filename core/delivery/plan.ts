@@ -62,6 +62,7 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
   const warnings: string[] = [];
 
   let payload: CompiledPayload | undefined;
+  if (dest.mapping && !connector.mapping) fail(['mapping'], `connector ${connector.id} takes no mapping: it writes whole profiles`);
   const mapping = dest.mapping ?? connector.mapping?.defaults;
   if (mapping) {
     const compiled = compilePayload(mapping, { names: connector.mapping?.names, describe: connector.mapping?.describe, vocabulary });

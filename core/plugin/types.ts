@@ -313,9 +313,10 @@ export interface DestinationConnector<C = any> {
   /** Per-call limits; the YAML's `batchSize` / `maxBatchBytes` may only lower them. */
   readonly limits?: DestinationLimits;
   /**
-   * Mapping validation: the output names a YAML `mapping:` may use for this
-   * destination (a pattern such as Brevo's upper-case attribute names, or a
-   * closed list). Implement it so a typo fails at load with the YAML line.
+   * Declare it when the destination sends a mapped payload (`item.payload`); a
+   * YAML `mapping:` on a destination without it is refused at load. `names` is
+   * the output names it may use (a pattern such as Brevo's upper-case attribute
+   * names), so a typo fails at load with the YAML line.
    */
   readonly mapping?: {
     /** Names must match this (e.g. /^[A-Z][A-Z0-9_]*$/). */
