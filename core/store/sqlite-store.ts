@@ -5,8 +5,10 @@ import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
 import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
-import { DELIVERY_SCHEMA_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
+import { explainProfile } from './sqlite-explain.js';
+import { migrateStore } from './sqlite-migrate.js';
 import type {
   BatchCommit,
   DeadLetter,
@@ -59,7 +61,7 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('cache_size = -262144');
-    this.migrate(file);
+    migrateStore(this.db, file);
     this.db.exec(DELIVERY_SCHEMA_SQL);
     this.stmts = this.prepare();
     this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
@@ -74,39 +76,6 @@ export class SqliteStore implements ProfileStore {
       },
       (fn) => this.whenUnlocked(fn),
     );
-  }
-
-  /**
-   * Create a new store at the newest schema, or bring an older one up to it. One
-   * write transaction, so two processes opening the same old store migrate it once.
-   */
-  private migrate(file: string): void {
-    const readVersion = () => {
-      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
-      return hasMeta ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined) : undefined;
-    };
-    // A current store takes no write lock (CREATE ... IF NOT EXISTS of existing objects is a no-op):
-    // `status` opens it while a rebuild holds the lock for minutes.
-    if (Number(readVersion()?.value) === SCHEMA_VERSION) {
-      this.db.exec(SCHEMA_SQL);
-      return;
-    }
-    this.db.transaction(() => {
-      const v = readVersion();
-      if (!v) {
-        this.db.exec(SCHEMA_SQL);
-        this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-        return;
-      }
-      const version = Number(v.value);
-      if (!Number.isInteger(version) || version > SCHEMA_VERSION) {
-        throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value}; this one knows up to ${SCHEMA_VERSION})`, {}, { retryable: false });
-      }
-      for (const step of MIGRATIONS) if (step.to > version) this.db.exec(step.sql);
-      // Tables added since (CREATE ... IF NOT EXISTS) appear without a step of their own.
-      this.db.exec(SCHEMA_SQL);
-      if (version < SCHEMA_VERSION) this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version');
-    }).immediate();
   }
 
   /** The store's schema version, for tests and diagnostics. */
@@ -353,37 +322,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async explain(profileId: string): Promise<ProfileExplanation> {
-    const records = await this.recordsOfProfiles([profileId]);
-    const keys = records.map((r) => recordKey(r));
-    const linkStmt = this.db.prepare('SELECT links FROM records WHERE key = ?').pluck();
-    const refusedStmt = this.db.prepare('SELECT * FROM refused WHERE record_key = ? ORDER BY seq');
-    const links = keys.flatMap((k) =>
-      (JSON.parse(linkStmt.get(k) as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: k, identifierKey, rule })),
-    );
-    const refused = keys.flatMap((k) =>
-      (refusedStmt.all(k) as Row[]).map((r) => ({
-        recordKey: k,
-        identifierKey: r.identifier_key as string,
-        profiles: JSON.parse(r.profiles as string) as string[],
-        reason: r.reason as string,
-        at: r.at as string,
-      })),
-    );
-    // The profile's own merges and those of every profile it absorbed since (their ids are its aliases now).
-    const merges = (
-      this.db
-        .prepare('SELECT * FROM merges WHERE survivor = ? OR survivor IN (SELECT alias FROM aliases WHERE profile_id = ?) ORDER BY seq')
-        .all(profileId, profileId) as Row[]
-    ).map((m) => ({
-      survivor: m.survivor as string,
-      absorbed: m.absorbed as string,
-      recordKey: m.record_key as string,
-      identifierKey: m.identifier_key as string,
-      rule: m.rule as string,
-      at: m.at as string,
-    }));
-    const aliases = this.db.prepare('SELECT alias FROM aliases WHERE profile_id = ? ORDER BY alias').pluck().all(profileId) as string[];
-    return { profileId, aliases, records, links, merges, refused };
+    return explainProfile(this.db, profileId, await this.recordsOfProfiles([profileId]));
   }
 
   async pendingOutbox(destination: string, limit: number, afterSeq = 0): Promise<OutboxEntry[]> {
