@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BrevoState, err, type Answer, type IdentifierType, type StoredContact } from './brevo-state.js';
+import { createRng } from '../../../bench/quality/prng.js';
+
+/** The seeded generator the quality benchmark uses (mulberry32), so fault runs repeat. */
+const seededRandom = (seed: number): (() => number) => createRng(seed).next;
 
 export type { StoredContact } from './brevo-state.js';
 
@@ -72,17 +76,6 @@ export interface BrevoServer {
 const IDENTIFIER_TYPES = new Set(['email_id', 'ext_id', 'phone_id', 'contact_id']);
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
-/** mulberry32: a small seeded generator, so fault runs repeat. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sliding-window limiter: at most `limit` requests in any `windowMs`. */
 class Window {
@@ -140,7 +133,7 @@ export async function startBrevoServer(opts: BrevoServerOptions = {}): Promise<B
     events: new Window(limits.perSecond, 1000),
     processes: new Window(limits.processesPerHour, 3_600_000),
   };
-  const random = opts.faults ? seeded(opts.faults.seed) : undefined;
+  const random = opts.faults ? seededRandom(opts.faults.seed) : undefined;
   const queued: Array<{ kind: FaultKind; left: number; path?: RegExp }> = [];
   const events: ReceivedEvent[] = [];
   const requests: LoggedRequest[] = [];

@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { createRng } from '../../../bench/quality/prng.js';
+
+/** The seeded generator the quality benchmark uses (mulberry32), so fault runs repeat. */
+const seededRandom = (seed: number): (() => number) => createRng(seed).next;
 
 /**
  * Random faults, drawn from a seeded generator (mulberry32): the same seed
@@ -89,16 +93,6 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -113,7 +107,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const verifier = new Webhook(opts.secret);
-  const random = opts.faults ? mulberry32(opts.faults.seed) : undefined;
+  const random = opts.faults ? seededRandom(opts.faults.seed) : undefined;
   const script: Scripted[] = [];
   const seen = new Set<string>();
 
