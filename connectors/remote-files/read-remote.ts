@@ -103,6 +103,9 @@ async function* readStream(
   const { dir, pattern } = splitStreamPath(cfg.path, stream.config.path);
   const match = segmentMatcher(pattern);
   const prev = parseRemoteState(saved, ctx.logger, name);
+  if (stream.cursorField) {
+    ctx.logger.warn(`stream ${name}: cursor ${stream.cursorField} is not used by remote file sources; every new or changed file is read whole (or its appended part)`);
+  }
   const isCandidate = (e: RemoteEntry) => e.isFile && match.test(e.name) && !(cfg.ready === 'marker' && e.name.endsWith(MARKER));
 
   let listing = await listDir(link, dir, name, opts.display(dir));
@@ -134,6 +137,7 @@ async function* readStream(
     entries[path] = entry;
     const format = formatOf(stream.config, file.name);
     let attempts = 0;
+    let rowsAtDrop = -1;
     for (;;) {
       const session = await link.get();
       const from = { offset: entry.offset, line: Math.max(1, entry.line), skip: entry.skip };
@@ -187,6 +191,9 @@ async function* readStream(
         if (kind !== 'connection' || attempts >= cfg.reconnectAttempts) {
           throw new ConnectionError(`reading ${display} failed: ${(err as Error).message}`, { stream: name, file: display }, { cause: err });
         }
+        // Progress since the last drop earns a fresh set of attempts: only a link that never recovers ends the run.
+        if (entry.rows > rowsAtDrop) attempts = 0;
+        rowsAtDrop = entry.rows;
         const wait = cfg.reconnectBaseMs * 2 ** attempts++;
         ctx.logger.warn(`stream ${name}: connection lost reading ${display} (${(err as Error).message}); reconnecting in ${wait} ms, resuming at byte ${entry.offset}`);
         await link.reset();
