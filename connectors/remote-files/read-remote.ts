@@ -188,12 +188,12 @@ async function* readStream(
           if (entry.rows === 0 && !prev.files[path]) delete entries[path];
           break;
         }
+        // Progress since the last drop earns a fresh set of attempts: only a link that never recovers ends the run.
+        if (rowsAtDrop >= 0 && entry.rows > rowsAtDrop) attempts = 0;
+        rowsAtDrop = entry.rows;
         if (kind !== 'connection' || attempts >= cfg.reconnectAttempts) {
           throw new ConnectionError(`reading ${display} failed: ${(err as Error).message}`, { stream: name, file: display }, { cause: err });
         }
-        // Progress since the last drop earns a fresh set of attempts: only a link that never recovers ends the run.
-        if (entry.rows > rowsAtDrop) attempts = 0;
-        rowsAtDrop = entry.rows;
         const wait = cfg.reconnectBaseMs * 2 ** attempts++;
         ctx.logger.warn(`stream ${name}: connection lost reading ${display} (${(err as Error).message}); reconnecting in ${wait} ms, resuming at byte ${entry.offset}`);
         await link.reset();

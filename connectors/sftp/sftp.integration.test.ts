@@ -288,6 +288,14 @@ describe('sftp resume', () => {
     const reads = server.control.reads.filter((x) => x.path === `${dir}/big.csv`);
     expect(reads.filter((x) => x.offset === 0)).toHaveLength(1);
   });
+
+  it('with no reconnect attempts left, a drop ends the run with one line naming the file', async () => {
+    const dir = folder({ 'big.csv': big(30000) });
+    server.control.dropAfterBytes = 100_000;
+    await expect(run(config({ path: dir, reconnectAttempts: 0 }), stream('*.csv'))).rejects.toThrow(
+      new RegExp(`^reading sftp://127\\.0\\.0\\.1:${server.port}/${dir}/big\\.csv failed: `),
+    );
+  });
 });
 
 void collect;
