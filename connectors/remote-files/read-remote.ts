@@ -102,7 +102,9 @@ async function* readStream(
   const cfg = ctx.config;
   const { dir, pattern } = splitStreamPath(cfg.path, stream.config.path);
   const match = segmentMatcher(pattern);
-  const prev = parseRemoteState(saved, ctx.logger, name);
+  const committed = parseRemoteState(saved, ctx.logger, name);
+  // Full refresh reads every file every time; the saved state still says what may be archived.
+  const prev = stream.mode === 'incremental' ? committed : { files: {} as typeof committed.files };
   if (stream.cursorField) {
     ctx.logger.warn(`stream ${name}: cursor ${stream.cursorField} is not used by remote file sources; every new or changed file is read whole (or its appended part)`);
   }
@@ -116,7 +118,7 @@ async function* readStream(
   }
   listing = listing.filter((e) => unsafeNameReason(e.name) === undefined);
 
-  if (cfg.archiveDir) listing = await archiveCommitted(ctx, name, link, dir, listing, prev.files, opts);
+  if (cfg.archiveDir) listing = await archiveCommitted(ctx, name, link, dir, listing, committed.files, opts);
 
   let candidates = listing.filter(isCandidate);
   const entries: Record<string, RemoteFileEntry> = {};

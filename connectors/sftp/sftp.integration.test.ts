@@ -157,6 +157,13 @@ describe('sftp read', () => {
     expect(files[`${dir}/b.jsonl`]).toMatchObject({ size: 37, done: true });
   });
 
+  it('full refresh reads every file again whatever the state', async () => {
+    const dir = folder({ 'a.csv': csv([1, 2]) });
+    const first = await run(config({ path: dir }), stream('*.csv'));
+    const full = await run(config({ path: dir }), { ...stream('*.csv'), mode: 'full_refresh' }, first.state);
+    expect(full.ids).toEqual(['1', '2']);
+  });
+
   it('a changed file: skip, reread or append by policy', async () => {
     const dir = folder({ 'a.csv': csv([1, 2]) });
     const first = await run(config({ path: dir }), stream('*.csv'));
