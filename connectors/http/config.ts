@@ -59,6 +59,10 @@ const incremental = z.strictObject({
     .min(0)
     .default(0)
     .describe('Re-read this far below the saved cursor (seconds for date cursors, units for numbers); records read before are skipped by key.'),
+  format: z
+    .enum(['as_read', 'iso'])
+    .default('as_read')
+    .describe('How `{{ state.cursor }}` is written: as the API gave it, or as ISO-8601 UTC with milliseconds (2024-01-31T09:00:00.000Z).'),
   untilRunStart: z
     .boolean()
     .default(false)

@@ -107,7 +107,7 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
   let pos: Position | undefined = resuming ? saved.window!.next : undefined;
   let read = resuming ? saved.window!.read : 0;
   let pageNo = 0;
-  const vars: TemplateVars = { cursor: incremental && bound !== undefined ? cursorText(bound) : undefined, env: o.env, now: new Date(startedAt).toISOString() };
+  const vars: TemplateVars = { cursor: incremental && bound !== undefined ? boundText(bound, inc.format) : undefined, env: o.env, now: new Date(startedAt).toISOString() };
   const tags = { stream: name };
   const dropped = (n: number) => {
     ctx.metrics.count('http_seen_dropped', n, tags);
@@ -191,6 +191,11 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
   const all = new Map<string, JsonValue>([...skipSeen, ...windowSeen]);
   const seen = cursor === undefined ? [] : prune(all, minus(cursor, inc.overlap), dropped);
   yield { type: 'state', stream: name, state: toState({ cursor, seen }) };
+}
+
+function boundText(bound: JsonValue, format: 'as_read' | 'iso'): string {
+  const t = format === 'iso' ? dateMs(bound) : undefined;
+  return t === undefined ? cursorText(bound) : new Date(t).toISOString();
 }
 
 function toState(s: HttpStreamState): StreamState {
