@@ -69,7 +69,8 @@ describe('brevo source: windows, changes during a pass, limits', () => {
   it('modifiedSince is sent as YYYY-MM-DDTHH:mm:ss.SSSZ; a contact changed during a pass is read again next run', async () => {
     const s = (server = await startBrevoServer());
     const ids = create(s, 6);
-    const old = (sec: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, sec)).toISOString();
+    // Brevo writes dates with the account's offset; modifiedSince must be UTC with milliseconds.
+    const old = (sec: number) => `2024-01-01T02:00:0${sec}.000+02:00`;
     s.contacts().forEach((c, i) => (c.modifiedAt = old(i)));
     const config = configOf(s, { overlapSeconds: 0 });
     const saved = (await collect(createBrevoSource(), config, [contacts])).states.get('contacts')!;
