@@ -50,9 +50,11 @@ describe('brevo source against the Brevo contract server', () => {
     ],
   });
 
-  it('records carry what the documented mapping reads: email, attributes.SMS, ext_id, blocklist flags', async () => {
+  it('records carry what the documented mapping reads: email, attributes.SMS, ext_id, blocklist flags as opt-ins', async () => {
+    server.contacts()[1].emailBlacklisted = true;
     const { records } = await collect(createBrevoSource(), configOf(server), [{ ...contacts, mode: 'full_refresh', cursorField: undefined }]);
-    expect(records[0].data).toMatchObject({ email: `c1-${process.pid}@example.com`, ext_id: 'ext-1', attributes: { SMS: '+33612340001', FIRSTNAME: 'C1' }, emailBlacklisted: false, smsBlacklisted: false });
+    expect(records[0].data).toMatchObject({ email: `c1-${process.pid}@example.com`, ext_id: 'ext-1', attributes: { SMS: '+33612340001', FIRSTNAME: 'C1' }, emailBlacklisted: false, smsBlacklisted: false, emailOptIn: true, smsOptIn: true });
+    expect(records[1].data).toMatchObject({ emailBlacklisted: true, emailOptIn: false, smsOptIn: true });
     const sent = server.requests.filter((r) => r.path === '/v3/contacts').at(-1)!;
     expect(sent.query).toMatch(/limit=2/);
     expect(sent.query).toMatch(/sort=asc/);

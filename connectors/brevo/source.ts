@@ -49,6 +49,8 @@ export function brevoHttpConfig(c: BrevoSourceConfig): HttpConfig {
         primaryKey: ['id'],
         cursorField: 'modifiedAt',
         incremental: { overlap: c.overlapSeconds, format: 'iso', untilRunStart: true },
+        // Brevo says "blocklisted"; a consent mapping wants "opted in".
+        derived: { emailOptIn: { not: 'emailBlacklisted' }, smsOptIn: { not: 'smsBlacklisted' } },
       },
     },
   });

@@ -81,6 +81,10 @@ export const httpStreamDefSchema = z.strictObject({
   primaryKey: z.array(z.string().min(1)).optional().describe('Record fields naming a record (the YAML stream primaryKey wins).'),
   cursorField: z.string().min(1).optional().describe('Record field that grows on every change (the YAML stream cursor wins).'),
   incremental: incremental.prefault({}),
+  derived: z
+    .record(z.string().min(1), z.strictObject({ not: z.string().min(1) }))
+    .default({})
+    .describe('Fields added to each record: `{ emailOptIn: { not: emailBlacklisted } }` is the negation of a boolean field (absent when it is not a boolean).'),
 });
 
 /**

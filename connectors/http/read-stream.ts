@@ -152,6 +152,10 @@ export async function* readStream(o: ReadStreamOptions): AsyncGenerator<SourceMe
         continue;
       }
       const data = rec as Record<string, unknown>;
+      for (const [field, d] of Object.entries(def.derived)) {
+        const v = getPath(data, d.not);
+        if (typeof v === 'boolean') data[field] = !v;
+      }
       if (incremental) {
         const c = asCursor(getPath(data, cursorField!));
         if (c === undefined) {
