@@ -4,6 +4,7 @@ import { RateLimiter, type DeliveryClock } from '../../core/delivery/rate-limit.
 import { backoffDelay } from '../../core/engine/retry.js';
 import type { Metrics } from '../../core/plugin/types.js';
 import type { HttpConfig } from './config.js';
+import { ClientCredentialsToken } from './oauth2.js';
 
 export interface HttpRequest {
   /** Absolute URL (it may already carry a query: a next URL from the API). */
@@ -64,6 +65,7 @@ const limitStop = (why: string, context: ErrorContext) =>
  */
 export class HttpClient {
   private readonly limiter: RateLimiter;
+  private readonly oauth?: ClientCredentialsToken;
 
   constructor(
     private readonly opts: { config: HttpConfig; clock: DeliveryClock; signal: AbortSignal; metrics: Metrics; context: ErrorContext },
@@ -80,13 +82,19 @@ export class HttpClient {
       },
     };
     this.limiter = new RateLimiter({ default: budget }, gateClock, opts.signal);
+    const auth = opts.config.auth;
+    if (auth.type === 'oauth2_client_credentials') {
+      this.oauth = new ClientCredentialsToken({ auth, clock: opts.clock, timeoutMs: opts.config.timeoutMs, signal: opts.signal, context: opts.context });
+    }
   }
 
   async send(req: HttpRequest, where: string): Promise<HttpAnswer> {
     const { config, clock, signal, metrics, context } = this.opts;
     const retry = config.retry;
     const desc = `${req.method} ${describeUrl(req.url)}${where ? ` (${where})` : ''}`;
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
+      const auth = this.oauth ? { authorization: await this.oauth.header() } : {};
       await this.limiter.take();
       if (signal.aborted) throw new ConnectionError(`${desc}: aborted`, context);
       metrics.count('http_requests', 1, context.stream ? { stream: context.stream } : undefined);
@@ -95,7 +103,7 @@ export class HttpClient {
         res = await axios.request<string>({
           url: req.url,
           method: req.method,
-          headers: { accept: 'application/json', ...req.headers },
+          headers: { accept: 'application/json', ...req.headers, ...auth },
           params: req.query,
           data: req.body,
           timeout: config.timeoutMs,
@@ -116,6 +124,13 @@ export class HttpClient {
       const text = typeof res.data === 'string' ? res.data : '';
       const status = res.status;
       if (status >= 200 && status < 300) return { status, headers, body: parseJson(text, headers, desc, context) };
+      if (status === 401 && this.oauth && !refreshed) {
+        // An expired or revoked token: one new token, one more try.
+        refreshed = true;
+        this.oauth.invalidate();
+        attempt--;
+        continue;
+      }
       if (status === 401 || status === 403) {
         throw new ConnectionError(`${desc}: ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: the API refused the credentials (auth.type ${config.auth.type}); not retried`, context, { retryable: false });
       }

@@ -20,6 +20,14 @@ const auth = z.discriminatedUnion('type', [
     value: z.string().min(1, 'expected the key; use ${API_KEY}'),
     in: z.enum(['header', 'query']).default('header'),
   }),
+  z.strictObject({
+    type: z.literal('oauth2_client_credentials'),
+    tokenUrl: z.url({ message: 'expected the token endpoint URL' }),
+    clientId: z.string().min(1, 'expected a client id'),
+    clientSecret: z.string().min(1, 'expected a client secret; use ${CLIENT_SECRET}'),
+    scope: z.string().min(1).optional(),
+    credentialsIn: z.enum(['body', 'basic']).default('body').describe('Send the client id and secret in the form body or as HTTP basic auth.'),
+  }),
 ]);
 
 /**
@@ -89,7 +97,7 @@ export const httpStreamDefSchema = z.strictObject({
 
 /**
  * Config of the `http` source: the API, its auth and budget, and its streams by name.
- * Secrets (`auth.token`, `auth.password`, `auth.value`) are listed in `spec.secrets`.
+ * Secrets (`auth.token`, `auth.password`, `auth.value`, `auth.clientSecret`) are listed in `spec.secrets`.
  */
 export const httpConfigSchema = z.strictObject({
   baseUrl: z
@@ -125,4 +133,4 @@ export type Paginator = HttpStreamDef['paginator'];
 export const httpStreamSchema = z.strictObject({});
 export type HttpStreamConfig = z.infer<typeof httpStreamSchema>;
 
-export const HTTP_SECRETS = ['auth.token', 'auth.password', 'auth.value'];
+export const HTTP_SECRETS = ['auth.token', 'auth.password', 'auth.value', 'auth.clientSecret'];

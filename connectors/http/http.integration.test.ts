@@ -311,3 +311,57 @@ describe('http source: incremental state', () => {
     }
   });
 });
+
+describe('http source: OAuth2 client credentials', () => {
+  const SECRET = `cs-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  let server: ApiServer;
+  beforeAll(async () => {
+    server = await startApiServer({ auth: { type: 'oauth2', clientId: 'tributary', clientSecret: SECRET, expiresIn: 3600 }, records: 10, pageSize: 3 });
+  });
+  afterAll(async () => server.close());
+
+  const oauth = (credentialsIn: 'body' | 'basic' = 'body', secret = SECRET) => ({
+    auth: { type: 'oauth2_client_credentials', tokenUrl: `${server.url}/oauth/token`, clientId: 'tributary', clientSecret: secret, credentialsIn },
+  });
+
+  it('fetches one token for all pages (secret in the body or as basic auth)', async () => {
+    for (const how of ['body', 'basic'] as const) {
+      const before = server.tokensIssued();
+      const { ids, error } = await run(createHttpSource(), configFor(server, { users: pageStream }, oauth(how)), [stream()]);
+      expect(error).toBeUndefined();
+      expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(server.tokensIssued() - before).toBe(1);
+    }
+  });
+
+  it('a 401 mid-pagination (token revoked) gets a new token and the page once more', async () => {
+    const before = server.tokensIssued();
+    const ids: number[] = [];
+    for await (const m of createHttpSource().read(testContext(configFor(server, { users: pageStream }, oauth())), [stream()], {})) {
+      if (m.type === 'record') ids.push(m.data.id as number);
+      if (m.type === 'state' && ids.length === 3) server.revokeTokens();
+    }
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(server.tokensIssued() - before).toBe(2);
+  });
+
+  it('renews a token that is about to expire without waiting for a 401', async () => {
+    const clock = fakeClock();
+    let t = 0;
+    const ticking: DeliveryClock = { now: () => clock.now() + t, sleep: clock.sleep };
+    const before = server.tokensIssued();
+    const calls = server.calls.length;
+    for await (const m of createHttpSource({ clock: ticking }).read(testContext(configFor(server, { users: pageStream }, oauth())), [stream()], {})) {
+      if (m.type === 'state') t += 3_580_000;
+    }
+    expect(server.tokensIssued() - before).toBe(4);
+    expect(server.calls.slice(calls).filter((c) => c.status === 401)).toEqual([]);
+  });
+
+  it('refused client credentials are one line naming the token URL, never the secret', async () => {
+    const { error } = await run(createHttpSource(), configFor(server, { users: pageStream }, oauth('body', 'wrong-secret')), [stream()]);
+    expect((error as ConnectionError).retryable).toBe(false);
+    expect((error as Error).message).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token \(OAuth2 token\): the token endpoint refused the client credentials \(invalid_client\); not retried$/);
+    expect((error as Error).message).not.toContain('wrong-secret');
+  });
+});

@@ -13,7 +13,8 @@ export type ApiAuth =
   | { type: 'none' }
   | { type: 'bearer'; token: string }
   | { type: 'basic'; username: string; password: string }
-  | { type: 'api_key'; name: string; value: string; in: 'header' | 'query' };
+  | { type: 'api_key'; name: string; value: string; in: 'header' | 'query' }
+  | { type: 'oauth2'; clientId: string; clientSecret: string; expiresIn: number };
 
 /** One scripted answer, sent instead of the real one for the next request whose path matches. */
 export interface Scripted {
@@ -37,6 +38,10 @@ export interface ApiServer {
   /** Queue answers for the `n`-th next request (0: the very next) matching `path`. */
   script(path: string, answers: Scripted[], after?: number): void;
   add(r: Omit<ApiRecord, 'id'> & { id?: number }): ApiRecord;
+  /** OAuth2: tokens issued by `POST /oauth/token` so far. */
+  tokensIssued(): number;
+  /** OAuth2: every issued token stops working (answers 401). */
+  revokeTokens(): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,8 @@ export async function startApiServer(opts: { auth?: ApiAuth; records?: number; p
   const calls: LoggedCall[] = [];
   const scripts = new Map<string, Array<Scripted | undefined>>();
   let nextId = 1;
+  const tokens = new Set<string>();
+  let issued = 0;
   const add = (r: Omit<ApiRecord, 'id'> & { id?: number }): ApiRecord => {
     const rec = { ...r, id: r.id ?? nextId++ };
     nextId = Math.max(nextId, rec.id + 1);
@@ -76,6 +83,8 @@ export async function startApiServer(opts: { auth?: ApiAuth; records?: number; p
         return req.headers.authorization === `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
       case 'api_key':
         return auth.in === 'header' ? req.headers[auth.name.toLowerCase()] === auth.value : q.get(auth.name) === auth.value;
+      case 'oauth2':
+        return tokens.has(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
     }
   };
 
@@ -91,6 +100,8 @@ export async function startApiServer(opts: { auth?: ApiAuth; records?: number; p
       scripts.set(path, q);
     },
     add,
+    tokensIssued: () => issued,
+    revokeTokens: () => tokens.clear(),
     close: () =>
       new Promise((resolve) => {
         http.close(() => resolve());
@@ -98,8 +109,26 @@ export async function startApiServer(opts: { auth?: ApiAuth; records?: number; p
       }),
   };
 
+  function issueToken(req: IncomingMessage, res: ServerResponse, form: URLSearchParams): void {
+    const auth = server.auth;
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    const [id, secret] = basic ? Buffer.from(basic[1], 'base64').toString().split(':').map(decodeURIComponent) : [form.get('client_id'), form.get('client_secret')];
+    const ok = auth.type === 'oauth2' && form.get('grant_type') === 'client_credentials' && id === auth.clientId && secret === auth.clientSecret;
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+    if (!ok || auth.type !== 'oauth2') return void res.end(JSON.stringify({ error: 'invalid_client' }));
+    const token = `at-${++issued}-${Math.random().toString(36).slice(2)}`;
+    tokens.add(token);
+    res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: auth.expiresIn }));
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const u = new URL(req.url ?? '/', 'http://x');
+    if (u.pathname === '/oauth/token' && req.method === 'POST') {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => issueToken(req, res, new URLSearchParams(raw)));
+      return;
+    }
     const q = u.searchParams;
     const call: LoggedCall = { path: u.pathname, query: Object.fromEntries(q), headers: req.headers, status: 0 };
     calls.push(call);
