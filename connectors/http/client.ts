@@ -58,6 +58,22 @@ const limitStop = (why: string, context: ErrorContext) =>
   new ConnectionError(`stopped by the API's limit: ${why}; committed pages are kept and the next run resumes from them`, context, { retryable: false });
 
 /**
+ * The request budget of one source (`rateLimit`), shared by all its streams. A
+ * wait past `maxWaitMs` (an hourly quota used up) ends the run instead of idling.
+ */
+export function requestBudget(config: HttpConfig, clock: DeliveryClock, signal: AbortSignal, context: ErrorContext): RateLimiter {
+  const { maxWaitMs, ...budget } = config.rateLimit;
+  const gateClock: DeliveryClock = {
+    now: () => clock.now(),
+    sleep: async (ms, s) => {
+      if (ms > maxWaitMs) throw limitStop(`the request budget (${budgetText(budget)}) is used up for the next ${Math.ceil(ms / 1000)} s`, context);
+      await clock.sleep(ms, s);
+    },
+  };
+  return new RateLimiter({ default: budget }, gateClock, signal);
+}
+
+/**
  * Sends requests within the request budget, retrying 429, 5xx and transport
  * failures with backoff and jitter (a `Retry-After` wins). Answers only 2xx
  * JSON; everything else becomes a ConnectionError that names the URL (never
@@ -68,20 +84,9 @@ export class HttpClient {
   private readonly oauth?: ClientCredentialsToken;
 
   constructor(
-    private readonly opts: { config: HttpConfig; clock: DeliveryClock; signal: AbortSignal; metrics: Metrics; context: ErrorContext },
+    private readonly opts: { config: HttpConfig; clock: DeliveryClock; signal: AbortSignal; metrics: Metrics; context: ErrorContext; limiter?: RateLimiter },
   ) {
-    const { rateLimit } = opts.config;
-    const { maxWaitMs } = rateLimit;
-    const budget = { perSecond: rateLimit.perSecond, perMinute: rateLimit.perMinute, perHour: rateLimit.perHour };
-    // A budget wait past maxWaitMs (an hourly quota used up) ends the run instead of idling for an hour.
-    const gateClock: DeliveryClock = {
-      now: () => opts.clock.now(),
-      sleep: async (ms, signal) => {
-        if (ms > maxWaitMs) throw limitStop(`the request budget (${budgetText(budget)}) is used up for the next ${Math.ceil(ms / 1000)} s`, opts.context);
-        await opts.clock.sleep(ms, signal);
-      },
-    };
-    this.limiter = new RateLimiter({ default: budget }, gateClock, opts.signal);
+    this.limiter = opts.limiter ?? requestBudget(opts.config, opts.clock, opts.signal, opts.context);
     const auth = opts.config.auth;
     if (auth.type === 'oauth2_client_credentials') {
       this.oauth = new ClientCredentialsToken({ auth, clock: opts.clock, timeoutMs: opts.config.timeoutMs, signal: opts.signal, context: opts.context });

@@ -221,6 +221,13 @@ describe('http source: errors, retries and limits', () => {
     expect(hourly.ids).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('the budget is one for the source: a second stream does not start a fresh window', async () => {
+    const config = configFor(server, { a: pageStream, b: pageStream }, { rateLimit: { perHour: 5, maxWaitMs: 1000 } });
+    const { ids, error } = await run(createHttpSource({ clock: fakeClock() }), config, [stream('a'), stream('b')]);
+    expect(ids.length).toBe(13);
+    expect((error as Error).message).toMatch(/^stopped by the API's limit: the request budget \(5\/h\) is used up/);
+  });
+
   it('a 401 mid-pagination is one clear line naming the page; the pages before it are kept', async () => {
     server.script('/page', [{ status: 401 }], 1);
     const before = server.calls.length;
