@@ -216,6 +216,7 @@ export async function startBrevoServer(opts: BrevoServerOptions = {}): Promise<B
   function route(method: string, path: string, query: URLSearchParams, body: unknown): Answer {
     const b = (body ?? {}) as Record<string, unknown>;
     if (method === 'GET' && path === '/v3/account') return { status: 200, body: { email: 'owner@example.com', companyName: 'Brevo contract server', plan: [{ type: 'free', credits: 300, creditsType: 'sendLimit' }] } };
+    if (method === 'GET' && path === '/v3/contacts') return state.listContacts(query);
     if (method === 'POST' && path === '/v3/contacts') return state.createContact(body);
     if (method === 'POST' && path === '/v3/contacts/batch') return state.batchUpdate(body);
     if (method === 'POST' && path === '/v3/contacts/import') return startImport(b);

@@ -262,4 +262,26 @@ export class BrevoState {
     }
     return report;
   }
+
+  /**
+   * `GET /contacts`: `limit` 0..1000 (default 50), `offset`, `modifiedSince`
+   * (YYYY-MM-DDTHH:mm:ss.SSSZ, contacts modified at or after it), `sort` asc|desc
+   * by creation (default desc), not by modification. `count` is the number matching.
+   */
+  listContacts(query: URLSearchParams): Answer {
+    const limit = query.has('limit') ? Number(query.get('limit')) : 50;
+    if (!Number.isInteger(limit) || limit < 0 || limit > 1000) return err(400, 'invalid_parameter', 'limit must be between 0 and 1000');
+    const offset = query.has('offset') ? Number(query.get('offset')) : 0;
+    if (!Number.isInteger(offset) || offset < 0) return err(400, 'invalid_parameter', 'offset must be a non-negative integer');
+    const since = query.get('modifiedSince');
+    if (since !== null && (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(since) || Number.isNaN(Date.parse(since)))) {
+      return err(400, 'invalid_parameter', 'modifiedSince must be formatted YYYY-MM-DDTHH:mm:ss.SSSZ');
+    }
+    const sort = query.get('sort') ?? 'desc';
+    if (sort !== 'asc' && sort !== 'desc') return err(400, 'invalid_parameter', 'sort must be asc or desc');
+    const matching = this.all()
+      .filter((c) => since === null || Date.parse(c.modifiedAt) >= Date.parse(since))
+      .sort((a, b) => (Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id) * (sort === 'asc' ? 1 : -1));
+    return { status: 200, body: { contacts: matching.slice(offset, offset + limit), count: matching.length } };
+  }
 }
