@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { FileRow } from './read-files.js';
+import { iterable, parseSharedStrings, sheetRows, type SheetCell } from './sheet-xml.js';
 
 /** Options of `readXlsx`: which sheet, where its header is, how to treat gaps and error cells. */
 export interface XlsxReadOptions {
@@ -24,55 +25,6 @@ export interface XlsxReadOptions {
   onWarning?: (message: string) => void;
 }
 
-type Cell = { value: unknown; numFmt?: string; col: number };
-
-/** A cell value turned into JSON, or the reason it cannot be. */
-type Converted = { ok: true; value: string | number | boolean | undefined } | { ok: false; reason: string };
-
-/** Number formats that show a date or time (quoted literals and [colour]/[h] brackets removed first). */
-function isDateFormat(fmt: string | undefined): boolean {
-  if (!fmt) return false;
-  const bare = fmt.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').replace(/\\./g, '');
-  return /[ymdhs]/i.test(bare);
-}
-
-/** Excel serial day (1900 system; 1904 when the workbook says so) to a UTC instant. */
-function serialToIso(serial: number, date1904: boolean): string {
-  const epoch = date1904 ? Date.UTC(1904, 0, 1) : Date.UTC(1899, 11, 30);
-  return new Date(epoch + Math.round(serial * 86_400_000)).toISOString();
-}
-
-function convert(cell: Cell, date1904: boolean): Converted {
-  const v = cell.value;
-  if (v === null || v === undefined || v === '') return { ok: true, value: undefined };
-  if (typeof v === 'string' || typeof v === 'boolean') return { ok: true, value: v };
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return { ok: false, reason: 'is not a finite number' };
-    return { ok: true, value: v };
-  }
-  if (v instanceof Date) {
-    return Number.isNaN(v.getTime()) ? { ok: false, reason: 'is an invalid date' } : { ok: true, value: v.toISOString() };
-  }
-  if (typeof v !== 'object') return { ok: false, reason: `has an unsupported value type ${typeof v}` };
-  const o = v as Record<string, unknown>;
-  if (typeof o.error === 'string') return { ok: false, reason: `holds the error ${o.error}` };
-  if (Array.isArray(o.richText)) {
-    return { ok: true, value: o.richText.map((r) => (r && typeof (r as { text?: unknown }).text === 'string' ? (r as { text: string }).text : '')).join('') };
-  }
-  // A shared string the reader could not resolve (exceljs #1565); with sharedStrings 'cache' it should not happen.
-  if (typeof o.sharedString === 'number') return { ok: false, reason: `refers to shared string ${o.sharedString}, which the workbook does not define` };
-  if ('formula' in o || 'sharedFormula' in o) {
-    const r = o.result;
-    if (r === undefined || r === null) return { ok: false, reason: 'is a formula without a cached result (save the workbook in a spreadsheet program to compute it)' };
-    // The stream reader parses a non-string cached result as a number: an error result (#REF!) becomes NaN.
-    if (typeof r === 'number' && Number.isNaN(r)) return { ok: false, reason: 'is a formula whose cached result is an error' };
-    if (typeof r === 'number' && isDateFormat(cell.numFmt)) return { ok: true, value: serialToIso(r, date1904) };
-    return convert({ ...cell, value: r }, date1904);
-  }
-  if (typeof o.text === 'string') return { ok: true, value: o.text }; // hyperlink: its text
-  return { ok: false, reason: 'has a value this reader does not understand' };
-}
-
 /** Column letters of a 1-based column number (1 → A, 28 → AB). */
 export function columnLetters(col: number): string {
   let s = '';
@@ -80,13 +32,13 @@ export function columnLetters(col: number): string {
   return s;
 }
 
-function headerFrom(cells: Cell[], mode: 'fill' | 'blank', date1904: boolean, warn: (m: string) => void, where: string): Map<number, string> {
+function headerFrom(cells: SheetCell[], mode: 'fill' | 'blank', warn: (m: string) => void, where: string): Map<number, string> {
   const names = new Map<number, string>();
   const seen = new Set<string>();
   let left: string | undefined;
   for (const c of cells) {
-    const conv = convert(c, date1904);
-    let raw = conv.ok && conv.value !== undefined ? String(conv.value).trim() : '';
+    const given = c.result.ok && c.result.value !== undefined ? String(c.result.value).trim() : '';
+    let raw = given;
     if (raw === '') raw = mode === 'fill' && left !== undefined ? left : `column_${c.col}`;
     else left = raw;
     let name = raw;
@@ -94,7 +46,7 @@ function headerFrom(cells: Cell[], mode: 'fill' | 'blank', date1904: boolean, wa
       let n = 2;
       while (seen.has(`${raw}_${n}`)) n++;
       name = `${raw}_${n}`;
-      if (c.value !== null && c.value !== undefined && c.value !== '') warn(`${where}: column "${raw}" appears twice in the header, the later one is read as "${name}"`);
+      if (given !== '') warn(`${where}: column "${raw}" appears twice in the header, the later one is read as "${name}"`);
     }
     seen.add(name);
     names.set(c.col, name);
@@ -102,25 +54,65 @@ function headerFrom(cells: Cell[], mode: 'fill' | 'blank', date1904: boolean, wa
   return names;
 }
 
-function cellsOf(row: ExcelJS.Row): Cell[] {
-  const out: Cell[] = [];
-  row.eachCell({ includeEmpty: true }, (cell, col) => {
-    out.push({ value: cell.value, numFmt: cell.numFmt, col });
-  });
-  return out;
+const isBlank = (cells: SheetCell[]) => cells.every((c) => c.result.ok && (c.result.value === undefined || (typeof c.result.value === 'string' && c.result.value.trim() === '')));
+
+/** The parts of exceljs's WorkbookReader this reader relies on (exceljs 4.4.0, pinned). */
+interface ReaderInternals {
+  model?: { sheets?: Array<{ name?: string }> };
+  properties?: { model?: { date1904?: boolean } };
+  styles: { getStyleModel(id: number): { numFmt?: string } | null | undefined };
+  sharedStrings?: unknown[];
+  _parseSharedStrings(entry: Readable): AsyncGenerator<unknown>;
+  _parseStyles(entry: Readable): Promise<void>;
+  _parseWorkbook(entry: Readable): Promise<void>;
 }
 
-const isBlank = (cells: Cell[]) => cells.every((c) => c.value === null || c.value === undefined || (typeof c.value === 'string' && c.value.trim() === ''));
-
-interface ReaderInternals {
-  model?: { sheets?: Array<{ name?: string; id?: number }> };
-  properties?: { model?: { date1904?: boolean } };
+/** The number format of a style index; none when the workbook has no styles part (exceljs's default manager then has no index). */
+function numFmtOf(wb: ReaderInternals, style: number): string | undefined {
+  try {
+    return wb.styles.getStyleModel(style)?.numFmt ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** 1-based tab position of a sheet, from the workbook part (zip order when the workbook part is missing). */
-function tabPosition(wb: ReaderInternals, ws: { name?: string }, zipOrder: number): number {
-  const i = wb.model?.sheets?.findIndex((s) => s.name === ws.name) ?? -1;
+function tabPosition(wb: ReaderInternals, name: string | undefined, zipOrder: number): number {
+  const i = wb.model?.sheets?.findIndex((s) => s.name === name) ?? -1;
   return i >= 0 ? i + 1 : zipOrder;
+}
+
+/**
+ * Shared strings go to our own parser. exceljs parses a sheet on the spot once
+ * `sharedStrings` and the relationships are known, and spools it to a temporary
+ * file otherwise; `sharedStrings` is only set once the styles and workbook parts
+ * are read as well, so no sheet is parsed before the number formats (dates) and
+ * the 1904 flag are known, whatever the order of the parts in the ZIP.
+ */
+function takeOverParts(wb: ReaderInternals): { strings(): readonly string[] } {
+  let strings: string[] | undefined;
+  let styles = false;
+  let workbook = false;
+  const release = () => {
+    if (strings && styles && workbook) wb.sharedStrings = strings;
+  };
+  const parseStyles = wb._parseStyles.bind(wb);
+  const parseWorkbook = wb._parseWorkbook.bind(wb);
+  wb._parseSharedStrings = async function* (entry: Readable) {
+    strings = await parseSharedStrings(iterable(entry));
+    release();
+  };
+  wb._parseStyles = async (entry: Readable) => {
+    await parseStyles(entry);
+    styles = true;
+    release();
+  };
+  wb._parseWorkbook = async (entry: Readable) => {
+    await parseWorkbook(entry);
+    workbook = true;
+    release();
+  };
+  return { strings: () => strings ?? [] };
 }
 
 const fileError = (reason: string): FileRow => ({ kind: 'error', line: 0, reason, raw: '' });
@@ -131,8 +123,8 @@ const fileError = (reason: string): FileRow => ({ kind: 'error', line: 0, reason
  * an `error` row for a row with an error cell, and an `error` with line 0 for a
  * file that cannot be read (not a ZIP, a ZIP of something else, a missing
  * sheet): never a throw. Memory is bounded by one row plus the workbook's
- * shared strings; a sheet stored before its shared strings is spooled to a
- * temporary file by exceljs. The caller owns `stream`; it is destroyed when
+ * shared strings; a sheet stored before the shared strings, styles or workbook
+ * parts is spooled to a temporary file by exceljs and read after them. The caller owns `stream`; it is destroyed when
  * reading ends or is abandoned.
  */
 export async function* readXlsx(stream: Readable, options: XlsxReadOptions): AsyncGenerator<FileRow> {
@@ -146,32 +138,37 @@ export async function* readXlsx(stream: Readable, options: XlsxReadOptions): Asy
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache', // number formats tell dates from numbers
-    hyperlinks: 'ignore', // a hyperlink cell then reads as its text
+    hyperlinks: 'ignore', // a hyperlink cell is read as its text
     entries: 'ignore',
   });
   const internals = wb as unknown as ReaderInternals;
+  const parts = takeOverParts(internals);
   const seenSheets: string[] = [];
   let where = display;
   let found = false;
   let zipOrder = 0;
   try {
     for await (const ws of wb) {
-      const sheet = ws as unknown as { name?: string } & AsyncIterable<ExcelJS.Row>;
+      const sheet = ws as unknown as { name?: string; iterator: AsyncIterable<Buffer> };
       zipOrder++;
       const name = sheet.name ?? `Sheet${zipOrder}`;
       seenSheets.push(name);
-      const match = typeof wanted === 'number' ? tabPosition(internals, sheet, zipOrder) === wanted : name === wanted;
+      const match = typeof wanted === 'number' ? tabPosition(internals, sheet.name, zipOrder) === wanted : name === wanted;
       if (!match) continue;
       found = true;
       where = `${display}!${name}`;
-      const date1904 = internals.properties?.model?.date1904 === true;
+      const ctx = {
+        sharedStrings: parts.strings(),
+        numFmt: (s: number) => numFmtOf(internals, s),
+        date1904: internals.properties?.model?.date1904 === true,
+      };
       let columns: Map<number, string> | undefined;
-      for await (const row of sheet) {
+      for await (const row of sheetRows(sheet.iterator, ctx)) {
         if (row.number < headerRow) continue;
-        const cells = cellsOf(row);
+        const { cells } = row;
         if (!columns) {
           if (row.number === headerRow && !isBlank(cells)) {
-            columns = headerFrom(cells, options.mergedHeader ?? 'fill', date1904, warn, where);
+            columns = headerFrom(cells, options.mergedHeader ?? 'fill', warn, where);
             continue;
           }
           if (isBlank(cells)) continue;
@@ -182,22 +179,21 @@ export async function* readXlsx(stream: Readable, options: XlsxReadOptions): Asy
         const data: Record<string, unknown> = {};
         const errors: string[] = [];
         for (const c of cells) {
-          const conv = convert(c, date1904);
           const ref = `${where}!${columnLetters(c.col)}${row.number}`;
-          if (!conv.ok) {
-            if ((options.cellErrors ?? 'dead-letter') === 'dead-letter') errors.push(`${ref} ${conv.reason}`);
-            else warn(`${ref} ${conv.reason}; the field is left out`);
+          if (!c.result.ok) {
+            if ((options.cellErrors ?? 'dead-letter') === 'dead-letter') errors.push(`${ref} ${c.result.reason}`);
+            else warn(`${ref} ${c.result.reason}; the field is left out`);
             continue;
           }
-          if (conv.value === undefined) continue;
+          if (c.result.value === undefined) continue;
           let key = columns.get(c.col);
           if (key === undefined) {
             key = `column_${c.col}`;
             columns.set(c.col, key);
             warn(`${where}: column ${columnLetters(c.col)} has no header cell, it is read as "${key}"`);
           }
-          // defineProperty semantics: a column named __proto__ is just a column.
-          Object.defineProperty(data, key, { value: conv.value, enumerable: true, writable: true, configurable: true });
+          // defineProperty: a column named __proto__ is just a column.
+          Object.defineProperty(data, key, { value: c.result.value, enumerable: true, writable: true, configurable: true });
         }
         if (errors.length) {
           yield { kind: 'error', line: row.number, reason: errors.join('; '), raw: JSON.stringify(data) };
