@@ -76,6 +76,20 @@ function numFmtOf(wb: ReaderInternals, style: number): string | undefined {
   }
 }
 
+/**
+ * A sheet not read. A spooled one is a file stream that exceljs deletes right
+ * after handing it over, so its late open fails: that error is expected and
+ * must not become an unhandled 'error' event. A sheet read in place is drained
+ * by exceljs itself.
+ */
+function discard(iterator: unknown): void {
+  const s = iterator as { on?: unknown; destroy?: unknown };
+  if (typeof s.on === 'function' && typeof s.destroy === 'function') {
+    (iterator as Readable).on('error', () => undefined);
+    (iterator as Readable).destroy();
+  }
+}
+
 /** 1-based tab position of a sheet, from the workbook part (zip order when the workbook part is missing). */
 function tabPosition(wb: ReaderInternals, name: string | undefined, zipOrder: number): number {
   const i = wb.model?.sheets?.findIndex((s) => s.name === name) ?? -1;
@@ -154,7 +168,10 @@ export async function* readXlsx(stream: Readable, options: XlsxReadOptions): Asy
       const name = sheet.name ?? `Sheet${zipOrder}`;
       seenSheets.push(name);
       const match = typeof wanted === 'number' ? tabPosition(internals, sheet.name, zipOrder) === wanted : name === wanted;
-      if (!match) continue;
+      if (found || !match) {
+        discard(sheet.iterator);
+        continue;
+      }
       found = true;
       where = `${display}!${name}`;
       const ctx = {
@@ -201,7 +218,7 @@ export async function* readXlsx(stream: Readable, options: XlsxReadOptions): Asy
         }
         yield { kind: 'row', line: row.number, data };
       }
-      break; // the sheets after the chosen one are not read at all
+      // No break: exceljs deletes a spooled sheet's temporary file only when its loop moves on.
     }
   } catch (err) {
     const cause = streamError ?? (err as Error);

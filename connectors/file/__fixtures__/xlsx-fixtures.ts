@@ -98,7 +98,7 @@ export async function writeZip(file: string, entries: Record<string, string>): P
 /**
  * A workbook written by hand, parts in the order Excel uses (workbook, shared
  * strings, then the sheet), with `sheetXml` as the rows of its only sheet `Data`.
- * Cells use shared strings 0 = "id", 1 = "name", 2 = "Ann".
+ * Cells use shared strings 0 = "id", 1 = "name", 2 = "Ann" (with a phonetic guide, which is not text).
  */
 export async function writeHandMadeXlsx(file: string, sheetXml: string): Promise<void> {
   const ns = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
@@ -106,7 +106,7 @@ export async function writeHandMadeXlsx(file: string, sheetXml: string): Promise
   await writeZip(file, {
     'xl/workbook.xml': `<?xml version="1.0"?><workbook xmlns="${ns}" xmlns:r="${rel}"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>`,
     'xl/_rels/workbook.xml.rels': `<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`,
-    'xl/sharedStrings.xml': `<?xml version="1.0"?><sst xmlns="${ns}" count="3" uniqueCount="3"><si><t>id</t></si><si><t>name</t></si><si><t>Ann</t></si></sst>`,
+    'xl/sharedStrings.xml': `<?xml version="1.0"?><sst xmlns="${ns}" count="3" uniqueCount="3"><si><t>id</t></si><si><t>name</t></si><si><t>Ann</t><rPh sb="0" eb="3"><t>アン</t></rPh></si></sst>`,
     'xl/worksheets/sheet1.xml': `<?xml version="1.0"?><worksheet xmlns="${ns}"><sheetData>${sheetXml}</sheetData></worksheet>`,
   });
 }
