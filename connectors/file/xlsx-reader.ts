@@ -90,6 +90,31 @@ function discard(iterator: unknown): void {
   }
 }
 
+/**
+ * Reading stopped early (an error row ended the sheet, or the caller stopped).
+ * When the current sheet was spooled, the ZIP is read already and the rest of
+ * exceljs's loop only opens and deletes temporary files: run it to the end so
+ * none is left behind. A sheet read in place means the ZIP is not finished;
+ * reading on could cost the rest of the file, so the loop is closed, and a sheet
+ * spooled before it (parts out of order) stays in the temp folder until exit.
+ */
+async function abandon(sheets: AsyncIterator<unknown>, current: unknown): Promise<void> {
+  const spooled = typeof (current as { path?: unknown } | undefined)?.path === 'string';
+  try {
+    if (!spooled) {
+      await sheets.return?.(undefined);
+      return;
+    }
+    for (;;) {
+      const next = await sheets.next();
+      if (next.done) return;
+      discard((next.value as { iterator: unknown }).iterator);
+    }
+  } catch {
+    // Cleanup only: the reason reading stopped is already reported.
+  }
+}
+
 /** 1-based tab position of a sheet, from the workbook part (zip order when the workbook part is missing). */
 function tabPosition(wb: ReaderInternals, name: string | undefined, zipOrder: number): number {
   const i = wb.model?.sheets?.findIndex((s) => s.name === name) ?? -1;
@@ -161,9 +186,19 @@ export async function* readXlsx(stream: Readable, options: XlsxReadOptions): Asy
   let where = display;
   let found = false;
   let zipOrder = 0;
+  // Iterated by hand, not with for-await: leaving a for-await closes exceljs's generator, which then never deletes its spooled files.
+  const sheets = (wb as unknown as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let finished = false;
+  let current: unknown;
   try {
-    for await (const ws of wb) {
-      const sheet = ws as unknown as { name?: string; iterator: AsyncIterable<Buffer> };
+    for (;;) {
+      const next = await sheets.next();
+      if (next.done) {
+        finished = true;
+        break;
+      }
+      const sheet = next.value as { name?: string; iterator: AsyncIterable<Buffer> };
+      current = sheet.iterator;
       zipOrder++;
       const name = sheet.name ?? `Sheet${zipOrder}`;
       seenSheets.push(name);
@@ -225,6 +260,7 @@ export async function* readXlsx(stream: Readable, options: XlsxReadOptions): Asy
     yield fileError(`${where}: ${describeFailure(cause)}; file skipped`);
     return;
   } finally {
+    if (!finished) await abandon(sheets, current);
     stream.destroy();
   }
   if (found) return;
