@@ -12,7 +12,7 @@ export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
 /** 4 Mi characters: a record (CSV) or line (JSONL) longer than this is reported as an error, which bounds memory. */
 export const DEFAULT_MAX_RECORD_SIZE = 4 * 1024 * 1024;
 
-/** Connector config shared by the `csv` and `jsonl` sources. */
+/** Connector config shared by the `csv`, `jsonl` and `xlsx` sources. */
 export const fileSourceConfigSchema = z.strictObject({
   path: z
     .string()
@@ -93,6 +93,29 @@ export type CsvStreamConfig = z.infer<typeof csvStreamSchema>;
 /** Per-stream options of the `jsonl` source. */
 export const jsonlStreamSchema = z.strictObject({ path, encoding, skipEmptyLines, maxRecordSize, cursorType, cursorHorizon });
 export type JsonlStreamConfig = z.infer<typeof jsonlStreamSchema>;
+
+/** Per-stream options of the `xlsx` source. */
+export const xlsxStreamSchema = z.strictObject({
+  path,
+  sheet: z
+    .union([z.string().min(1), z.number().int().min(1)])
+    .optional()
+    .describe('The sheet to read: its name, or its 1-based position among the tabs. Default: the first tab.'),
+  headerRow: z.number().int().min(1).default(1).describe('1-based row holding the column names; rows above it are ignored.'),
+  mergedHeader: z
+    .enum(['fill', 'blank'])
+    .default('fill')
+    .describe(
+      'fill: an empty header cell right of a named one is named after it (Address, Address_2): how a merged header cell reads. blank: empty header cells are column_N.',
+    ),
+  cellErrors: z
+    .enum(['dead-letter', 'omit'])
+    .default('dead-letter')
+    .describe('A cell holding an error (#DIV/0!, #REF!): dead-letter the row naming file!sheet!cell, or omit the field with a counted warning.'),
+  cursorType,
+  cursorHorizon,
+});
+export type XlsxStreamConfig = z.infer<typeof xlsxStreamSchema>;
 
 /** Config of the `file` destination. */
 export const fileDestinationConfigSchema = z.strictObject({

@@ -14,9 +14,9 @@ import { jsonlSource } from './jsonl-source.js';
 import { fixture, stream, tempDir, type TempDir } from './__fixtures__/harness.js';
 
 describe('file plugin', () => {
-  it('provides csv and jsonl sources and a snapshot file destination', () => {
+  it('provides csv, jsonl and xlsx sources and a snapshot file destination', () => {
     expect(plugin.name).toBe('file');
-    expect(plugin.sources.map((s) => s.id)).toEqual(['csv', 'jsonl']);
+    expect(plugin.sources.map((s) => s.id)).toEqual(['csv', 'jsonl', 'xlsx']);
     expect(plugin.destinations.map((d) => [d.id, d.delivery])).toEqual([['file', 'snapshot']]);
   });
 
@@ -24,7 +24,7 @@ describe('file plugin', () => {
     const registry = new PluginRegistry();
     await registry.loadFile(fileURLToPath(new URL('./index.ts', import.meta.url)));
     expect(registry.broken).toEqual([]);
-    expect(registry.list()).toMatchObject({ sources: ['csv', 'jsonl'], destinations: ['file'] });
+    expect(registry.list()).toMatchObject({ sources: ['csv', 'jsonl', 'xlsx'], destinations: ['file'] });
   });
 });
 
