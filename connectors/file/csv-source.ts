@@ -1,57 +1,19 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { FieldSchema, Logger, SourceConnector, StreamDescriptor } from '../../core/plugin/types.js';
 import { csvStreamSchema, DEFAULT_MAX_RECORD_SIZE, fileSourceConfigSchema, type CsvStreamConfig, type FileSourceConfig } from './config.js';
-import { csvUnits } from './csv-tokenizer.js';
 import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js';
 import { checkConnectorPath, checkStreamPaths } from './file-set.js';
 import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
 import { decodedChunks, headText } from './text-input.js';
+import { csvTextRows, headerNames } from './text-rows.js';
+import { csvUnits } from './csv-tokenizer.js';
 
-/** Column names from a header row: blanks become `column_N`, repeats get `_2`, `_3` (with a warning). */
-export function headerNames(fields: string[], logger: Logger, where: string): string[] {
-  const seen = new Set<string>();
-  return fields.map((raw, i) => {
-    let name = raw === '' ? `column_${i + 1}` : raw;
-    if (seen.has(name)) {
-      let n = 2;
-      while (seen.has(`${name}_${n}`)) n++;
-      logger.warn(`${where}: column "${name}" appears twice in the header, the later one is read as "${name}_${n}"`);
-      name = `${name}_${n}`;
-    }
-    seen.add(name);
-    return name;
-  });
-}
+export { headerNames } from './text-rows.js';
 
 /** Rows of one CSV file: the header (or the configured columns), then one object of strings per record. */
-export async function* readCsvRows(input: RowReaderInput<CsvStreamConfig>): AsyncGenerator<FileRow> {
+export function readCsvRows(input: RowReaderInput<CsvStreamConfig>): AsyncGenerator<FileRow> {
   const { config, display, ctx } = input;
-  let columns = Array.isArray(config.header) ? config.header : undefined;
-  const chunks = decodedChunks(input.handle, input.size, config.encoding);
-  for await (const u of csvUnits(chunks, config)) {
-    if (u.kind === 'error') {
-      if (!columns) {
-        // Without a header no row can be named; the file is reported once and left until it changes.
-        yield { kind: 'error', line: u.line, reason: `header row is malformed (${u.reason}); file skipped`, raw: u.raw };
-        return;
-      }
-      yield { kind: 'error', line: u.line, reason: u.reason, raw: u.raw };
-      continue;
-    }
-    if (u.blank && config.skipEmptyLines) continue;
-    if (!columns) {
-      columns = headerNames(u.fields, ctx.logger, display);
-      continue;
-    }
-    if (u.fields.length !== columns.length && !config.relaxColumnCount) {
-      yield { kind: 'error', line: u.line, reason: `expected ${columns.length} columns, got ${u.fields.length}`, raw: u.raw };
-      continue;
-    }
-    const cols = columns;
-    const n = Math.min(cols.length, u.fields.length);
-    // fromEntries defines own properties, so a column named __proto__ is just a column.
-    yield { kind: 'row', line: u.line, data: Object.fromEntries(u.fields.slice(0, n).map((v, i) => [cols[i], v])) };
-  }
+  return csvTextRows(decodedChunks(input.handle, input.size, config.encoding), { ...config, logger: ctx.logger, display });
 }
 
 const SNIFF = [',', ';', '\t', '|'];

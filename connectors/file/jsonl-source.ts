@@ -5,6 +5,7 @@ import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js
 import { checkConnectorPath, checkStreamPaths } from './file-set.js';
 import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
 import { decodedChunks, splitLines } from './text-input.js';
+import { jsonlTextRows } from './text-rows.js';
 
 /** Lines `discover` samples per file for field names and types. */
 export const DISCOVER_SAMPLE_LINES = 100;
@@ -18,30 +19,8 @@ function kindOf(v: unknown): string {
 }
 
 /** Rows of one JSON Lines file: every non-blank line must be one JSON object. */
-export async function* readJsonlRows(input: RowReaderInput<JsonlStreamConfig>): AsyncGenerator<FileRow> {
-  const { config } = input;
-  for await (const l of splitLines(decodedChunks(input.handle, input.size, config.encoding), config.maxRecordSize)) {
-    if ('tooLong' in l) {
-      yield { kind: 'error', line: l.line, reason: `line longer than ${config.maxRecordSize} characters`, raw: l.head };
-      continue;
-    }
-    if (l.text.trim() === '') {
-      if (!config.skipEmptyLines) yield { kind: 'error', line: l.line, reason: 'empty line', raw: l.text };
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(l.text);
-    } catch (err) {
-      yield { kind: 'error', line: l.line, reason: `invalid JSON: ${(err as Error).message}`, raw: l.text };
-      continue;
-    }
-    if (!isObject(value)) {
-      yield { kind: 'error', line: l.line, reason: `expected a JSON object, got ${kindOf(value)}`, raw: l.text };
-      continue;
-    }
-    yield { kind: 'row', line: l.line, data: value };
-  }
+export function readJsonlRows(input: RowReaderInput<JsonlStreamConfig>): AsyncGenerator<FileRow> {
+  return jsonlTextRows(decodedChunks(input.handle, input.size, input.config.encoding), input.config);
 }
 
 function jsonType(v: unknown): FieldSchema['type'][number] {
