@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { InboundRoute, InboxReader } from '../serve/contract.js';
 
 /** The plugin API version this engine speaks. A plugin built for another major is refused. */
 export const PLUGIN_API_VERSION = 1;
@@ -33,6 +34,11 @@ export interface ConnectorContext<C = unknown> {
    * Unset (one-off calls such as `profiles export --out`): the working directory.
    */
   readonly baseDir?: string;
+  /**
+   * The store's inbox of pushed events (webhooks, tracking API), for sources
+   * that drain it. Set by the engine for sync runs; unset in one-off calls.
+   */
+  readonly inbox?: InboxReader;
 }
 
 export interface CheckResult {
@@ -159,6 +165,13 @@ export interface SourceConnector<C = any, S = any> {
     streams: ConfiguredStream<S>[],
     state: Record<string, StreamState | undefined>,
   ): AsyncIterable<SourceMessage>;
+  /**
+   * Implement for a source that receives pushed data (a webhook): the HTTP
+   * routes `tributary serve` mounts for it. A handler verifies the request,
+   * appends its events to the inbox and answers; `read` drains the inbox
+   * (`ctx.inbox`) like any other source, checkpointing the inbox seq.
+   */
+  inbound?(ctx: ConnectorContext<C>, streams: ConfiguredStream<S>[]): InboundRoute[];
 }
 
 /** One profile as destinations and `profiles export` see it. This shape is a public contract. */
