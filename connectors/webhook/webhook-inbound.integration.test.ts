@@ -32,7 +32,7 @@ async function serve(name: string, config: unknown, streamConfig: unknown = {}) 
   const h = await startInboundHarness(routes, inbox);
   closers.push(h.close);
   const post = async (body: string | Buffer, headers: Record<string, string> = {}, path = `/hooks/${name}`) => {
-    const res = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const res = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
     return { status: res.status, text: await res.text() };
   };
   return { inbox, logger, metrics, post, routes };
