@@ -2,6 +2,18 @@ import { z } from 'zod';
 import { decodeSecret } from './config.js';
 
 const secret = z.string().min(1, 'expected the shared secret; use ${ENV} or ${file:...}');
+/**
+ * One secret, or up to three while the sender's secret is rotated (the new one
+ * and the old ones): a request signed with any of them is accepted. Always a
+ * list after parsing.
+ */
+const secrets = z.preprocess(
+  (v) => (typeof v === 'string' ? [v] : v),
+  z
+    .array(secret, { error: 'expected the shared secret, or a list of up to 3; use ${ENV} or ${file:...}' })
+    .min(1, 'expected at least one secret')
+    .max(3, 'at most 3 secrets (the new one and the ones being retired)'),
+);
 const tolerance = z
   .number()
   .int()
@@ -22,22 +34,24 @@ export const verifySchema = z.discriminatedUnion(
     z
       .strictObject({
         scheme: z.literal('standard-webhooks'),
-        secret: secret.describe('whsec_ + base64 of 24 to 64 bytes. Secret.'),
+        secret: secrets.describe('whsec_ + base64 of 24 to 64 bytes, or a list of up to 3 during a rotation. Secret.'),
         toleranceSeconds: tolerance,
       })
       .superRefine((v, ctx) => {
-        const key = decodeSecret(v.secret);
-        if (typeof key === 'string') ctx.addIssue({ code: 'custom', path: ['secret'], message: key });
+        v.secret.forEach((one, i) => {
+          const key = decodeSecret(one);
+          if (typeof key === 'string') ctx.addIssue({ code: 'custom', path: v.secret.length > 1 ? ['secret', i] : ['secret'], message: key });
+        });
       }),
     z.strictObject({
       scheme: z.literal('stripe'),
-      secret: secret.describe("The endpoint's signing secret (whsec_...), used as text. Secret."),
+      secret: secrets.describe("The endpoint's signing secret (whsec_...), used as text; a list of up to 3 during a rotation. Secret."),
       toleranceSeconds: tolerance,
     }),
-    z.strictObject({ scheme: z.literal('shopify'), secret: secret.describe("The app's client secret. Secret.") }),
+    z.strictObject({ scheme: z.literal('shopify'), secret: secrets.describe("The app's client secret; a list of up to 3 during a rotation. Secret.") }),
     z.strictObject({
       scheme: z.literal('hmac-sha256'),
-      secret: secret.describe('HMAC key, as text. Secret.'),
+      secret: secrets.describe('HMAC key, as text; a list of up to 3 during a rotation. Secret.'),
       header: headerName.describe('Header carrying the signature, e.g. X-Hub-Signature-256.'),
       encoding: z.enum(['hex', 'base64']).default('hex'),
       prefix: z.string().default('').describe('Text before the signature in the header, e.g. "sha256=".'),

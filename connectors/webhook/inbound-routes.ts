@@ -14,13 +14,13 @@ import { header, type Verifier } from './signatures/verdict.js';
 export function verifierFor(v: VerifyConfig): Verifier {
   switch (v.scheme) {
     case 'standard-webhooks':
-      return standardWebhooksVerifier({ key: decodeSecret(v.secret) as Buffer, toleranceSeconds: v.toleranceSeconds });
+      return standardWebhooksVerifier({ keys: v.secret.map((one) => decodeSecret(one) as Buffer), toleranceSeconds: v.toleranceSeconds });
     case 'stripe':
-      return stripeVerifier({ secret: v.secret, toleranceSeconds: v.toleranceSeconds });
+      return stripeVerifier({ secrets: v.secret, toleranceSeconds: v.toleranceSeconds });
     case 'shopify':
-      return shopifyVerifier({ secret: v.secret });
+      return shopifyVerifier({ secrets: v.secret });
     case 'hmac-sha256':
-      return hmacVerifier({ secret: v.secret, header: v.header, encoding: v.encoding, prefix: v.prefix });
+      return hmacVerifier({ secrets: v.secret, header: v.header, encoding: v.encoding, prefix: v.prefix });
     case 'bearer':
       return bearerVerifier({ token: v.token });
     case 'basic':

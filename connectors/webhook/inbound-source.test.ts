@@ -148,6 +148,17 @@ describe('webhook source: config', () => {
     expect(refused({ verify: { scheme: 'standard-webhooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } })).toBe('accepted');
   });
 
+  it('takes one secret or a list of up to 3 (rotation), always a list after parsing; each whsec_ is checked', () => {
+    const sw = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    expect(webhookSourceConfigSchema.parse({ verify: { scheme: 'shopify', secret: 'one' } }).verify).toEqual({ scheme: 'shopify', secret: ['one'] });
+    expect(webhookSourceConfigSchema.parse({ verify: { scheme: 'standard-webhooks', secret: [sw, sw] } }).verify).toMatchObject({ secret: [sw, sw] });
+    expect(refused({ verify: { scheme: 'standard-webhooks', secret: [sw, 'whsec_!!'] } })).toMatch(/verify.secret.1: the part after whsec_ is not base64/);
+    expect(refused({ verify: { scheme: 'stripe', secret: ['a', 'b', 'c', 'd'] } })).toMatch(/verify.secret: at most 3 secrets/);
+    expect(refused({ verify: { scheme: 'stripe', secret: [] } })).toMatch(/verify.secret: expected at least one secret/);
+    expect(refused({ verify: { scheme: 'shopify' } })).toMatch(/verify.secret: expected the shared secret, or a list of up to 3/);
+    expect(refused({ verify: { scheme: 'shopify', secret: '' } })).toMatch(/verify.secret.0: expected the shared secret/);
+  });
+
   it('refuses a consentFrom with nothing to withdraw or grant', () => {
     expect(webhookStreamConfigSchema.safeParse({ consentFrom: { field: 'event' } }).success).toBe(false);
   });

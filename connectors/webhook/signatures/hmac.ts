@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { header, sameText, type Verifier } from './verdict.js';
+import { anySame, header, type Verifier } from './verdict.js';
 
 /**
  * A generic HMAC-SHA256 of the raw body (GitHub's `X-Hub-Signature-256:
@@ -7,7 +7,7 @@ import { header, sameText, type Verifier } from './verdict.js';
  * configurable header, hex or base64, with an optional prefix. Hex is compared
  * case-insensitively (senders differ); base64 exactly.
  */
-export function hmacVerifier(opts: { secret: string; header: string; encoding: 'hex' | 'base64'; prefix: string }): Verifier {
+export function hmacVerifier(opts: { secrets: string[]; header: string; encoding: 'hex' | 'base64'; prefix: string }): Verifier {
   return {
     verify(req) {
       let given = header(req, opts.header);
@@ -17,8 +17,8 @@ export function hmacVerifier(opts: { secret: string; header: string; encoding: '
         given = given.slice(opts.prefix.length);
       }
       if (opts.encoding === 'hex') given = given.toLowerCase();
-      const expected = createHmac('sha256', Buffer.from(opts.secret, 'utf8')).update(req.rawBody).digest(opts.encoding);
-      return sameText(expected, given) ? { ok: true } : { ok: false, reason: `${opts.header} does not match` };
+      const expected = opts.secrets.map((secret) => createHmac('sha256', Buffer.from(secret, 'utf8')).update(req.rawBody).digest(opts.encoding));
+      return anySame(expected, [given]) ? { ok: true } : { ok: false, reason: `${opts.header} does not match` };
     },
   };
 }

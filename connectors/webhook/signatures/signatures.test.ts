@@ -23,7 +23,7 @@ describe('standard webhooks', () => {
   const ts = 1614265330;
   const body = '{"test": 2432232314}';
   const published = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
-  const v = standardWebhooksVerifier({ key, toleranceSeconds: 300 });
+  const v = standardWebhooksVerifier({ keys: [key], toleranceSeconds: 300 });
   const at = (seconds: number) => seconds * 1000;
   const headers = (sig: string, t = ts) => ({ 'webhook-id': id, 'webhook-timestamp': String(t), 'webhook-signature': sig });
 
@@ -77,7 +77,7 @@ describe('stripe', () => {
   const body = '{"id":"evt_1","type":"customer.created"}';
   const t = 1_700_000_000;
   const sign = (ts: number, b = body, s = secret) => createHmac('sha256', s).update(`${ts}.${b}`).digest('hex');
-  const v = stripeVerifier({ secret, toleranceSeconds: 300 });
+  const v = stripeVerifier({ secrets: [secret], toleranceSeconds: 300 });
 
   it('accepts t=...,v1=<hex> computed by hand, among several v1 and a v0', () => {
     expect(v.verify(req({ 'Stripe-Signature': `t=${t},v1=${sign(t)}` }, body), t * 1000).ok).toBe(true);
@@ -106,7 +106,7 @@ describe('shopify', () => {
   const secret = 'shpss_0123456789abcdef';
   const body = '{"id":820982911946154508,"email":"jon@example.org"}';
   const mac = createHmac('sha256', secret).update(body).digest('base64');
-  const v = shopifyVerifier({ secret });
+  const v = shopifyVerifier({ secrets: [secret] });
 
   it('accepts the base64 HMAC of the raw body and returns X-Shopify-Webhook-Id', () => {
     expect(v.verify(req({ 'X-Shopify-Hmac-SHA256': mac, 'X-Shopify-Webhook-Id': 'b54557e4' }, body), 0)).toEqual({ ok: true, id: 'b54557e4' });
@@ -132,7 +132,7 @@ describe('generic hmac-sha256', () => {
   const b64 = createHmac('sha256', secret).update(body).digest('base64');
 
   it('hex with a prefix (GitHub style), any letter case', () => {
-    const v = hmacVerifier({ secret, header: 'X-Hub-Signature-256', encoding: 'hex', prefix: 'sha256=' });
+    const v = hmacVerifier({ secrets: [secret], header: 'X-Hub-Signature-256', encoding: 'hex', prefix: 'sha256=' });
     expect(v.verify(req({ 'X-Hub-Signature-256': `sha256=${hex}` }, body), 0).ok).toBe(true);
     expect(v.verify(req({ 'X-Hub-Signature-256': `sha256=${hex.toUpperCase()}` }, body), 0).ok).toBe(true);
     expect(v.verify(req({ 'X-Hub-Signature-256': hex }, body), 0)).toEqual({ ok: false, reason: 'X-Hub-Signature-256 does not start with sha256=' });
@@ -140,10 +140,42 @@ describe('generic hmac-sha256', () => {
   });
 
   it('base64 in a custom header', () => {
-    const v = hmacVerifier({ secret, header: 'X-Signature', encoding: 'base64', prefix: '' });
+    const v = hmacVerifier({ secrets: [secret], header: 'X-Signature', encoding: 'base64', prefix: '' });
     expect(v.verify(req({ 'x-signature': b64 }, body), 0).ok).toBe(true);
     expect(v.verify(req({ 'x-signature': hex }, body), 0).ok).toBe(false);
     expect(v.verify(req({}, body), 0)).toEqual({ ok: false, reason: 'missing X-Signature header' });
+  });
+});
+
+describe('receiver-side secret rotation (several configured secrets)', () => {
+  const body = '{"n":1}';
+  const t = 1_700_000_000;
+
+  it('standard webhooks: a request signed with the old or the new key verifies, a third key does not', () => {
+    const oldKey = Buffer.alloc(32, 1);
+    const newKey = Buffer.alloc(32, 2);
+    const v = standardWebhooksVerifier({ keys: [newKey, oldKey], toleranceSeconds: 300 });
+    const signed = (key: Buffer) => ({
+      'webhook-id': 'msg_r',
+      'webhook-timestamp': String(t),
+      'webhook-signature': `v1,${createHmac('sha256', key).update(`msg_r.${t}.${body}`).digest('base64')}`,
+    });
+    expect(v.verify(req(signed(oldKey), body), t * 1000).ok).toBe(true);
+    expect(v.verify(req(signed(newKey), body), t * 1000).ok).toBe(true);
+    expect(v.verify(req(signed(Buffer.alloc(32, 3)), body), t * 1000).ok).toBe(false);
+  });
+
+  it('stripe, shopify and generic hmac accept any configured secret', () => {
+    const stripe = stripeVerifier({ secrets: ['whsec_new', 'whsec_old'], toleranceSeconds: 300 });
+    const stripeSig = (s: string) => `t=${t},v1=${createHmac('sha256', s).update(`${t}.${body}`).digest('hex')}`;
+    expect(stripe.verify(req({ 'Stripe-Signature': stripeSig('whsec_old') }, body), t * 1000).ok).toBe(true);
+    expect(stripe.verify(req({ 'Stripe-Signature': stripeSig('whsec_other') }, body), t * 1000).ok).toBe(false);
+    const shop = shopifyVerifier({ secrets: ['new', 'old'] });
+    expect(shop.verify(req({ 'X-Shopify-Hmac-SHA256': createHmac('sha256', 'old').update(body).digest('base64') }, body), 0).ok).toBe(true);
+    expect(shop.verify(req({ 'X-Shopify-Hmac-SHA256': createHmac('sha256', 'other').update(body).digest('base64') }, body), 0).ok).toBe(false);
+    const gen = hmacVerifier({ secrets: ['new', 'old'], header: 'X-Sig', encoding: 'hex', prefix: '' });
+    expect(gen.verify(req({ 'X-Sig': createHmac('sha256', 'old').update(body).digest('hex') }, body), 0).ok).toBe(true);
+    expect(gen.verify(req({ 'X-Sig': createHmac('sha256', 'other').update(body).digest('hex') }, body), 0).ok).toBe(false);
   });
 });
 

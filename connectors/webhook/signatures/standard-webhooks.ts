@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { header, parseUnixSeconds, sameText, withinTolerance, type Verifier } from './verdict.js';
+import { anySame, header, parseUnixSeconds, withinTolerance, type Verifier } from './verdict.js';
 
 /**
  * Standard Webhooks (standardwebhooks.com): `webhook-signature` holds one or
@@ -8,8 +8,9 @@ import { header, parseUnixSeconds, sameText, withinTolerance, type Verifier } fr
  * `{webhook-id}.{webhook-timestamp}.{raw body}`. A timestamp outside the
  * tolerance is refused even with a valid signature: that is what stops a
  * captured request from being replayed later. The id is the de-duplication key.
+ * `keys`: the receiver's secrets, more than one while a secret is rotated.
  */
-export function standardWebhooksVerifier(opts: { key: Buffer; toleranceSeconds: number }): Verifier {
+export function standardWebhooksVerifier(opts: { keys: Buffer[]; toleranceSeconds: number }): Verifier {
   return {
     verify(req, nowMs) {
       const id = header(req, 'webhook-id');
@@ -23,17 +24,13 @@ export function standardWebhooksVerifier(opts: { key: Buffer; toleranceSeconds: 
       if (!withinTolerance(seconds, nowMs, opts.toleranceSeconds)) {
         return { ok: false, reason: `webhook-timestamp is outside the ${opts.toleranceSeconds} s tolerance` };
       }
-      const mac = createHmac('sha256', opts.key);
-      mac.update(`${id}.${ts}.`, 'utf8');
-      mac.update(req.rawBody);
-      const expected = mac.digest('base64');
-      let matched = false;
+      const expected = opts.keys.map((key) => createHmac('sha256', key).update(`${id}.${ts}.`, 'utf8').update(req.rawBody).digest('base64'));
+      const given: string[] = [];
       for (const entry of sigs.split(' ')) {
         const comma = entry.indexOf(',');
-        if (comma < 0 || entry.slice(0, comma) !== 'v1') continue;
-        // No early exit: every entry is compared, so timing does not tell which one matched.
-        if (sameText(expected, entry.slice(comma + 1))) matched = true;
+        if (comma > 0 && entry.slice(0, comma) === 'v1') given.push(entry.slice(comma + 1));
       }
+      const matched = anySame(expected, given);
       return matched ? { ok: true, id } : { ok: false, reason: 'no v1 signature in webhook-signature matches' };
     },
   };

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { header, parseUnixSeconds, sameText, withinTolerance, type Verifier } from './verdict.js';
+import { anySame, header, parseUnixSeconds, withinTolerance, type Verifier } from './verdict.js';
 
 /**
  * Stripe: `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]`, each v1
@@ -9,7 +9,7 @@ import { header, parseUnixSeconds, sameText, withinTolerance, type Verifier } fr
  * a 300 s tolerance. Stripe recommends de-duplicating on the event's `id`
  * field, which the route reads from the body (the header carries no id).
  */
-export function stripeVerifier(opts: { secret: string; toleranceSeconds: number }): Verifier {
+export function stripeVerifier(opts: { secrets: string[]; toleranceSeconds: number }): Verifier {
   return {
     verify(req, nowMs) {
       const sig = header(req, 'stripe-signature');
@@ -31,12 +31,8 @@ export function stripeVerifier(opts: { secret: string; toleranceSeconds: number 
       if (!withinTolerance(seconds, nowMs, opts.toleranceSeconds)) {
         return { ok: false, reason: `Stripe-Signature timestamp is outside the ${opts.toleranceSeconds} s tolerance` };
       }
-      const mac = createHmac('sha256', Buffer.from(opts.secret, 'utf8'));
-      mac.update(`${t}.`, 'utf8');
-      mac.update(req.rawBody);
-      const expected = mac.digest('hex');
-      let matched = false;
-      for (const s of v1) if (sameText(expected, s)) matched = true;
+      const expected = opts.secrets.map((secret) => createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${t}.`, 'utf8').update(req.rawBody).digest('hex'));
+      const matched = anySame(expected, v1);
       return matched ? { ok: true } : { ok: false, reason: 'no v1 signature in Stripe-Signature matches' };
     },
   };

@@ -36,6 +36,17 @@ export function sameSecret(expected: string, given: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * Does `given` equal any of `expected`? Every pair is compared (no early
+ * exit), so the time taken does not tell which secret, or which of several
+ * signatures, matched.
+ */
+export function anySame(expected: string[], given: string[]): boolean {
+  let matched = false;
+  for (const e of expected) for (const g of given) if (sameText(e, g)) matched = true;
+  return matched;
+}
+
 /** A header value, trimmed; undefined when absent or blank. */
 export function header(req: InboundRequest, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()]?.trim();
