@@ -6,6 +6,7 @@ import { deliverOutboxPage, type PassDeps } from './incremental.js';
 import type { DestinationPlan } from './plan.js';
 import { RateLimiter, type DeliveryClock } from './rate-limit.js';
 import { emptyCounts, itemBytes, pack, writeWithRetry } from './send.js';
+import { hasGrant } from '../privacy/consent.js';
 
 export interface DeliverDeps {
   store: ProfileStore;
@@ -103,6 +104,11 @@ async function deliverSnapshot(pass: PassDeps): Promise<void> {
       for (const p of page) {
         if (plan.where && !plan.where.matches(p)) {
           counts.filtered++;
+          continue;
+        }
+        // A snapshot is written whole: leaving a profile out is its withdrawal.
+        if (plan.purpose && !hasGrant(p.traits, plan.purpose)) {
+          counts.withheld = (counts.withheld ?? 0) + 1;
           continue;
         }
         items.push({ key: p.id, op: 'upsert', profile: p, ...(plan.payload ? { payload: plan.payload.build(p) } : {}) });

@@ -18,6 +18,10 @@ export interface DestinationPlan {
   payload?: CompiledPayload;
   where?: CompiledWhere;
   canDelete: boolean;
+  /** The consent purpose it serves (`purpose:` in YAML): only profiles with a grant go out. */
+  purpose?: string;
+  /** How it withdraws a profile whose consent for `purpose` is gone; `none`: it cannot (reported in status). */
+  withdraw: 'mark' | 'delete' | 'none';
   sendEvents: boolean;
   budgets: Record<string, RateBudget>;
   maxBatchItems: number;
@@ -99,6 +103,8 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
     payload,
     where: filter,
     canDelete: !!connector.capabilities?.delete,
+    ...(dest.purpose ? { purpose: dest.purpose } : {}),
+    withdraw: connector.capabilities?.withdraw ?? (connector.capabilities?.delete ? 'delete' : 'none'),
     sendEvents: dest.events,
     budgets: mergeBudgets(connector, dest.rateLimit, fail),
     maxBatchItems: Math.min(dest.batchSize, limits.maxBatchItems ?? Infinity),

@@ -71,3 +71,10 @@ export function checkPurposes(config: TributaryConfig, fail: (path: Array<string
     if (d.purpose !== undefined && !known.has(d.purpose)) fail(['destinations', i, 'purpose'], unknown(d.purpose));
   });
 }
+
+/**
+ * The `delivered.hash` of a profile a destination withdrew by marking it (Brevo
+ * blocklist, webhook event): it is not withdrawn again every run, and any
+ * payload differs from it, so a new grant sends the profile again.
+ */
+export const WITHDRAWN_HASH = 'withdrawn';

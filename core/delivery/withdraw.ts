@@ -1,0 +1,38 @@
+import type { DestinationItem, ProfileDocument } from '../plugin/types.js';
+import { hasGrant, WITHDRAWN_HASH } from '../privacy/consent.js';
+import type { DeliveryCounts } from '../store/types.js';
+import type { DestinationPlan } from './plan.js';
+
+/**
+ * The consent gate of a destination with a `purpose:`. Returns undefined when
+ * the profile holds a grant (it goes on to `where:` and the payload); else the
+ * profile is withheld, and when the destination holds it (and has not
+ * withdrawn it yet) the item that withdraws it there:
+ * - `mark` destinations get `op: 'withdraw'`, acknowledged as WITHDRAWN_HASH
+ *   (kept, so it is not withdrawn again; a new grant's payload differs, so it is sent again);
+ * - `delete` destinations get a delete with reason `consent_withdrawn` (the row goes);
+ * - a destination that can do neither is counted in `cannotWithdraw`, and stays
+ *   pending in `tributary status`.
+ * No statement at all is no grant: a profile that never consented is never sent.
+ */
+export function withdrawal(
+  plan: DestinationPlan,
+  doc: ProfileDocument,
+  prev: { ref: string; hash: string } | undefined,
+  counts: DeliveryCounts,
+): { item?: DestinationItem; hash?: string } | undefined {
+  const purpose = plan.purpose;
+  if (!purpose || hasGrant(doc.traits, purpose)) return undefined;
+  counts.withheld = (counts.withheld ?? 0) + 1;
+  if (!prev || prev.hash === WITHDRAWN_HASH) return {};
+  const base = { key: doc.id, previous: { ref: prev.ref }, reason: 'consent_withdrawn' as const, purpose };
+  switch (plan.withdraw) {
+    case 'mark':
+      return { item: { ...base, op: 'withdraw', profile: doc }, hash: WITHDRAWN_HASH };
+    case 'delete':
+      return { item: { ...base, op: 'delete' } };
+    case 'none':
+      counts.cannotWithdraw = (counts.cannotWithdraw ?? 0) + 1;
+      return {};
+  }
+}
