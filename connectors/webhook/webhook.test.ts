@@ -233,7 +233,7 @@ describe('plugin definition', () => {
     const [d] = plugin.destinations;
     expect(d.id).toBe('webhook');
     expect(d.spec.secrets).toEqual(['secret', 'headers']);
-    expect(d.capabilities).toEqual({ delete: true, events: true });
+    expect(d.capabilities).toEqual({ delete: true, events: true, withdraw: 'mark' });
     expect(d.budgets).toEqual({ default: { perSecond: 20 } });
     expect(d.limits?.maxBatchItems).toBeGreaterThan(0);
     expect(d.limits?.maxBatchBytes).toBeGreaterThan(0);
