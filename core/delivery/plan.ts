@@ -20,8 +20,11 @@ export interface DestinationPlan {
   canDelete: boolean;
   /** The consent purpose it serves (`purpose:` in YAML): only profiles with a grant go out. */
   purpose?: string;
-  /** How it withdraws a profile whose consent for `purpose` is gone; `none`: it cannot (reported in status). */
-  withdraw: 'mark' | 'delete' | 'none';
+  /**
+   * How it withdraws a profile whose consent for `purpose` is gone: `rewrite` for
+   * snapshot destinations (the next snapshot leaves it out); `none`: it cannot (reported in status).
+   */
+  withdraw: 'mark' | 'delete' | 'rewrite' | 'none';
   sendEvents: boolean;
   budgets: Record<string, RateBudget>;
   maxBatchItems: number;
@@ -104,7 +107,7 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
     where: filter,
     canDelete: !!connector.capabilities?.delete,
     ...(dest.purpose ? { purpose: dest.purpose } : {}),
-    withdraw: connector.capabilities?.withdraw ?? (connector.capabilities?.delete ? 'delete' : 'none'),
+    withdraw: connector.delivery === 'snapshot' ? 'rewrite' : (connector.capabilities?.withdraw ?? (connector.capabilities?.delete ? 'delete' : 'none')),
     sendEvents: dest.events,
     budgets: mergeBudgets(connector, dest.rateLimit, fail),
     maxBatchItems: Math.min(dest.batchSize, limits.maxBatchItems ?? Infinity),

@@ -31,6 +31,7 @@ export function withdrawal(
       return { item: { ...base, op: 'withdraw', profile: doc }, hash: WITHDRAWN_HASH };
     case 'delete':
       return { item: { ...base, op: 'delete' } };
+    case 'rewrite':
     case 'none':
       counts.cannotWithdraw = (counts.cannotWithdraw ?? 0) + 1;
       return {};
