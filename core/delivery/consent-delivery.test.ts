@@ -126,3 +126,27 @@ describe('destinations with a purpose', () => {
     expect(dest.calls.slice(calls).flat().map((i) => i.op)).toEqual(['withdraw']);
   });
 });
+
+describe('a purpose added to a destination that already holds profiles', () => {
+  it('withdraws the ones without a grant at the next delivery, with no sync in between', async () => {
+    const rows = customers(3, (i) => ({ optin: i === 0 ? 'no' : 'yes' }));
+    const { file } = deliveryConfig({ customers: rows }, {});
+    setRows(file, rows);
+    const dest = recordingDestination({ withdraw: 'mark' });
+    expect((await run(file, dest)).counts).toMatchObject({ delivered: 3 });
+
+    const cfg = parse(readFileSync(file, 'utf8'));
+    cfg.destinations[0].purpose = 'email_marketing';
+    writeFileSync(file, stringify(cfg));
+    const s = await startDelivery(file, dest);
+    opened.push(s);
+    expect(await s.store.delivery.withdrawalStatus('out', 'email_marketing')).toEqual({ pending: 1, withdrawn: 0 });
+    const calls = dest.calls.length;
+    const counts = await s.engine.deliverTo('out');
+    expect(counts).toMatchObject({ withdrawn: 1, unchanged: 2 });
+    expect(dest.calls.slice(calls).flat().map((i) => [i.op, emailOf(i)])).toEqual([['withdraw', 'user1@shop.io']]);
+    expect(await s.store.delivery.withdrawalStatus('out', 'email_marketing')).toEqual({ pending: 0, withdrawn: 1 });
+    // Unchanged config: nothing queued again.
+    expect(await s.engine.deliverTo('out')).toMatchObject({ delivered: 0, unchanged: 0 });
+  });
+});

@@ -7,6 +7,7 @@ import type { DestinationPlan } from './plan.js';
 import { RateLimiter, type DeliveryClock } from './rate-limit.js';
 import { emptyCounts, itemBytes, pack, writeWithRetry } from './send.js';
 import { hasGrant } from '../privacy/consent.js';
+import { followPurposeChange } from './withdraw.js';
 
 export interface DeliverDeps {
   store: ProfileStore;
@@ -60,6 +61,7 @@ export async function deliver(deps: DeliverDeps, plan: DestinationPlan, signal: 
         await store.delivery.markInitialized(name);
         if (n) deps.logger.info(`destination ${name}: ${n} profiles queued (${status.initializedAt ? 'full delivery' : 'first delivery'})`);
       }
+      await followPurposeChange(store, plan, deps.logger, !status.initializedAt || !!opts.full);
       // A page feeds every write call in flight, so `concurrency` batches can run at once.
       const pageSize = Math.min(50_000, Math.max(plan.maxBatchItems * plan.dest.concurrency * 2, 500));
       let after = 0;

@@ -1,6 +1,7 @@
 import type { DestinationItem, ProfileDocument } from '../plugin/types.js';
 import { hasGrant, WITHDRAWN_HASH } from '../privacy/consent.js';
-import type { DeliveryCounts } from '../store/types.js';
+import type { DeliveryCounts, ProfileStore } from '../store/types.js';
+import type { Logger } from '../plugin/types.js';
 import type { DestinationPlan } from './plan.js';
 
 /**
@@ -36,4 +37,25 @@ export function withdrawal(
       counts.cannotWithdraw = (counts.cannotWithdraw ?? 0) + 1;
       return {};
   }
+}
+
+/**
+ * A `purpose:` added, changed or removed in YAML changes which profiles the
+ * destination should hold, though no profile changed: queue every profile
+ * once (only changed payloads and due withdrawals go out), so what `status`
+ * shows as pending is sent at this delivery, not whenever each profile next changes.
+ */
+export async function followPurposeChange(store: ProfileStore, plan: DestinationPlan, logger: Logger, queuedAll: boolean): Promise<void> {
+  const name = plan.dest.name;
+  const last = await store.delivery.lastPurpose(name);
+  if ((last?.purpose ?? undefined) === plan.purpose) {
+    if (!last) await store.delivery.recordPurpose(name, plan.purpose);
+    return;
+  }
+  // Never recorded but delivered before (a store from before consent bookkeeping) counts as "no purpose".
+  if (!queuedAll) {
+    const n = await store.delivery.enqueueAll(name);
+    logger.info(`destination ${name}: purpose changed from ${last?.purpose ?? '(none)'} to ${plan.purpose ?? '(none)'}; ${n} profiles queued`);
+  }
+  await store.delivery.recordPurpose(name, plan.purpose);
 }

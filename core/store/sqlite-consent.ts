@@ -21,7 +21,20 @@ CREATE TABLE IF NOT EXISTS consent_statements (
   UNIQUE (record_key, purpose, observed_at, value)
 );
 CREATE INDEX IF NOT EXISTS consent_statements_record ON consent_statements(record_key);
+-- The purpose each destination was last delivered under (NULL: none), to notice a purpose added, changed or removed.
+CREATE TABLE IF NOT EXISTS consent_destinations (destination TEXT PRIMARY KEY, purpose TEXT);
 `;
+
+/** The purpose a destination was last delivered under, and whether one was ever recorded. */
+export function lastPurpose(db: Database.Database, destination: string): { purpose?: string } | undefined {
+  const row = db.prepare('SELECT purpose FROM consent_destinations WHERE destination = ?').get(destination) as Row | undefined;
+  if (!row) return undefined;
+  return row.purpose === null ? {} : { purpose: row.purpose as string };
+}
+
+export function recordPurpose(db: Database.Database, destination: string, purpose: string | undefined): void {
+  db.prepare('INSERT OR REPLACE INTO consent_destinations(destination, purpose) VALUES (?, ?)').run(destination, purpose ?? null);
+}
 
 const inserts = new WeakMap<Database.Database, Database.Statement>();
 

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import type { DeadLetterInput, DeliveryLedger, DeliverySettlement, DestinationStatus, StoredTrackRecord, WithdrawalStatus } from './types.js';
-import { withdrawalStatus } from './sqlite-consent.js';
+import { lastPurpose, recordPurpose, withdrawalStatus } from './sqlite-consent.js';
 
 type Row = Record<string, unknown>;
 
@@ -217,6 +217,14 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
 
   async withdrawalStatus(destination: string, purpose: string): Promise<WithdrawalStatus> {
     return withdrawalStatus(this.db, destination, purpose);
+  }
+
+  async lastPurpose(destination: string): Promise<{ purpose?: string } | undefined> {
+    return lastPurpose(this.db, destination);
+  }
+
+  async recordPurpose(destination: string, purpose: string | undefined): Promise<void> {
+    await this.write(() => recordPurpose(this.db, destination, purpose));
   }
 }
 

@@ -299,4 +299,7 @@ export interface DeliveryLedger {
   releaseLease(name: string, owner: string): Promise<void>;
   /** For a destination with a `purpose:`: withdrawals still to send, and those done (core/store/sqlite-consent.ts). */
   withdrawalStatus(destination: string, purpose: string): Promise<WithdrawalStatus>;
+  /** The `purpose:` a destination was last delivered under (`{}`: none; undefined: never recorded). */
+  lastPurpose(destination: string): Promise<{ purpose?: string } | undefined>;
+  recordPurpose(destination: string, purpose: string | undefined): Promise<void>;
 }
