@@ -150,3 +150,14 @@ describe('a purpose added to a destination that already holds profiles', () => {
     expect(await s.engine.deliverTo('out')).toMatchObject({ delivered: 0, unchanged: 0 });
   });
 });
+
+describe('purpose at load', () => {
+  it('a purpose no source maps is a warning with its YAML line: nothing could ever be sent', async () => {
+    const { file } = deliveryConfig({ customers: customers(1) }, { purpose: 'advertising' });
+    const s = await startDelivery(file);
+    opened.push(s);
+    const warnings = s.engine.destinationPlan('out').warnings;
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/tributary\.yaml:\d+: destinations\[0\]\.purpose: no source maps consent "advertising"/);
+  });
+});

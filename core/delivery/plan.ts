@@ -96,7 +96,10 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
     }
   }
 
-  if (dest.events && !connector.capabilities?.events) fail(['events'], `connector ${connector.id} does not take events`);
+  if (dest.purpose && !vocabulary.consent.has(dest.purpose)) {
+    warnings.push(`${where(at('purpose'))}: no source maps consent "${dest.purpose}" (mapping.consent), so no profile holds a grant and nothing will be sent`);
+  }
+    if (dest.events && !connector.capabilities?.events) fail(['events'], `connector ${connector.id} does not take events`);
   const limits = connector.limits ?? {};
   return {
     dest,
