@@ -22,9 +22,12 @@ export interface DestinationPlan {
   purpose?: string;
   /**
    * How it withdraws a profile whose consent for `purpose` is gone: `rewrite` for
-   * snapshot destinations (the next snapshot leaves it out); `none`: it cannot (reported in status).
+   * snapshot destinations (the next snapshot leaves it out); `update` for a
+   * destination that withdraws by deleting but whose `mapping:` writes
+   * `consent.<purpose>` (the row stays, its consent column set to false);
+   * `none`: it cannot (reported in status).
    */
-  withdraw: 'mark' | 'delete' | 'rewrite' | 'none';
+  withdraw: 'mark' | 'delete' | 'update' | 'rewrite' | 'none';
   sendEvents: boolean;
   budgets: Record<string, RateBudget>;
   maxBatchItems: number;
@@ -50,6 +53,13 @@ function mergeBudgets(connector: DestinationConnector, override: DestinationConf
     base[name] = { ...base[name], ...b };
   }
   return base;
+}
+
+function withdrawMode(connector: DestinationConnector, dest: DestinationConfig): DestinationPlan['withdraw'] {
+  if (connector.delivery === 'snapshot') return 'rewrite';
+  const declared = connector.capabilities?.withdraw ?? (connector.capabilities?.delete ? 'delete' : 'none');
+  const mapsConsent = !!dest.purpose && Object.values(dest.mapping ?? {}).some((v) => v.trim() === `consent.${dest.purpose}`);
+  return declared === 'delete' && mapsConsent ? 'update' : declared;
 }
 
 export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, dest: DestinationConfig): DestinationPlan {
@@ -110,7 +120,7 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
     where: filter,
     canDelete: !!connector.capabilities?.delete,
     ...(dest.purpose ? { purpose: dest.purpose } : {}),
-    withdraw: connector.delivery === 'snapshot' ? 'rewrite' : (connector.capabilities?.withdraw ?? (connector.capabilities?.delete ? 'delete' : 'none')),
+    withdraw: withdrawMode(connector, dest),
     sendEvents: dest.events,
     budgets: mergeBudgets(connector, dest.rateLimit, fail),
     maxBatchItems: Math.min(dest.batchSize, limits.maxBatchItems ?? Infinity),

@@ -12,6 +12,8 @@ import type { DestinationPlan } from './plan.js';
  * - `mark` destinations get `op: 'withdraw'`, acknowledged as WITHDRAWN_HASH
  *   (kept, so it is not withdrawn again; a new grant's payload differs, so it is sent again);
  * - `delete` destinations get a delete with reason `consent_withdrawn` (the row goes);
+ * - `update` destinations (a delete destination whose mapping writes `consent.<purpose>`)
+ *   get an upsert with reason `consent_withdrawn`: the row stays with its consent column false;
  * - a destination that can do neither is counted in `cannotWithdraw`, and stays
  *   pending in `tributary status`.
  * No statement at all is no grant: a profile that never consented is never sent.
@@ -32,6 +34,9 @@ export function withdrawal(
       return { item: { ...base, op: 'withdraw', profile: doc }, hash: WITHDRAWN_HASH };
     case 'delete':
       return { item: { ...base, op: 'delete' } };
+    case 'update':
+      // The mapped consent column now says false; kept as withdrawn so it is not sent again.
+      return { item: { ...base, op: 'upsert', profile: doc, ...(plan.payload ? { payload: plan.payload.build(doc) } : {}) }, hash: WITHDRAWN_HASH };
     case 'rewrite':
     case 'none':
       counts.cannotWithdraw = (counts.cannotWithdraw ?? 0) + 1;

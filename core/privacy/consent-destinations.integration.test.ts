@@ -145,4 +145,34 @@ describe('consent withdrawals at a webhook and a PostgreSQL table', () => {
     expect(JSON.stringify(left)).toContain('user1@shop.io');
     expect(JSON.stringify(left)).not.toContain('user2@shop.io');
   });
+
+  it('a PostgreSQL destination whose mapping writes the consent column updates the row to false instead of deleting it', async () => {
+    const table = `consent_col_${process.pid}`;
+    const rows = customers(2);
+    const { file } = deliveryConfig(
+      { customers: rows },
+      {
+        connector: 'postgres',
+        purpose: 'email_marketing',
+        mapping: { email: 'identifiers.email', email_optin: 'consent.email_marketing' },
+        config: { ...pgServer, database: IT_DATABASE, table, createTable: true },
+      },
+    );
+    setRows(file, rows);
+    await syncAndDeliver(file);
+    const read = async () => (await admin.query(`SELECT email, email_optin FROM public.${table} ORDER BY email`)).rows;
+    expect(await read()).toEqual([
+      { email: 'user1@shop.io', email_optin: true },
+      { email: 'user2@shop.io', email_optin: true },
+    ]);
+    rows[1] = { ...rows[1], optin: 'no', updated_at: '2026-02-01T00:00:00Z' };
+    setRows(file, rows);
+    expect(await syncAndDeliver(file)).toMatchObject({ withdrawn: 1, failed: 0 });
+    expect(await read()).toEqual([
+      { email: 'user1@shop.io', email_optin: true },
+      { email: 'user2@shop.io', email_optin: false },
+    ]);
+    // Withdrawn once: the next run sends nothing.
+    expect(await syncAndDeliver(file)).toMatchObject({ delivered: 0 });
+  });
 });
