@@ -146,6 +146,7 @@ export async function run(args: string[]): Promise<void> {
             ],
           },
         ],
+        privacy: { purposes: ['newsletter'] },
         resolution: { computed: { orders_count: { event: 'order_completed', op: 'count' }, lifetime_value: { event: 'order_completed', op: 'sum', property: 'revenue' } } },
       }),
     );

@@ -191,7 +191,7 @@ describe('plugin definition', () => {
     expect(reg.broken).toEqual([]);
     const d = reg.destination('brevo');
     expect(d.spec.secrets).toEqual(['apiKey']);
-    expect(d.capabilities).toEqual({ delete: true, events: true });
+    expect(d.capabilities).toEqual({ delete: true, events: true, withdraw: 'mark' });
     expect(Object.keys(d.budgets ?? {}).sort()).toEqual(['contacts', 'events', 'processes']);
     expect(d.mapping?.names?.test('FIRSTNAME')).toBe(true);
     expect(d.mapping?.names?.test('firstName')).toBe(false);

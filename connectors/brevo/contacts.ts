@@ -85,6 +85,34 @@ export async function upsertContact(http: BrevoHttp, ctx: Ctx, item: Destination
 }
 
 /**
+ * Consent withdrawn for the destination's purpose: blocklist the contact that
+ * `previous.ref` names (emailBlacklisted for the email purpose, smsBlacklisted
+ * for the sms one, see `consentPurposes`), changing nothing else. Another
+ * purpose unlinks the contact from the configured `listIds`; with none, the
+ * item is refused (Brevo has no other flag to set). A contact Brevo no longer
+ * holds needs nothing.
+ */
+export async function withdrawContact(http: BrevoHttp, ctx: Ctx, item: DestinationItem): Promise<WriteResult> {
+  const ref = item.previous?.ref;
+  const key = ref ? parseRef(ref) : undefined;
+  if (!key) return { status: 'permanent', reason: `withdrawal of ${item.key}: previous ref ${JSON.stringify(ref ?? null)} names no Brevo contact (expected email:, ext_id: or sms:)` };
+  const c = ctx.config;
+  let body: Record<string, unknown>;
+  if (item.purpose === c.consentPurposes.email) body = { emailBlacklisted: true };
+  else if (item.purpose === c.consentPurposes.sms) body = { smsBlacklisted: true };
+  else if (c.listIds.length) body = { unlinkListIds: c.listIds };
+  else {
+    return {
+      status: 'permanent',
+      reason: `withdrawal of ${item.key}: purpose ${JSON.stringify(item.purpose)} is neither consentPurposes.email nor .sms, and no listIds are configured to unlink the contact from`,
+    };
+  }
+  const ex = await http.send({ budget: 'contacts', method: 'PUT', ...contactPath(key), body });
+  if (isSuccess(ex) || isNotFound(ex)) return OK;
+  return classifyFailure(ex, ctx, 'contacts', `withdrawal of ${item.key} (${ref})`);
+}
+
+/**
  * One delete: the contact `previous.ref` names. 204 and 404 are done; 405 is a
  * permanent refusal. A profile that was merged away or no longer matches keeps
  * its contact when Brevo holds it blocklisted (deleting it would drop the

@@ -1,7 +1,7 @@
 import { realClock } from '../../core/delivery/rate-limit.js';
 import type { CheckResult, ConnectorContext, DestinationConnector, DestinationContext, DestinationItem, WriteResult } from '../../core/plugin/types.js';
 import { brevoConfigSchema, IMPORT_BODY_LIMIT_BYTES, type BrevoConfig } from './config.js';
-import { deleteContact, upsertContact } from './contacts.js';
+import { deleteContact, upsertContact, withdrawContact } from './contacts.js';
 import { describeAnswer, isSuccess, redact } from './errors.js';
 import { trackEvent } from './events.js';
 import { brevoHttp, type BrevoHttp } from './http.js';
@@ -55,10 +55,14 @@ async function writeBatch(ctx: DestinationContext<BrevoConfig>, batch: Destinati
   const deletes: number[] = [];
   const upserts: number[] = [];
   const tracks: number[] = [];
-  batch.forEach((item, i) => (item.op === 'delete' ? deletes : item.op === 'track' ? tracks : upserts).push(i));
+  const withdrawals: number[] = [];
+  batch.forEach((item, i) => (item.op === 'delete' ? deletes : item.op === 'track' ? tracks : item.op === 'withdraw' ? withdrawals : upserts).push(i));
 
   await pool(deletes, c.concurrency, async (i) => {
     results[i] = await deleteContact(http, ctx, batch[i]);
+  });
+  await pool(withdrawals, c.concurrency, async (i) => {
+    results[i] = await withdrawContact(http, ctx, batch[i]);
   });
 
   const imports: ImportEntry[] = [];
@@ -111,7 +115,8 @@ export function createBrevoDestination(options: BrevoDestinationOptions = {}): D
     kind: 'destination',
     delivery: 'incremental',
     spec: { config: brevoConfigSchema, secrets: ['apiKey'] },
-    capabilities: { delete: true, events: true },
+    // Withdrawn consent blocklists the contact (keeping the suppression Brevo holds) rather than deleting it.
+    capabilities: { delete: true, events: true, withdraw: 'mark' },
     // Brevo's general tier as documented; users on other plans override them with `rateLimit:`.
     budgets: {
       contacts: { perSecond: 10, perHour: 36_000 },

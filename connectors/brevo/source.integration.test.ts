@@ -54,7 +54,10 @@ describe('brevo source against the Brevo contract server', () => {
     server.contacts()[1].emailBlacklisted = true;
     const { records } = await collect(createBrevoSource(), configOf(server), [{ ...contacts, mode: 'full_refresh', cursorField: undefined }]);
     expect(records[0].data).toMatchObject({ email: `c1-${process.pid}@example.com`, ext_id: 'ext-1', attributes: { SMS: '+33612340001', FIRSTNAME: 'C1' }, emailBlacklisted: false, smsBlacklisted: false, emailOptIn: true, smsOptIn: true });
-    expect(records[1].data).toMatchObject({ emailBlacklisted: true, emailOptIn: false, smsOptIn: true });
+    expect(records[1].data).toMatchObject({ emailBlacklisted: true, emailOptIn: false, smsOptIn: true, emailConsent: false });
+    // Not blocklisted is no statement: only a blocklist withdraws.
+    expect(records[0].data).not.toHaveProperty('emailConsent');
+    expect(records[1].data).not.toHaveProperty('smsConsent');
     const sent = server.requests.filter((r) => r.path === '/v3/contacts').at(-1)!;
     expect(sent.query).toMatch(/limit=2/);
     expect(sent.query).toMatch(/sort=asc/);

@@ -56,6 +56,18 @@ export function brevoHttpConfig(c: BrevoSourceConfig): HttpConfig {
   });
 }
 
+/**
+ * `emailConsent` / `smsConsent`: `false` on a blocklisted contact, absent
+ * otherwise. Being off Brevo's blocklist is not a consent (every imported
+ * contact is), so unlike `emailOptIn` these never state a grant: a Brevo
+ * contact read after a grant made elsewhere cannot override a later
+ * withdrawal with a "grant" it never had (docs/privacy.md).
+ */
+export function addConsentFields(data: Record<string, unknown>): void {
+  if (data.emailBlacklisted === true) data.emailConsent = false;
+  if (data.smsBlacklisted === true) data.smsConsent = false;
+}
+
 export function createBrevoSource(options: HttpSourceOptions = {}): SourceConnector<BrevoSourceConfig, Record<string, never>> {
   const http = createHttpSource(options);
   const asHttp = (ctx: ConnectorContext<BrevoSourceConfig>): ConnectorContext<HttpConfig> => ({ ...ctx, config: brevoHttpConfig(ctx.config) });
@@ -65,7 +77,12 @@ export function createBrevoSource(options: HttpSourceOptions = {}): SourceConnec
     spec: { config: brevoSourceConfigSchema, stream: z.strictObject({}), secrets: ['apiKey'] },
     check: (ctx, streams) => http.check(asHttp(ctx), streams),
     discover: (ctx, streams) => http.discover(asHttp(ctx), streams),
-    read: (ctx, streams, state) => http.read(asHttp(ctx), streams, state),
+    async *read(ctx, streams, state) {
+      for await (const m of http.read(asHttp(ctx), streams, state)) {
+        if (m.type === 'record') addConsentFields(m.data);
+        yield m;
+      }
+    },
   };
 }
 

@@ -67,3 +67,24 @@ describe('mongodb destination: authentication against the fake server', () => {
     expect(mongodbDestination.mapping?.names?.test('loyaltyTier')).toBe(true);
   });
 });
+
+describe('mongodb destination: consent withdrawal', () => {
+  let server: FakeMongoServer;
+  beforeAll(async () => {
+    server = await FakeMongoServer.start();
+  });
+  afterAll(() => server.stop());
+
+  it('a delete with reason consent_withdrawn removes the document even without mirror; another delete keeps it', async () => {
+    const config = mongodbDestination.spec.config.parse({ url: server.url(), database: DB, collection: 'consent', connectTimeoutMs: 2000 });
+    const ctx = testContext(config);
+    const [a, b] = sampleProfiles(2);
+    expect(await mongodbDestination.write(ctx, [a, b].map((p) => ({ key: p.id, op: 'upsert' as const, profile: p })))).toEqual([{ status: 'ok' }, { status: 'ok' }]);
+    const res = await mongodbDestination.write(ctx, [
+      { key: a.id, op: 'delete', previous: { ref: a.id }, reason: 'consent_withdrawn', purpose: 'email_marketing' },
+      { key: b.id, op: 'delete', previous: { ref: b.id }, reason: 'unmatched' },
+    ]);
+    expect(res).toEqual([{ status: 'ok' }, { status: 'ok' }]);
+    expect(server.documents(DB, 'consent').map((d) => d._id)).toEqual([b.id]);
+  });
+});

@@ -24,6 +24,8 @@ export interface PlannedRow {
 export interface PlannedDelete {
   ref: string;
   items: number[];
+  /** Remove the row even without mirror (a consent withdrawal: a `deleted_at` stamp would keep the data in use). */
+  hard?: boolean;
 }
 
 /** A batch turned into rows: what to upsert, what to delete, and what is already decided. */
@@ -87,7 +89,8 @@ export function planBatch(config: SqlDestinationConfig, batch: DestinationItem[]
     if (item.op === 'track') {
       settle({ status: 'permanent', reason: 'this destination takes profiles, not track events' });
     } else if (item.op === 'delete') {
-      if (config.mirror || config.deletedAtColumn) deletes.push({ ref: item.previous?.ref ?? item.key, items });
+      const hard = item.reason === 'consent_withdrawn';
+      if (config.mirror || config.deletedAtColumn || hard) deletes.push({ ref: item.previous?.ref ?? item.key, items, ...(hard ? { hard } : {}) });
       else settle({ status: 'ok' });
     } else if (!item.profile) {
       settle({ status: 'permanent', reason: `upsert of ${item.key} carries no profile` });

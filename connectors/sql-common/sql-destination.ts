@@ -105,9 +105,10 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
 
   async function applyDeletes(conn: Conn, config: C, deletes: PlannedDelete[]): Promise<void> {
     if (!deletes.length) return;
-    const refs = deletes.map((x) => x.ref);
-    if (config.mirror) await d.remove(conn, config, refs);
-    else await d.markDeleted(conn, config, refs);
+    const removed = deletes.filter((x) => config.mirror || x.hard).map((x) => x.ref);
+    const stamped = deletes.filter((x) => !(config.mirror || x.hard)).map((x) => x.ref);
+    if (removed.length) await d.remove(conn, config, removed);
+    if (stamped.length) await d.markDeleted(conn, config, stamped);
   }
 
   /** The whole batch in one transaction. Returns the failure, if any, after rolling back. */

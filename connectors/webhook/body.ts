@@ -20,7 +20,9 @@ export type WireItem =
       mergedFrom?: string[];
     }
   | { type: 'profile.merged'; key: string; profileId: string; ref: string; survivor: string }
-  | { type: 'profile.deleted'; key: string; profileId: string; ref: string; reason: 'deleted' | 'unmatched' }
+  | { type: 'profile.deleted'; key: string; profileId: string; ref: string; reason: 'deleted' | 'unmatched' | 'consent_withdrawn' }
+  /** The destination's `purpose:` lost its consent: stop using the profile for it (docs/privacy.md). */
+  | { type: 'profile.consent_withdrawn'; key: string; profileId: string; ref: string; purpose: string; timestamp?: string }
   | {
       type: 'event';
       key: string;
@@ -52,7 +54,13 @@ function toWire(item: DestinationItem): WireItem | string {
         if (!item.survivor) return `merged delete of ${item.key} names no survivor`;
         return { type: 'profile.merged', key: item.key, profileId: item.key, ref, survivor: item.survivor };
       }
-      return { type: 'profile.deleted', key: item.key, profileId: item.key, ref, reason: item.reason === 'unmatched' ? 'unmatched' : 'deleted' };
+      return { type: 'profile.deleted', key: item.key, profileId: item.key, ref, reason: item.reason === 'unmatched' || item.reason === 'consent_withdrawn' ? item.reason : 'deleted' };
+    }
+    case 'withdraw': {
+      if (!item.purpose) return `withdrawal of ${item.key} names no purpose`;
+      const wire: WireItem = { type: 'profile.consent_withdrawn', key: item.key, profileId: item.key, ref: item.previous?.ref ?? item.key, purpose: item.purpose };
+      if (item.profile?.updatedAt) wire.timestamp = item.profile.updatedAt;
+      return wire;
     }
     case 'track': {
       const e = item.event;

@@ -125,7 +125,7 @@ export function createWebhookDestination(options: WebhookDestinationOptions = {}
     kind: 'destination',
     delivery: 'incremental',
     spec: { config: webhookConfigSchema, secrets: ['secret', 'headers'] },
-    capabilities: { delete: true, events: true },
+    capabilities: { delete: true, events: true, withdraw: 'mark' },
     // Any JSON key: the mapped payload is the item's `data` (see README, body format).
     mapping: { describe: 'JSON keys' },
     budgets: { default: { perSecond: 20 } },

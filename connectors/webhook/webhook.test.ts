@@ -233,9 +233,21 @@ describe('plugin definition', () => {
     const [d] = plugin.destinations;
     expect(d.id).toBe('webhook');
     expect(d.spec.secrets).toEqual(['secret', 'headers']);
-    expect(d.capabilities).toEqual({ delete: true, events: true });
+    expect(d.capabilities).toEqual({ delete: true, events: true, withdraw: 'mark' });
     expect(d.budgets).toEqual({ default: { perSecond: 20 } });
     expect(d.limits?.maxBatchItems).toBeGreaterThan(0);
     expect(d.limits?.maxBatchBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('consent withdrawal items', () => {
+  it('a withdraw item becomes profile.consent_withdrawn with its purpose and ref; one without a purpose is refused, not sent', () => {
+    const [p] = sampleProfiles(1);
+    const ok = prepareItem({ key: p.id, op: 'withdraw', profile: p, previous: { ref: p.id }, reason: 'consent_withdrawn', purpose: 'email_marketing' });
+    expect(ok.ok && ok.wire).toEqual({ type: 'profile.consent_withdrawn', key: p.id, profileId: p.id, ref: p.id, purpose: 'email_marketing', timestamp: p.updatedAt });
+    // No traits travel with a withdrawal.
+    expect(ok.ok && ok.json).not.toContain(JSON.stringify(p.traits));
+    const bad = prepareItem({ key: p.id, op: 'withdraw', profile: p, previous: { ref: p.id }, reason: 'consent_withdrawn' });
+    expect(bad).toEqual({ ok: false, result: { status: 'permanent', reason: `withdrawal of ${p.id} names no purpose` } });
   });
 });

@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { validate as validCron } from 'node-cron';
 import { ConfigError } from '../errors.js';
+import { checkPurposes } from '../privacy/consent.js';
 import { BUILT_IN_IDENTIFIER_TYPES } from '../schema/canonical.js';
 import { configSchema, type TributaryConfig } from './schema.js';
 import { checkReferences } from './references.js';
@@ -155,6 +156,7 @@ function checkUnique(config: TributaryConfig, fail: (path: Array<string | number
     if (typeof d.trigger === 'object' && !validCron(d.trigger.schedule)) fail(['destinations', i, 'trigger', 'schedule'], `expected a cron expression, got "${d.trigger.schedule}"`);
   });
   checkIdentifierTypes(config, fail);
+  checkPurposes(config, fail);
   for (const [type, b] of Object.entries(config.resolution.blocked)) {
     b.regex.forEach((r, j) => {
       try {

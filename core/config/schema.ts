@@ -142,6 +142,20 @@ export const destinationSchema = z
       .optional()
       .describe("Request budget ({ perSecond, perHour }), or one per named budget of the connector; default: the vendor's documented limits."),
     retry: deliveryRetrySchema.prefault({}),
+    purpose: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase purpose name of letters, digits or "_"')
+      .optional()
+      .describe('Consent purpose this destination serves (email_marketing, ...): only profiles with a grant are sent; a withdrawal is propagated (docs/privacy.md).'),
+  })
+  .strict();
+
+export const privacySchema = z
+  .object({
+    purposes: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase purpose name of letters, digits or "_"'))
+      .default([])
+      .describe('Consent purposes mappings and destinations may use, besides email_marketing, sms_marketing, advertising and analytics.'),
   })
   .strict();
 
@@ -238,6 +252,7 @@ export const configSchema = z
     sources: z.array(sourceSchema).default([]),
     resolution: resolutionSchema.prefault({}),
     destinations: z.array(destinationSchema).default([]),
+    privacy: privacySchema.prefault({}),
   })
   .strict();
 
@@ -253,3 +268,4 @@ export type ComputedTrait = z.infer<typeof computedTraitSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type DeliveryRetryConfig = z.infer<typeof deliveryRetrySchema>;
 export type RateBudgetConfig = z.infer<typeof rateBudgetSchema>;
+export type PrivacyConfig = z.infer<typeof privacySchema>;

@@ -6,6 +6,8 @@ import { deliverOutboxPage, type PassDeps } from './incremental.js';
 import type { DestinationPlan } from './plan.js';
 import { RateLimiter, type DeliveryClock } from './rate-limit.js';
 import { emptyCounts, itemBytes, pack, writeWithRetry } from './send.js';
+import { hasGrant } from '../privacy/consent.js';
+import { followPurposeChange } from './withdraw.js';
 
 export interface DeliverDeps {
   store: ProfileStore;
@@ -59,6 +61,7 @@ export async function deliver(deps: DeliverDeps, plan: DestinationPlan, signal: 
         await store.delivery.markInitialized(name);
         if (n) deps.logger.info(`destination ${name}: ${n} profiles queued (${status.initializedAt ? 'full delivery' : 'first delivery'})`);
       }
+      await followPurposeChange(store, plan, deps.logger, !status.initializedAt || !!opts.full);
       // A page feeds every write call in flight, so `concurrency` batches can run at once.
       const pageSize = Math.min(50_000, Math.max(plan.maxBatchItems * plan.dest.concurrency * 2, 500));
       let after = 0;
@@ -103,6 +106,11 @@ async function deliverSnapshot(pass: PassDeps): Promise<void> {
       for (const p of page) {
         if (plan.where && !plan.where.matches(p)) {
           counts.filtered++;
+          continue;
+        }
+        // A snapshot is written whole: leaving a profile out is its withdrawal.
+        if (plan.purpose && !hasGrant(p.traits, plan.purpose)) {
+          counts.withheld = (counts.withheld ?? 0) + 1;
           continue;
         }
         items.push({ key: p.id, op: 'upsert', profile: p, ...(plan.payload ? { payload: plan.payload.build(p) } : {}) });

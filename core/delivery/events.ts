@@ -1,4 +1,5 @@
 import type { DestinationItem } from '../plugin/types.js';
+import { hasGrant } from '../privacy/consent.js';
 import type { DeliverySettlement, StoredTrackRecord } from '../store/types.js';
 import type { PassDeps } from './incremental.js';
 import { itemBytes, pack, writeWithRetry } from './send.js';
@@ -39,7 +40,7 @@ async function sendRows(deps: PassDeps, rows: StoredTrackRecord[], retried: bool
     const ev = row.record.event;
     const id = (await store.resolveProfileId(row.profileId)) ?? row.profileId;
     const profile = await store.profileDocument(id);
-    if (!ev || !profile || (plan.where && !plan.where.matches(profile))) {
+    if (!ev || !profile || (plan.where && !plan.where.matches(profile)) || (plan.purpose && !hasGrant(profile.traits, plan.purpose))) {
       skipped.push(row);
       continue;
     }

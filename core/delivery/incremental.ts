@@ -5,6 +5,7 @@ import type { DestinationPlan } from './plan.js';
 import type { DeliveryClock } from './rate-limit.js';
 import { itemBytes, pack, writeWithRetry } from './send.js';
 import { faultAfterWrite } from './fault.js';
+import { withdrawal } from './withdraw.js';
 
 export interface PassDeps {
   store: ProfileStore;
@@ -79,7 +80,10 @@ export async function deliverOutboxPage(deps: PassDeps, entries: OutboxEntry[]):
         if (p.ref === ref) direct.remove.push(absorbed);
         else gone(absorbed, 'merged', doc.id);
       }
-      if (plan.where && !plan.where.matches(doc)) {
+      const consent = withdrawal(plan, doc, prev, counts);
+      if (consent) {
+        if (consent.item) mine.push({ item: consent.item, entry, bytes: itemBytes(consent.item), ref: prev!.ref, hash: consent.hash });
+      } else if (plan.where && !plan.where.matches(doc)) {
         counts.filtered++;
         if (plan.dest.onUnmatch === 'delete') gone(doc.id, 'unmatched');
       } else {
@@ -163,7 +167,10 @@ async function settleBatch(deps: PassDeps, batch: Work[], results: WriteResult[]
     let settled = true;
     if (r.status === 'ok') {
       counts.delivered++;
-      if (w.item.op === 'delete') {
+      if (w.item.reason === 'consent_withdrawn') counts.withdrawn = (counts.withdrawn ?? 0) + 1;
+      if (w.item.op === 'delete' && w.item.reason === 'consent_withdrawn') {
+        s.remove.push(w.item.key);
+      } else if (w.item.op === 'delete') {
         counts.deleted++;
         s.remove.push(w.item.key);
       } else s.put.push({ profileId: w.item.key, ref: w.ref, hash: w.hash! });

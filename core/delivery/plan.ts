@@ -18,6 +18,16 @@ export interface DestinationPlan {
   payload?: CompiledPayload;
   where?: CompiledWhere;
   canDelete: boolean;
+  /** The consent purpose it serves (`purpose:` in YAML): only profiles with a grant go out. */
+  purpose?: string;
+  /**
+   * How it withdraws a profile whose consent for `purpose` is gone: `rewrite` for
+   * snapshot destinations (the next snapshot leaves it out); `update` for a
+   * destination that withdraws by deleting but whose `mapping:` writes
+   * `consent.<purpose>` (the row stays, its consent column set to false);
+   * `none`: it cannot (reported in status).
+   */
+  withdraw: 'mark' | 'delete' | 'update' | 'rewrite' | 'none';
   sendEvents: boolean;
   budgets: Record<string, RateBudget>;
   maxBatchItems: number;
@@ -43,6 +53,13 @@ function mergeBudgets(connector: DestinationConnector, override: DestinationConf
     base[name] = { ...base[name], ...b };
   }
   return base;
+}
+
+function withdrawMode(connector: DestinationConnector, dest: DestinationConfig): DestinationPlan['withdraw'] {
+  if (connector.delivery === 'snapshot') return 'rewrite';
+  const declared = connector.capabilities?.withdraw ?? (connector.capabilities?.delete ? 'delete' : 'none');
+  const mapsConsent = !!dest.purpose && Object.values(dest.mapping ?? {}).some((v) => v.trim() === `consent.${dest.purpose}`);
+  return declared === 'delete' && mapsConsent ? 'update' : declared;
 }
 
 export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, dest: DestinationConfig): DestinationPlan {
@@ -89,7 +106,10 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
     }
   }
 
-  if (dest.events && !connector.capabilities?.events) fail(['events'], `connector ${connector.id} does not take events`);
+  if (dest.purpose && !vocabulary.consent.has(dest.purpose)) {
+    warnings.push(`${where(at('purpose'))}: no source maps consent "${dest.purpose}" (mapping.consent), so no profile holds a grant and nothing will be sent`);
+  }
+    if (dest.events && !connector.capabilities?.events) fail(['events'], `connector ${connector.id} does not take events`);
   const limits = connector.limits ?? {};
   return {
     dest,
@@ -99,6 +119,8 @@ export function planDestination(loaded: LoadedConfig, registry: PluginRegistry, 
     payload,
     where: filter,
     canDelete: !!connector.capabilities?.delete,
+    ...(dest.purpose ? { purpose: dest.purpose } : {}),
+    withdraw: withdrawMode(connector, dest),
     sendEvents: dest.events,
     budgets: mergeBudgets(connector, dest.rateLimit, fail),
     maxBatchItems: Math.min(dest.batchSize, limits.maxBatchItems ?? Infinity),

@@ -244,7 +244,7 @@ export interface DestinationItem {
    * `track`: one event of `profile` (only to destinations with `capabilities.events`
    * and `events: true` in YAML), sent once, in the order the events were stored.
    */
-  op: 'upsert' | 'delete' | 'track';
+  op: 'upsert' | 'delete' | 'track' | 'withdraw';
   /** Track items: the event. */
   event?: DestinationEvent;
   /** Upserts and track items: the profile as it is now. */
@@ -263,8 +263,19 @@ export interface DestinationItem {
    * Deletes always carry it: it names what to delete.
    */
   previous?: { ref: string };
-  /** Deletes: why. `merged` items also name the profile they were merged into. */
-  reason?: 'merged' | 'deleted' | 'unmatched';
+  /**
+   * Deletes: why. `merged` items also name the profile they were merged into.
+   * `consent_withdrawn`: the destination serves a `purpose` the profile no longer
+   * consents to (deletes to destinations that withdraw by deleting, and every `withdraw` item).
+   */
+  reason?: 'merged' | 'deleted' | 'unmatched' | 'consent_withdrawn';
+  /**
+   * `withdraw` items (and `consent_withdrawn` deletes): the consent purpose withdrawn
+   * (the destination's `purpose:`). A `withdraw` item carries `previous.ref` and the
+   * profile as it is now; the destination keeps the record but must stop using it
+   * for the purpose (Brevo: blocklist the contact; a webhook: a `profile.consent_withdrawn` event).
+   */
+  purpose?: string;
   /** Deletes with reason `merged`: the surviving profile id. */
   survivor?: string;
 }
@@ -317,7 +328,21 @@ export interface DestinationConnector<C = any> {
    * Can it remove what it holds (`op: 'delete'`)? Without it, merged-away,
    * deleted and no-longer-matching profiles are left at the destination.
    */
-  readonly capabilities?: { delete?: boolean; events?: boolean };
+  readonly capabilities?: {
+    delete?: boolean;
+    events?: boolean;
+    /**
+     * How it withdraws a profile it holds when the destination's `purpose:` loses
+     * its consent. `'mark'`: the engine sends `op: 'withdraw'` items (reason
+     * `consent_withdrawn`, `purpose`); the record stays there, flagged (Brevo sets
+     * emailBlacklisted). `'delete'`: the engine sends a delete with reason
+     * `consent_withdrawn`. Unset: a connector that can delete withdraws by delete;
+     * one that cannot is reported as unable to withdraw (`tributary status`).
+     * Implement `'mark'` when the vendor has an opt-out flag: deleting would lose
+     * the suppression, and a later import could subscribe the person again.
+     */
+    withdraw?: 'mark' | 'delete';
+  };
   /**
    * Default request budgets by name, as the vendor documents them. Users
    * override them per destination in YAML (`rateLimit:`) for higher tiers.

@@ -2,6 +2,7 @@ import type { ComputedTrait, ResolutionConfig, TraitRule } from '../config/schem
 import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import type { ProfileState } from './types.js';
+import { latestConsent } from '../privacy/consent.js';
 
 /**
  * Running state of one trait or computed trait. Every strategy here can both
@@ -178,6 +179,24 @@ function combineComputed(def: ComputedTrait, a: Cell | undefined, b: Cell): Cell
   }
 }
 
+const CONSENT_PREFIX = 'consent.';
+
+function isConsentCell(name: string): boolean {
+  return name.startsWith(CONSENT_PREFIX);
+}
+
+/**
+ * Consent is not a trait rule the YAML can change: per purpose the latest
+ * statement stands and a tie favours the withdrawal (core/privacy/consent.ts).
+ */
+function applyConsent(traits: Record<string, Cell>, r: CanonicalRecord): void {
+  if (!r.consent) return;
+  for (const [purpose, value] of Object.entries(r.consent)) {
+    const name = CONSENT_PREFIX + purpose;
+    traits[name] = latestConsent(traits[name], { v: value, at: r.observedAt, src: recordKey(r) });
+  }
+}
+
 /** Applies records and merges to profile state, per the survivorship rules in YAML. */
 export class Survivorship {
   constructor(private readonly rules: Pick<ResolutionConfig, 'traits' | 'computed'>) {}
@@ -196,13 +215,7 @@ export class Survivorship {
       const cell = traitCell(rule, value, r);
       if (cell) agg.traits[name] = combineTrait(rule, agg.traits[name], cell);
     }
-    if (r.consent) {
-      for (const [purpose, value] of Object.entries(r.consent)) {
-        // Consent is always the most recent statement of the person.
-        const cell: Cell = { v: value, at: r.observedAt, src: recordKey(r) };
-        agg.traits[`consent.${purpose}`] = combineTrait(DEFAULT_RULE, agg.traits[`consent.${purpose}`], cell);
-      }
-    }
+    applyConsent(agg.traits, r);
     for (const [name, def] of Object.entries(this.rules.computed)) {
       const cell = computedCell(def, r);
       if (cell) agg.computed[name] = combineComputed(def, agg.computed[name], cell);
@@ -215,7 +228,8 @@ export class Survivorship {
     const a = this.aggregates(survivor);
     const b = this.aggregates(absorbed);
     for (const [name, cell] of Object.entries(b.traits)) {
-      a.traits[name] = combineTrait(this.rules.traits[name] ?? DEFAULT_RULE, a.traits[name], cell);
+      if (isConsentCell(name)) a.traits[name] = latestConsent(a.traits[name], cell);
+      else a.traits[name] = combineTrait(this.rules.traits[name] ?? DEFAULT_RULE, a.traits[name], cell);
     }
     for (const [name, cell] of Object.entries(b.computed)) {
       const def = this.rules.computed[name];

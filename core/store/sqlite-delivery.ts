@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import type { CanonicalRecord } from '../schema/canonical.js';
-import type { DeadLetterInput, DeliveryLedger, DeliverySettlement, DestinationStatus, StoredTrackRecord } from './types.js';
+import type { DeadLetterInput, DeliveryLedger, DeliverySettlement, DestinationStatus, StoredTrackRecord, WithdrawalStatus } from './types.js';
+import { lastPurpose, recordPurpose, withdrawalStatus } from './sqlite-consent.js';
 
 type Row = Record<string, unknown>;
 
@@ -212,6 +213,18 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
 
   async releaseLease(name: string, owner: string): Promise<void> {
     await this.write(() => this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner));
+  }
+
+  async withdrawalStatus(destination: string, purpose: string): Promise<WithdrawalStatus> {
+    return withdrawalStatus(this.db, destination, purpose);
+  }
+
+  async lastPurpose(destination: string): Promise<{ purpose?: string } | undefined> {
+    return lastPurpose(this.db, destination);
+  }
+
+  async recordPurpose(destination: string, purpose: string | undefined): Promise<void> {
+    await this.write(() => recordPurpose(this.db, destination, purpose));
   }
 }
 

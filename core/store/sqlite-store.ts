@@ -8,6 +8,7 @@ import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
+import { CONSENT_SCHEMA_SQL, explainConsent, insertConsentStatements } from './sqlite-consent.js';
 import { migrateStore } from './sqlite-migrate.js';
 import type {
   BatchCommit,
@@ -63,6 +64,7 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('cache_size = -262144');
     migrateStore(this.db, file);
     this.db.exec(DELIVERY_SCHEMA_SQL);
+    this.db.exec(CONSENT_SCHEMA_SQL);
     this.stmts = this.prepare();
     this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
     this.delivery = new SqliteDeliveryLedger(
@@ -231,6 +233,7 @@ export class SqliteStore implements ProfileStore {
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
         s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
       }
+      insertConsentStatements(this.db, batch.records, now);
       fault('commit.after-records');
       // A record read again replaces its refusals rather than adding the same ones once more.
       // Without the resolver's list, every record is treated as possibly read again.
@@ -322,7 +325,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async explain(profileId: string): Promise<ProfileExplanation> {
-    return explainProfile(this.db, profileId, await this.recordsOfProfiles([profileId]));
+    return { ...explainProfile(this.db, profileId, await this.recordsOfProfiles([profileId])), consent: explainConsent(this.db, profileId) };
   }
 
   async pendingOutbox(destination: string, limit: number, afterSeq = 0): Promise<OutboxEntry[]> {

@@ -50,6 +50,12 @@ export interface DeliveryCounts {
   throttledMs: number;
   /** Set when the run stopped early or left items queued. */
   error?: string;
+  /** Profiles not sent because they hold no grant for the destination's `purpose`. */
+  withheld?: number;
+  /** Withdrawals acknowledged (a profile sent before whose consent is now withdrawn). */
+  withdrawn?: number;
+  /** Profiles the destination holds whose consent is withdrawn, but it cannot withdraw them (no delete, no withdraw). */
+  cannotWithdraw?: number;
 }
 
 /** Counts of one stream in one run. Fields marked optional are absent from runs stored by older versions. */
@@ -139,7 +145,19 @@ export interface ResolutionSnapshot {
   merges: MergeEvent[];
 }
 
+/** `profiles explain`: per purpose, the value that stands, where it came from, and every statement. */
+export interface ConsentExplanation {
+  purpose: string;
+  value: boolean;
+  /** The statement that stands (recordKey source/stream/recordId, observedAt). */
+  from: { source: string; stream: string; recordId: string; at: string };
+  /** Every statement of this profile's records for the purpose, oldest first. */
+  history: Array<{ value: boolean; source: string; stream: string; recordId: string; at: string }>;
+}
+
 export interface ProfileExplanation {
+  /** Consent per purpose (absent from explanations of stores without consent bookkeeping). */
+  consent?: ConsentExplanation[];
   profileId: string;
   aliases: string[];
   records: StoredRecord[];
@@ -225,6 +243,14 @@ export interface DestinationStatus {
   lastRun?: { at: string; counts: DeliveryCounts; error?: string };
 }
 
+/** Consent bookkeeping of one destination with a `purpose:`, for `tributary status`. */
+export interface WithdrawalStatus {
+  /** Profiles it holds (and has not withdrawn) whose consent for the purpose is withdrawn or absent: withdrawn at the next delivery. */
+  pending: number;
+  /** Profiles withdrawn there (still held, marked). */
+  withdrawn: number;
+}
+
 /** What settling one delivered batch changes, in one transaction. */
 export interface DeliverySettlement {
   /** Outbox entries fully settled (every item of theirs ok, unchanged, dead-lettered or filtered). */
@@ -271,4 +297,9 @@ export interface DeliveryLedger {
   acquireLease(name: string, owner: string, ttlMs: number): Promise<{ holder: string } | undefined>;
   renewLease(name: string, owner: string, ttlMs: number): Promise<void>;
   releaseLease(name: string, owner: string): Promise<void>;
+  /** For a destination with a `purpose:`: withdrawals still to send, and those done (core/store/sqlite-consent.ts). */
+  withdrawalStatus(destination: string, purpose: string): Promise<WithdrawalStatus>;
+  /** The `purpose:` a destination was last delivered under (`{}`: none; undefined: never recorded). */
+  lastPurpose(destination: string): Promise<{ purpose?: string } | undefined>;
+  recordPurpose(destination: string, purpose: string | undefined): Promise<void>;
 }

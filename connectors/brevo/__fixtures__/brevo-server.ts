@@ -41,6 +41,8 @@ export interface LoggedRequest {
   status: number;
   at: number;
   fault?: FaultKind;
+  /** The parsed JSON body, when the request had one. */
+  body?: unknown;
 }
 
 export interface ReceivedEvent {
@@ -300,6 +302,7 @@ export async function startBrevoServer(opts: BrevoServerOptions = {}): Promise<B
         return send(err(400, 'bad_request', 'Malformed JSON body'));
       }
     }
+    if (body !== undefined) entry.body = body;
     send(route(req.method ?? 'GET', url.pathname, url.searchParams, body));
   }
 

@@ -11,9 +11,24 @@ export function describeCounts(c: DeliveryCounts): string {
   if (c.filtered) parts.push(`filtered out ${c.filtered}`);
   if (c.retried) parts.push(`retried ${c.retried}`);
   if (c.pending) parts.push(`still queued ${c.pending}`);
+  if (c.withheld) parts.push(`withheld (no consent) ${c.withheld}`);
+  if (c.withdrawn) parts.push(`consent withdrawn ${c.withdrawn}`);
+  if (c.cannotWithdraw) parts.push(`cannot withdraw ${c.cannotWithdraw}`);
   parts.push(`requests ${c.requests}`);
   if (c.throttledMs >= 1000) parts.push(`waited ${(c.throttledMs / 1000).toFixed(1)} s for the rate budget`);
   return parts.join(', ');
+}
+
+/** A destination's consent bookkeeping: how it withdraws, withdrawals still owed (sent at its next delivery) and done. */
+async function consentStatus(engine: Engine, store: ProfileStore, name: string, purpose: string) {
+  let withdraw: string;
+  try {
+    withdraw = engine.destinationPlan(name).withdraw;
+  } catch {
+    withdraw = 'unknown';
+  }
+  const w = await store.delivery.withdrawalStatus(name, purpose);
+  return { purpose, withdraw, pendingWithdrawals: w.pending, withdrawn: w.withdrawn };
 }
 
 /** Per destination: queue backlog, the last delivery and its counts; for `status`. */
@@ -28,6 +43,7 @@ export async function destinationStatus(engine: Engine, store: ProfileStore) {
       backlog: await store.delivery.backlog(d.name),
       ...(st.disabled ? { disabled: st.disabled } : {}),
       ...(st.lastRun ? { lastRun: st.lastRun } : {}),
+      ...(d.purpose ? { consent: await consentStatus(engine, store, d.name, d.purpose) } : {}),
     });
   }
   return out;
@@ -36,7 +52,11 @@ export async function destinationStatus(engine: Engine, store: ProfileStore) {
 export function destinationStatusLines(rows: Awaited<ReturnType<typeof destinationStatus>>): string[] {
   return rows.map((r) => {
     const last = r.lastRun ? `last delivery ${r.lastRun.at}: ${r.lastRun.error ? `FAILED: ${r.lastRun.error}; ` : ''}${describeCounts(r.lastRun.counts)}` : 'never delivered';
-    return `destination ${r.name} (${r.connector}, ${r.trigger}): ${r.backlog} queued; ${r.disabled ? `DISABLED: ${r.disabled}; ` : ''}${last}`;
+    const c = r.consent;
+    const consent = c
+      ? `; purpose ${c.purpose}: ${c.pendingWithdrawals} withdrawal(s) pending, ${c.withdrawn} withdrawn${c.withdraw === 'none' ? ` (${r.connector} cannot withdraw: remove them there by hand)` : ''}`
+      : '';
+    return `destination ${r.name} (${r.connector}, ${r.trigger}): ${r.backlog} queued; ${r.disabled ? `DISABLED: ${r.disabled}; ` : ''}${last}${consent}`;
   });
 }
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { testConnectorContext } from '../../engine/connector-context.js';
 import { identifierKey, parseIdentifierKey } from '../../schema/canonical.js';
+import { consentLines } from '../../privacy/consent-explain.js';
 import type { ProfileStore } from '../../store/types.js';
 import { findProfile, globals, reportError, withEngine } from '../shared.js';
 
@@ -108,7 +109,7 @@ export function profilesCommand(): Command {
 
   cmd
     .command('explain')
-    .description('Show why a profile is what it is: its records, each link and the rule that made it, merges, refused merges')
+    .description('Show why a profile is what it is: its records, each link and the rule that made it, merges, refused merges, consent per purpose')
     .argument('<query>', 'profile id, alias, email, phone, namespace:value or type:value')
     .option('--json', 'print JSON')
     .action(async (query: string, opts: { json?: boolean }, sub: Command) => {
@@ -138,6 +139,7 @@ export function profilesCommand(): Command {
           }
           w(`merges (${ex.merges.length}):`);
           for (const m of ex.merges) w(`  ${m.at} absorbed ${m.absorbed} via ${showKey(m.identifierKey)} from record ${m.recordKey} (rule ${m.rule})`);
+          for (const line of consentLines(ex.consent ?? [])) w(line);
         });
       } catch (err) {
         reportError(err, !!globals(sub).verbose);

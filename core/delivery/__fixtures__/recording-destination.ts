@@ -12,10 +12,14 @@ export type Answer = WriteResult | ((item: DestinationItem) => WriteResult) | 'u
  * call and every rate-gate take, and answers as a test scripts it: the next
  * calls' answers come from `script`, then everything is ok.
  */
-export function recordingDestination(opts: { canDelete?: boolean; events?: boolean; maxItemBytes?: number; maxBatchBytes?: number; keyBy?: 'id' | 'email' } = {}) {
+export function recordingDestination(
+  opts: { canDelete?: boolean; events?: boolean; maxItemBytes?: number; maxBatchBytes?: number; keyBy?: 'id' | 'email'; withdraw?: 'mark' | 'delete' } = {},
+) {
   const held = new Map<string, unknown>();
   const calls: DestinationItem[][] = [];
   const events: DestinationItem[] = [];
+  /** ref -> purpose withdrawn (`op: 'withdraw'` items). */
+  const withdrawn = new Map<string, string>();
   const script: Answer[] = [];
   let takes = 0;
   const refOf = (item: DestinationItem) =>
@@ -25,7 +29,7 @@ export function recordingDestination(opts: { canDelete?: boolean; events?: boole
     kind: 'destination',
     delivery: 'incremental',
     spec: { config: z.object({ note: z.string().optional() }) },
-    capabilities: { delete: opts.canDelete ?? true, events: opts.events ?? true },
+    capabilities: { delete: opts.canDelete ?? true, events: opts.events ?? true, ...(opts.withdraw ? { withdraw: opts.withdraw } : {}) },
     budgets: { default: { perSecond: 5 } },
     limits: { maxItemBytes: opts.maxItemBytes, maxBatchBytes: opts.maxBatchBytes },
     mapping: { names: /^[A-Z][A-Z0-9_]*$/, describe: 'upper-case names' },
@@ -46,7 +50,11 @@ export function recordingDestination(opts: { canDelete?: boolean; events?: boole
         if (r.status !== 'ok') return r;
         if (item.op === 'delete') held.delete(item.previous!.ref);
         else if (item.op === 'track') events.push(item);
-        else held.set(refOf(item), item.payload ?? item.profile);
+        else if (item.op === 'withdraw') withdrawn.set(item.previous!.ref, item.purpose!);
+        else {
+          held.set(refOf(item), item.payload ?? item.profile);
+          withdrawn.delete(refOf(item));
+        }
         return r;
       });
     },
@@ -54,6 +62,7 @@ export function recordingDestination(opts: { canDelete?: boolean; events?: boole
   return {
     connector,
     held,
+    withdrawn,
     calls,
     events,
     script,
