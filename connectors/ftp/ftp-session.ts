@@ -6,7 +6,7 @@ import ftp from 'basic-ftp';
 import type { FileInfo } from 'basic-ftp';
 import { ConfigError, ConnectionError } from '../../core/errors.js';
 import type { Logger } from '../../core/plugin/types.js';
-import type { RemoteEntry, RemoteSession } from '../remote-files/remote-fs.js';
+import { unsafeNameReason, type RemoteEntry, type RemoteSession } from '../remote-files/remote-fs.js';
 import { ftpPort, type FtpConfig } from './config.js';
 
 const { Client, FTPError, FileType } = ftp;
@@ -47,7 +47,8 @@ export async function toEntries(client: FtpClient, dir: string, infos: FileInfo[
   const out: RemoteEntry[] = [];
   for (const info of infos) {
     const isFile = info.type === FileType.File;
-    const mtimeMs = isFile ? await mtimeOf(client, posix.join(dir, info.name), info) : (info.modifiedAt?.getTime() ?? 0);
+    // A name the read loop refuses is not sent back to the server, not even in an MDTM.
+    const mtimeMs = isFile && !unsafeNameReason(info.name) ? await mtimeOf(client, posix.join(dir, info.name), info) : (info.modifiedAt?.getTime() ?? 0);
     out.push({ name: info.name, size: info.size, mtimeMs, isFile });
   }
   return out;
@@ -112,12 +113,27 @@ class FtpSession implements RemoteSession {
           if (wanted > 0) out.destroy(Object.assign(new Error(`transfer of ${path} ended ${wanted} bytes short`), { code: 'ESHORTREAD' }));
           else out.end();
         },
-        (err) => {
+        async (err) => {
           settled = true;
-          out.destroy(err as Error);
+          out.destroy(await this.explain(err, path));
         },
       );
     return out;
+  }
+
+  /**
+   * A RETR of a file that is gone can surface as a reset data socket (proftpd over TLS closes it
+   * before its 550 reply is read): when a transfer fails that way, ask the server for the file's
+   * size, so a vanished file is reported as missing rather than retried as a dropped link.
+   */
+  private async explain(err: unknown, path: string): Promise<Error> {
+    if (classifyFtpError(err) !== 'connection') return err as Error;
+    try {
+      await (await this.ready()).size(this.abs(path));
+    } catch (probe) {
+      if (classifyFtpError(probe) === 'missing') return probe as Error;
+    }
+    return err as Error;
   }
 
   async rename(from: string, to: string): Promise<void> {
