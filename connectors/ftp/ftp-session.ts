@@ -26,7 +26,7 @@ export function classifyFtpError(err: unknown): 'missing' | 'connection' | 'othe
 }
 
 /** An FTP server's modification time when the listing has none (LIST): MDTM (second precision, UTC). */
-async function mtimeOf(client: FtpClient, path: string, info: FileInfo): Promise<number> {
+async function mtimeOf(client: Pick<FtpClient, 'lastMod'>, path: string, info: FileInfo): Promise<number> {
   if (info.modifiedAt) return info.modifiedAt.getTime();
   try {
     return (await client.lastMod(path)).getTime();
@@ -43,7 +43,7 @@ async function mtimeOf(client: FtpClient, path: string, info: FileInfo): Promise
  * exact UTC `modify` fact; a LIST fallback (vsftpd) carries the size and a
  * date of minute precision at best, so each file's mtime is asked with MDTM.
  */
-export async function toEntries(client: FtpClient, dir: string, infos: FileInfo[]): Promise<RemoteEntry[]> {
+export async function toEntries(client: Pick<FtpClient, 'lastMod'>, dir: string, infos: FileInfo[]): Promise<RemoteEntry[]> {
   const out: RemoteEntry[] = [];
   for (const info of infos) {
     const isFile = info.type === FileType.File;
