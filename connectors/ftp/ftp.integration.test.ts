@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError } from '../../core/errors.js';
@@ -180,6 +180,39 @@ describe.each([
     for (const bad of ['../up/*.csv', '/etc/*.csv', 'a\0.csv']) {
       await expect(h.run(h.config({ path: dir }), stream(bad))).rejects.toThrow(/path/);
     }
+  });
+
+  it('a file still growing between the two listings is left for a later run', async () => {
+    const dir = h.folder({ 'growing.csv': csv([1]), 'stable.csv': csv([2]) });
+    const before = h.server.commands().length;
+    let appended = false;
+    // Append once the server has served the first listing, inside the settle pause.
+    const watch = setInterval(() => {
+      if (!appended && h.server.commands().slice(before).some((c) => c.startsWith(list))) {
+        appended = true;
+        appendFileSync(join(h.server.root, dir, 'growing.csv'), '9,late\n');
+      }
+    }, 20);
+    try {
+      const r = await h.run(h.config({ path: dir, ready: 'stable-size', settleMs: 1500 }), stream('*.csv'));
+      expect(appended).toBe(true);
+      expect(r.ids).toEqual(['2']);
+      expect(r.logs.some((l) => l.message.includes('growing.csv is still changing'))).toBe(true);
+      const later = await h.run(h.config({ path: dir, ready: 'stable-size', settleMs: 0 }), stream('*.csv'), r.state);
+      expect(later.ids).toEqual(['1', '9']);
+    } finally {
+      clearInterval(watch);
+    }
+  });
+
+  it('onChange: append reads only the appended bytes, asking for them with REST at the old size', async () => {
+    const dir = h.folder({ 'a.csv': csv([1, 2]) });
+    const first = await h.run(h.config({ path: dir }), stream('*.csv'));
+    appendFileSync(join(h.server.root, dir, 'a.csv'), '3,name 3\n');
+    const before = h.server.commands().length;
+    const append = await h.run(h.config({ path: dir, onChange: 'append' }), stream('*.csv'), first.state);
+    expect(append.records.map((r) => r.data)).toEqual([{ id: '3', name: 'name 3' }]);
+    expect(h.server.commands().slice(before).filter((c) => c.startsWith('REST'))).toEqual([`REST ${csv([1, 2]).length}`]);
   });
 
   it('archives a file once the state saying it is done comes back committed', async () => {
