@@ -55,6 +55,7 @@ export async function toEntries(client: Pick<FtpClient, 'lastMod'>, dir: string,
 }
 
 class FtpSession implements RemoteSession {
+  private ended = false;
   constructor(
     private client: FtpClient,
     private readonly home: string,
@@ -67,6 +68,7 @@ class FtpSession implements RemoteSession {
 
   /** The client, reconnected if an abandoned download had to close it (FTP cannot cancel a RETR otherwise). */
   private async ready(): Promise<FtpClient> {
+    if (this.ended) throw new Error('FTP session is closed');
     if (this.client.closed) this.client = (await this.reopen()).client;
     return this.client;
   }
@@ -82,14 +84,26 @@ class FtpSession implements RemoteSession {
   read(path: string, start: number, end: number): Readable {
     let wanted = Math.max(0, end - start);
     let settled = false;
-    const out = new PassThrough({ highWaterMark: 256 * 1024 });
+    const session = this;
+    let sink: Writable | undefined;
+    const out = new PassThrough({
+      highWaterMark: 256 * 1024,
+      // Runs inside destroy(), before the reader can ask for anything else: a reader that leaves early
+      // (a sample, an abort) leaves a RETR running, so the link is closed now and the next call reopens it.
+      destroy(err, cb) {
+        if (!settled) session.client.close();
+        if (sink && !sink.destroyed) sink.destroy();
+        cb(err);
+      },
+    });
     if (wanted === 0) {
+      settled = true;
       out.end();
       return out;
     }
     // basic-ftp pipes the data socket into `sink` and ends it whatever the outcome;
     // `out` ends only when the transfer's reply says it is complete, so a cut link is never a short file.
-    const sink = new Writable({
+    sink = new Writable({
       highWaterMark: 256 * 1024,
       write(chunk: Buffer, _enc, cb) {
         // Bytes past the listed size (a file still growing) are not ours to read now.
@@ -99,11 +113,6 @@ class FtpSession implements RemoteSession {
         if (out.write(part)) cb();
         else out.once('drain', () => cb());
       },
-    });
-    out.on('close', () => {
-      // A reader that leaves early (a sample, an abort) leaves a RETR running: close the link; the next call reopens it.
-      if (!settled) this.client.close();
-      if (!sink.destroyed) sink.destroy();
     });
     this.ready()
       .then((client) => client.downloadTo(sink, this.abs(path), start))
@@ -115,6 +124,8 @@ class FtpSession implements RemoteSession {
         },
         async (err) => {
           settled = true;
+          // The reader left (and so closed the link): nobody is waiting for an explanation.
+          if (out.destroyed) return;
           out.destroy(await this.explain(err, path));
         },
       );
@@ -159,6 +170,7 @@ class FtpSession implements RemoteSession {
   }
 
   async close(): Promise<void> {
+    this.ended = true;
     this.client.close();
   }
 }

@@ -32,6 +32,8 @@ export interface TestFtpServer {
   commands(): string[];
   /** Kills the server's session processes (control and data connections drop); the listener stays. */
   dropSessions(): void;
+  /** Session processes alive now (one or more per open client connection; 0 when every client has left). */
+  sessionCount(): number;
   close(): Promise<void>;
 }
 
@@ -173,6 +175,15 @@ function run(bin: string, args: string[], dir: string, kind: TestFtpServer['kind
     port,
     root,
     ...extra,
+    sessionCount() {
+      return descendants(child.pid!).filter((pid) => {
+        try {
+          return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      }).length;
+    },
     dropSessions() {
       for (const pid of descendants(child.pid!)) {
         try {
