@@ -54,6 +54,14 @@ export async function toEntries(client: Pick<FtpClient, 'lastMod'>, dir: string,
   return out;
 }
 
+const oneLine = (s: string) => s.replace(/\s*\r?\n\s*/g, ' ').trim();
+
+/** OpenSSL errors span lines ("...:354:\n (control socket)"); the read loop quotes messages in one-line errors. */
+export function tidy(err: unknown): Error {
+  if (err instanceof Error && /[\r\n]/.test(err.message)) err.message = oneLine(err.message);
+  return err as Error;
+}
+
 class FtpSession implements RemoteSession {
   private ended = false;
   constructor(
@@ -76,9 +84,13 @@ class FtpSession implements RemoteSession {
   async list(dir: string): Promise<RemoteEntry[]> {
     const client = await this.ready();
     const abs = this.abs(dir);
-    // CWD first: vsftpd answers LIST of a missing directory with an empty listing, CWD with 550.
-    await client.cd(abs);
-    return toEntries(client, abs, await client.list());
+    try {
+      // CWD first: vsftpd answers LIST of a missing directory with an empty listing, CWD with 550.
+      await client.cd(abs);
+      return await toEntries(client, abs, await client.list());
+    } catch (err) {
+      throw tidy(err);
+    }
   }
 
   read(path: string, start: number, end: number): Readable {
@@ -126,7 +138,7 @@ class FtpSession implements RemoteSession {
           settled = true;
           // The reader left (and so closed the link): nobody is waiting for an explanation.
           if (out.destroyed) return;
-          out.destroy(await this.explain(err, path));
+          out.destroy(tidy(await this.explain(err, path)));
         },
       );
     return out;
@@ -148,7 +160,9 @@ class FtpSession implements RemoteSession {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await (await this.ready()).rename(this.abs(from), this.abs(to));
+    await (await this.ready()).rename(this.abs(from), this.abs(to)).catch((err: unknown) => {
+      throw tidy(err);
+    });
   }
 
   async mkdir(dir: string): Promise<void> {
@@ -187,8 +201,6 @@ function tlsOptions(config: FtpConfig): ConnectionOptions {
   }
   return opts;
 }
-
-const oneLine = (s: string) => s.replace(/\s*\r?\n\s*/g, ' ').trim();
 
 async function login(config: FtpConfig, logger: Logger): Promise<{ client: FtpClient; home: string }> {
   const port = ftpPort(config);

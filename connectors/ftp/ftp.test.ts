@@ -1,7 +1,7 @@
 import ftp from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
 import { ftpConfigSchema, ftpPort } from './config.js';
-import { classifyFtpError, toEntries } from './ftp-session.js';
+import { classifyFtpError, tidy, toEntries } from './ftp-session.js';
 import { ftpDisplay } from './source.js';
 
 const { FTPError, parseList } = ftp;
@@ -46,6 +46,13 @@ describe('ftp errors', () => {
     expect(classifyFtpError(new Error('Server sent FIN packet unexpectedly, closing connection.'))).toBe('connection');
     expect(classifyFtpError(new FTPError({ code: 530, message: '530 Login incorrect.' }))).toBe('other');
     expect(classifyFtpError(new Error('Unexpected token'))).toBe('other');
+  });
+
+  it('makes multi-line OpenSSL messages one line, keeping the error and its code', () => {
+    const err = Object.assign(new Error('80AC:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:ssl3_record.c:354:\n (control socket)'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' });
+    expect(tidy(err)).toBe(err);
+    expect(err.message).toBe('80AC:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:ssl3_record.c:354: (control socket)');
+    expect(err.code).toBe('ERR_SSL_WRONG_VERSION_NUMBER');
   });
 });
 
