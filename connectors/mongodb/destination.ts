@@ -53,7 +53,7 @@ function plan(config: MongodbDestinationConfig, batch: DestinationItem[], result
       settle({ status: 'permanent', reason: 'this destination takes profiles, not track events' });
     } else if (item.op === 'delete') {
       const _id = item.previous?.ref ?? item.key;
-      if (config.mirror) ops.push({ deleteOne: { filter: { _id } } });
+      if (config.mirror || item.erase) ops.push({ deleteOne: { filter: { _id } } });
       else if (config.deletedAtField) ops.push({ updateOne: { filter: { _id }, update: { $set: { [config.deletedAtField]: new Date() } } } });
       else {
         settle({ status: 'ok' });

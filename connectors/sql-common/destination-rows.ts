@@ -24,6 +24,8 @@ export interface PlannedRow {
 export interface PlannedDelete {
   ref: string;
   items: number[];
+  /** A forget: remove the row even without mirror. */
+  erase?: boolean;
 }
 
 /** A batch turned into rows: what to upsert, what to delete, and what is already decided. */
@@ -87,7 +89,8 @@ export function planBatch(config: SqlDestinationConfig, batch: DestinationItem[]
     if (item.op === 'track') {
       settle({ status: 'permanent', reason: 'this destination takes profiles, not track events' });
     } else if (item.op === 'delete') {
-      if (config.mirror || config.deletedAtColumn) deletes.push({ ref: item.previous?.ref ?? item.key, items });
+      if (item.erase) deletes.push({ ref: item.previous?.ref ?? item.key, items, erase: true });
+      else if (config.mirror || config.deletedAtColumn) deletes.push({ ref: item.previous?.ref ?? item.key, items });
       else settle({ status: 'ok' });
     } else if (!item.profile) {
       settle({ status: 'permanent', reason: `upsert of ${item.key} carries no profile` });

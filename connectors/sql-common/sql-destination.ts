@@ -105,9 +105,11 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
 
   async function applyDeletes(conn: Conn, config: C, deletes: PlannedDelete[]): Promise<void> {
     if (!deletes.length) return;
-    const refs = deletes.map((x) => x.ref);
-    if (config.mirror) await d.remove(conn, config, refs);
-    else await d.markDeleted(conn, config, refs);
+    // A forget's delete (erase) removes the row whatever the mode; the others follow mirror / deletedAtColumn.
+    const removed = deletes.filter((x) => config.mirror || x.erase).map((x) => x.ref);
+    const marked = deletes.filter((x) => !(config.mirror || x.erase)).map((x) => x.ref);
+    if (removed.length) await d.remove(conn, config, removed);
+    if (marked.length) await d.markDeleted(conn, config, marked);
   }
 
   /** The whole batch in one transaction. Returns the failure, if any, after rolling back. */

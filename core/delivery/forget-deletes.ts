@@ -25,7 +25,7 @@ export async function deliverForgetDeletes(pass: PassDeps): Promise<void> {
       await store.privacy.settleDeletes(name, pending.map((d) => ({ requestId: d.requestId, profileId: d.profileId, status: 'not_supported', error })));
       continue;
     }
-    const items: DestinationItem[] = pending.map((d) => ({ key: d.profileId, op: 'delete', previous: { ref: d.ref }, reason: 'deleted' }));
+    const items: DestinationItem[] = pending.map((d) => ({ key: d.profileId, op: 'delete', previous: { ref: d.ref }, reason: 'deleted', erase: true }));
     const results = await writeWithRetry({ connector: plan.connector, ctx: pass.ctx, items, retry: plan.dest.retry, counts, clock: pass.clock, signal: pass.signal });
     let stuck = false;
     const outcomes: ForgetDeleteOutcome[] = pending.map((d, i) => {

@@ -265,6 +265,12 @@ export interface DestinationItem {
   previous?: { ref: string };
   /** Deletes: why. `merged` items also name the profile they were merged into. */
   reason?: 'merged' | 'deleted' | 'unmatched';
+  /**
+   * Deletes sent for `tributary forget`: the record must be gone, not kept. A
+   * destination that otherwise keeps deleted records (SQL without `mirror`, a
+   * soft-delete column) removes this one for real.
+   */
+  erase?: boolean;
   /** Deletes with reason `merged`: the surviving profile id. */
   survivor?: string;
 }
