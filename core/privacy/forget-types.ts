@@ -75,6 +75,8 @@ export interface PrivacyLedger {
   unsuppress(keys: string[], reason?: string): Promise<{ requestId: number; removed: number }>;
   /** Profiles that own one of these identifier keys or presented it (a refused claim), aliases followed. */
   profilesHolding(keys: string[]): Promise<string[]>;
+  /** For `profiles export-subject`: where these profile ids were delivered, and dead letters naming them or these values. */
+  subjectHoldings(profileIds: string[], values: string[]): Promise<{ delivered: Array<{ destination: string; ref: string; at: string }>; deadLetters: unknown[] }>;
   /** Whether anything is suppressed at all (the engine skips its checks when not). */
   hasSuppressions(): Promise<boolean>;
   /** Which of these identifier keys are suppressed. */

@@ -4,6 +4,9 @@ import { parse, stringify } from 'yaml';
 import { customers, deliveryConfig, startDelivery, type Row } from '../delivery/__fixtures__/harness.js';
 import { fakeClock, recordingDestination } from '../delivery/__fixtures__/recording-destination.js';
 import { planForget, runForget, subjectKeys } from './forget.js';
+import { exportSubject, writeSubjectFile } from './export-subject.js';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 type Started = Awaited<ReturnType<typeof startDelivery>>;
 const opened: Started[] = [];
@@ -134,5 +137,29 @@ describe('forget', () => {
     expect(all).toMatchObject({ kind: 'ready', profileIds: [a, b] });
     expect((await runForget(s.store, all as Extract<typeof all, { kind: 'ready' }>, {})).counts).toMatchObject({ profiles: 2 });
     expect(await planForget(s.store, { profile: 'nope' }, { defaultRegion: 'US' })).toEqual({ kind: 'unknown-profile', profile: 'nope' });
+  });
+
+  it('export-subject writes everything held about the person: records with their source, consent, deliveries, dead letters', async () => {
+    const rows = [...customers(2), ADA, { ...ADA, id: 'ada-2', first: 'Augusta', updated_at: '2026-01-03T00:00:00Z' }];
+    const { file } = deliveryConfig({ customers: rows }, {});
+    setRows(file, rows);
+    const s = await start(file, recordingDestination({ keyBy: 'email' }));
+    await s.engine.runSync('crm', { deliverAfter: false });
+    await s.engine.deliverTo('out');
+    await s.store.addDeadLetters([{ sync: 'crm', stream: 'customers', recordId: 'x9', reason: 'bad date', payload: { mail: 'ada.lovelace@babbage.co.uk' } }]);
+    const [id] = await s.store.privacy.profilesHolding(subjectKeys({ email: ADA.email }, 'US'));
+    const doc = await exportSubject(s.store, id, new Date('2026-02-01T00:00:00Z'));
+    expect(doc).toBeDefined();
+    expect(doc!.records).toHaveLength(2);
+    expect(doc!.records).toContainEqual(expect.objectContaining({ source: 'crm', stream: 'customers', recordId: 'ada-2', traits: expect.objectContaining({ firstName: 'Augusta' }) }));
+    expect(doc!.consent.current).toEqual({ email_marketing: true });
+    expect(doc!.consent.statements).toHaveLength(2);
+    expect(doc!.destinations).toEqual([{ destination: 'out', ref: 'email:ada.lovelace@babbage.co.uk', at: expect.any(String) }]);
+    expect(doc!.deadLetters).toEqual([expect.objectContaining({ recordId: 'x9', payload: { mail: 'ada.lovelace@babbage.co.uk' } })]);
+    const out = join(dirname(file), 'subject.json');
+    writeSubjectFile(out, doc!);
+    expect(JSON.parse(readFileSync(out, 'utf8')).profile.id).toBe(id);
+    expect(statSync(out).mode & 0o077).toBe(0);
+    expect(await exportSubject(s.store, 'prof_missing')).toBeUndefined();
   });
 });

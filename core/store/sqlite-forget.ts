@@ -215,6 +215,24 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     return [...out].sort();
   }
 
+  async subjectHoldings(profileIds: string[], values: string[]) {
+    const delivered = profileIds.flatMap((id) =>
+      (this.db.prepare('SELECT destination, ref, at FROM delivered WHERE profile_id = ? ORDER BY destination').all(id) as Row[]).map((r) => ({ destination: r.destination as string, ref: r.ref as string, at: r.at as string })),
+    );
+    const ids = new Set<number>();
+    const deadLetters: unknown[] = [];
+    const take = (rows: Row[]) => {
+      for (const r of rows) {
+        if (ids.has(Number(r.id))) continue;
+        ids.add(Number(r.id));
+        deadLetters.push({ id: Number(r.id), sync: r.sync, stream: r.stream, recordId: r.record_id, reason: r.reason, at: r.at, payload: JSON.parse(r.payload as string) });
+      }
+    };
+    for (const id of profileIds) take(this.db.prepare('SELECT * FROM dead_letters WHERE record_id = ?').all(id) as Row[]);
+    for (const v of values.filter((x) => x.length >= MIN_SEARCH_LENGTH)) take(this.db.prepare('SELECT * FROM dead_letters WHERE instr(lower(payload), ?) > 0').all(v.toLowerCase()) as Row[]);
+    return { delivered, deadLetters };
+  }
+
   async hasSuppressions(): Promise<boolean> {
     return !!this.db.prepare('SELECT 1 FROM suppressions LIMIT 1').get();
   }
