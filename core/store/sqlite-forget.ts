@@ -233,6 +233,18 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     return { delivered, deadLetters };
   }
 
+  async expireTrackRecords(opts: { source: string; stream: string; before: string; maxSeq: number; dryRun: boolean }): Promise<number> {
+    const where = "source = ? AND stream = ? AND kind = 'track' AND observed_at < ? AND seq <= ?";
+    const args = [opts.source, opts.stream, opts.before, opts.maxSeq];
+    if (opts.dryRun) return Number(this.db.prepare(`SELECT COUNT(*) FROM records WHERE ${where}`).pluck().get(...args));
+    return this.write(() =>
+      this.db.transaction(() => {
+        this.db.prepare(`DELETE FROM event_retry WHERE record_key IN (SELECT key FROM records WHERE ${where})`).run(...args);
+        return this.db.prepare(`DELETE FROM records WHERE ${where}`).run(...args).changes;
+      }).immediate(),
+    );
+  }
+
   async hasSuppressions(): Promise<boolean> {
     return !!this.db.prepare('SELECT 1 FROM suppressions LIMIT 1').get();
   }
