@@ -71,8 +71,8 @@ export interface PrivacyRequest {
 export interface PrivacyLedger {
   /** Delete the profiles and everything about them, suppress their identifiers, queue destination deletes: one transaction. */
   forget(input: ForgetInput): Promise<ForgetResult>;
-  /** Remove identifiers from the suppression list (a person who signs up again). Returns how many were there. */
-  unsuppress(keys: string[], reason?: string): Promise<{ requestId: number; removed: number }>;
+  /** Remove identifiers (and, with `request`, every one that request suppressed) from the suppression list. Returns how many were there. */
+  unsuppress(keys: string[], reason?: string, request?: number): Promise<{ requestId: number; removed: number }>;
   /** Profiles that own one of these identifier keys or presented it (a refused claim), aliases followed. */
   profilesHolding(keys: string[]): Promise<string[]>;
   /** For `profiles export-subject`: where these profile ids were delivered, and dead letters naming them or these values. */

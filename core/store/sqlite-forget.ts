@@ -191,13 +191,14 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     return { requestId: request, counts, suppressed, deletes };
   }
 
-  async unsuppress(keys: string[], reason?: string): Promise<{ requestId: number; removed: number }> {
+  async unsuppress(keys: string[], reason?: string, request?: number): Promise<{ requestId: number; removed: number }> {
     const at = new Date().toISOString();
     return this.write(() =>
       this.db.transaction(() => {
         const salt = suppressionSalt(this.db);
         let removed = 0;
         for (const k of keys) removed += this.db.prepare('DELETE FROM suppressions WHERE hash = ?').run(suppressionHash(salt, k)).changes;
+        if (request !== undefined) removed += this.db.prepare('DELETE FROM suppressions WHERE request_id = ?').run(request).changes;
         const requestId = Number(
           this.db.prepare('INSERT INTO privacy_requests(kind, at, reason, outcome, counts, finished_at) VALUES (?, ?, ?, ?, ?, ?)')
             .run('unsuppress', at, reason ?? null, 'completed', JSON.stringify({ unsuppressed: removed }), at).lastInsertRowid,

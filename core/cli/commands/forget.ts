@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, errorMessage } from '../../errors.js';
 import { planForget, runForget, subjectKeys, type SubjectQuery } from '../../privacy/forget.js';
 import type { PrivacyRequest } from '../../privacy/forget-types.js';
+import type { PluginRegistry } from '../../plugin/loader.js';
 import { globals, positiveInt, reportError, withEngine } from '../shared.js';
 
 interface ForgetOptions extends SubjectQuery {
@@ -21,6 +22,14 @@ function describeRequest(r: PrivacyRequest): string {
     lines.push(`  ${d.destination}: ${d.status.replace('_', ' ')} after ${d.attempts} attempt(s), ${d.updatedAt}${d.error ? `: ${d.error}` : ''}`);
   }
   return lines.join('\n');
+}
+
+function snapshotConnector(registry: PluginRegistry, id: string): boolean {
+  try {
+    return registry.destination(id).delivery === 'snapshot';
+  } catch {
+    return false;
+  }
 }
 
 const subjectOptions = (c: Command) =>
@@ -43,7 +52,7 @@ export function forgetCommand(): Command {
   subjectOptions(cmd);
   cmd.action(async (opts: ForgetOptions, sub: Command) => {
     try {
-      await withEngine(sub, async ({ store, engine, loaded, logger }) => {
+      await withEngine(sub, async ({ store, engine, loaded, logger, registry }) => {
         if (opts.status) {
           const list = await store.privacy.requests({ id: opts.id, limit: 50 });
           if (opts.id !== undefined && !list.length) throw new ConfigError(`no forget request #${opts.id}`);
@@ -69,7 +78,9 @@ export function forgetCommand(): Command {
         // Sent now, under each destination's delivery lease; what fails stays queued for the next delivery run.
         const problems: string[] = [];
         if (opts.deliver) {
-          for (const name of [...new Set(result.deletes.map((d) => d.destination))]) {
+          // Snapshot destinations (a file) keep no ledger: rewriting them is how the person leaves them.
+          const snapshots = opts.suppressOnly || !result.counts.profiles ? [] : loaded.config.destinations.filter((d) => snapshotConnector(registry, d.connector)).map((d) => d.name);
+          for (const name of [...new Set([...result.deletes.map((d) => d.destination), ...snapshots])]) {
             await engine.deliverTo(name).catch((err: unknown) => problems.push(`${name}: ${errorMessage(err)}`));
           }
         }
@@ -94,15 +105,16 @@ export function forgetCommand(): Command {
 export function unsuppressCommand(): Command {
   const cmd = new Command('unsuppress')
     .description('Collect a suppressed person again (they signed up again)')
+    .option('--request <n>', 'every identifier a forget or suppress-only request suppressed (see forget --status)', positiveInt)
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--json', 'machine-readable output');
   subjectOptions(cmd);
-  cmd.action(async (opts: SubjectQuery & { reason?: string; json?: boolean }, sub: Command) => {
+  cmd.action(async (opts: SubjectQuery & { request?: number; reason?: string; json?: boolean }, sub: Command) => {
     try {
       await withEngine(sub, async ({ store, loaded }) => {
         const keys = subjectKeys(opts, loaded.config.normalize.defaultRegion);
-        if (!keys.length) throw new ConfigError('say who: --email, --phone or --external-id');
-        const r = await store.privacy.unsuppress(keys, opts.reason);
+        if (!keys.length && opts.request === undefined) throw new ConfigError('say who: --email, --phone, --external-id or --request N');
+        const r = await store.privacy.unsuppress(keys, opts.reason, opts.request);
         process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `request #${r.requestId}: ${r.removed ? `removed ${r.removed} identifier(s) from the suppression list` : 'not suppressed; nothing changed'}\n`);
       });
     } catch (err) {
