@@ -64,7 +64,7 @@ export function runCommand(): Command {
                     if (o.ok && !controller.signal.aborted) {
                       return runRetention(store, retentionTargets(engine.config, new Date(), s.name), { eventDestinations: eventDestinations(engine.config) }).then((r) => {
                         for (const x of r) if (x.deleted) logger.info(`retention ${x.source}/${x.stream}: deleted ${x.deleted} track record(s) observed before ${x.before}`);
-                      });
+                      }, (err: unknown) => logger.error(`retention ${s.name} failed: ${errorMessage(err)}`));
                     }
                   })
                   .catch((err) => logger.error(`sync ${s.name} failed: ${errorMessage(err)}${nextRun(task)}`));
