@@ -77,8 +77,11 @@ export interface PrivacyLedger {
   profilesHolding(keys: string[]): Promise<string[]>;
   /** For `profiles export-subject`: where these profile ids were delivered, and dead letters naming them or these values. */
   subjectHoldings(profileIds: string[], values: string[]): Promise<{ delivered: Array<{ destination: string; ref: string; at: string }>; deadLetters: unknown[] }>;
-  /** Retention: delete (or with dryRun count) a stream's track records observed before `before`, up to outbox-event seq `maxSeq`. */
-  expireTrackRecords(opts: { source: string; stream: string; before: string; maxSeq: number; dryRun: boolean }): Promise<number>;
+  /**
+   * Retention: reduce a stream's track records observed before `before` (up to event seq `maxSeq`) to what the
+   * profile is built from (see expiredRecord); with dryRun only count them. Returns how many.
+   */
+  expireTrackRecords(opts: { source: string; stream: string; before: string; maxSeq: number; keepProperties: string[]; dryRun: boolean }): Promise<number>;
   /** Whether anything is suppressed at all (the engine skips its checks when not). */
   hasSuppressions(): Promise<boolean>;
   /** Which of these identifier keys are suppressed. */

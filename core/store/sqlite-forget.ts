@@ -234,14 +234,17 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     return { delivered, deadLetters };
   }
 
-  async expireTrackRecords(opts: { source: string; stream: string; before: string; maxSeq: number; dryRun: boolean }): Promise<number> {
-    const where = "source = ? AND stream = ? AND kind = 'track' AND observed_at < ? AND seq <= ?";
+  async expireTrackRecords(opts: { source: string; stream: string; before: string; maxSeq: number; keepProperties: string[]; dryRun: boolean }): Promise<number> {
+    const where = "source = ? AND stream = ? AND kind = 'track' AND observed_at < ? AND seq <= ? AND json_extract(body, '$.expiredAt') IS NULL";
     const args = [opts.source, opts.stream, opts.before, opts.maxSeq];
     if (opts.dryRun) return Number(this.db.prepare(`SELECT COUNT(*) FROM records WHERE ${where}`).pluck().get(...args));
+    const at = new Date().toISOString();
     return this.write(() =>
       this.db.transaction(() => {
-        this.db.prepare(`DELETE FROM event_retry WHERE record_key IN (SELECT key FROM records WHERE ${where})`).run(...args);
-        return this.db.prepare(`DELETE FROM records WHERE ${where}`).run(...args).changes;
+        const rows = this.db.prepare(`SELECT key, body FROM records WHERE ${where}`).all(...args) as Row[];
+        const put = this.db.prepare('UPDATE records SET body = ? WHERE key = ?');
+        for (const r of rows) put.run(JSON.stringify(expiredRecord(JSON.parse(r.body as string) as CanonicalRecord, opts.keepProperties, at)), r.key);
+        return rows.length;
       }).immediate(),
     );
   }
@@ -325,6 +328,32 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
       })),
     }));
   }
+}
+
+/**
+ * What retention leaves of a track record: what the profile is built from
+ * (identifiers as normalized, traits, consent, the event's name, revenue,
+ * currency and the properties computed traits read), so a profile recomputed
+ * from its records (a re-read, a rebuild) still counts it; the other event
+ * properties, the values as the source wrote them and field warnings go.
+ */
+export function expiredRecord(r: CanonicalRecord, keepProperties: string[], at: string): CanonicalRecord & { expiredAt: string } {
+  const out: CanonicalRecord & { expiredAt: string } = {
+    kind: r.kind,
+    source: r.source,
+    stream: r.stream,
+    recordId: r.recordId,
+    observedAt: r.observedAt,
+    identifiers: r.identifiers.map((i) => (i.namespace ? { type: i.type, value: i.value, namespace: i.namespace } : { type: i.type, value: i.value })),
+    traits: r.traits,
+    expiredAt: at,
+  };
+  if (r.consent) out.consent = r.consent;
+  if (r.event) {
+    const properties = Object.fromEntries(Object.entries(r.event.properties).filter(([k]) => keepProperties.includes(k)));
+    out.event = { name: r.event.name, properties, ...(r.event.revenue !== undefined ? { revenue: r.event.revenue } : {}), ...(r.event.currency !== undefined ? { currency: r.event.currency } : {}) };
+  }
+  return out;
 }
 
 /** A ref and the value inside it (`email:ada@x.org` and `ada@x.org`), to scrub from error texts. */

@@ -5,15 +5,15 @@ import { globals, reportError, withEngine } from '../shared.js';
 /** `tributary retention`: what the `retention:` settings would delete now; `--run` deletes it. */
 export function retentionCommand(): Command {
   return new Command('retention')
-    .description('Delete raw track records past their `retention:` (computed traits keep their contribution); without --run, only count them')
-    .option('--run', 'delete them (without it: a dry run that only counts)')
+    .description('Expire track records past their `retention:`: their raw data is deleted, what computed traits are built from is kept; without --run, only count them')
+    .option('--run', 'expire them (without it: a dry run that only counts)')
     .option('--source <name>', 'only this source')
     .option('--json', 'machine-readable output')
     .action(async (opts: { run?: boolean; source?: string; json?: boolean }, cmd: Command) => {
       try {
         await withEngine(cmd, async ({ store, loaded }) => {
           const targets = retentionTargets(loaded.config, new Date(), opts.source);
-          const out = await runRetention(store, targets, { eventDestinations: eventDestinations(loaded.config), dryRun: !opts.run });
+          const out = await runRetention(store, targets, { eventDestinations: eventDestinations(loaded.config), computed: loaded.config.resolution.computed, dryRun: !opts.run });
           if (opts.json) {
             process.stdout.write(`${JSON.stringify({ dryRun: !opts.run, streams: out }, null, 2)}\n`);
             return;
@@ -23,7 +23,7 @@ export function retentionCommand(): Command {
             return;
           }
           for (const o of out) {
-            process.stdout.write(`${o.source}/${o.stream}: ${o.deleted} track record(s) observed before ${o.before} (keep ${o.keep}) ${opts.run ? 'deleted' : 'would be deleted (run with --run)'}\n`);
+            process.stdout.write(`${o.source}/${o.stream}: ${o.expired} track record(s) observed before ${o.before} (keep ${o.keep}) ${opts.run ? 'expired' : 'would be expired (run with --run)'}\n`);
           }
         });
       } catch (err) {

@@ -62,8 +62,8 @@ export function runCommand(): Command {
                     else logger.error(line);
                     // Retention of this source's track records, after each sync that completed (issue 12).
                     if (o.ok && !controller.signal.aborted) {
-                      return runRetention(store, retentionTargets(engine.config, new Date(), s.name), { eventDestinations: eventDestinations(engine.config) }).then((r) => {
-                        for (const x of r) if (x.deleted) logger.info(`retention ${x.source}/${x.stream}: deleted ${x.deleted} track record(s) observed before ${x.before}`);
+                      return runRetention(store, retentionTargets(engine.config, new Date(), s.name), { eventDestinations: eventDestinations(engine.config), computed: engine.config.resolution.computed }).then((r) => {
+                        for (const x of r) if (x.expired) logger.info(`retention ${x.source}/${x.stream}: expired ${x.expired} track record(s) observed before ${x.before} (raw data deleted, computed traits kept)`);
                       }, (err: unknown) => logger.error(`retention ${s.name} failed: ${errorMessage(err)}`));
                     }
                   })
