@@ -70,8 +70,17 @@ describe('forget', () => {
     const bytes = storeBytes(dbFile);
     for (const form of PERSON_FORMS) expect(bytes, `the store files still hold ${form}`).not.toContain(form);
 
+    // A delivery in another process that read the profile before the forget settles its upsert after it:
+    // the next delivery run sees the person back in the ledger and deletes them again.
+    const forgotten = result.deletes[0].profileId;
+    await s.store.delivery.settle('out', { ack: [], put: [{ profileId: forgotten, ref: 'email:ada.lovelace@babbage.co.uk', hash: 'h' }], remove: [], deadLetters: [], failed: [], cleared: [] });
+    dest.held.set('email:ada.lovelace@babbage.co.uk', {});
+    expect(await s.engine.deliverTo('out')).toMatchObject({ deleted: 1 });
+    expect(dest.held.has('email:ada.lovelace@babbage.co.uk')).toBe(false);
+    expect(await s.store.delivery.delivered('out', [forgotten])).toEqual(new Map());
+
     const [req] = await s.store.privacy.requests({ limit: 5 });
-    expect(req).toMatchObject({ id: result.requestId, kind: 'forget', outcome: 'completed', reason: 'ticket 4411', destinations: [{ destination: 'out', status: 'done', attempts: 1 }] });
+    expect(req).toMatchObject({ id: result.requestId, kind: 'forget', outcome: 'completed', reason: 'ticket 4411', destinations: [{ destination: 'out', status: 'done', attempts: 2 }] });
     expect(JSON.stringify(req)).not.toMatch(/lovelace|4155552671/i);
 
     // The next sync brings the person again: dropped before it is stored, counted as suppressed.

@@ -264,6 +264,26 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
   }
 
   async pendingDeletes(destination: string, limit: number): Promise<ForgetDelete[]> {
+    // A delivery that read a profile before it was forgotten and settled after put it back in `delivered`
+    // (and at the destination): that row is the person again, so the delete is queued once more.
+    const late = this.db
+      .prepare(
+        `SELECT d.profile_id, d.ref, MAX(f.request_id) AS request_id FROM delivered d JOIN forget_deletes f ON f.destination = d.destination AND f.profile_id = d.profile_id
+         WHERE d.destination = ? AND NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = d.profile_id) GROUP BY d.profile_id, d.ref`,
+      )
+      .all(destination) as Row[];
+    if (late.length) {
+      await this.write(() =>
+        this.db.transaction(() => {
+          const at = new Date().toISOString();
+          for (const r of late) {
+            this.db.prepare("UPDATE forget_deletes SET ref = ?, status = 'pending', updated_at = ? WHERE request_id = ? AND destination = ? AND profile_id = ?").run(r.ref, at, r.request_id, destination, r.profile_id);
+            this.db.prepare("UPDATE privacy_requests SET outcome = 'pending', finished_at = NULL WHERE id = ?").run(r.request_id);
+            this.db.prepare('DELETE FROM delivered WHERE destination = ? AND profile_id = ?').run(destination, r.profile_id);
+          }
+        })(),
+      );
+    }
     const rows = this.db
       .prepare("SELECT request_id, profile_id, ref FROM forget_deletes WHERE destination = ? AND status = 'pending' ORDER BY request_id, profile_id LIMIT ?")
       .all(destination, limit) as Row[];
