@@ -172,10 +172,19 @@ describe('tributary forget, end to end (Brevo contract server and PostgreSQL)', 
     for (const form of ADA_FORMS) expect(storeBytes()).not.toContain(form);
   });
 
-  it('bad input: nothing held exits 0 and still suppresses; an unknown option value is one clear error', async () => {
+  it('bad input: several profiles are listed and nothing is deleted without --all; nothing held exits 0 and still suppresses; a value that is not an email is one clear error', async () => {
     brevo = await startBrevoServer({ rateLimit: false });
-    const file = setup(others(2), { table: 'contacts_bad' });
+    const people = others(2).map((p, i) => (i === 1 ? { ...p, phone: '+44 20 7946 0000' } : p));
+    const file = setup(people, { table: 'contacts_bad' });
     expect((await cli(file, 'sync')).code).toBe(0);
+    // An email of one person and a phone of another: both listed, nothing deleted until --all or --profile.
+    const two = await cli(file, 'forget', '--email', 'member0@river-mail.net', '--phone', '+44 20 7946 0000');
+    expect(two.code).toBe(1);
+    expect(two.err).toMatch(/these identifiers match 2 profiles: prof_\S+, prof_\S+\n.*--profile <id> \(one\) or --all/);
+    expect((await cli(file, 'profiles', 'get', 'member0@river-mail.net')).code).toBe(0);
+    const all = JSON.parse((await cli(file, 'forget', '--email', 'member0@river-mail.net', '--phone', '+44 20 7946 0000', '--all', '--json')).out);
+    expect(all.counts.profiles).toBe(2);
+    writeCsv(others(2));
     const none = await cli(file, 'forget', '--email', 'nobody@river-mail.net');
     expect(none.code).toBe(0);
     expect(none.out).toMatch(/nothing held about this person; suppressed 1 identifier/);
@@ -183,7 +192,8 @@ describe('tributary forget, end to end (Brevo contract server and PostgreSQL)', 
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/^error: --email: not an email address/m);
     writeCsv([...others(2), { id: 'c-new', email: 'nobody@river-mail.net', phone: '', first: 'N' }]);
-    expect(JSON.stringify(JSON.parse((await cli(file, 'sync', '--json')).out))).toMatch(/"suppressed": ?1/);
+    // member0 and member1 (forgotten with --all) and nobody (suppressed though nothing was held) are all dropped.
+    expect(JSON.stringify(JSON.parse((await cli(file, 'sync', '--json')).out))).toMatch(/"suppressed": ?3/);
     expect((await cli(file, 'unsuppress', '--email', 'Nobody@river-mail.net')).out).toMatch(/removed 1 identifier/);
     expect((await cli(file, 'sync')).code).toBe(0);
     expect((await cli(file, 'profiles', 'get', 'nobody@river-mail.net')).code).toBe(0);
