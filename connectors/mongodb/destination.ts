@@ -53,8 +53,8 @@ function plan(config: MongodbDestinationConfig, batch: DestinationItem[], result
       settle({ status: 'permanent', reason: 'this destination takes profiles, not track events' });
     } else if (item.op === 'delete') {
       const _id = item.previous?.ref ?? item.key;
-      // A consent withdrawal removes the document even without mirror: a deletedAt stamp would keep the data in use.
-      if (config.mirror || item.reason === 'consent_withdrawn') ops.push({ deleteOne: { filter: { _id } } });
+      // A consent withdrawal or a forget removes the document even without mirror: a deletedAt stamp would keep the data in use.
+      if (config.mirror || item.erase || item.reason === 'consent_withdrawn') ops.push({ deleteOne: { filter: { _id } } });
       else if (config.deletedAtField) ops.push({ updateOne: { filter: { _id }, update: { $set: { [config.deletedAtField]: new Date() } } } });
       else {
         settle({ status: 'ok' });

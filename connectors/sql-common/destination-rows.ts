@@ -24,7 +24,7 @@ export interface PlannedRow {
 export interface PlannedDelete {
   ref: string;
   items: number[];
-  /** Remove the row even without mirror (a consent withdrawal: a `deleted_at` stamp would keep the data in use). */
+  /** Remove the row even without mirror: a consent withdrawal or a forget (a `deleted_at` stamp would keep the data in use). */
   hard?: boolean;
 }
 
@@ -89,7 +89,7 @@ export function planBatch(config: SqlDestinationConfig, batch: DestinationItem[]
     if (item.op === 'track') {
       settle({ status: 'permanent', reason: 'this destination takes profiles, not track events' });
     } else if (item.op === 'delete') {
-      const hard = item.reason === 'consent_withdrawn';
+      const hard = item.reason === 'consent_withdrawn' || item.erase === true;
       if (config.mirror || config.deletedAtColumn || hard) deletes.push({ ref: item.previous?.ref ?? item.key, items, ...(hard ? { hard } : {}) });
       else settle({ status: 'ok' });
     } else if (!item.profile) {

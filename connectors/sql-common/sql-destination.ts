@@ -105,6 +105,7 @@ export function sqlDestination<C extends SqlDestinationConfig, Conn>(d: SqlDesti
 
   async function applyDeletes(conn: Conn, config: C, deletes: PlannedDelete[]): Promise<void> {
     if (!deletes.length) return;
+    // A withdrawal's or a forget's delete (hard) removes the row whatever the mode; the others follow mirror / deletedAtColumn.
     const removed = deletes.filter((x) => config.mirror || x.hard).map((x) => x.ref);
     const stamped = deletes.filter((x) => !(config.mirror || x.hard)).map((x) => x.ref);
     if (removed.length) await d.remove(conn, config, removed);

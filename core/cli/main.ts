@@ -8,6 +8,8 @@ import { resolveCommand } from './commands/resolve.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { warningsCommand } from './commands/warnings.js';
+import { forgetCommand, unsuppressCommand } from './commands/forget.js';
+import { retentionCommand } from './commands/retention.js';
 import { defaultConfigFile } from './shared.js';
 
 // `npm run tributary -- <args>` runs in the clone's folder; the paths the user typed are relative to where they typed them.
@@ -37,5 +39,8 @@ program.addCommand(profilesCommand());
 program.addCommand(resolveCommand());
 program.addCommand(deadLettersCommand());
 program.addCommand(warningsCommand());
+program.addCommand(forgetCommand());
+program.addCommand(unsuppressCommand());
+program.addCommand(retentionCommand());
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retentionSchema } from '../privacy/retention-config.js';
 
 /**
  * The one source of truth for tributary.yaml: validated at load time, the
@@ -66,6 +67,7 @@ export const streamSchema = z
     transforms: z
       .array(z.object({ use: z.string(), options: z.record(z.string(), z.unknown()).default({}) }).strict())
       .default([]),
+    retention: retentionSchema.optional(),
   })
   .strict();
 
@@ -87,6 +89,7 @@ export const sourceSchema = z
     batchSize: z.number().int().min(1).max(100_000).default(5000),
     retry: retrySchema.prefault({}),
     streams: z.array(streamSchema).min(1, 'expected at least one stream'),
+    retention: retentionSchema.optional(),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { ConnectionError, DestinationGoneError, errorMessage } from '../errors.j
 import type { DestinationContext, DestinationItem, Logger } from '../plugin/types.js';
 import type { DeliveryCounts, ProfileStore } from '../store/types.js';
 import { deliverEvents } from './events.js';
+import { deliverForgetDeletes } from './forget-deletes.js';
 import { deliverOutboxPage, type PassDeps } from './incremental.js';
 import type { DestinationPlan } from './plan.js';
 import { RateLimiter, type DeliveryClock } from './rate-limit.js';
@@ -73,6 +74,8 @@ export async function deliver(deps: DeliverDeps, plan: DestinationPlan, signal: 
         after = entries[entries.length - 1].seq;
       }
       if (plan.sendEvents && !signal.aborted) await deliverEvents(pass, pageSize);
+      // Last, so a profile upserted by this run just before it was forgotten is deleted after.
+      await deliverForgetDeletes(pass);
     }
   } catch (err) {
     counts.throttledMs = limiter.waitedMs;

@@ -73,6 +73,7 @@ function addSummaries(parts: RunSummary[]): RunSummary {
       o.warnings += st.warnings;
       o.duplicates = (o.duplicates ?? 0) + (st.duplicates ?? 0);
       o.cursorWarnings = (o.cursorWarnings ?? 0) + (st.cursorWarnings ?? 0);
+      if (st.suppressed) o.suppressed = (o.suppressed ?? 0) + st.suppressed;
       for (const [reason, n] of Object.entries(st.warningsByReason ?? {})) (o.warningsByReason ??= {})[reason] = (o.warningsByReason?.[reason] ?? 0) + n;
     }
     out.profiles.created += p.profiles.created;

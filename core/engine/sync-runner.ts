@@ -18,6 +18,7 @@ import { configuredStreams, connectorFor, parsePluginConfig } from './plugin-con
 import { ReadKeys } from './read-keys.js';
 import type { Transform } from './transform.js';
 import { fault } from '../util/fault-points.js';
+import { dropSuppressed } from '../privacy/suppression-check.js';
 
 export interface SyncDeps {
   loaded: LoadedConfig;
@@ -170,11 +171,13 @@ export async function runSourceSync(
       }
       byKey.set(key, record);
     }
-    const records = [...byKey.values()];
+    let records = [...byKey.values()];
     const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
     const started = Date.now();
     await deps.resolveLock.run(() => store.exclusive(async () => {
       fault('resolve.inside-lock');
+      // Under the write lock, so a forget committed meanwhile is seen: a forgotten person is never stored again.
+      records = await dropSuppressed({ store, summary, region: loaded.config.normalize.defaultRegion }, records, deadLetters);
       const resolution = records.length
         ? await deps.resolver.resolve(
             { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId },

@@ -276,6 +276,12 @@ export interface DestinationItem {
    * for the purpose (Brevo: blocklist the contact; a webhook: a `profile.consent_withdrawn` event).
    */
   purpose?: string;
+  /**
+   * Deletes sent for `tributary forget`: the record must be gone, not kept. A
+   * destination that otherwise keeps deleted records (SQL without `mirror`, a
+   * soft-delete column) removes this one for real.
+   */
+  erase?: boolean;
   /** Deletes with reason `merged`: the surviving profile id. */
   survivor?: string;
 }

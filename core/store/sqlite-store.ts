@@ -10,6 +10,7 @@ import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
 import { CONSENT_SCHEMA_SQL, explainConsent, insertConsentStatements } from './sqlite-consent.js';
 import { migrateStore } from './sqlite-migrate.js';
+import { FORGET_SCHEMA_SQL, SqlitePrivacyLedger } from './sqlite-forget.js';
 import type {
   BatchCommit,
   DeadLetter,
@@ -40,6 +41,7 @@ export class SqliteStore implements ProfileStore {
   /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
   private outboxSeq = 0;
   readonly delivery: SqliteDeliveryLedger;
+  readonly privacy: SqlitePrivacyLedger;
 
   /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
   private readonly lockWaitMs: number;
@@ -62,9 +64,12 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('cache_size = -262144');
+    // A forgotten person's rows are overwritten with zeros, not left readable in free pages (issue 12).
+    this.db.pragma('secure_delete = ON');
     migrateStore(this.db, file);
     this.db.exec(DELIVERY_SCHEMA_SQL);
     this.db.exec(CONSENT_SCHEMA_SQL);
+    this.db.exec(FORGET_SCHEMA_SQL);
     this.stmts = this.prepare();
     this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
     this.delivery = new SqliteDeliveryLedger(
@@ -78,6 +83,7 @@ export class SqliteStore implements ProfileStore {
       },
       (fn) => this.whenUnlocked(fn),
     );
+    this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn));
   }
 
   /** The store's schema version, for tests and diagnostics. */

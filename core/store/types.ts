@@ -1,5 +1,6 @@
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
+import type { PrivacyLedger } from '../privacy/forget-types.js';
 import type { IdentityGraph, MergeEvent, ProfileState, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
 
 export interface DeadLetterInput {
@@ -72,6 +73,8 @@ export interface StreamSummary {
   cursorWarnings?: number;
   /** `warnings` by reason. */
   warningsByReason?: Record<string, number>;
+  /** Records dropped before storing because they carry a suppressed identifier (a forgotten person). */
+  suppressed?: number;
 }
 
 export interface RunSummary {
@@ -221,6 +224,9 @@ export interface ProfileStore extends IdentityGraph {
 
   /** Delivery bookkeeping: what each destination holds, failures, cursors, leases. */
   readonly delivery: DeliveryLedger;
+
+  /** Forget requests, the suppression list and the destination deletes they queue (issue 12). */
+  readonly privacy: PrivacyLedger;
 
   close(): Promise<void>;
 }

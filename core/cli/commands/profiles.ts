@@ -5,6 +5,7 @@ import { identifierKey, parseIdentifierKey } from '../../schema/canonical.js';
 import { consentLines } from '../../privacy/consent-explain.js';
 import type { ProfileStore } from '../../store/types.js';
 import { findProfile, globals, reportError, withEngine } from '../shared.js';
+import { exportSubject, writeSubjectFile } from '../../privacy/export-subject.js';
 
 const showKey = (k: string) => {
   const id = parseIdentifierKey(k);
@@ -60,6 +61,29 @@ export function profilesCommand(): Command {
             return;
           }
           process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        });
+      } catch (err) {
+        reportError(err, !!globals(sub).verbose);
+      }
+    });
+
+  cmd
+    .command('export-subject')
+    .description('Write everything held about one person (profile, records, consent, deliveries, dead letters) as one JSON file')
+    .argument('<query>', 'email, phone, profile id, namespace:value or type:value')
+    .requiredOption('--out <file>', 'the JSON file to write (created readable by you only)')
+    .action(async (query: string, opts: { out: string }, sub: Command) => {
+      try {
+        await withEngine(sub, async ({ store, loaded }) => {
+          const id = await findProfileAnyway(store, query, loaded.config.normalize.defaultRegion);
+          const doc = id ? await exportSubject(store, id) : undefined;
+          if (!doc) {
+            process.stderr.write(`no profile matches "${query}": nothing held\n`);
+            process.exitCode = 1;
+            return;
+          }
+          writeSubjectFile(opts.out, doc);
+          process.stdout.write(`${opts.out}: profile ${id}, ${doc.records.length} record(s), ${doc.destinations.length} destination(s), ${doc.deadLetters.length} dead letter(s)\n`);
         });
       } catch (err) {
         reportError(err, !!globals(sub).verbose);

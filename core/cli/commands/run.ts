@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import type { SyncOutcome } from '../../engine/engine.js';
 import { errorMessage } from '../../errors.js';
 import { formatDuration } from './inspect.js';
+import { eventDestinations, retentionTargets, runRetention } from '../../privacy/retention.js';
 import { countsLine, globals, positiveInt, progressReporter, reportError, withEngine } from '../shared.js';
 
 /** ` next run at 2026-01-01T00:05:00.000Z` for a task that has one. */
@@ -27,7 +28,7 @@ export function runCommand(): Command {
     .option('--progress-every <seconds>', 'log the counts of a running sync this often', positiveInt, 30)
     .action(async (opts: { progressEvery: number }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ engine, logger }) => {
+        await withEngine(cmd, async ({ engine, logger, store }) => {
           const controller = new AbortController();
           const tasks: Array<{ stop(): void | Promise<void> }> = [];
           const active = new Set<Promise<unknown>>();
@@ -59,6 +60,12 @@ export function runCommand(): Command {
                     if (o.ok) logger.info(line);
                     else if (o.interrupted) logger.warn(line);
                     else logger.error(line);
+                    // Retention of this source's track records, after each sync that completed (issue 12).
+                    if (o.ok && !controller.signal.aborted) {
+                      return runRetention(store, retentionTargets(engine.config, new Date(), s.name), { eventDestinations: eventDestinations(engine.config), computed: engine.config.resolution.computed }).then((r) => {
+                        for (const x of r) if (x.expired) logger.info(`retention ${x.source}/${x.stream}: expired ${x.expired} track record(s) observed before ${x.before} (raw data deleted, computed traits kept)`);
+                      }, (err: unknown) => logger.error(`retention ${s.name} failed: ${errorMessage(err)}`));
+                    }
                   })
                   .catch((err) => logger.error(`sync ${s.name} failed: ${errorMessage(err)}${nextRun(task)}`));
                 track(p);

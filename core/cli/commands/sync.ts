@@ -27,7 +27,7 @@ function printSummary(o: SyncOutcome): void {
     process.stdout.write(
       `  stream ${name}: read ${st.read}, written ${st.written}, dead-lettered ${st.deadLettered}` +
         `${st.duplicates ? `, duplicate keys ${st.duplicates}` : ''}${st.warnings ? `, field warnings ${st.warnings}` : ''}` +
-        `${st.cursorWarnings ? `, cursor values ignored ${st.cursorWarnings}` : ''}\n`,
+        `${st.cursorWarnings ? `, cursor values ignored ${st.cursorWarnings}` : ''}${st.suppressed ? `, suppressed ${st.suppressed}` : ''}\n`,
     );
   }
   process.stdout.write(`  profiles: created ${s.profiles.created}, updated ${s.profiles.updated}, merged ${s.profiles.merged}\n`);
