@@ -9,6 +9,7 @@ import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
 import { migrateStore } from './sqlite-migrate.js';
+import { INBOX_SCHEMA_SQL, SqliteInboxReader } from './sqlite-inbox.js';
 import type {
   BatchCommit,
   DeadLetter,
@@ -39,6 +40,7 @@ export class SqliteStore implements ProfileStore {
   /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
   private outboxSeq = 0;
   readonly delivery: SqliteDeliveryLedger;
+  readonly inbox: SqliteInboxReader;
 
   /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
   private readonly lockWaitMs: number;
@@ -63,8 +65,10 @@ export class SqliteStore implements ProfileStore {
     this.db.pragma('cache_size = -262144');
     migrateStore(this.db, file);
     this.db.exec(DELIVERY_SCHEMA_SQL);
+    this.db.exec(INBOX_SCHEMA_SQL);
     this.stmts = this.prepare();
     this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
+    this.inbox = new SqliteInboxReader(this.db, (write) => this.whenUnlocked(write));
     this.delivery = new SqliteDeliveryLedger(
       this.db,
       (dl, at) => this.insertDeadLetter(dl, at),

@@ -1,6 +1,7 @@
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import type { IdentityGraph, MergeEvent, ProfileState, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
+import type { InboxReader } from '../serve/contract.js';
 
 export interface DeadLetterInput {
   sync: string;
@@ -203,6 +204,13 @@ export interface ProfileStore extends IdentityGraph {
 
   /** Delivery bookkeeping: what each destination holds, failures, cursors, leases. */
   readonly delivery: DeliveryLedger;
+
+  /**
+   * The inbox of pushed events (`tributary serve`), when the store has one:
+   * sources drain it through `ctx.inbox`; the engine releases the rows a
+   * committed `{ inboxSeq }` checkpoint covers.
+   */
+  readonly inbox?: InboxReader & { release(source: string, stream: string, uptoSeq: number): Promise<number> };
 
   close(): Promise<void>;
 }
