@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   'deliver-postgres': './deliver-postgres.js',
   quality: './quality/score.js',
   deliver: './deliver.js',
+  serve: './serve.js',
 };
 
 const [name, ...args] = process.argv.slice(2);

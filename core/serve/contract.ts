@@ -23,6 +23,8 @@ export interface InboxEvent {
   receivedAt: string;
   /** The event itself, parsed JSON (one record). */
   body: Record<string, unknown>;
+  /** `JSON.stringify(body)`, when the handler already has it (it measured the event): not serialized twice. */
+  bodyJson?: string;
 }
 
 export interface InboxAppendResult {

@@ -139,7 +139,7 @@ export class SqliteInboxWriter {
             duplicates++;
             continue;
           }
-          this.insert.run(e.source, e.stream, e.dedupKey ?? null, e.receivedAt, JSON.stringify(e.body));
+          this.insert.run(e.source, e.stream, e.dedupKey ?? null, e.receivedAt, e.bodyJson ?? JSON.stringify(e.body));
           accepted++;
         }
         return { accepted, duplicates };

@@ -87,19 +87,20 @@ export async function handleTracking(req: InboundRequest, deps: TrackingDeps): P
   const at = new Date(receivedAt).toISOString();
   for (let i = 0; i < raws.length; i++) {
     const where = isBatch ? `batch[${i}]` : kind;
-    // Each event's own size, as the spec limits it; only measured in a batch (a single event is its body).
-    if (isBatch && Buffer.byteLength(JSON.stringify(raws[i]) ?? '') > SEGMENT_LIMITS.eventBytes) {
-      return refuse(413, `${where}: an event may be at most ${SEGMENT_LIMITS.eventBytes} bytes`, raws.length);
-    }
     const checked = checkMessage(raws[i], isBatch ? undefined : kind, receivedAt, where, b.sentAt);
     // One bad message refuses the whole request: the client sees it, nothing is dropped in silence.
     if (!checked.ok) return refuse(checked.status, checked.error, raws.length);
+    // Each event's own size, as the spec limits it, measured on what is stored (serialized once).
+    const bodyJson = JSON.stringify(checked.message);
+    if (isBatch && bodyJson.length * 3 > SEGMENT_LIMITS.eventBytes && Buffer.byteLength(bodyJson) > SEGMENT_LIMITS.eventBytes) {
+      return refuse(413, `${where}: an event may be at most ${SEGMENT_LIMITS.eventBytes} bytes`, raws.length);
+    }
     const type = checked.message.type as string;
     if (!target.streams.has(type)) {
       ignored++;
       continue;
     }
-    events.push({ source: target.source, stream: type, dedupKey: checked.message.messageId as string, receivedAt: at, body: checked.message });
+    events.push({ source: target.source, stream: type, dedupKey: checked.message.messageId as string, receivedAt: at, body: checked.message, bodyJson });
   }
   if (ignored) deps.metrics.eventsRefused.inc({ reason: 'no_stream' }, ignored);
   const r = await deps.inbox.append(events);

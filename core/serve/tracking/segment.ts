@@ -60,8 +60,10 @@ export function checkMessage(raw: unknown, type: string | undefined, receivedAt:
     if (raw[k] !== undefined && raw[k] !== null && !isObject(raw[k])) return { ok: false, status: 400, error: `${where}: ${k} must be an object` };
   }
   if (raw.messageId !== undefined && !present(raw.messageId)) return { ok: false, status: 400, error: `${where}: messageId must be a non-empty string` };
-  const message: Record<string, unknown> = { ...raw, type: t };
-  delete message.writeKey;
+  // The parsed request is ours: stamped in place rather than copied.
+  const message = raw;
+  message.type = t;
+  if (message.writeKey !== undefined) delete message.writeKey;
   message.messageId = present(raw.messageId) ? String(raw.messageId) : `srv-${randomUUID()}`;
   message.receivedAt = new Date(receivedAt).toISOString();
   message.timestamp = eventTime(raw, receivedAt, batchSentAt);
