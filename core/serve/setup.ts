@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from '../engine/plugin-config.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { Logger } from '../plugin/types.js';
-import { SqliteInboxWriter } from '../store/sqlite-inbox.js';
+import { openInbox } from './threaded-inbox.js';
 import type { InboundRoute } from './contract.js';
 import { TributaryServer } from './server.js';
 import { WriteKeys } from './tracking/handler.js';
@@ -57,6 +57,6 @@ export function buildServer(loaded: LoadedConfig, registry: PluginRegistry, logg
       routes.push(r);
     }
   });
-  const inbox = new SqliteInboxWriter(storeLocation(loaded));
+  const inbox = openInbox(storeLocation(loaded));
   return new TributaryServer({ config, inbox, keys, routes, logger });
 }
