@@ -9,7 +9,7 @@ import { WRITE_KEY, trackingConfig } from '../core/serve/__fixtures__/tracking-c
 import { arg, fmt, timed } from './measure.js';
 
 /**
- * `npm run bench -- serve [--seconds N] [--connections N]`: load from this
+ * `npm run bench -- serve [--seconds N] [--connections N] [--durability fsync|process]`: load from this
  * process (autocannon) against `tributary serve` running as a child process
  * with durable writes (group commit, synchronous=FULL), and in the same run
  * against a bare node:http child answering 200 without storing (the floor).
@@ -104,8 +104,9 @@ function line(label: string, r: AutocannonResult, eventsPer: number): { rps: num
 export async function run(args: string[]): Promise<void> {
   const seconds = arg(args, 'seconds', 10);
   const connections = arg(args, 'connections', 32);
-  const { dir, file } = trackingConfig();
-  process.stdout.write(`serve benchmark: ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
+  const durability = arg(args, 'durability', 'fsync');
+  const { dir, file } = trackingConfig({ serve: { port: 0, flushMs: 2, durability } });
+  process.stdout.write(`serve benchmark: durability ${durability}, ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
   try {
     const bare = await child(['-e', BARE], {}, 'stdout');
     const floorSingle = line('floor (bare node:http) single', await load(bare.port, '/v1/track', single, seconds, connections), 1);

@@ -238,6 +238,10 @@ export const serveSchema = z
     headersTimeoutMs: z.number().int().min(100).default(10_000).describe('A client must send its headers within this time (slowloris).'),
     requestTimeoutMs: z.number().int().min(100).default(30_000).describe('A client must send its whole request within this time.'),
     keepAliveTimeoutMs: z.number().int().min(100).default(5_000),
+    durability: z
+      .enum(['fsync', 'process'])
+      .default('fsync')
+      .describe('fsync: each group commit is on disk before the 2xx (survives a power cut). process: committed to the OS (survives a crash of tributary, not of the machine), as the store itself; no fsync per commit.'),
   })
   .strict();
 

@@ -57,6 +57,6 @@ export function buildServer(loaded: LoadedConfig, registry: PluginRegistry, logg
       routes.push(r);
     }
   });
-  const inbox = openInbox(storeLocation(loaded));
+  const inbox = openInbox(storeLocation(loaded), { durability: config.durability });
   return new TributaryServer({ config, inbox, keys, routes, logger });
 }

@@ -49,7 +49,9 @@ class ThreadedInbox implements InboxBackend {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, groups });
+      // Only the JSON text crosses the thread (cloning the parsed body as well doubled the cost).
+      const slim = groups.map((g) => g.map((e) => (e.bodyJson === undefined ? e : { source: e.source, stream: e.stream, dedupKey: e.dedupKey, receivedAt: e.receivedAt, bodyJson: e.bodyJson, body: {} })));
+      this.worker.postMessage({ id, groups: slim });
     });
   }
 

@@ -84,12 +84,14 @@ export interface InboxWriteOptions {
   dedupDays?: number;
   /** Give up on the write lock after this long (the store is held by a long rebuild): the requests get 503. */
   lockWaitMs?: number;
+  /** `fsync` (default): synchronous = FULL, each commit on disk. `process`: synchronous = NORMAL, as the store. */
+  durability?: 'fsync' | 'process';
 }
 
 /**
  * The write side, for `serve`: its own connection (so a request never joins a
  * sync's open transaction), `synchronous = FULL` so a commit is on disk
- * before any reply, and a lock wait that never blocks the event loop
+ * before any reply (or NORMAL with `durability: process`), and a lock wait that never blocks the event loop
  * (busy_timeout 0, retried on a timer): a sync in the same process holds
  * BEGIN IMMEDIATE across awaits, and a blocking wait there would deadlock.
  */
@@ -114,7 +116,7 @@ export class SqliteInboxWriter {
       throw new ConnectionError(`cannot open SQLite store ${file}: ${(err as Error).message}`, {}, { retryable: false });
     }
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma(opts.durability === 'process' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(INBOX_SCHEMA_SQL);
     this.db.pragma('busy_timeout = 0');
