@@ -10,6 +10,12 @@ export interface GroupCommitOptions {
   maxEvents: number;
   /** ... or once the oldest waiting request has waited this long. */
   flushMs: number;
+  /**
+   * Groups handed to the sink before the previous one is committed (default 1).
+   * A sink on another thread commits them in order, so with 2 it always has the
+   * next group ready instead of idling for the round trip.
+   */
+  maxInFlight?: number;
 }
 
 interface Waiting {
@@ -22,14 +28,14 @@ interface Waiting {
  * Group commit: requests wait together for one transaction (and one fsync),
  * flushed at `maxEvents` events or `flushMs`, whichever comes first. Every
  * waiting request is resolved only after COMMIT, or rejected if the commit
- * fails (the handler answers 503 and the client retries). One flush at a time:
- * requests arriving during a commit form the next group.
+ * fails (the handler answers 503 and the client retries). At most
+ * `maxInFlight` groups at a time: requests arriving meanwhile form the next group.
  */
 export class GroupCommitter implements InboxWriter {
   private waiting: Waiting[] = [];
   private waitingEvents = 0;
   private timer?: NodeJS.Timeout;
-  private writing?: Promise<void>;
+  private inFlight = new Set<Promise<void>>();
   private closed = false;
   /** Flushes done and events written, for tests and the benchmark. */
   readonly stats = { flushes: 0, events: 0 };
@@ -58,15 +64,16 @@ export class GroupCommitter implements InboxWriter {
   private kick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.writing || !this.waiting.length) return;
+    if (this.inFlight.size >= (this.opts.maxInFlight ?? 1) || !this.waiting.length) return;
     const group = this.waiting;
     this.waiting = [];
     this.waitingEvents = 0;
-    this.writing = this.write(group).finally(() => {
-      this.writing = undefined;
+    const p: Promise<void> = this.write(group).finally(() => {
+      this.inFlight.delete(p);
       // Whatever queued up during the commit goes next, without waiting for another timer.
       if (this.waiting.length) this.kick();
     });
+    this.inFlight.add(p);
   }
 
   private async write(group: Waiting[]): Promise<void> {
@@ -85,9 +92,9 @@ export class GroupCommitter implements InboxWriter {
   /** Flush what is waiting and stop taking events (graceful shutdown). */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.writing || this.waiting.length) {
-      if (!this.writing) this.kick();
-      await this.writing;
+    while (this.inFlight.size || this.waiting.length) {
+      this.kick();
+      await Promise.all([...this.inFlight]);
     }
   }
 }

@@ -16,6 +16,8 @@ export interface InboxBackend extends GroupSink {
   drainLagSeconds(): number;
   ping(): boolean;
   close(): void;
+  /** Commits run on another thread (in order): the server keeps a second group queued. */
+  readonly threaded?: boolean;
 }
 
 export interface ServeOptions {
@@ -53,7 +55,7 @@ export class TributaryServer {
   private closing?: Promise<void>;
 
   constructor(private readonly opts: ServeOptions) {
-    this.committer = new GroupCommitter(opts.inbox, { maxEvents: opts.config.flushEvents, flushMs: opts.config.flushMs });
+    this.committer = new GroupCommitter(opts.inbox, { maxEvents: opts.config.flushEvents, flushMs: opts.config.flushMs, maxInFlight: opts.inbox.threaded ? 2 : 1 });
     this.metrics = serveMetrics({ backlog: () => this.currentBacklog(true), drainLagSeconds: () => opts.inbox.drainLagSeconds() });
     for (const r of opts.routes) this.routes.set(`${r.method} ${r.path}`, r);
     const c = opts.config;

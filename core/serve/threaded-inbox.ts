@@ -23,6 +23,7 @@ class ThreadedInbox implements InboxBackend {
   private next = 0;
   private readonly pending = new Map<number, { resolve(r: InboxAppendResult[]): void; reject(e: Error): void }>();
   private failed?: Error;
+  readonly threaded = true;
 
   constructor(
     private readonly worker: Worker,
