@@ -42,7 +42,12 @@ export interface InboxRow extends InboxEvent {
   seq: number;
 }
 
-/** Read side, handed to sources through `ConnectorContext.inbox`. */
+/**
+ * Read side, handed to sources through `ConnectorContext.inbox`. A source that
+ * drains it sets `SourceConnector.drainsInbox` and checkpoints `{ inboxSeq: n }`
+ * per stream (the highest seq it has yielded); once that checkpoint is committed
+ * the engine deletes the stream's rows up to n, keeping the inbox bounded.
+ */
 export interface InboxReader {
   /** Rows of this source (optionally one stream) with seq > afterSeq, oldest first, at most `limit`. */
   read(source: string, opts: { afterSeq: number; limit: number; stream?: string }): Promise<InboxRow[]>;
