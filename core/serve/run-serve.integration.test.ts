@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { WRITE_KEY, trackingConfig, trackingStreams } from './__fixtures__/tracking-config.js';
+import { WRITE_KEY, removeTrackingConfigs, trackingConfig, trackingStreams } from './__fixtures__/tracking-config.js';
 
 // `tributary run --serve`: the server and the schedules in one process; the
 // schedule drains what the server accepted. Runs the built CLI.
@@ -11,6 +11,8 @@ let child: ChildProcess | undefined;
 afterEach(() => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
+
+afterAll(removeTrackingConfigs);
 
 describe('run --serve', () => {
   it('accepts events and drains them on the schedule in one process; SIGTERM exits 0', { timeout: 60_000 }, async () => {

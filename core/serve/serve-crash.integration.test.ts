@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { boot } from '../container.js';
 import { captureLogger } from '../../test/kit/context.js';
-import { WRITE_KEY, trackingConfig } from './__fixtures__/tracking-config.js';
+import { WRITE_KEY, removeTrackingConfigs, trackingConfig } from './__fixtures__/tracking-config.js';
 
 // Crash test of issue 10: SIGKILL `tributary serve` (a child process) under
 // load from this process, restart it, drain: every event that got a 2xx is
@@ -61,6 +61,8 @@ async function load(port: number, prefix: string, stop: { now: boolean }, worker
   );
   return { acked, sent };
 }
+
+afterAll(removeTrackingConfigs);
 
 describe('serve crash safety', () => {
   it('SIGKILL under load, restart, drain: every acknowledged event is stored exactly once; SIGTERM exits 0', { timeout: 120_000 }, async () => {

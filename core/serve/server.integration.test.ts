@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { boot, type Booted } from '../container.js';
@@ -6,7 +6,7 @@ import { captureLogger } from '../../test/kit/context.js';
 import { buildServer } from './setup.js';
 import type { TributaryServer } from './server.js';
 import { echoHookPlugin } from './__fixtures__/echo-hook.js';
-import { WRITE_KEY, trackingConfig } from './__fixtures__/tracking-config.js';
+import { WRITE_KEY, removeTrackingConfigs, trackingConfig } from './__fixtures__/tracking-config.js';
 import type { ServeConfig } from '../config/schema.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 
@@ -30,6 +30,8 @@ async function start(overrides: Partial<ServeConfig> = {}) {
 }
 
 const inboxRows = (store: SqliteStore, source = 'web') => store.inbox.read(source, { afterSeq: 0, limit: 10_000 });
+
+afterAll(removeTrackingConfigs);
 
 describe('tributary serve', () => {
   it('health, readiness, metrics and 404 for unknown paths', async () => {

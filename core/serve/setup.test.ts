@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { boot, type Booted } from '../container.js';
 import { captureLogger } from '../../test/kit/context.js';
 import { ConfigError } from '../errors.js';
 import { buildServer } from './setup.js';
-import { WRITE_KEY, trackingConfig, trackingStreams } from './__fixtures__/tracking-config.js';
+import { WRITE_KEY, removeTrackingConfigs, trackingConfig, trackingStreams } from './__fixtures__/tracking-config.js';
 
 const opened: Booted[] = [];
 afterEach(async () => {
@@ -21,6 +21,8 @@ async function bootWith(edit: (cfg: Record<string, unknown>) => void) {
   opened.push(b);
   return { file, b };
 }
+
+afterAll(removeTrackingConfigs);
 
 describe('serve configuration', () => {
   it('a bad serve: value is refused at load with the file, line and YAML path', async () => {

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import Analytics from '@rudderstack/rudder-sdk-node';
 import { boot, type Booted } from '../container.js';
 import { captureLogger } from '../../test/kit/context.js';
 import { buildServer } from './setup.js';
-import { WRITE_KEY, trackingConfig } from './__fixtures__/tracking-config.js';
+import { WRITE_KEY, removeTrackingConfigs, trackingConfig } from './__fixtures__/tracking-config.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { ProfileDocument } from '../plugin/types.js';
 
@@ -36,6 +36,8 @@ async function allProfiles(store: SqliteStore): Promise<ProfileDocument[]> {
 }
 
 const ids = (p: ProfileDocument, type: string) => p.identifiers.filter((i) => i.type === type).map((i) => i.value).sort();
+
+afterAll(removeTrackingConfigs);
 
 describe('tracking API with @rudderstack/rudder-sdk-node', () => {
   it('identify, track, page and alias become one stitched profile and its events after the drain; a retried batch is stored once', async () => {

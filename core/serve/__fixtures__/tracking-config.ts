@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -44,9 +44,17 @@ export const trackingStreams = [
   },
 ];
 
+const made: string[] = [];
+
+/** Remove every folder `trackingConfig` made in this process (call it from afterAll). */
+export function removeTrackingConfigs(): void {
+  while (made.length) rmSync(made.pop()!, { recursive: true, force: true });
+}
+
 /** A config with one tracking source (`web`) and, optionally, more YAML on top. */
 export function trackingConfig(extra: Record<string, unknown> = {}, sources: unknown[] = []): { dir: string; file: string; db: string } {
   const dir = mkdtempSync(join(tmpdir(), `trib-serve-${process.pid}-`));
+  made.push(dir);
   const file = join(dir, 'tributary.yaml');
   const db = join(dir, 'store.db');
   const cfg = {
