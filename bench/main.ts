@@ -13,6 +13,7 @@ const BENCHES: Record<string, string> = {
   quality: './quality/score.js',
   deliver: './deliver.js',
   ftp: './ftp.js',
+  serve: './serve.js',
 };
 
 const [name, ...args] = process.argv.slice(2);

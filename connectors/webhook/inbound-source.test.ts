@@ -33,12 +33,12 @@ async function drain(inbox: MemoryInbox, cfg: WebhookSourceConfig, state: Record
 }
 
 describe('webhook source: draining the inbox', () => {
-  it('yields each stored event with its envelope and a { seq } state after every page', async () => {
+  it('yields each stored event with its envelope and a { inboxSeq } state after every page', async () => {
     const inbox = new MemoryInbox();
     await fill(inbox, 5);
     await fill(inbox, 2, 'another-source'); // other sources' rows are not ours
     const { messages } = await drain(inbox, config({ pageSize: 2 }));
-    expect(messages.map((m) => (m.type === 'record' ? `r${(m.data as { n: number }).n}` : m.type === 'state' ? `s${m.state.seq}` : m.type))).toEqual([
+    expect(messages.map((m) => (m.type === 'record' ? `r${(m.data as { n: number }).n}` : m.type === 'state' ? `s${m.state.inboxSeq}` : m.type))).toEqual([
       'r0', 'r1', 's2', 'r2', 'r3', 's4', 'r4', 's5',
     ]);
     const first = messages[0] as RecordMessage;
@@ -51,24 +51,24 @@ describe('webhook source: draining the inbox', () => {
     await fill(inbox, 3);
     const first = await drain(inbox, config());
     expect(first.records).toHaveLength(3);
-    expect(first.last).toEqual({ seq: 3 });
+    expect(first.last).toEqual({ inboxSeq: 3 });
 
     const idle = await drain(inbox, config(), { events: first.last });
     expect(idle.records).toEqual([]);
-    expect(idle.last).toEqual({ seq: 3 }); // the checkpoint stays where it was
+    expect(idle.last).toEqual({ inboxSeq: 3 }); // the checkpoint stays where it was
 
     await fill(inbox, 2, 'hooks', 3);
     const next = await drain(inbox, config(), { events: first.last });
     expect(next.records.map((r) => r.data.n)).toEqual([3, 4]);
-    expect(next.last).toEqual({ seq: 5 });
+    expect(next.last).toEqual({ inboxSeq: 5 });
 
-    expect((await drain(inbox, config(), { events: { seq: 1_000_000 } })).records).toEqual([]);
+    expect((await drain(inbox, config(), { events: { inboxSeq: 1_000_000 } })).records).toEqual([]);
   });
 
   it('full_refresh re-reads everything the inbox holds', async () => {
     const inbox = new MemoryInbox();
     await fill(inbox, 3);
-    const { records } = await drain(inbox, config(), { events: { seq: 3 } }, stream({}, 'full_refresh'));
+    const { records } = await drain(inbox, config(), { events: { inboxSeq: 3 } }, stream({}, 'full_refresh'));
     expect(records).toHaveLength(3);
   });
 
@@ -77,12 +77,12 @@ describe('webhook source: draining the inbox', () => {
     await fill(inbox, 7);
     const a = await drain(inbox, config({ pageSize: 2, maxPerRun: 3 }));
     expect(a.records.map((r) => r.data.n)).toEqual([0, 1, 2]);
-    expect(a.last).toEqual({ seq: 3 });
+    expect(a.last).toEqual({ inboxSeq: 3 });
     const b = await drain(inbox, config({ pageSize: 2, maxPerRun: 3 }), { events: a.last });
     expect(b.records.map((r) => r.data.n)).toEqual([3, 4, 5]);
   });
 
-  it('without an inbox (a one-off call), or with a state that is not { seq }, it says why', async () => {
+  it('without an inbox (a one-off call), or with a state that is not { inboxSeq }, it says why', async () => {
     const ctx = testContext(config(), 'hooks');
     await expect(async () => {
       for await (const _ of webhookSource.read(ctx, [stream()], {})) void _;

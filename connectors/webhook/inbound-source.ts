@@ -20,10 +20,10 @@ function oneStream(ctx: ConnectorContext<WebhookSourceConfig>, streams: Configur
   return streams[0];
 }
 
-/** The seq to resume after, from a saved `{ seq }` state. */
+/** The seq to resume after, from a saved `{ inboxSeq }` state (the engine releases the rows it covers). */
 function savedSeq(ctx: ConnectorContext<WebhookSourceConfig>, stream: string, state: StreamState | undefined): number {
   if (state === undefined) return 0;
-  const seq = state.seq;
+  const seq = state.inboxSeq;
   if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0) {
     throw new ConfigError(`saved state ${JSON.stringify(state)} has no inbox seq; reset the stream's state`, { sync: ctx.name, stream });
   }
@@ -50,7 +50,7 @@ export function recordData(row: InboxRow, streamConfig: WebhookStreamConfig): Re
  * `inbound` gives `tributary serve` one route, `POST /hooks/<source name>`,
  * which verifies the sender and appends the body's records to the inbox before
  * answering 200. `read` drains the inbox after the checkpointed seq, a page at
- * a time, yielding `{ seq }` after each page so the engine commits the
+ * a time, yielding `{ inboxSeq }` after each page so the engine commits the
  * records and the checkpoint together; the YAML mapping applies there, as for
  * any polled source.
  */
@@ -60,6 +60,7 @@ export function createWebhookSource(options: WebhookSourceOptions = {}): SourceC
     id: 'webhook',
     kind: 'source',
     incrementalWithoutCursor: true,
+    drainsInbox: true,
     spec: {
       config: webhookSourceConfigSchema,
       stream: webhookStreamConfigSchema,
@@ -116,10 +117,10 @@ async function* drain(
       after = rows[rows.length - 1].seq;
       read += rows.length;
       paged = true;
-      yield { type: 'state', stream: stream.name, state: { seq: after } };
+      yield { type: 'state', stream: stream.name, state: { inboxSeq: after } };
       if (rows.length < pageSize) break;
     }
-    if (!paged) yield { type: 'state', stream: stream.name, state: { seq: after } };
+    if (!paged) yield { type: 'state', stream: stream.name, state: { inboxSeq: after } };
   }
 }
 

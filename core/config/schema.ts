@@ -244,6 +244,24 @@ export const storeSchema = z.union([
   z.object({ postgres: z.string().min(1) }).strict(),
 ]);
 
+export const serveSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(8080).describe('Port of `tributary serve` (0: any free port).'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address to listen on (0.0.0.0 for every interface).'),
+    inboxBound: z.number().int().min(1).default(1_000_000).describe('Undrained inbox events past which requests get 503 with Retry-After.'),
+    flushMs: z.number().int().min(0).max(1000).default(4).describe('Group commit: longest wait before a batch of requests is committed.'),
+    flushEvents: z.number().int().min(1).max(100_000).default(2000).describe('Group commit: commit as soon as this many events wait.'),
+    maxBodyBytes: z.number().int().min(1024).default(1_048_576).describe('Largest request body (after gzip is undone) for routes without their own limit.'),
+    headersTimeoutMs: z.number().int().min(100).default(10_000).describe('A client must send its headers within this time (slowloris).'),
+    requestTimeoutMs: z.number().int().min(100).default(30_000).describe('A client must send its whole request within this time.'),
+    keepAliveTimeoutMs: z.number().int().min(100).default(5_000),
+    durability: z
+      .enum(['fsync', 'process'])
+      .default('fsync')
+      .describe('fsync: each group commit is on disk before the 2xx (survives a power cut). process: committed to the OS (survives a crash of tributary, not of the machine), as the store itself; no fsync per commit.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     store: storeSchema.default({ sqlite: './.tributary/tributary.db' }),
@@ -256,6 +274,7 @@ export const configSchema = z
     resolution: resolutionSchema.prefault({}),
     destinations: z.array(destinationSchema).default([]),
     privacy: privacySchema.prefault({}),
+    serve: serveSchema.prefault({}),
   })
   .strict();
 
@@ -272,3 +291,4 @@ export type RetryConfig = z.infer<typeof retrySchema>;
 export type DeliveryRetryConfig = z.infer<typeof deliveryRetrySchema>;
 export type RateBudgetConfig = z.infer<typeof rateBudgetSchema>;
 export type PrivacyConfig = z.infer<typeof privacySchema>;
+export type ServeConfig = z.infer<typeof serveSchema>;

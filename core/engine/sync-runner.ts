@@ -19,6 +19,7 @@ import { ReadKeys } from './read-keys.js';
 import type { Transform } from './transform.js';
 import { fault } from '../util/fault-points.js';
 import { dropSuppressed } from '../privacy/suppression-check.js';
+import { inboxSeqOf } from '../store/sqlite-inbox.js';
 
 export interface SyncDeps {
   loaded: LoadedConfig;
@@ -103,7 +104,7 @@ export async function runSourceSync(
       if (name === 'cursor_warnings' && st) st.cursorWarnings = (st.cursorWarnings ?? 0) + value;
     },
   };
-  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal, baseDir: dirname(resolve(loaded.file)) };
+  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal, baseDir: dirname(resolve(loaded.file)), inbox: store.inbox };
   const readKeys = new ReadKeys();
 
   let pending: Pending[] = [];
@@ -133,7 +134,7 @@ export async function runSourceSync(
   const flush = async () => {
     if (!pending.length && !pendingErrors.length && !checkpoints.size) return;
     flushing = true;
-    for (const plan of plans.values()) if (!plan.checkedFields) checkFields(plan, pending);
+    if (!connector.drainsInbox) for (const plan of plans.values()) if (!plan.checkedFields) checkFields(plan, pending);
     const deadLetters = pendingErrors;
     const byKey = new Map<string, CanonicalRecord>();
     for (const { msg, plan } of pending) {
@@ -195,6 +196,7 @@ export async function runSourceSync(
       }
     }));
     fault('batch.after-commit');
+    if (connector.drainsInbox) await releaseInbox(store, source.name, cps, logger);
     pending = [];
     pendingErrors = [];
     checkpoints = new Map();
@@ -258,6 +260,16 @@ function mappingPathOf(mapping: SourceConfig['streams'][number]['mapping'], fiel
     for (const k of ['revenue', 'currency', 'nameField'] as const) if (mapping.event[k] === field) return ['event', k];
   }
   return [];
+}
+
+/** Drained inbox rows go once their checkpoint is committed; a crash before this only leaves rows the checkpoint already skips. */
+async function releaseInbox(store: ProfileStore, source: string, cps: Array<{ stream: string; state: StreamState }>, logger: Logger) {
+  if (!store.inbox) return;
+  for (const c of cps) {
+    const seq = inboxSeqOf(c.state);
+    if (seq === undefined) continue;
+    await store.inbox.release(source, c.stream, seq).catch((err) => logger.warn(`sync ${source}: cannot clean drained inbox rows: ${errorMessage(err)}`));
+  }
 }
 
 function emptyResolution() {

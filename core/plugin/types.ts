@@ -154,6 +154,13 @@ export interface SourceConnector<C = any, S = any> {
    */
   readonly incrementalWithoutCursor?: boolean;
   /**
+   * Set for a source whose `read` drains `ctx.inbox` (the tracking API, webhooks)
+   * and checkpoints `{ inboxSeq }`. The engine then deletes the inbox rows a
+   * committed checkpoint covers, and does not refuse a mapped field that the
+   * first batch lacks (pushed payloads vary; a missing trait is not a YAML typo).
+   */
+  readonly drainsInbox?: boolean;
+  /**
    * Can the source be read? `streams`, when given, are the configured streams, for
    * connectors whose streams name locations (files, tables) worth checking up front.
    */

@@ -23,6 +23,8 @@ export interface InboxEvent {
   receivedAt: string;
   /** The event itself, parsed JSON (one record). */
   body: Record<string, unknown>;
+  /** `JSON.stringify(body)`, when the handler already has it (it measured the event): not serialized twice. */
+  bodyJson?: string;
 }
 
 export interface InboxAppendResult {
@@ -40,7 +42,12 @@ export interface InboxRow extends InboxEvent {
   seq: number;
 }
 
-/** Read side, handed to sources through `ConnectorContext.inbox`. */
+/**
+ * Read side, handed to sources through `ConnectorContext.inbox`. A source that
+ * drains it sets `SourceConnector.drainsInbox` and checkpoints `{ inboxSeq: n }`
+ * per stream (the highest seq it has yielded); once that checkpoint is committed
+ * the engine deletes the stream's rows up to n, keeping the inbox bounded.
+ */
 export interface InboxReader {
   /** Rows of this source (optionally one stream) with seq > afterSeq, oldest first, at most `limit`. */
   read(source: string, opts: { afterSeq: number; limit: number; stream?: string }): Promise<InboxRow[]>;

@@ -11,6 +11,7 @@ import { explainProfile } from './sqlite-explain.js';
 import { CONSENT_SCHEMA_SQL, explainConsent, insertConsentStatements } from './sqlite-consent.js';
 import { migrateStore } from './sqlite-migrate.js';
 import { FORGET_SCHEMA_SQL, SqlitePrivacyLedger } from './sqlite-forget.js';
+import { INBOX_SCHEMA_SQL, SqliteInboxReader } from './sqlite-inbox.js';
 import type {
   BatchCommit,
   DeadLetter,
@@ -42,6 +43,7 @@ export class SqliteStore implements ProfileStore {
   private outboxSeq = 0;
   readonly delivery: SqliteDeliveryLedger;
   readonly privacy: SqlitePrivacyLedger;
+  readonly inbox: SqliteInboxReader;
 
   /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
   private readonly lockWaitMs: number;
@@ -70,8 +72,10 @@ export class SqliteStore implements ProfileStore {
     this.db.exec(DELIVERY_SCHEMA_SQL);
     this.db.exec(CONSENT_SCHEMA_SQL);
     this.db.exec(FORGET_SCHEMA_SQL);
+    this.db.exec(INBOX_SCHEMA_SQL);
     this.stmts = this.prepare();
     this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
+    this.inbox = new SqliteInboxReader(this.db, (write) => this.whenUnlocked(write));
     this.delivery = new SqliteDeliveryLedger(
       this.db,
       (dl, at) => this.insertDeadLetter(dl, at),

@@ -2,6 +2,7 @@ import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import type { PrivacyLedger } from '../privacy/forget-types.js';
 import type { IdentityGraph, MergeEvent, ProfileState, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
+import type { InboxReader } from '../serve/contract.js';
 
 export interface DeadLetterInput {
   sync: string;
@@ -227,6 +228,12 @@ export interface ProfileStore extends IdentityGraph {
 
   /** Forget requests, the suppression list and the destination deletes they queue (issue 12). */
   readonly privacy: PrivacyLedger;
+  /**
+   * The inbox of pushed events (`tributary serve`), when the store has one:
+   * sources drain it through `ctx.inbox`; the engine releases the rows a
+   * committed `{ inboxSeq }` checkpoint covers.
+   */
+  readonly inbox?: InboxReader & { release(source: string, stream: string, uptoSeq: number): Promise<number> };
 
   close(): Promise<void>;
 }

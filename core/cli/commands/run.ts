@@ -4,6 +4,7 @@ import type { SyncOutcome } from '../../engine/engine.js';
 import { errorMessage } from '../../errors.js';
 import { formatDuration } from './inspect.js';
 import { eventDestinations, retentionTargets, runRetention } from '../../privacy/retention.js';
+import { startServer } from './serve.js';
 import { countsLine, globals, positiveInt, progressReporter, reportError, withEngine } from '../shared.js';
 
 /** ` next run at 2026-01-01T00:05:00.000Z` for a task that has one. */
@@ -26,9 +27,12 @@ export function runCommand(): Command {
   return new Command('run')
     .description('Run syncs on their schedules until stopped; SIGTERM finishes the current batch, commits and exits')
     .option('--progress-every <seconds>', 'log the counts of a running sync this often', positiveInt, 30)
-    .action(async (opts: { progressEvery: number }, cmd: Command) => {
+    .option('--serve', 'also run `tributary serve` (tracking API, webhooks) in this process')
+    .action(async (opts: { progressEvery: number; serve?: boolean }, cmd: Command) => {
       try {
-        await withEngine(cmd, async ({ engine, logger, store }) => {
+        await withEngine(cmd, async (booted) => {
+          const { engine, logger, store } = booted;
+          const server = opts.serve ? await startServer(booted, {}) : undefined;
           const controller = new AbortController();
           const tasks: Array<{ stop(): void | Promise<void> }> = [];
           const active = new Set<Promise<unknown>>();
@@ -93,7 +97,7 @@ export function runCommand(): Command {
             tasks.push(task);
             logger.info(`scheduled destination ${d.name}`, { cron: d.trigger.schedule, next: task.getNextRun()?.toISOString() });
           }
-          if (!tasks.length) {
+          if (!tasks.length && !server) {
             logger.warn('nothing is scheduled: add `schedule:` to a source or `trigger: { schedule: ... }` to a destination');
             return;
           }
@@ -102,7 +106,7 @@ export function runCommand(): Command {
               logger.info(`${signal}: finishing the current batch, then stopping`);
               controller.abort(signal);
               for (const t of tasks) void t.stop();
-              void Promise.allSettled([...active]).then(() => resolve());
+              void Promise.allSettled([...active, server?.close()]).then(() => resolve());
             };
             process.once('SIGTERM', () => stop('SIGTERM'));
             process.once('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { boot } from '../core/container.js';
+import type { Logger } from '../core/plugin/types.js';
+import { WRITE_KEY, trackingConfig } from '../core/serve/__fixtures__/tracking-config.js';
+import { arg, fmt, timed } from './measure.js';
+
+/**
+ * `npm run bench -- serve [--seconds N] [--connections N] [--durability fsync|process]`: load from this
+ * process (autocannon) against `tributary serve` running as a child process
+ * with durable writes (group commit, synchronous=FULL), and in the same run
+ * against a bare node:http child answering 200 without storing (the floor).
+ * Two shapes: single-event `POST /v1/track`, and `POST /v1/batch` of 100 events.
+ * Then the drain: one sync of the tracking source turns the stored events into
+ * profiles, timed.
+ */
+
+interface Autocannon {
+  (opts: Record<string, unknown>): Promise<AutocannonResult>;
+}
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as Autocannon;
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'core', 'cli', 'main.js');
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error: (m) => void process.stderr.write(`${m}\n`) };
+
+/** The floor: node:http reading the body and answering 200, storing nothing. */
+const BARE = `
+const http = require('node:http');
+const s = http.createServer((req, res) => { const c = []; req.on('data', (d) => c.push(d)); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":true}'); }); });
+s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
+process.on('SIGTERM', () => s.close(() => process.exit(0)));
+`;
+
+function child(args: string[], env: NodeJS.ProcessEnv, portFrom: 'stdout' | 'stderr'): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const stream = portFrom === 'stdout' ? proc.stdout! : proc.stderr!;
+    stream.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = portFrom === 'stdout' ? /^(\d+)\n/.exec(text) : /"msg":"serve listening[^\n]*"port":(\d+)/.exec(text);
+      if (m) resolve({ proc, port: Number(m[1]) });
+    });
+    proc.once('exit', (code) => reject(new Error(`child exited (${code}) before listening: ${text}`)));
+  });
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+// autocannon 8.0.0's idReplacement puts one id in every tag and miscounts Content-Length
+// (the server waits for bytes that never come), so each request body is built in setupRequest.
+let counter = 0;
+const nextId = () => `${process.pid}-${(counter++).toString(36)}`;
+/** 20,000 visitors, each sending several events: the drain stitches events onto existing profiles, as a shop's traffic does. */
+const user = () => `u-${Math.floor(Math.random() * 20_000)}`;
+const single = () => JSON.stringify({ userId: user(), event: 'Product Viewed', messageId: nextId(), properties: { sku: 'SKU-1', price: 19.9 } });
+const batch100 = () =>
+  JSON.stringify({ batch: Array.from({ length: 100 }, (_, i) => ({ type: 'track', userId: user(), event: 'Product Viewed', messageId: nextId(), properties: { sku: `SKU-${i}`, price: 19.9 } })) });
+
+async function load(port: number, path: string, body: () => string, seconds: number, connections: number): Promise<AutocannonResult> {
+  return autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
+        setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }),
+      },
+    ],
+  });
+}
+
+function line(label: string, r: AutocannonResult, eventsPer: number): { rps: number; eps: number; p99: number } {
+  const rps = r['2xx'] / r.duration;
+  const eps = rps * eventsPer;
+  process.stdout.write(
+    `${label.padEnd(34)} ${fmt(rps).padStart(7)} req/s  ${fmt(eps).padStart(8)} events/s  p50 ${fmt(r.latency.p50, 1)} ms  p99 ${fmt(r.latency.p99, 1)} ms` +
+      `  (2xx ${fmt(r['2xx'])}, other ${fmt(r.non2xx)}, errors ${fmt(r.errors)})\n`,
+  );
+  return { rps, eps, p99: r.latency.p99 };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = arg(args, 'seconds', 10);
+  const connections = arg(args, 'connections', 32);
+  const durability = arg(args, 'durability', 'fsync');
+  const { dir, file } = trackingConfig({ serve: { port: 0, flushMs: 2, durability } });
+  process.stdout.write(`serve benchmark: durability ${durability}, ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
+  try {
+    const bare = await child(['-e', BARE], {}, 'stdout');
+    const floorSingle = line('floor (bare node:http) single', await load(bare.port, '/v1/track', single, seconds, connections), 1);
+    const floorBatch = line('floor (bare node:http) batch/100', await load(bare.port, '/v1/batch', batch100, seconds, connections), 100);
+    await stop(bare.proc);
+
+    const serve = await child([CLI, '--json-logs', 'serve', '--config', file, '--port', '0'], { WEB_WRITE_KEY: WRITE_KEY }, 'stderr');
+    const s = line('tributary serve single (durable)', await load(serve.port, '/v1/track', single, seconds, connections), 1);
+    const b = line('tributary serve batch/100 (durable)', await load(serve.port, '/v1/batch', batch100, seconds, connections), 100);
+    await stop(serve.proc);
+
+    const booted = await boot({ configFile: file, logger: quiet, env: { ...process.env, WEB_WRITE_KEY: WRITE_KEY } });
+    let drained = 0;
+    let drainSeconds = 0;
+    try {
+      const { result, seconds: took } = await timed(() => booted.engine.runSync('web'));
+      drained = Object.values(result.summary?.streams ?? {}).reduce((a, st) => a + st.read, 0);
+      drainSeconds = took;
+      process.stdout.write(`drain into profiles: ${fmt(drained)} events in ${fmt(took, 1)} s = ${fmt(drained / took)} events/s; profiles ${fmt(await booted.store.countProfiles())}${result.ok ? '' : `; FAILED: ${result.error}`}\n`);
+    } finally {
+      await booted.close();
+    }
+    const drainRate = drained / drainSeconds;
+    process.stdout.write(
+      `\ntargets (2 cores): single >= 10,000 req/s: ${fmt(s.rps)} (${s.rps >= 10_000 ? 'met' : 'NOT met'}; floor ${fmt(floorSingle.rps)}, ${fmt((100 * s.rps) / floorSingle.rps)}% of it)\n` +
+        `  batch/100 >= 50,000 events/s: ${fmt(b.eps)} (${b.eps >= 50_000 ? 'met' : 'NOT met'}; floor ${fmt(floorBatch.eps)}, ${fmt((100 * b.eps) / floorBatch.eps)}% of it)\n` +
+        `  p99 < 25 ms: single ${fmt(s.p99, 1)} ms, batch ${fmt(b.p99, 1)} ms (${s.p99 < 25 && b.p99 < 25 ? 'met' : 'NOT met'})\n` +
+        `  drain >= 20,000 events/s: ${fmt(drainRate)} (${drainRate >= 20_000 ? 'met' : 'NOT met'})\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
