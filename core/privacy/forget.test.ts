@@ -1,3 +1,4 @@
+import { SqliteInboxWriter } from '../store/sqlite-inbox.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
@@ -49,13 +50,19 @@ describe('forget', () => {
     // A dead letter that carries the person's address in its raw payload (a row that failed elsewhere).
     await s.store.addDeadLetters([{ sync: 'crm', stream: 'customers', recordId: 'x9', reason: 'bad date', payload: { mail: 'ADA.LOVELACE@babbage.co.uk', note: 'x' } }]);
     const dbFile = parse(readFileSync(file, 'utf8')).store.sqlite as string;
+    // Pushed events `serve` accepted but no sync has drained yet: one of them is the person's.
+    const inbox = new SqliteInboxWriter(dbFile);
+    const pushed = (email: string, id: string) => ({ source: 'hooks', stream: 'events', dedupKey: id, receivedAt: '2026-01-05T00:00:00.000Z', body: { email } });
+    await inbox.appendGroups([[pushed('ADA.lovelace@babbage.co.uk', 'm1'), pushed('someone.else@fjordpost.no', 'm2')]]);
+    inbox.close();
     for (const form of PERSON_FORMS.slice(0, 3)) expect(storeBytes(dbFile)).toContain(form);
 
     const plan = await planForget(s.store, { email: ' ada.lovelace@BABBAGE.co.uk' }, { defaultRegion: 'US' });
     expect(plan.kind).toBe('ready');
     const result = await runForget(s.store, plan as Extract<typeof plan, { kind: 'ready' }>, { reason: 'ticket 4411' });
     expect(result.walTruncated).toBe(true);
-    expect(result.counts).toMatchObject({ profiles: 1, records: 1, identifiers: 2, delivered: 1, dead_letters: 1, consent_statements: 1 });
+    expect(result.counts).toMatchObject({ profiles: 1, records: 1, identifiers: 2, delivered: 1, dead_letters: 1, consent_statements: 1, inbox: 1 });
+    expect((await s.store.inbox.read('hooks', { afterSeq: 0, limit: 10 })).map((r) => r.body)).toEqual([{ email: 'someone.else@fjordpost.no' }]);
     expect(result.suppressed).toBe(2);
     expect(result.deletes).toEqual([{ destination: 'out', profileId: expect.any(String) }]);
     expect(await s.store.countProfiles()).toBe(3);

@@ -51,12 +51,16 @@ export function suppressionSalt(db: Database.Database): string {
 }
 
 /**
- * Rows of the inbox (`tributary serve`) that hold the person: none yet. When the
- * inbox table lands (core/store/sqlite-inbox.ts), delete here, inside the forget's
- * transaction, the rows whose payload contains one of `values`; return how many.
+ * Pushed events not yet drained (`tributary serve`'s inbox) that hold the person:
+ * deleted inside the forget's transaction, found by any of `values` in the stored
+ * body. Drained events are already gone from the inbox (their records are deleted
+ * above); the de-duplication table keeps only message ids.
  */
-export function forgetPushedData(_db: Database.Database, _person: { values: string[]; profileIds: string[] }): number {
-  return 0;
+export function forgetPushedData(db: Database.Database, person: { values: string[]; profileIds: string[] }): number {
+  const del = db.prepare('DELETE FROM inbox WHERE instr(lower(body), ?) > 0');
+  let n = 0;
+  for (const v of person.values) if (v) n += del.run(v.toLowerCase()).changes;
+  return n;
 }
 
 /** Checkpoint and truncate the WAL so it keeps no page image of what was deleted. True when it emptied. */
