@@ -210,6 +210,10 @@ export const resolutionSchema = z
           .object({
             via: z.array(z.string()).default(['email', 'phone']),
             traits: z.array(z.string()).default(['firstName', 'fullName', 'name']),
+            familyTraits: z
+              .array(z.string())
+              .default(['lastName', 'familyName', 'surname'])
+              .describe('Family-name traits: a close given-name match (a two-letter typo) counts only when these agree; also used to spot swapped given/family names.'),
           })
           .strict(),
       ])

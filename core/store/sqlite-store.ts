@@ -92,6 +92,9 @@ export class SqliteStore implements ProfileStore {
       recordByKey: db.prepare('SELECT profile_id, body FROM records WHERE key = ?'),
       recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
       presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
+      presenters: db.prepare(
+        'SELECT p.profile_id FROM presented p JOIN profiles f ON f.id = p.profile_id WHERE p.identifier_key = ? ORDER BY f.created_at, f.id LIMIT ?',
+      ).pluck(),
       upsertRecord: db.prepare(
         `INSERT INTO records(key, source, stream, record_id, profile_id, kind, observed_at, body, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id, kind = excluded.kind, observed_at = excluded.observed_at,
@@ -174,6 +177,15 @@ export class SqliteStore implements ProfileStore {
     for (const k of keys) {
       const n = Number(this.stmts.presentedCount.get(k));
       if (n) out.set(k, n);
+    }
+    return out;
+  }
+
+  async presentersOf(keys: string[], limit: number): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const k of keys) {
+      const ids = this.stmts.presenters.all(k, limit) as string[];
+      if (ids.length) out.set(k, ids);
     }
     return out;
   }
