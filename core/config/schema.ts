@@ -214,6 +214,12 @@ export const resolutionSchema = z
               .array(z.string())
               .default(['lastName', 'familyName', 'surname'])
               .describe('Family-name traits: a close given-name match (a two-letter typo) counts only when these agree; also used to spot swapped given/family names.'),
+            strictVia: z
+              .array(z.string())
+              .default(['phone'])
+              .describe('Household identifier types: different given names never merge through these. Through the other guarded types (a personal email), a given-name conflict is overridden when the date of birth and the family name or postcode agree.'),
+            dateOfBirthTraits: z.array(z.string()).default(['dateOfBirth', 'birthDate', 'dob']),
+            postalCodeTraits: z.array(z.string()).default(['postalCode', 'address.postalCode', 'postcode', 'zip']),
           })
           .strict(),
       ])

@@ -2,7 +2,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
-import { addEvidence, compareEvidence, emptyEvidence, familyName, givenName, hasGiven, type NameEvidence } from './name-guard.js';
+import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitAt, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -65,10 +65,17 @@ export class DeterministicResolver implements Resolver {
 
     const guard = ctx.rules.nameGuard;
     const guarded = (type: string) => !!guard && guard.via.includes(type);
+    const strictVia = guard ? guard.strictVia : [];
     const namesOf = (traits: Record<string, unknown>): NameEvidence => {
       const e = emptyEvidence();
       if (!guard) return e;
-      addEvidence(e, { given: givenName(traits, guard.traits), family: familyName(traits, guard.traits, guard.familyTraits) });
+      const first = (paths: readonly string[]) => paths.map((p) => foldCode(traitAt(traits, p))).find((v) => v !== undefined);
+      addEvidence(e, {
+        given: givenName(traits, guard.traits),
+        family: familyName(traits, guard.traits, guard.familyTraits),
+        dob: first(guard.dateOfBirthTraits),
+        postcode: first(guard.postalCodeTraits),
+      });
       return e;
     };
 
@@ -115,7 +122,7 @@ export class DeterministicResolver implements Resolver {
       for (const w of ps) {
         if (!hasGiven(w.names)) nameless++;
         else {
-          const g = groups.find((members) => members.some((m) => compareEvidence(m, w.names).ok));
+          const g = groups.find((members) => members.some((m) => compareEvidence(m, w.names, { personal: !strictVia.includes(type) }).ok));
           if (g) g.push(w.names);
           else groups.push([w.names]);
         }
@@ -162,7 +169,7 @@ export class DeterministicResolver implements Resolver {
       let score = 0;
       for (const side of [mine, target?.names]) {
         if (!side) continue;
-        const cmp = compareEvidence(side, other.names);
+        const cmp = compareEvidence(side, other.names, { personal: !strictVia.includes(c.type) });
         if (!cmp.ok) return { reason: `name guard: given names "${cmp.pair![0]}" and "${cmp.pair![1]}" differ`, score: 0 };
         score += cmp.score;
       }
@@ -288,6 +295,20 @@ export class DeterministicResolver implements Resolver {
         survivorship.apply(target.state, record);
       }
       touched.add(pid);
+      // With this record's names added, other profiles presenting the same values may now
+      // be the same person (Archie Warneke and Caleb Priest, born the same day, joined by
+      // Archie Priest): merge those, so the outcome does not depend on which came first.
+      // Each is checked against the whole joined profile, never through the record alone.
+      let joined = target;
+      for (const c of accepted) {
+        if (!guarded(c.type)) continue;
+        for (const p of presentersOf(c.key)) {
+          if (p === joined || wouldBreak([joined, p], [], 0)) continue;
+          if (nameCheck(c, joined.names, undefined, p).reason) continue;
+          joined = merge(joined, p, rk, c);
+          touched.add(joined.state.id);
+        }
+      }
     });
 
     // Profiles holding a record that changed are rebuilt from their records: the
@@ -337,7 +358,8 @@ export class DeterministicResolver implements Resolver {
       classCounts.set(cls, (classCounts.get(cls) ?? 0) + 1);
     }
     // A profile stored before names were kept: its surviving traits are the best evidence there is.
-    const names = state.names ? { given: { ...state.names.given }, family: { ...state.names.family } } : namesOf(state.traits);
+    const names = emptyEvidence();
+    addEvidence(names, state.names ?? namesOf(state.traits));
     return { state, keys: new Set(state.identifiers), classCounts, isNew, names };
   }
 }

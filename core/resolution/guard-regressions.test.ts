@@ -115,6 +115,17 @@ describe('guard regressions (issue 11)', () => {
       await s.close();
     }
   });
+
+  it('household with swapped records: "Wilson Sophie" and "Wilson Thomas" do not meet on the family name', async () => {
+    const landline = phone('+33145678902');
+    await run([rec('s1', [email('sophie@w.fr'), landline], { firstName: 'Sophie', lastName: 'Wilson' })]);
+    await run([rec('s2', [email('sophie@w.fr')], { firstName: 'Wilson', lastName: 'Sophie' })]);
+    await run([rec('t1', [email('thomas@w.fr')], { firstName: 'Wilson', lastName: 'Thomas' })]);
+    await run([rec('t2', [email('thomas@w.fr'), landline], { firstName: 'Thomas', lastName: 'Wilson' })]);
+    expect(await profileOf('s2')).toBe(await profileOf('s1'));
+    expect(await profileOf('t2')).toBe(await profileOf('t1'));
+    expect(await profileOf('t1')).not.toBe(await profileOf('s1'));
+  });
 });
 
 /** People with a personal email on most records, typos and swapped names on some, households sharing a landline. */

@@ -64,16 +64,42 @@ export function familyName(traits: Record<string, unknown>, givenFields: readonl
 export interface NameEvidence {
   given: Record<string, number>;
   family: Record<string, number>;
+  /** Dates of birth (digits only) and postcodes: what can overrule a given-name conflict through a personal identifier. */
+  dob?: Record<string, number>;
+  postcode?: Record<string, number>;
 }
 
-export const emptyEvidence = (): NameEvidence => ({ given: {}, family: {} });
+export const emptyEvidence = (): NameEvidence => ({ given: {}, family: {}, dob: {}, postcode: {} });
 
-export function addEvidence(into: NameEvidence, from: NameEvidence | { given?: string; family?: string }): void {
-  const add = (m: Record<string, number>, k: string, n: number) => (m[k] = (m[k] ?? 0) + n);
-  if (typeof from.given === 'string') add(into.given, from.given, 1);
-  else if (from.given) for (const [k, n] of Object.entries(from.given)) add(into.given, k, n);
-  if (typeof from.family === 'string') add(into.family, from.family, 1);
-  else if (from.family) for (const [k, n] of Object.entries(from.family)) add(into.family, k, n);
+type OneRecord = { given?: string; family?: string; dob?: string; postcode?: string };
+const FIELDS = ['given', 'family', 'dob', 'postcode'] as const;
+
+export function addEvidence(into: NameEvidence, from: NameEvidence | OneRecord): void {
+  for (const f of FIELDS) {
+    const v = from[f];
+    if (v === undefined) continue;
+    const m = (into[f] ??= {});
+    if (typeof v === 'string') m[v] = (m[v] ?? 0) + 1;
+    else for (const [k, n] of Object.entries(v)) m[k] = (m[k] ?? 0) + n;
+  }
+}
+
+/** A date of birth or postcode as comparable text: digits and letters only, lowercased. */
+export function foldCode(v: unknown): string | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  const f = String(v).toLowerCase().replace(/[^a-z0-9]/g, '');
+  return f.length >= 3 ? f : undefined;
+}
+
+/** A trait by name, or by a dotted path into a nested object (`address.postalCode`). */
+export function traitAt(traits: Record<string, unknown>, path: string): unknown {
+  if (path in traits) return traits[path];
+  let cur: unknown = traits;
+  for (const part of path.split('.')) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
 }
 
 export const hasGiven = (e: NameEvidence) => Object.keys(e.given).length > 0;
@@ -179,23 +205,45 @@ export interface NameComparison {
 }
 
 /** Can the records behind `a` and `b` be one person? Nameless sides always can (there is nothing to compare). */
-export function compareEvidence(a: NameEvidence, b: NameEvidence): NameComparison {
-  const ga = Object.keys(a.given).sort();
-  const gb = Object.keys(b.given).sort();
+/** Some value of `a` equals one of `b` within `edits` typos (one wrong or swapped digit in a date). */
+function agrees(a: Record<string, number> | undefined, b: Record<string, number> | undefined, edits: number): boolean {
+  if (!a || !b) return false;
+  const bs = Object.keys(b);
+  return Object.keys(a).some((x) => bs.some((y) => x === y || (edits > 0 && editDistance(x, y, edits) <= edits)));
+}
+
+/**
+ * The names of one side with swapped records undone: a word the side's records carry
+ * more often as a family name than as a given name is its family name, so two sisters
+ * whose records both read "Wilson Sophie" / "Wilson Thomas" never meet on "wilson".
+ */
+function sorted(e: NameEvidence): { given: string[]; family: string[] } {
+  const given = Object.keys(e.given).filter((g) => (e.family[g] ?? 0) < e.given[g]);
+  const family = Object.keys(e.family).filter((f) => (e.given[f] ?? 0) <= e.family[f]);
+  return { given: (given.length ? given : Object.keys(e.given)).sort(), family: family.sort() };
+}
+
+export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { personal?: boolean } = {}): NameComparison {
+  const { given: ga, family: fa } = sorted(a);
+  const { given: gb, family: fb } = sorted(b);
   if (!ga.length || !gb.length) return { ok: true, score: 0, level: 'none' };
-  const fa = Object.keys(a.family).sort();
-  const fb = Object.keys(b.family).sort();
   const higher = (x: NameLevel, y: NameLevel) => LEVEL_SCORE[x] > LEVEL_SCORE[y];
   const given = best(ga, gb, compareGiven, higher, 'differ' as NameLevel);
   let level = given.value;
   // Given and family names swapped on one side ("Kent Oliver"): both crossings must agree.
+  const crossing = (x: string, y: string) => (familyAgrees(x, y) ? 'strong' : compareGiven(x, y));
   if (LEVEL_SCORE[level] < LEVEL_SCORE.alias && fa.length && fb.length) {
-    const x = best(ga, fb, compareGiven, higher, 'differ' as NameLevel).value;
-    const y = best(fa, gb, compareGiven, higher, 'differ' as NameLevel).value;
-    if (LEVEL_SCORE[x] >= LEVEL_SCORE.strong && LEVEL_SCORE[y] >= LEVEL_SCORE.strong) level = 'alias';
+    const x = best(ga, fb, crossing, higher, 'differ' as NameLevel).value;
+    const y = best(fa, gb, crossing, higher, 'differ' as NameLevel).value;
+    if (LEVEL_SCORE[x] >= LEVEL_SCORE.close && LEVEL_SCORE[y] >= LEVEL_SCORE.close && LEVEL_SCORE[x] + LEVEL_SCORE[y] >= 3) level = 'alias';
   }
-  const familyOk = !fa.length || !fb.length || fa.some((x) => fb.some((y) => familyAgrees(x, y)));
-  const ok = LEVEL_SCORE[level] >= LEVEL_SCORE.strong || (level === 'close' && familyOk);
+  const familyMatch = fa.some((x) => fb.some((y) => familyAgrees(x, y)));
+  const familyOk = !fa.length || !fb.length || familyMatch;
+  let ok = LEVEL_SCORE[level] >= LEVEL_SCORE.strong || (level === 'close' && familyOk);
+  // Through a personal identifier (an email), the same date of birth with the same family
+  // name or postcode outweighs a given name that changed (a nickname the list lacks, a
+  // data-entry swap). Never through a household one: twins share all three.
+  if (!ok && opts.personal && agrees(a.dob, b.dob, 1) && (familyMatch || agrees(a.postcode, b.postcode, 1))) ok = true;
   // Weight by how many records carry the matching name, so the usual spelling outweighs a one-off typo.
   const weight = given.pair ? Math.min(a.given[given.pair[0]], 99) + Math.min(b.given[given.pair[1]], 99) : 0;
   return { ok, score: ok ? LEVEL_SCORE[level] * 1000 + (familyOk ? 500 : 0) + weight : 0, level, pair: given.pair };

@@ -25,7 +25,7 @@ export interface ProfileState {
    * each (folded: "chloe"). The name guard compares with all of them, not the first.
    * Absent on profiles written before it existed: the guard then reads the traits.
    */
-  names?: { given: Record<string, number>; family: Record<string, number> };
+  names?: { given: Record<string, number>; family: Record<string, number>; dob?: Record<string, number>; postcode?: Record<string, number> };
 }
 
 export interface StoredRecord extends CanonicalRecord {
