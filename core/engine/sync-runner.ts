@@ -128,6 +128,20 @@ export async function runSourceSync(
     }
   };
 
+  // Refused links per stream, and a few for the one summary line at the end of the sync.
+  const refusalSample: Array<{ record: string; identifier: string; reason: string }> = [];
+  let refusedTotal = 0;
+  const countRefusals = (refused: Array<{ recordKey: string; identifierKey: string; reason: string }>) => {
+    for (const f of refused) {
+      const stream = f.recordKey.split('/')[1];
+      const st = summary.streams[stream];
+      if (st) st.refused = (st.refused ?? 0) + 1;
+      refusedTotal++;
+      // The identifier's type only: its value is personal data and the log is not the place for it.
+      if (refusalSample.length < 3) refusalSample.push({ record: f.recordKey, identifier: f.identifierKey.slice(0, f.identifierKey.indexOf('\u0000')), reason: f.reason });
+    }
+  };
+
   let flushing = false;
   const flush = async () => {
     if (!pending.length && !pendingErrors.length && !checkpoints.size) return;
@@ -183,6 +197,7 @@ export async function runSourceSync(
           )
         : emptyResolution();
       for (const g of resolution.genericValues) logger.warn('identifier stopped linking: used by too many profiles', { identifier: g.identifierKey.replace('\u0000', ':'), profiles: g.profiles });
+      countRefusals(resolution.refused);
       await store.commitBatch({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations });
       const absorbed = new Set(resolution.merges.map((m) => m.absorbed));
       summary.profiles.merged += absorbed.size;
@@ -230,6 +245,9 @@ export async function runSourceSync(
       if (signal.aborted) break;
     }
     await flush();
+    if (refusedTotal) {
+      logger.warn('identifier links refused (see `tributary profiles refusals`)', { sync: source.name, refused: refusedTotal, sample: refusalSample });
+    }
   } catch (err) {
     onFailure?.(summary);
     if (err instanceof TributaryError) throw err;

@@ -8,6 +8,7 @@ import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
+import { listRefusals } from './sqlite-refusals.js';
 import { migrateStore } from './sqlite-migrate.js';
 import type {
   BatchCommit,
@@ -23,6 +24,7 @@ import type {
   RunRecord,
   RunSummary,
   ResolutionSnapshot,
+  RefusalRow,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
@@ -327,6 +329,10 @@ export class SqliteStore implements ProfileStore {
       after = states[states.length - 1].id;
       yield states.map((s) => this.document(s));
     }
+  }
+
+  async listRefusals(limit: number): Promise<{ refusals: RefusalRow[]; total: number }> {
+    return listRefusals(this.db, limit);
   }
 
   async countProfiles(): Promise<number> {
