@@ -225,6 +225,17 @@ export const resolutionSchema = z
       ])
       .prefault({})
       .describe('Refuse a merge through these identifier types when the two sides have different given names (household phones, shared mailboxes). false to turn off.'),
+    unidentified: z
+      .union([
+        z.enum(['profile', 'dead-letter']),
+        z
+          .object({ identify: z.enum(['profile', 'dead-letter']).default('profile'), track: z.enum(['profile', 'dead-letter']).default('dead-letter') })
+          .strict(),
+      ])
+      .default({ identify: 'profile', track: 'dead-letter' })
+      .describe(
+        'A record with no usable identifier (all empty, invalid or blocked): `profile` keeps it as a profile of its own, keyed by its source record (read again, it stays that one profile); `dead-letter` sets it aside with the reasons. One value for both kinds, or per kind; default profile for identify records, dead-letter for track events.',
+      ),
     maxRecordsPerProfile: z.number().int().min(1).default(10_000),
     maxIdentifiersPerProfile: z.number().int().min(1).default(100),
     traits: z.record(z.string(), traitRuleSchema).default({}).describe('Survivorship per trait; default most_recent.'),

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { newProfileId } from '../util/ids.js';
 import type { LoadedConfig } from '../config/load.js';
 import { formatPath } from '../config/load.js';
-import type { SourceConfig } from '../config/schema.js';
+import type { ResolutionConfig, SourceConfig } from '../config/schema.js';
 import { ConfigError, ConnectionError, TributaryError, errorMessage } from '../errors.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { ConnectorContext, Logger, RecordMessage, StreamState } from '../plugin/types.js';
@@ -73,6 +73,7 @@ export async function runSourceSync(
       now: () => deps.clock.now().toISOString(),
       dateFormat: s.dateFormat,
       blocked,
+      unidentified: unidentifiedPolicy(loaded.config.resolution.unidentified, s.kind),
     });
     const transforms = s.transforms.map((t, k) => {
       try {
@@ -273,6 +274,11 @@ function mappingPathOf(mapping: SourceConfig['streams'][number]['mapping'], fiel
     for (const k of ['revenue', 'currency', 'nameField'] as const) if (mapping.event[k] === field) return ['event', k];
   }
   return [];
+}
+
+/** `resolution.unidentified` for one stream: one value for both kinds, or per kind. */
+function unidentifiedPolicy(policy: ResolutionConfig['unidentified'], kind: 'identify' | 'track'): 'profile' | 'dead-letter' {
+  return typeof policy === 'string' ? policy : policy[kind];
 }
 
 function emptyResolution() {

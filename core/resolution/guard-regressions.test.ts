@@ -116,6 +116,15 @@ describe('guard regressions (issue 11)', () => {
     }
   });
 
+  it('a record with no identifier is a profile keyed by its source record: read again, it stays that one profile', async () => {
+    const first = await run([rec('n1', [], { firstName: 'Nora' })]);
+    const again = await run([rec('n1', [], { firstName: 'Nora', lastName: 'Bell' })]);
+    expect(again.assignments.get('crm/c/n1')).toBe(first.assignments.get('crm/c/n1'));
+    const snap = await store.dumpResolution();
+    expect(snap.profiles).toHaveLength(1);
+    expect(snap.profiles[0].traits.lastName).toBe('Bell');
+  });
+
   it('household with swapped records: "Wilson Sophie" and "Wilson Thomas" do not meet on the family name', async () => {
     const landline = phone('+33145678902');
     await run([rec('s1', [email('sophie@w.fr'), landline], { firstName: 'Sophie', lastName: 'Wilson' })]);
