@@ -225,6 +225,8 @@ export class DeterministicResolver implements Resolver {
         refused.push({ recordKey: rk, identifierKey: c.key, profiles, reason, at: now });
 
       const mine = namesOf(record.traits);
+      /** Values through which the record joined a profile that presents (not owns) them. */
+      const joinedVia: CandidateKey[] = [];
       for (const c of keys) {
         const count = presenterCount(c.key, c.type);
         if (count > rules.genericThreshold) {
@@ -236,7 +238,8 @@ export class DeterministicResolver implements Resolver {
           continue;
         }
         const presenters = presentersOf(c.key);
-        if (target && presenters.includes(target)) {
+        const ownerId = ownerOf(c.key);
+        if (target && ownerId === target.state.id) {
           accepted.push(c);
           continue;
         }
@@ -249,21 +252,31 @@ export class DeterministicResolver implements Resolver {
           continue;
         }
         // The value may be presented by several profiles (a household line, a person
-        // whose first record was refused): join the one whose names agree best.
+        // whose first record was refused): join the one whose names agree best. Only
+        // joining its owner is a link; joining a profile that merely presents it is not,
+        // and the refusal by the owner is recorded, so a record read again decides the same.
         let chosen: { w: Working; score: number } | undefined;
         let firstRefusal: { reason: string; parts: Working[] } | undefined;
+        let ownerRefusal: { reason: string; parts: Working[] } | undefined;
         for (const p of presenters) {
+          if (p === target) continue;
           const parts = target ? [target, p] : [p];
           const limit = wouldBreak(parts, [...accepted, c], prev ? 0 : 1);
           const names = limit ? { reason: limit, score: 0 } : nameCheck(c, mine, target, p);
           if (names.reason) {
             firstRefusal ??= { reason: names.reason, parts };
+            if (p.state.id === ownerId) ownerRefusal = { reason: names.reason, parts };
             continue;
           }
           if (!chosen || names.score > chosen.score) chosen = { w: p, score: names.score };
         }
-        if (!chosen) {
-          refuse(c, firstRefusal!.parts.map((p) => p.state.id), firstRefusal!.reason);
+        const refusal = ownerRefusal ?? firstRefusal;
+        if (!chosen || chosen.w.state.id !== ownerId) {
+          if (refusal) refuse(c, refusal.parts.map((p) => p.state.id), refusal.reason);
+          if (chosen) {
+            target = target ? merge(target, chosen.w, rk, c) : chosen.w;
+            joinedVia.push(c);
+          }
           continue;
         }
         accepted.push(c);
@@ -300,7 +313,7 @@ export class DeterministicResolver implements Resolver {
       // Archie Priest): merge those, so the outcome does not depend on which came first.
       // Each is checked against the whole joined profile, never through the record alone.
       let joined = target;
-      for (const c of accepted) {
+      for (const c of [...accepted, ...joinedVia]) {
         if (!guarded(c.type)) continue;
         for (const p of presentersOf(c.key)) {
           if (p === joined || wouldBreak([joined, p], [], 0)) continue;

@@ -125,6 +125,18 @@ describe('guard regressions (issue 11)', () => {
     expect(snap.profiles[0].traits.lastName).toBe('Bell');
   });
 
+  it('a record read again decides as the first time: same links, same refusals (joining a mere presenter is not a link)', async () => {
+    const landline = phone('+14157770040');
+    await run([rec('bob', [email('bob@mail.fr'), landline], { firstName: 'Bob' })]);
+    const batch = [rec('carla', [email('carla@mail.fr'), landline], { firstName: 'Carla' }), rec('carla2', [landline], { firstName: 'Carla' })];
+    const first = await run(batch);
+    const again = await run(batch);
+    const view = (r: typeof first) => ({ links: r.links, refused: r.refused.map((f) => [f.recordKey, f.identifierKey, f.reason]), assignments: [...r.assignments] });
+    expect(view(again)).toEqual(view(first));
+    expect(first.refused.map((f) => f.recordKey).sort()).toEqual(['crm/c/carla', 'crm/c/carla2']);
+    expect(await profileOf('carla2')).toBe(await profileOf('carla'));
+  });
+
   it('household with swapped records: "Wilson Sophie" and "Wilson Thomas" do not meet on the family name', async () => {
     const landline = phone('+33145678902');
     await run([rec('s1', [email('sophie@w.fr'), landline], { firstName: 'Sophie', lastName: 'Wilson' })]);
