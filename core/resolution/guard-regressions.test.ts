@@ -137,6 +137,19 @@ describe('guard regressions (issue 11)', () => {
     expect(await profileOf('carla2')).toBe(await profileOf('carla'));
   });
 
+  it('a profile stored before names were kept is guarded by its surviving traits', async () => {
+    const landline = phone('+33145678903');
+    await run([rec('m1', [landline], { firstName: 'Marc', lastName: 'Roy' })]);
+    const snap = await store.dumpResolution();
+    for (const p of snap.profiles) delete p.names;
+    await store.replaceResolution(snap, []);
+    expect((await store.dumpResolution()).profiles[0].names).toBeUndefined();
+    const res = await run([rec('j1', [landline], { firstName: 'Julie', lastName: 'Roy' })]);
+    expect(res.refused.map((f) => f.reason)).toEqual(['name guard: given names "julie" and "marc" differ']);
+    await run([rec('m2', [landline], { firstName: 'Marc', lastName: 'Roy' })]);
+    expect(await profileOf('m2')).toBe(await profileOf('m1'));
+  });
+
   it('household with swapped records: "Wilson Sophie" and "Wilson Thomas" do not meet on the family name', async () => {
     const landline = phone('+33145678902');
     await run([rec('s1', [email('sophie@w.fr'), landline], { firstName: 'Sophie', lastName: 'Wilson' })]);
