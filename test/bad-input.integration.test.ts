@@ -48,6 +48,8 @@ function setup(csv: string, streamExtra: Record<string, unknown> = {}, sourceExt
 describe('bad input through the CLI', () => {
   it('malformed CSV rows and records without identifiers go to dead letters; the sync goes on', () => {
     const { file } = setup('id,email,name\n1,a@x.com,Ann\n2,"broken,Bob\n3,c@x.com,Cleo\n4,not-an-email,Dan\n5,e@x.com\n6,f@x.com,Fay\n');
+    // The default keeps a record with no usable identifier as a profile (issue 11); this test is about dead letters.
+    writeFileSync(file, `${readFileSync(file, 'utf8')}resolution:\n  unidentified: dead-letter\n`);
     const r = cli(['sync', '--config', file, '--json']);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out);
@@ -130,6 +132,7 @@ describe('bad input through the CLI: identifiers (issue 8 items 4 and 9)', () =>
 
   it('a record whose only identifier is blocked is a dead letter like one with an empty email; the rest syncs', () => {
     const { file } = setup('id,email,name\n1,a@x.com,Ann\n2,test@example.com,Bob\n3,,Cleo\n4,c@x.com,Dan\n');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}resolution:\n  unidentified: dead-letter\n`);
     const r = cli(['sync', '--config', file, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).runs[0].summary.streams.people).toMatchObject({ written: 2, deadLettered: 2 });

@@ -36,6 +36,8 @@ describe('tributary run logs', () => {
             streams: [{ name: 'people', primaryKey: 'id', config: { path: join(dir, 'people.csv') }, mapping: { identifiers: { email: 'email' } } }],
           },
         ],
+        // The log line below counts the row without an email as dead-lettered (the default keeps it as a profile, issue 11).
+        resolution: { unidentified: 'dead-letter' },
       }),
     );
     const child = spawn(process.execPath, [CLI, '--verbose', 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });

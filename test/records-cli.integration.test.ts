@@ -106,7 +106,7 @@ describe('field warnings can be inspected (item 10)', () => {
     const s = cli(['sync', '--config', config, '--json', '--no-deliver'], root);
     expect(s.code).toBe(0);
     const people = JSON.parse(s.out).runs[0].summary.streams.people;
-    expect(people.warningsByReason).toEqual({ 'not an email address': 2, 'not a phone number for region US': 1, 'not a valid US phone number': 1 });
+    expect(people.warningsByReason).toEqual({ 'not an email address': 2, 'not a phone number for region US': 1, 'too short for US: 2 digits, a US number has 10': 1 });
     expect(people.warnings).toBe(4);
 
     const j = cli(['warnings', 'list', '--config', config, '--json'], root);
@@ -125,7 +125,7 @@ describe('field warnings can be inspected (item 10)', () => {
         ],
       },
       { sync: 'crm', stream: 'people', field: 'phone', reason: 'not a phone number for region US', count: 1, examples: [{ recordId: 'CRM-000004', value: 'nope' }] },
-      { sync: 'crm', stream: 'people', field: 'phone', reason: 'not a valid US phone number', count: 1, examples: [{ recordId: 'CRM-000005', value: '12' }] },
+      { sync: 'crm', stream: 'people', field: 'phone', reason: 'too short for US: 2 digits, a US number has 10', count: 1, examples: [{ recordId: 'CRM-000005', value: '12' }] },
     ]);
 
     const t = cli(['warnings', 'list', '--config', config, '--stream', 'people', '--limit', '1'], root);

@@ -227,11 +227,32 @@ export const resolutionSchema = z
           .object({
             via: z.array(z.string()).default(['email', 'phone']),
             traits: z.array(z.string()).default(['firstName', 'fullName', 'name']),
+            familyTraits: z
+              .array(z.string())
+              .default(['lastName', 'familyName', 'surname'])
+              .describe('Family-name traits: a close given-name match (a two-letter typo) counts only when these agree; also used to spot swapped given/family names.'),
+            strictVia: z
+              .array(z.string())
+              .default(['phone'])
+              .describe('Household identifier types: different given names never merge through these. Through the other guarded types (a personal email), a given-name conflict is overridden when the date of birth and the family name or postcode agree.'),
+            dateOfBirthTraits: z.array(z.string()).default(['dateOfBirth', 'birthDate', 'dob']),
+            postalCodeTraits: z.array(z.string()).default(['postalCode', 'address.postalCode', 'postcode', 'zip']),
           })
           .strict(),
       ])
       .prefault({})
       .describe('Refuse a merge through these identifier types when the two sides have different given names (household phones, shared mailboxes). false to turn off.'),
+    unidentified: z
+      .union([
+        z.enum(['profile', 'dead-letter']),
+        z
+          .object({ identify: z.enum(['profile', 'dead-letter']).default('profile'), track: z.enum(['profile', 'dead-letter']).default('dead-letter') })
+          .strict(),
+      ])
+      .default({ identify: 'profile', track: 'dead-letter' })
+      .describe(
+        'A record with no usable identifier (all empty, invalid or blocked): `profile` keeps it as a profile of its own, keyed by its source record (read again, it stays that one profile); `dead-letter` sets it aside with the reasons. One value for both kinds, or per kind; default profile for identify records, dead-letter for track events.',
+      ),
     maxRecordsPerProfile: z.number().int().min(1).default(10_000),
     maxIdentifiersPerProfile: z.number().int().min(1).default(100),
     traits: z.record(z.string(), traitRuleSchema).default({}).describe('Survivorship per trait; default most_recent.'),

@@ -41,6 +41,8 @@ function writeConfig(streams: Record<string, unknown[]>, extra: Record<string, u
       },
     ],
     destinations: [{ name: 'hook', connector: 'memory', retry: { attempts: 3, initialDelayMs: 1 } }],
+    // These tests follow record 3 (no usable identifier) into the dead letters; the default keeps it as a profile (test below).
+    resolution: { unidentified: 'dead-letter' },
     ...extra,
   };
   writeFileSync(file, stringify(cfg));
@@ -55,6 +57,30 @@ async function start(file: string, dest = memoryDestination()) {
 }
 
 describe('engine', () => {
+  it('by default a record with no usable identifier becomes a profile of its own, with its field warnings (issue 11 item 2)', async () => {
+    const { file } = writeConfig({ customers }, { resolution: {} });
+    const { engine, store } = await start(file);
+    const out = await engine.runSync('crm');
+    expect(out.ok).toBe(true);
+    expect(out.summary!.streams.customers).toMatchObject({ read: 4, written: 4, deadLettered: 0, warnings: 2 });
+    expect(await store.listDeadLetters({ limit: 10 })).toEqual([]);
+    const rec3 = (await store.existingRecords(['crm/customers/3'])).get('crm/customers/3')!;
+    expect(rec3.identifiers).toEqual([]);
+    expect(rec3.warnings?.map((w) => w.field).sort()).toEqual(['email', 'phone']);
+    const doc = (await store.profileDocument(rec3.profileId))!;
+    expect(doc.traits.firstName).toBe('Nobody');
+    expect(await store.countProfiles()).toBe(3);
+  });
+
+  it('unidentified: dead-letter per kind is accepted, and a bad value names the YAML path', async () => {
+    const { file } = writeConfig({ customers }, { resolution: { unidentified: { identify: 'dead-letter' } } });
+    const { engine, store } = await start(file);
+    expect((await engine.runSync('crm')).summary!.streams.customers.deadLettered).toBe(1);
+    expect(await store.countProfiles()).toBe(2);
+    const bad = writeConfig({ customers }, { resolution: { unidentified: 'keep' } });
+    await expect(start(bad.file)).rejects.toThrow(/resolution\.unidentified/);
+  });
+
   it('runs a sync end to end: maps, dead-letters, resolves, checkpoints and delivers', async () => {
     const { file } = writeConfig({ customers });
     const { engine, store, dest } = await start(file);

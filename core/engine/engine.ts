@@ -74,6 +74,7 @@ function addSummaries(parts: RunSummary[]): RunSummary {
       o.duplicates = (o.duplicates ?? 0) + (st.duplicates ?? 0);
       o.cursorWarnings = (o.cursorWarnings ?? 0) + (st.cursorWarnings ?? 0);
       if (st.suppressed) o.suppressed = (o.suppressed ?? 0) + st.suppressed;
+      if (st.refused) o.refused = (o.refused ?? 0) + st.refused;
       for (const [reason, n] of Object.entries(st.warningsByReason ?? {})) (o.warningsByReason ??= {})[reason] = (o.warningsByReason?.[reason] ?? 0) + n;
     }
     out.profiles.created += p.profiles.created;

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { newProfileId } from '../util/ids.js';
 import type { LoadedConfig } from '../config/load.js';
 import { formatPath } from '../config/load.js';
-import type { SourceConfig } from '../config/schema.js';
+import type { ResolutionConfig, SourceConfig } from '../config/schema.js';
 import { ConfigError, ConnectionError, TributaryError, errorMessage } from '../errors.js';
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { ConnectorContext, Logger, RecordMessage, StreamState } from '../plugin/types.js';
@@ -75,6 +75,7 @@ export async function runSourceSync(
       now: () => deps.clock.now().toISOString(),
       dateFormat: s.dateFormat,
       blocked,
+      unidentified: unidentifiedPolicy(loaded.config.resolution.unidentified, s.kind),
     });
     const transforms = s.transforms.map((t, k) => {
       try {
@@ -127,6 +128,20 @@ export async function runSourceSync(
         sync: source.name,
         stream: plan.name,
       });
+    }
+  };
+
+  // Refused links per stream, and a few for the one summary line at the end of the sync.
+  const refusalSample: Array<{ record: string; identifier: string; reason: string }> = [];
+  let refusedTotal = 0;
+  const countRefusals = (refused: Array<{ recordKey: string; identifierKey: string; reason: string }>) => {
+    for (const f of refused) {
+      const stream = f.recordKey.split('/')[1];
+      const st = summary.streams[stream];
+      if (st) st.refused = (st.refused ?? 0) + 1;
+      refusedTotal++;
+      // The identifier's type only: its value is personal data and the log is not the place for it.
+      if (refusalSample.length < 3) refusalSample.push({ record: f.recordKey, identifier: f.identifierKey.slice(0, f.identifierKey.indexOf('\u0000')), reason: f.reason });
     }
   };
 
@@ -187,6 +202,7 @@ export async function runSourceSync(
           )
         : emptyResolution();
       for (const g of resolution.genericValues) logger.warn('identifier stopped linking: used by too many profiles', { identifier: g.identifierKey.replace('\u0000', ':'), profiles: g.profiles });
+      countRefusals(resolution.refused);
       await store.commitBatch({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations });
       const absorbed = new Set(resolution.merges.map((m) => m.absorbed));
       summary.profiles.merged += absorbed.size;
@@ -235,6 +251,9 @@ export async function runSourceSync(
       if (signal.aborted) break;
     }
     await flush();
+    if (refusedTotal) {
+      logger.warn('identifier links refused (see `tributary profiles refusals`)', { sync: source.name, refused: refusedTotal, sample: refusalSample });
+    }
   } catch (err) {
     onFailure?.(summary);
     if (err instanceof TributaryError) throw err;
@@ -270,6 +289,11 @@ async function releaseInbox(store: ProfileStore, source: string, cps: Array<{ st
     if (seq === undefined) continue;
     await store.inbox.release(source, c.stream, seq).catch((err) => logger.warn(`sync ${source}: cannot clean drained inbox rows: ${errorMessage(err)}`));
   }
+}
+
+/** `resolution.unidentified` for one stream: one value for both kinds, or per kind. */
+function unidentifiedPolicy(policy: ResolutionConfig['unidentified'], kind: 'identify' | 'track'): 'profile' | 'dead-letter' {
+  return typeof policy === 'string' ? policy : policy[kind];
 }
 
 function emptyResolution() {

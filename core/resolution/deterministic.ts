@@ -2,7 +2,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
-import { givenName, namesCompatible } from './name-guard.js';
+import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitAt, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -20,7 +20,12 @@ interface Working {
   keys: Set<string>;
   classCounts: Map<string, number>;
   isNew: boolean;
+  /** Names the profile's records carry, with counts: what the name guard compares with. */
+  names: NameEvidence;
 }
+
+/** How many presenters of a value are fetched per key; past this many a value is generic anyway. */
+const PRESENTER_LIMIT = 50;
 
 /**
  * The default resolver: exact identifiers link records, guarded by rules.
@@ -50,12 +55,32 @@ export class DeterministicResolver implements Resolver {
     const recordKeys = batch.map(recordKey);
     const [owners, existing] = await Promise.all([graph.lookupIdentifiers(allKeys), graph.existingRecords(recordKeys)]);
     // Only an owned value can have been refused for a profile: ask about those alone.
-    const presentedCounts = await graph.presentedBy([...owners.keys()]);
-    const loadIds = new Set<string>([...owners.values(), ...[...existing.values()].map((r) => r.profileId)]);
+    const ownedKeys = [...owners.keys()];
+    const [presentedCounts, storedPresenters] = await Promise.all([
+      graph.presentedBy(ownedKeys),
+      graph.presentersOf ? graph.presentersOf(ownedKeys, Math.max(PRESENTER_LIMIT, rules.genericThreshold + 1)) : Promise.resolve(new Map<string, string[]>()),
+    ]);
+    const loadIds = new Set<string>([...owners.values(), ...[...existing.values()].map((r) => r.profileId), ...[...storedPresenters.values()].flat()]);
     const loaded = await graph.getProfiles([...loadIds]);
 
+    const guard = ctx.rules.nameGuard;
+    const guarded = (type: string) => !!guard && guard.via.includes(type);
+    const strictVia = guard ? guard.strictVia : [];
+    const namesOf = (traits: Record<string, unknown>): NameEvidence => {
+      const e = emptyEvidence();
+      if (!guard) return e;
+      const first = (paths: readonly string[]) => paths.map((p) => foldCode(traitAt(traits, p))).find((v) => v !== undefined);
+      addEvidence(e, {
+        given: givenName(traits, guard.traits),
+        family: familyName(traits, guard.traits, guard.familyTraits),
+        dob: first(guard.dateOfBirthTraits),
+        postcode: first(guard.postalCodeTraits),
+      });
+      return e;
+    };
+
     const working = new Map<string, Working>();
-    for (const [id, state] of loaded) working.set(id, this.toWorking(state, rules, false));
+    for (const [id, state] of loaded) working.set(id, this.toWorking(state, rules, false, namesOf));
     const absorbedInto = new Map<string, string>();
     const final = (id: string): string => {
       let cur = id;
@@ -68,9 +93,43 @@ export class DeterministicResolver implements Resolver {
       return o === undefined ? undefined : final(o);
     };
     const presented = new Map<string, Set<string>>();
-    // The owner counts as one presenter; others are stored and counted as refusals happen.
-    const presentedCount = (key: string) =>
-      (ownerOf(key) !== undefined ? 1 : 0) + (presentedCounts.get(key) ?? 0) + (presented.get(key)?.size ?? 0);
+    const age = (w: Working) => [w.isNew ? 1 : 0, w.state.createdAt, w.state.id] as const;
+    const older = (a: Working, b: Working) => {
+      const [x, y] = [age(a), age(b)];
+      return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
+    };
+    /** The profiles presenting a value: its owner first, then the others, oldest first. */
+    const presentersOf = (key: string): Working[] => {
+      const ids = new Set<string>();
+      const o = ownerOf(key);
+      for (const p of [...(storedPresenters.get(key) ?? []), ...(presented.get(key) ?? [])]) ids.add(final(p));
+      if (o !== undefined) ids.delete(o);
+      const others = [...ids].flatMap((id) => (working.has(id) ? [working.get(id)!] : [])).sort((a, b) => (older(a, b) ? -1 : 1));
+      const owner = o === undefined ? undefined : working.get(o);
+      return owner ? [owner, ...others] : others;
+    };
+    /**
+     * How many distinct presenters a value has: for a name-guarded type, profiles whose
+     * names can be one person's count once (a person with a refused misspelt record is
+     * still one person); a nameless profile counts on its own. Stops past the threshold.
+     */
+    const presenterCount = (key: string, type: string): number => {
+      const ps = presentersOf(key);
+      const unseen = Math.max(0, (presentedCounts.get(key) ?? 0) - (storedPresenters.get(key)?.length ?? 0));
+      if (!guarded(type)) return ps.length + unseen;
+      const groups: NameEvidence[][] = [];
+      let nameless = unseen;
+      for (const w of ps) {
+        if (!hasGiven(w.names)) nameless++;
+        else {
+          const g = groups.find((members) => members.some((m) => compareEvidence(m, w.names, { personal: !strictVia.includes(type) }).ok));
+          if (g) g.push(w.names);
+          else groups.push([w.names]);
+        }
+        if (nameless + groups.length > rules.genericThreshold) break;
+      }
+      return nameless + groups.length;
+    };
 
     const assignments = new Map<string, string>();
     const links: LinkDecision[] = [];
@@ -104,15 +163,17 @@ export class DeterministicResolver implements Resolver {
       return undefined;
     };
 
-    const guard = ctx.rules.nameGuard;
-    const nameConflict = (c: CandidateKey, record: CanonicalRecord, target: Working | undefined, owner: Working): string | undefined => {
-      if (!guard || !guard.via.includes(c.type)) return undefined;
-      const theirs = givenName(owner.state.traits, guard.traits);
-      if (!theirs) return undefined;
-      for (const mine of [givenName(record.traits, guard.traits), target ? givenName(target.state.traits, guard.traits) : undefined]) {
-        if (!namesCompatible(mine, theirs)) return `name guard: given names "${mine}" and "${theirs}" differ`;
+    /** Why joining `other` through `c` is refused by name, or undefined; with the match score when allowed. */
+    const nameCheck = (c: CandidateKey, mine: NameEvidence, target: Working | undefined, other: Working): { reason?: string; score: number } => {
+      if (!guarded(c.type)) return { score: 0 };
+      let score = 0;
+      for (const side of [mine, target?.names]) {
+        if (!side) continue;
+        const cmp = compareEvidence(side, other.names, { personal: !strictVia.includes(c.type) });
+        if (!cmp.ok) return { reason: `name guard: given names "${cmp.pair![0]}" and "${cmp.pair![1]}" differ`, score: 0 };
+        score += cmp.score;
       }
-      return undefined;
+      return { score };
     };
 
     const newProfile = (): Working => {
@@ -121,6 +182,7 @@ export class DeterministicResolver implements Resolver {
         { id, createdAt: now, updatedAt: now, identifiers: [], recordCount: 0, traits: {}, traitSources: {}, computed: {}, aggregates: {} },
         rules,
         true,
+        namesOf,
       );
       working.set(id, w);
       return w;
@@ -141,6 +203,7 @@ export class DeterministicResolver implements Resolver {
       for (const k of absorbed.keys) survivor.keys.add(k);
       for (const [cls, n] of absorbed.classCounts) survivor.classCounts.set(cls, (survivor.classCounts.get(cls) ?? 0) + n);
       survivor.state.recordCount += absorbed.state.recordCount;
+      addEvidence(survivor.names, absorbed.names);
       survivorship.merge(survivor.state, absorbed.state);
       absorbedInto.set(absorbed.state.id, survivor.state.id);
       working.delete(absorbed.state.id);
@@ -161,29 +224,63 @@ export class DeterministicResolver implements Resolver {
       const refuse = (c: CandidateKey, profiles: string[], reason: string) =>
         refused.push({ recordKey: rk, identifierKey: c.key, profiles, reason, at: now });
 
+      const mine = namesOf(record.traits);
+      /** Values through which the record joined a profile that presents (not owns) them. */
+      const joinedVia: CandidateKey[] = [];
       for (const c of keys) {
-        if (presentedCount(c.key) > rules.genericThreshold) {
+        const count = presenterCount(c.key, c.type);
+        if (count > rules.genericThreshold) {
           if (!genericReported.has(c.key)) {
             genericReported.add(c.key);
-            genericValues.push({ identifierKey: c.key, profiles: presentedCount(c.key) });
+            genericValues.push({ identifierKey: c.key, profiles: count });
           }
           refuse(c, ownerOf(c.key) ? [ownerOf(c.key)!] : [], `generic: presented by more than ${rules.genericThreshold} profiles`);
           continue;
         }
+        const presenters = presentersOf(c.key);
         const ownerId = ownerOf(c.key);
-        const owner = ownerId === undefined ? undefined : working.get(ownerId);
-        if (owner && owner === target) {
+        if (target && ownerId === target.state.id) {
           accepted.push(c);
           continue;
         }
-        const parts = [target, owner].filter((w): w is Working => w !== undefined);
-        const reason = wouldBreak(parts, [...accepted, c], prev ? 0 : 1) ?? (owner ? nameConflict(c, record, target, owner) : undefined);
-        if (reason) {
-          refuse(c, parts.map((p) => p.state.id), reason);
+        if (!presenters.length) {
+          // A value nobody holds yet: only the limits of the profile it would join apply.
+          const parts = target ? [target] : [];
+          const limit = wouldBreak(parts, [...accepted, c], prev ? 0 : 1);
+          if (limit) refuse(c, parts.map((p) => p.state.id), limit);
+          else accepted.push(c);
+          continue;
+        }
+        // The value may be presented by several profiles (a household line, a person
+        // whose first record was refused): join the one whose names agree best. Only
+        // joining its owner is a link; joining a profile that merely presents it is not,
+        // and the refusal by the owner is recorded, so a record read again decides the same.
+        let chosen: { w: Working; score: number } | undefined;
+        let firstRefusal: { reason: string; parts: Working[] } | undefined;
+        let ownerRefusal: { reason: string; parts: Working[] } | undefined;
+        for (const p of presenters) {
+          if (p === target) continue;
+          const parts = target ? [target, p] : [p];
+          const limit = wouldBreak(parts, [...accepted, c], prev ? 0 : 1);
+          const names = limit ? { reason: limit, score: 0 } : nameCheck(c, mine, target, p);
+          if (names.reason) {
+            firstRefusal ??= { reason: names.reason, parts };
+            if (p.state.id === ownerId) ownerRefusal = { reason: names.reason, parts };
+            continue;
+          }
+          if (!chosen || names.score > chosen.score) chosen = { w: p, score: names.score };
+        }
+        const refusal = ownerRefusal ?? firstRefusal;
+        if (!chosen || chosen.w.state.id !== ownerId) {
+          if (refusal) refuse(c, refusal.parts.map((p) => p.state.id), refusal.reason);
+          if (chosen) {
+            target = target ? merge(target, chosen.w, rk, c) : chosen.w;
+            joinedVia.push(c);
+          }
           continue;
         }
         accepted.push(c);
-        if (owner) target = target ? merge(target, owner, rk, c) : owner;
+        target = target ? merge(target, chosen.w, rk, c) : chosen.w;
       }
 
       if (!target) target = newProfile();
@@ -191,7 +288,9 @@ export class DeterministicResolver implements Resolver {
       assignments.set(rk, pid);
       for (const c of accepted) {
         links.push({ recordKey: rk, identifierKey: c.key, rule: c.rule });
-        if (ownerOf(c.key) !== pid) localOwners.set(c.key, pid);
+        // A value joined through a profile that only presents it stays its owner's.
+        if (ownerOf(c.key) !== undefined && ownerOf(c.key) !== pid) continue;
+        if (ownerOf(c.key) === undefined) localOwners.set(c.key, pid);
         addKey(target, c);
       }
       for (const c of keys) {
@@ -205,9 +304,24 @@ export class DeterministicResolver implements Resolver {
       if (prev) recompute.add(pid);
       else {
         target.state.recordCount += 1;
+        addEvidence(target.names, mine);
         survivorship.apply(target.state, record);
       }
       touched.add(pid);
+      // With this record's names added, other profiles presenting the same values may now
+      // be the same person (Archie Warneke and Caleb Priest, born the same day, joined by
+      // Archie Priest): merge those, so the outcome does not depend on which came first.
+      // Each is checked against the whole joined profile, never through the record alone.
+      let joined = target;
+      for (const c of [...accepted, ...joinedVia]) {
+        if (!guarded(c.type)) continue;
+        for (const p of presentersOf(c.key)) {
+          if (p === joined || wouldBreak([joined, p], [], 0)) continue;
+          if (nameCheck(c, joined.names, undefined, p).reason) continue;
+          joined = merge(joined, p, rk, c);
+          touched.add(joined.state.id);
+        }
+      }
     });
 
     // Profiles holding a record that changed are rebuilt from their records: the
@@ -221,9 +335,13 @@ export class DeterministicResolver implements Resolver {
       for (const id of new Set(finalIds)) {
         const w = working.get(id)!;
         survivorship.reset(w.state);
+        w.names = emptyEvidence();
         const mine = [...byKey.values()].filter((x) => x.profile === id);
         w.state.recordCount = mine.length;
-        for (const x of mine) survivorship.apply(w.state, x.record);
+        for (const x of mine) {
+          survivorship.apply(w.state, x.record);
+          addEvidence(w.names, namesOf(x.record.traits));
+        }
       }
     }
 
@@ -240,17 +358,21 @@ export class DeterministicResolver implements Resolver {
       const w = working.get(id)!;
       w.state.identifiers = [...w.keys].sort();
       w.state.updatedAt = now;
+      if (guard) w.state.names = w.names;
       profiles.push(w.state);
     }
     return { assignments, links, identifierOwners, merges, refused, profiles, genericValues, presented: presentedPairs, reread: [...existing.keys()] };
   }
 
-  private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean): Working {
+  private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean, namesOf: (traits: Record<string, unknown>) => NameEvidence): Working {
     const classCounts = new Map<string, number>();
     for (const k of state.identifiers) {
       const cls = rules.limitClassOfKey(k);
       classCounts.set(cls, (classCounts.get(cls) ?? 0) + 1);
     }
-    return { state, keys: new Set(state.identifiers), classCounts, isNew };
+    // A profile stored before names were kept: its surviving traits are the best evidence there is.
+    const names = emptyEvidence();
+    addEvidence(names, state.names ?? namesOf(state.traits));
+    return { state, keys: new Set(state.identifiers), classCounts, isNew, names };
   }
 }

@@ -23,3 +23,53 @@ describe('name guard', () => {
     expect(editDistance('kitten', 'sitting', 5)).toBe(3);
   });
 });
+
+describe('name levels (issue 11)', () => {
+  const ev = (given: string, family?: string) => ({ given: { [given]: 1 }, family: family ? { [family]: 1 } : {} });
+
+  it('nicknames and diminutives from the curated list, initials, and transliteration', async () => {
+    const { compareGiven, foldName } = await import('./name-guard.js');
+    expect(compareGiven('robert', 'bob')).toBe('alias');
+    expect(compareGiven('margaret', 'peggy')).toBe('alias');
+    expect(compareGiven('j', 'john')).toBe('alias');
+    expect(foldName('Дмитрий')).toBe('dmitriy');
+    expect(foldName('  Chloé ')).toBe('chloe');
+  });
+
+  it('two known, different given names are two people however close the spelling', async () => {
+    const { compareGiven } = await import('./name-guard.js');
+    expect(compareGiven('mark', 'mary')).toBe('differ');
+    expect(compareGiven('oliver', 'olivia')).toBe('differ');
+  });
+
+  it('a two-letter typo is close: it counts when the family names agree, not when they differ', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    for (const [a, b] of [['oscar', 'osacar'], ['eliza', 'ezia'], ['oliver', 'oievr']]) {
+      expect(compareEvidence(ev(a, 'kent'), ev(b, 'kent')).ok).toBe(true);
+      expect(compareEvidence(ev(a, 'kent'), ev(b, 'moreau')).ok).toBe(false);
+    }
+  });
+
+  it('swapped given and family names match', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    expect(compareEvidence(ev('oliver', 'kent'), ev('kent', 'oliver')).ok).toBe(true);
+    expect(compareEvidence(ev('oliver', 'kent'), ev('kent', 'emma')).ok).toBe(false);
+  });
+
+  it('compares with every name a profile carries, and prefers the most frequent one', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    const profile = { given: { oliver: 3, oievr: 1 }, family: { kent: 4 } };
+    expect(compareEvidence(ev('oliver', 'kent'), profile).ok).toBe(true);
+    expect(compareEvidence(ev('oliver', 'kent'), profile).score).toBeGreaterThan(compareEvidence(ev('oliver', 'kent'), ev('oievr', 'kent')).score);
+  });
+});
+
+describe('nicknames that are names of their own', () => {
+  it('Amelia and Emily (listed as related, both full names) stay two people; Bob and Robert do not', async () => {
+    const { compareGiven } = await import('./name-guard.js');
+    expect(compareGiven('amelia', 'emily')).toBe('differ');
+    expect(compareGiven('emily', 'emma')).toBe('differ');
+    expect(compareGiven('bob', 'robert')).toBe('alias');
+    expect(compareGiven('jon', 'john')).toBe('alias');
+  });
+});

@@ -58,7 +58,7 @@ describe('effective rules (resolve --show-rules)', () => {
     expect(r.identifierTypes).toEqual(['email', 'phone', 'external_id', 'anonymous_id', 'loyalty']);
     expect(r.limits).toEqual({ external_id: 1, email: 3, phone: 3 });
     expect(r.genericThreshold).toBe(4);
-    expect(r.nameGuard).toEqual({ via: ['email', 'phone'], traits: ['firstName', 'fullName', 'name'] });
+    expect(r.nameGuard).toEqual({ via: ['email', 'phone'], traits: ['firstName', 'fullName', 'name'], familyTraits: ['lastName', 'familyName', 'surname'], strictVia: ['phone'], dateOfBirthTraits: ['dateOfBirth', 'birthDate', 'dob'], postalCodeTraits: ['postalCode', 'address.postalCode', 'postcode', 'zip'] });
     expect(r.caps).toEqual({ maxRecordsPerProfile: 10_000, maxIdentifiersPerProfile: 100 });
     expect(r.blocked.email).toEqual({ builtIn: DEFAULT_BLOCKED.email, configured: { exact: ['support@company.com'], regex: [] } });
     expect(r.blocked['*']).toEqual({ builtIn: DEFAULT_BLOCKED['*'], configured: { exact: [], regex: [] } });

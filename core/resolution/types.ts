@@ -20,6 +20,12 @@ export interface ProfileState {
    * its records. Opaque to the store: it is saved and handed back as is.
    */
   aggregates: Record<string, unknown>;
+  /**
+   * Given and family names this profile's records carry, with how many records carry
+   * each (folded: "chloe"). The name guard compares with all of them, not the first.
+   * Absent on profiles written before it existed: the guard then reads the traits.
+   */
+  names?: { given: Record<string, number>; family: Record<string, number>; dob?: Record<string, number>; postcode?: Record<string, number> };
 }
 
 export interface StoredRecord extends CanonicalRecord {
@@ -43,6 +49,13 @@ export interface IdentityGraph {
    * it (records carrying it whose link was refused). Asked only for owned keys.
    */
   presentedBy(keys: string[]): Promise<Map<string, number>>;
+  /**
+   * identifier key -> the profiles other than its owner that present it (at most
+   * `limit` per key, oldest first). A record carrying the value may join any of them,
+   * not only the owner: a person whose first record was refused keeps a profile that
+   * the rest of their records can find. Optional: without it only owners are found.
+   */
+  presentersOf?(keys: string[], limit: number): Promise<Map<string, string[]>>;
 }
 
 export interface LinkDecision {

@@ -19,6 +19,17 @@ describe('normalizers', () => {
     expect(normalizePhone('06 12 34 56 78').ok).toBe(false);
   });
 
+  it('an invalid phone says what is wrong in the terms of the region it was read in (issue 11, cause 6)', () => {
+    // libphonenumber guesses SX from "721": the reason must still speak of the US number as given.
+    expect(normalizePhone('721 5421', 'US')).toEqual({ ok: false, reason: 'too short for US: 7 digits, a US number has 10 (area code missing)' });
+    expect(normalizePhone('542-1234', 'US')).toEqual({ ok: false, reason: 'too short for US: 7 digits, a US number has 10 (area code missing)' });
+    expect(normalizePhone('415 555 26711', 'US')).toEqual({ ok: false, reason: 'too long for US: 11 digits, a US number has 10' });
+    expect(normalizePhone('06 12 34 5', 'FR')).toEqual({ ok: false, reason: 'too short for FR: 7 digits, a FR number has 9' });
+    // Nine digits is a possible GB length, but not for a London (20) number.
+    expect(normalizePhone('+44 20 7946 095')).toEqual({ ok: false, reason: 'not a valid GB phone number: no GB number of 9 digits starts with 207' });
+    expect(normalizePhone('(999) 555-2671', 'US')).toEqual({ ok: false, reason: 'not a valid US phone number: no US number of 10 digits starts with 999' });
+  });
+
   it('timestamps become ISO-8601 UTC; zone-less strings are UTC, not local time', () => {
     expect(normalizeTimestamp('2024-03-01 10:20:30')).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });
     expect(normalizeTimestamp('2024-03-01T12:20:30+02:00')).toEqual({ ok: true, value: '2024-03-01T10:20:30.000Z' });

@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { Metadata, parsePhoneNumberFromString, validatePhoneNumberLength, type CountryCode, type PhoneNumber } from 'libphonenumber-js';
 import type { DateFormat } from '../config/schema.js';
 
 /**
@@ -77,8 +77,38 @@ function parsePhone(input: string, country: CountryCode | undefined): Normalized
     parsed = undefined;
   }
   if (!parsed) return { ok: false, reason: country ? `not a phone number for region ${country}` : 'not a phone number (no region to read it in)' };
-  if (!parsed.isValid()) return { ok: false, reason: `not a valid ${parsed.country ?? country ?? ''} phone number`.replace('  ', ' ') };
+  if (!parsed.isValid()) return { ok: false, reason: invalidPhoneReason(text, parsed, country) };
   return { ok: true, value: parsed.ext ? `${parsed.number};ext=${parsed.ext}` : parsed.number };
+}
+
+const phoneMetadata = new Metadata();
+
+function listLengths(ns: number[]): string {
+  if (ns.length > 2 && ns[ns.length - 1] - ns[0] === ns.length - 1) return `${ns[0]} to ${ns[ns.length - 1]}`;
+  return ns.length === 1 ? String(ns[0]) : `${ns.slice(0, -1).join(', ')} or ${ns[ns.length - 1]}`;
+}
+
+/**
+ * Why a parsed number is not valid, in the terms of the region it was read in: a
+ * national number is read by the stream's region, so that is the region named, not
+ * the territory libphonenumber guessed from the first digits (a 7-digit "721 5421"
+ * read in US is not "an invalid SX number", it is a US number without its area code).
+ */
+function invalidPhoneReason(text: string, parsed: PhoneNumber, country: CountryCode | undefined): string {
+  const international = text.startsWith('+');
+  const region = (international ? (parsed.country ?? parsed.getPossibleCountries()[0]) : country) ?? parsed.country;
+  const digits = parsed.nationalNumber.length;
+  if (!region) return `not a valid phone number (+${parsed.countryCallingCode}, ${digits} digits)`;
+  phoneMetadata.selectNumberingPlan(region);
+  const lengths = phoneMetadata.numberingPlan?.possibleLengths() ?? [];
+  const verdict = international ? validatePhoneNumberLength(text) : validatePhoneNumberLength(text, region);
+  const nanp = parsed.countryCallingCode === '1';
+  if (verdict === 'TOO_SHORT') {
+    const hint = nanp && digits === 7 ? ' (area code missing)' : '';
+    return `too short for ${region}: ${digits} digits, a ${region} number has ${listLengths(lengths)}${hint}`;
+  }
+  if (verdict === 'TOO_LONG') return `too long for ${region}: ${digits} digits, a ${region} number has ${listLengths(lengths)}`;
+  return `not a valid ${region} phone number: no ${region} number of ${digits} digits starts with ${parsed.nationalNumber.slice(0, 3)}`;
 }
 
 export interface TimestampOptions {

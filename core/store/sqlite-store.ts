@@ -9,6 +9,7 @@ import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
 import { CONSENT_SCHEMA_SQL, explainConsent, insertConsentStatements } from './sqlite-consent.js';
+import { listRefusals } from './sqlite-refusals.js';
 import { migrateStore } from './sqlite-migrate.js';
 import { FORGET_SCHEMA_SQL, SqlitePrivacyLedger } from './sqlite-forget.js';
 import { INBOX_SCHEMA_SQL, SqliteInboxReader } from './sqlite-inbox.js';
@@ -26,6 +27,7 @@ import type {
   RunRecord,
   RunSummary,
   ResolutionSnapshot,
+  RefusalRow,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
@@ -104,6 +106,9 @@ export class SqliteStore implements ProfileStore {
       recordByKey: db.prepare('SELECT profile_id, body FROM records WHERE key = ?'),
       recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
       presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
+      presenters: db.prepare(
+        'SELECT p.profile_id FROM presented p JOIN profiles f ON f.id = p.profile_id WHERE p.identifier_key = ? ORDER BY f.created_at, f.id LIMIT ?',
+      ).pluck(),
       upsertRecord: db.prepare(
         `INSERT INTO records(key, source, stream, record_id, profile_id, kind, observed_at, body, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id, kind = excluded.kind, observed_at = excluded.observed_at,
@@ -186,6 +191,15 @@ export class SqliteStore implements ProfileStore {
     for (const k of keys) {
       const n = Number(this.stmts.presentedCount.get(k));
       if (n) out.set(k, n);
+    }
+    return out;
+  }
+
+  async presentersOf(keys: string[], limit: number): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const k of keys) {
+      const ids = this.stmts.presenters.all(k, limit) as string[];
+      if (ids.length) out.set(k, ids);
     }
     return out;
   }
@@ -328,6 +342,10 @@ export class SqliteStore implements ProfileStore {
       after = states[states.length - 1].id;
       yield states.map((s) => this.document(s));
     }
+  }
+
+  async listRefusals(limit: number): Promise<{ refusals: RefusalRow[]; total: number }> {
+    return listRefusals(this.db, limit);
   }
 
   async countProfiles(): Promise<number> {

@@ -76,6 +76,20 @@ export interface StreamSummary {
   warningsByReason?: Record<string, number>;
   /** Records dropped before storing because they carry a suppressed identifier (a forgotten person). */
   suppressed?: number;
+  /** Identifier links the resolver refused for this stream's records (limits, name guard, generic or blocked values). */
+  refused?: number;
+}
+
+/** One refused link, newest first, as `tributary profiles refusals` lists it. */
+export interface RefusalRow {
+  recordKey: string;
+  identifierKey: string;
+  /** The profiles the link would have joined (empty for a blocked value). */
+  profiles: string[];
+  /** The profile the record is in now. */
+  profileId?: string;
+  reason: string;
+  at: string;
 }
 
 export interface RunSummary {
@@ -207,6 +221,8 @@ export interface ProfileStore extends IdentityGraph {
   iterateProfiles(batchSize: number): AsyncIterable<ProfileDocument[]>;
   countProfiles(): Promise<number>;
   explain(profileId: string): Promise<ProfileExplanation>;
+  /** The newest refused links (`tributary profiles refusals`), and how many there are in all. Optional for stores that keep none. */
+  listRefusals?(limit: number): Promise<{ refusals: RefusalRow[]; total: number }>;
 
   /** Queued profiles of a destination in queue order, after `afterSeq` (items left queued by a failing batch are skipped past). */
   pendingOutbox(destination: string, limit: number, afterSeq?: number): Promise<OutboxEntry[]>;

@@ -110,6 +110,8 @@ export function writeConfig(dir: string, name: string, extra: { schedule?: strin
         },
       ],
       resolution: {
+        // Its counts follow the no-identifier rows into the dead letters (the default keeps them as profiles, issue 11).
+        unidentified: 'dead-letter',
         computed: {
           orders: { event: 'order', op: 'count' },
           spent: { event: 'order', op: 'sum', property: 'revenue' },

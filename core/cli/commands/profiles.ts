@@ -169,5 +169,33 @@ export function profilesCommand(): Command {
         reportError(err, !!globals(sub).verbose);
       }
     });
+  cmd
+    .command('refusals')
+    .description('List refused identifier links, newest first: which record, which identifier, why, and the profile the record is in')
+    .option('--limit <n>', 'how many to list', '20')
+    .option('--json', 'print JSON')
+    .action(async (opts: { limit: string; json?: boolean }, sub: Command) => {
+      try {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`--limit: expected a whole number of at least 1, got "${opts.limit}"`);
+        await withEngine(sub, async ({ store }) => {
+          if (!store.listRefusals) throw new ConfigError('this store does not keep refusals');
+          const { refusals, total } = await store.listRefusals(limit);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ total, refusals: refusals.map((r) => ({ ...r, identifier: showKey(r.identifierKey) })) }, null, 2)}\n`);
+            return;
+          }
+          const w = (s: string) => process.stdout.write(`${s}\n`);
+          w(`${total} refused link${total === 1 ? '' : 's'}${total > refusals.length ? ` (newest ${refusals.length} shown)` : ''}`);
+          for (const r of refusals) {
+            const into = r.profileId ? ` -> in ${r.profileId}` : '';
+            const near = r.profiles.length ? ` [would join ${r.profiles.join(', ')}]` : '';
+            w(`  ${r.at}  ${r.recordKey}${into}  ${showKey(r.identifierKey)}: ${r.reason}${near}`);
+          }
+        });
+      } catch (err) {
+        reportError(err, !!globals(sub).verbose);
+      }
+    });
   return cmd;
 }

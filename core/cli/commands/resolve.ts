@@ -52,6 +52,11 @@ export function formatRules(r: EffectiveRules): string {
   w(`limits (distinct values per profile): ${Object.entries(r.limits).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`);
   w(`generic threshold: a value presented by more than ${r.genericThreshold} profiles stops linking`);
   w(r.nameGuard ? `name guard: merges via ${r.nameGuard.via.join(', ')} refused when given names (${r.nameGuard.traits.join(', ')}) differ` : 'name guard: off');
+  if (r.nameGuard) {
+    const personal = r.nameGuard.via.filter((t) => !r.nameGuard || !r.nameGuard.strictVia.includes(t));
+    w(`  household types (different given names never merge): ${r.nameGuard.strictVia.join(', ') || 'none'}`);
+    if (personal.length) w(`  via ${personal.join(', ')}: the same date of birth (${r.nameGuard.dateOfBirthTraits.join(', ')}) with the same family name (${r.nameGuard.familyTraits.join(', ')}) or postcode (${r.nameGuard.postalCodeTraits.join(', ')}) overrules a given-name conflict`);
+  }
   w(`caps: ${r.caps.maxRecordsPerProfile} records, ${r.caps.maxIdentifiersPerProfile} identifiers per profile`);
   w(`blocked values (never link; compared lowercased; built-in list ${r.useDefaultBlocklist ? 'on' : 'off: useDefaultBlocklist is false'}):`);
   for (const [type, b] of Object.entries(r.blocked)) {
