@@ -64,7 +64,7 @@ describe('tracking API with @rudderstack/rudder-sdk-node', () => {
     expect(ids(p, 'external_id')).toEqual(['user-1']);
     expect(ids(p, 'anonymous_id')).toEqual(['anon-1', 'anon-2']);
     expect(ids(p, 'email')).toEqual(['ann@acme-shop.io']);
-    expect(p.traits).toMatchObject({ firstName: 'Ann', plan: 'pro', ip: '203.0.113.9', consent: { marketing: true } });
+    expect(p.traits).toMatchObject({ firstName: 'Ann', plan: 'pro', ip: '203.0.113.9', consent: { email_marketing: true } });
     expect(p.records.map((r) => r.stream).sort()).toEqual(['alias', 'identify', 'page', 'page', 'track']);
     const records = await store.recordsOfProfiles([p.id]);
     const tracked = records.find((r) => r.stream === 'track')!;

@@ -14,7 +14,7 @@ export const trackingStreams = [
       identifiers: { external_id: 'userId', anonymous_id: 'anonymousId', email: 'email' },
       traits: { firstName: 'traits.firstName', plan: 'traits.plan', ip: 'ip' },
       observedAt: 'timestamp',
-      consent: { marketing: 'consent.marketing' },
+      consent: { email_marketing: 'consent.marketing' },
     },
   },
   {
