@@ -1,0 +1,144 @@
+import { jaroWinkler } from '@skyra/jaro-winkler';
+import type { ComparisonConfig } from './config.js';
+
+/**
+ * Comparison levels, Fellegi-Sunter style: each comparison sorts a pair into one
+ * of an ordered list of levels (best first, "else" last); the first level that
+ * holds wins. MISSING (either side empty) carries no evidence either way.
+ */
+export const MISSING = -1;
+
+/** Lowercase, accents folded, spaces collapsed: the form every comparison sees. */
+export function cleanText(s: string): string {
+  return s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * A trait value as a comparable string. Strings and finite numbers are accepted;
+ * anything else (objects, arrays, booleans) is `undefined` and `unexpected` is
+ * true, so the caller counts it as a warning and compares it as missing.
+ */
+export function readTrait(traits: Record<string, unknown>, path: string): { value?: string; unexpected: boolean } {
+  let v: unknown = traits;
+  for (const part of path.split('.')) {
+    if (v === null || typeof v !== 'object') return { unexpected: false };
+    v = (v as Record<string, unknown>)[part];
+  }
+  if (v === undefined || v === null) return { unexpected: false };
+  if (typeof v === 'number' && Number.isFinite(v)) return { value: String(v), unexpected: false };
+  if (typeof v !== 'string') return { unexpected: true };
+  const clean = cleanText(v);
+  return clean ? { value: clean, unexpected: false } : { unexpected: false };
+}
+
+/** Level labels, best first; the index is what `compareValues` returns. */
+export function levelLabels(c: ComparisonConfig): string[] {
+  switch (c.kind) {
+    case 'exact':
+      return ['exact', 'else'];
+    case 'jaro-winkler':
+      return ['exact', ...c.thresholds.map((t) => `jaro-winkler >= ${t}`), 'else'];
+    case 'date':
+      return ['exact', 'one digit off or day/month transposed', 'same year', 'else'];
+    case 'postcode':
+      return ['exact', 'one character off', 'else'];
+    case 'tokens':
+      return ['exact', 'most tokens shared or near-equal', 'a token shared', 'else'];
+    case 'email-local':
+      return ['exact local part', 'local part jaro-winkler >= 0.9', 'else'];
+    case 'phone-last':
+      return [`last ${c.digits} digits equal`, 'else'];
+  }
+}
+
+/** Strings of equal length that differ in one place, or by one adjacent swap. */
+export function oneEditApart(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const diff: number[] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) {
+    diff.push(i);
+    if (diff.length > 2) return false;
+  }
+  if (diff.length === 1) return true;
+  return diff.length === 2 && diff[1] === diff[0] + 1 && a[diff[0]] === b[diff[1]] && a[diff[1]] === b[diff[0]];
+}
+
+/** Digits only: `1960-02-10`, `19600210` and `10/02/1960`-style input reduce to comparable forms. */
+function dateDigits(s: string): string {
+  const d = s.replace(/\D/g, '');
+  return d;
+}
+
+function compareDate(a: string, b: string): number {
+  const x = dateDigits(a);
+  const y = dateDigits(b);
+  if (!x || !y) return MISSING;
+  if (x === y) return 0;
+  if (x.length === 8 && y.length === 8) {
+    // YYYYMMDD: day and month written the wrong way round.
+    if (x.slice(0, 4) === y.slice(0, 4) && x.slice(4, 6) === y.slice(6, 8) && x.slice(6, 8) === y.slice(4, 6)) return 1;
+  }
+  if (oneEditApart(x, y)) return 1;
+  if (x.length >= 4 && x.slice(0, 4) === y.slice(0, 4)) return 2;
+  return 3;
+}
+
+function tokens(s: string): string[] {
+  return s.split(/[\s,.;/-]+/).filter(Boolean);
+}
+
+function compareTokens(a: string, b: string): number {
+  if (a === b) return 0;
+  const ta = new Set(tokens(a));
+  const tb = tokens(b);
+  let shared = 0;
+  for (const t of new Set(tb)) if (ta.has(t)) shared++;
+  const union = ta.size + new Set(tb).size - shared;
+  const squashedA = a.replace(/[^a-z0-9]/g, '');
+  const squashedB = b.replace(/[^a-z0-9]/g, '');
+  if (squashedA === squashedB || (union > 0 && shared / union >= 0.5) || jaroWinkler(squashedA, squashedB) >= 0.92) return 1;
+  return shared > 0 ? 2 : 3;
+}
+
+/** The level of one pair of cleaned values (see levelLabels), or MISSING. */
+export function compareValues(c: ComparisonConfig, a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined) return MISSING;
+  switch (c.kind) {
+    case 'exact':
+      return a === b ? 0 : 1;
+    case 'jaro-winkler': {
+      if (a === b) return 0;
+      const s = jaroWinkler(a, b);
+      for (let i = 0; i < c.thresholds.length; i++) if (s >= c.thresholds[i]) return i + 1;
+      return c.thresholds.length + 1;
+    }
+    case 'date':
+      return compareDate(a, b);
+    case 'postcode': {
+      const x = a.replace(/\s/g, '');
+      const y = b.replace(/\s/g, '');
+      if (x === y) return 0;
+      return oneEditApart(x, y) ? 1 : 2;
+    }
+    case 'tokens':
+      return compareTokens(a, b);
+    case 'email-local': {
+      const x = a.split('@')[0];
+      const y = b.split('@')[0];
+      if (!x || !y) return MISSING;
+      if (x === y) return 0;
+      return jaroWinkler(x, y) >= 0.9 ? 1 : 2;
+    }
+    case 'phone-last': {
+      const x = a.replace(/\D/g, '');
+      const y = b.replace(/\D/g, '');
+      if (x.length < c.digits || y.length < c.digits) return MISSING;
+      return x.slice(-c.digits) === y.slice(-c.digits) ? 0 : 1;
+    }
+  }
+}
