@@ -63,6 +63,8 @@ export const probabilisticSchema = z
     reviewThreshold: z.number().gt(0).lt(1).default(0.5),
     /** A rule whose blocks would produce more candidate pairs than this is refused. */
     maxPairs: z.number().int().positive().default(20_000_000),
+    /** Stored records fetched per blocking key for an incremental batch (most recent first). */
+    candidatesPerKey: z.number().int().min(1).default(100),
     /** Random pairs drawn to estimate u (the chance of agreement between different people). */
     randomPairs: z.number().int().min(1000).default(300_000),
     em: z
