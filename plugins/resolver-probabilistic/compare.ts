@@ -88,20 +88,36 @@ function compareDate(a: string, b: string): number {
   return 3;
 }
 
-function tokens(s: string): string[] {
-  return s.split(/[\s,.;/-]+/).filter(Boolean);
+/** Jaro-Winkler similarity (the @skyra/jaro-winkler implementation). */
+export function similarity(a: string, b: string): number {
+  return jaroWinkler(a, b);
+}
+
+/** Token sets of values seen, memoised (an address meets many pairs); cleared when full. */
+const MEMO_LIMIT = 200_000;
+interface TokenForm {
+  set: Set<string>;
+  squashed: string;
+}
+const tokenMemo = new Map<string, TokenForm>();
+function tokenForm(s: string): TokenForm {
+  let f = tokenMemo.get(s);
+  if (!f) {
+    if (tokenMemo.size >= MEMO_LIMIT) tokenMemo.clear();
+    f = { set: new Set(s.split(/[\s,.;/-]+/).filter(Boolean)), squashed: s.replace(/[^a-z0-9]/g, '') };
+    tokenMemo.set(s, f);
+  }
+  return f;
 }
 
 function compareTokens(a: string, b: string): number {
   if (a === b) return 0;
-  const ta = new Set(tokens(a));
-  const tb = tokens(b);
+  const fa = tokenForm(a);
+  const fb = tokenForm(b);
   let shared = 0;
-  for (const t of new Set(tb)) if (ta.has(t)) shared++;
-  const union = ta.size + new Set(tb).size - shared;
-  const squashedA = a.replace(/[^a-z0-9]/g, '');
-  const squashedB = b.replace(/[^a-z0-9]/g, '');
-  if (squashedA === squashedB || (union > 0 && shared / union >= 0.5) || jaroWinkler(squashedA, squashedB) >= 0.92) return 1;
+  for (const t of fb.set) if (fa.set.has(t)) shared++;
+  const union = fa.set.size + fb.set.size - shared;
+  if (fa.squashed === fb.squashed || (union > 0 && shared / union >= 0.5) || similarity(fa.squashed, fb.squashed) >= 0.92) return 1;
   return shared > 0 ? 2 : 3;
 }
 
@@ -113,7 +129,7 @@ export function compareValues(c: ComparisonConfig, a: string | undefined, b: str
       return a === b ? 0 : 1;
     case 'jaro-winkler': {
       if (a === b) return 0;
-      const s = jaroWinkler(a, b);
+      const s = similarity(a, b);
       for (let i = 0; i < c.thresholds.length; i++) if (s >= c.thresholds[i]) return i + 1;
       return c.thresholds.length + 1;
     }
@@ -132,7 +148,7 @@ export function compareValues(c: ComparisonConfig, a: string | undefined, b: str
       const y = b.split('@')[0];
       if (!x || !y) return MISSING;
       if (x === y) return 0;
-      return jaroWinkler(x, y) >= 0.9 ? 1 : 2;
+      return similarity(x, y) >= 0.9 ? 1 : 2;
     }
     case 'phone-last': {
       const x = a.replace(/\D/g, '');

@@ -1,8 +1,8 @@
 import { checkBlockingSize, estimatePairs, pairsFromBlocks } from './blocking.js';
 import { clusterLinks, type Link } from './cluster.js';
 import type { ProbabilisticConfig } from './config.js';
-import { prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
-import { scorePair, type PairScore } from './score.js';
+import { levelMatrix, prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
+import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
 
 /** One record as batch linkage sees it. */
 export interface LinkRecord {
@@ -31,6 +31,7 @@ export interface LinkOutcome {
   refusedConflict: number;
   refusedWeak: number;
   unexpectedValues: number;
+  /** prepare covers cleaning, blocking and comparing every candidate pair (the levels); score is weighing them. */
   seconds: { prepare: number; train: number; score: number; cluster: number };
 }
 
@@ -46,19 +47,24 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
   const prepared = prepareRecords(records, cfg);
   const keys = prepared.records.map((r) => r.blockingKeys);
   checkBlockingSize(estimatePairs(keys), records.length, cfg.maxPairs);
+  const pairs = pairsFromBlocks(keys);
+  const levels = levelMatrix(cfg, prepared.records, pairs);
   const tPrepare = now() - t;
   t = now();
-  const training = opts.model ? undefined : train(prepared.records, cfg, opts.version ?? 1);
+  const training = opts.model ? undefined : train(prepared.records, cfg, opts.version ?? 1, new Date(), { pairs, levels });
   const model = opts.model ?? training!.model;
   const tTrain = now() - t;
   t = now();
-  const pairs = pairsFromBlocks(keys);
   const matches: ScoredLink[] = [];
   const review: ScoredLink[] = [];
-  for (const [a, b] of pairs) {
-    const score = scorePair(cfg, model, prepared.records[a], prepared.records[b]);
-    if (score.probability >= cfg.matchThreshold) matches.push({ a, b, probability: score.probability, score });
-    else if (score.probability >= cfg.reviewThreshold) review.push({ a, b, probability: score.probability, score });
+  const table = weightTable(model);
+  const K = cfg.comparisons.length;
+  for (let p = 0; p < pairs.length; p++) {
+    const [a, b] = pairs[p];
+    const probability = fastProbability(model, table, levels, p * K, prepared.records[a].values);
+    if (probability < cfg.reviewThreshold) continue;
+    const score = scoreLevels(model, Array.from(levels.subarray(p * K, p * K + K)), prepared.records[a].values);
+    (probability >= cfg.matchThreshold ? matches : review).push({ a, b, probability, score });
   }
   const tScore = now() - t;
   t = now();

@@ -119,15 +119,37 @@ export function termFrequencies(records: PreparedRecord[], cfg: ProbabilisticCon
   return out;
 }
 
-/** Distinct agreement patterns and how many pairs show each (fastLink: EM over counts, not pairs). */
-export function patternCounts(cfg: ProbabilisticConfig, records: PreparedRecord[], pairs: Array<[number, number]>, leaveOut: boolean[]): Map<string, { levels: number[]; count: number }> {
-  const out = new Map<string, { levels: number[]; count: number }>();
-  for (const [i, j] of pairs) {
-    const lv = pairLevels(cfg, records[i], records[j]).map((l, k) => (leaveOut[k] ? MISSING : l));
-    const id = lv.join(',');
-    const p = out.get(id);
-    if (p) p.count++;
-    else out.set(id, { levels: lv, count: 1 });
+/** Levels of every pair, computed once: row p holds pair p's level per comparison. */
+export function levelMatrix(cfg: ProbabilisticConfig, records: PreparedRecord[], pairs: Array<[number, number]>): Int8Array {
+  const cs = cfg.comparisons;
+  const K = cs.length;
+  const out = new Int8Array(pairs.length * K);
+  for (let p = 0; p < pairs.length; p++) {
+    const a = records[pairs[p][0]].values;
+    const b = records[pairs[p][1]].values;
+    for (let k = 0; k < K; k++) out[p * K + k] = compareValues(cs[k], a[k], b[k]);
+  }
+  return out;
+}
+
+/**
+ * Distinct agreement patterns and how many pairs show each (fastLink: EM over counts,
+ * not pairs). `include` picks the pairs; `leaveOut` comparisons count as missing.
+ */
+export function patternCounts(levels: Int8Array, K: number, leaveOut: boolean[], include: (p: number) => boolean): Map<number, { levels: number[]; count: number }> {
+  const out = new Map<number, { levels: number[]; count: number }>();
+  const pairs = levels.length / K;
+  for (let p = 0; p < pairs; p++) {
+    if (!include(p)) continue;
+    let code = 0;
+    for (let k = 0; k < K; k++) code = code * 8 + (leaveOut[k] ? 0 : levels[p * K + k] + 1);
+    const hit = out.get(code);
+    if (hit) hit.count++;
+    else {
+      const lv: number[] = [];
+      for (let k = 0; k < K; k++) lv.push(leaveOut[k] ? MISSING : levels[p * K + k]);
+      out.set(code, { levels: lv, count: 1 });
+    }
   }
   return out;
 }
@@ -205,21 +227,37 @@ export interface TrainResult {
  * by construction there), m averaged over the rules that estimated it, and the
  * match share over all candidate pairs with m and u fixed.
  */
-export function train(prepared: PreparedRecord[], cfg: ProbabilisticConfig, version: number, now = new Date()): TrainResult {
+export function train(
+  prepared: PreparedRecord[],
+  cfg: ProbabilisticConfig,
+  version: number,
+  now = new Date(),
+  given?: { pairs: Array<[number, number]>; levels: Int8Array },
+): TrainResult {
   const u = estimateU(prepared, cfg);
+  const K = cfg.comparisons.length;
   const sizes = cfg.comparisons.map((c) => levelLabels(c).length);
   const sums = sizes.map((n) => new Array<number>(n).fill(0));
   const votes = sizes.map(() => 0);
   const perRule: TrainResult['perRule'] = [];
   let converged = true;
   let iterations = 0;
+  const all = given?.pairs ?? pairsFromBlocks(prepared.map((r) => r.blockingKeys));
+  const levels = given?.levels ?? levelMatrix(cfg, prepared, all);
   for (const rule of cfg.blocking) {
-    const keys = prepared.map((r) => r.blockingKeys.filter((k) => k.startsWith(`${rule.name}|`)));
-    const pairs = pairsFromBlocks(keys);
+    const prefix = `${rule.name}|`;
+    const keyOf = prepared.map((r) => r.blockingKeys.find((k) => k.startsWith(prefix)));
+    const inRule = (p: number) => {
+      const a = keyOf[all[p][0]];
+      return a !== undefined && a === keyOf[all[p][1]];
+    };
     const leaveOut = comparisonsBlockedBy(rule, cfg.comparisons);
-    if (pairs.length === 0 || leaveOut.every(Boolean)) continue;
-    const em = runEm(patternCounts(cfg, prepared, pairs, leaveOut).values(), u, { m: sizes.map(initialM), lambda: cfg.em.initialMatchShare }, cfg.em);
-    perRule.push({ rule: rule.name, pairs: pairs.length, iterations: em.iterations, converged: em.converged });
+    if (leaveOut.every(Boolean)) continue;
+    const patterns = patternCounts(levels, K, leaveOut, inRule);
+    const count = [...patterns.values()].reduce((a, x) => a + x.count, 0);
+    if (count === 0) continue;
+    const em = runEm(patterns.values(), u, { m: sizes.map(initialM), lambda: cfg.em.initialMatchShare }, cfg.em);
+    perRule.push({ rule: rule.name, pairs: count, iterations: em.iterations, converged: em.converged });
     converged &&= em.converged;
     iterations = Math.max(iterations, em.iterations);
     leaveOut.forEach((out, k) => {
@@ -229,8 +267,7 @@ export function train(prepared: PreparedRecord[], cfg: ProbabilisticConfig, vers
     });
   }
   const m = sums.map((s, k) => (votes[k] ? s.map((x) => x / votes[k]) : initialM(sizes[k])));
-  const all = pairsFromBlocks(prepared.map((r) => r.blockingKeys));
-  const fit = runEm(patternCounts(cfg, prepared, all, sizes.map(() => false)).values(), u, { m, lambda: cfg.em.initialMatchShare }, { ...cfg.em, fitM: false });
+  const fit = runEm(patternCounts(levels, K, sizes.map(() => false), () => true).values(), u, { m, lambda: cfg.em.initialMatchShare }, { ...cfg.em, fitM: false });
   converged &&= fit.converged;
   const model: MatchModel = {
     version,

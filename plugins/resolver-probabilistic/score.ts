@@ -55,3 +55,21 @@ export function scorePair(cfg: ProbabilisticConfig, model: MatchModel, a: Prepar
 export function priorWeight(model: MatchModel): number {
   return Math.log2(model.lambda / (1 - model.lambda));
 }
+
+/**
+ * Fast path for scoring many pairs: weight only (no evidence objects), from a
+ * level row. Evidence is built with scoreLevels for the few pairs that are kept.
+ */
+export function weightTable(model: MatchModel): number[][] {
+  return model.comparisons.map((c, k) => c.levels.map((_, l) => levelWeight(model, k, l, undefined)));
+}
+
+export function fastProbability(model: MatchModel, table: number[][], levels: Int8Array, offset: number, values: Array<string | undefined>): number {
+  let w = Math.log2(model.lambda / (1 - model.lambda));
+  for (let k = 0; k < table.length; k++) {
+    const l = levels[offset + k];
+    if (l === MISSING) continue;
+    w += l === 0 && model.comparisons[k].termFrequency ? levelWeight(model, k, 0, values[k]) : table[k][l];
+  }
+  return 1 / (1 + 2 ** -w);
+}
