@@ -7,6 +7,7 @@ import { SqliteStore } from '../../core/store/sqlite-store.js';
 import { arg, fmt, peakRssMb, timed } from '../measure.js';
 import { coreNormalizers, generatePeople, reachableTruth, SOURCES, type GeneratedDataset } from './generate.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
+import { probabilisticQuality } from './probabilistic-report.js';
 
 export interface QualityRun {
   scores: QualityScores;
@@ -90,4 +91,6 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`dead-lettered (no usable identifier): ${fmt(r.deadLettered)}; resolved in ${r.seconds.toFixed(1)} s; peak RSS ${fmt(peakRssMb())} MB\n`);
   const ok = s.pairwise.precision >= 0.995 && r.reachableRecall >= 0.95 && s.predicted.largest <= s.truth.largest;
   process.stdout.write(`targets (precision >= 0.995, reachable recall >= 0.95, largest <= largest true person): ${ok ? 'met' : 'NOT met'}\n`);
+  const febrlDir = arg(args, 'febrl', '../shared/datasets/febrl');
+  if (febrlDir !== 'none') await probabilisticQuality((s) => process.stdout.write(`${s}\n`), { febrlDir, speedRecords: arg(args, 'speed', 100_000) });
 }

@@ -36,6 +36,32 @@ export function readTrait(traits: Record<string, unknown>, path: string): { valu
   return clean ? { value: clean, unexpected: false } : { unexpected: false };
 }
 
+/**
+ * The value in the form its comparison works on, computed once per record rather
+ * than once per pair: digits of a date or phone, a postcode without spaces, the
+ * local part of an email. Empty forms are missing.
+ */
+export function comparableForm(c: ComparisonConfig, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let v: string;
+  switch (c.kind) {
+    case 'date':
+    case 'phone-last':
+      v = value.replace(/\D/g, '');
+      if (c.kind === 'phone-last' && v.length < c.digits) return undefined;
+      break;
+    case 'postcode':
+      v = value.replace(/\s/g, '');
+      break;
+    case 'email-local':
+      v = value.split('@')[0];
+      break;
+    default:
+      v = value;
+  }
+  return v || undefined;
+}
+
 /** Level labels, best first; the index is what `compareValues` returns. */
 export function levelLabels(c: ComparisonConfig): string[] {
   switch (c.kind) {
@@ -68,16 +94,8 @@ export function oneEditApart(a: string, b: string): boolean {
   return diff.length === 2 && diff[1] === diff[0] + 1 && a[diff[0]] === b[diff[1]] && a[diff[1]] === b[diff[0]];
 }
 
-/** Digits only: `1960-02-10`, `19600210` and `10/02/1960`-style input reduce to comparable forms. */
-function dateDigits(s: string): string {
-  const d = s.replace(/\D/g, '');
-  return d;
-}
-
-function compareDate(a: string, b: string): number {
-  const x = dateDigits(a);
-  const y = dateDigits(b);
-  if (!x || !y) return MISSING;
+/** Both sides are digits only (comparableForm): `1960-02-10` and `19600210` are the same date. */
+function compareDate(x: string, y: string): number {
   if (x === y) return 0;
   if (x.length === 8 && y.length === 8) {
     // YYYYMMDD: day and month written the wrong way round.
@@ -121,7 +139,7 @@ function compareTokens(a: string, b: string): number {
   return shared > 0 ? 2 : 3;
 }
 
-/** The level of one pair of cleaned values (see levelLabels), or MISSING. */
+/** The level of one pair of values in their comparable form (see comparableForm, levelLabels), or MISSING. */
 export function compareValues(c: ComparisonConfig, a: string | undefined, b: string | undefined): number {
   if (a === undefined || b === undefined) return MISSING;
   switch (c.kind) {
@@ -135,26 +153,15 @@ export function compareValues(c: ComparisonConfig, a: string | undefined, b: str
     }
     case 'date':
       return compareDate(a, b);
-    case 'postcode': {
-      const x = a.replace(/\s/g, '');
-      const y = b.replace(/\s/g, '');
-      if (x === y) return 0;
-      return oneEditApart(x, y) ? 1 : 2;
-    }
+    case 'postcode':
+      if (a === b) return 0;
+      return oneEditApart(a, b) ? 1 : 2;
     case 'tokens':
       return compareTokens(a, b);
-    case 'email-local': {
-      const x = a.split('@')[0];
-      const y = b.split('@')[0];
-      if (!x || !y) return MISSING;
-      if (x === y) return 0;
-      return similarity(x, y) >= 0.9 ? 1 : 2;
-    }
-    case 'phone-last': {
-      const x = a.replace(/\D/g, '');
-      const y = b.replace(/\D/g, '');
-      if (x.length < c.digits || y.length < c.digits) return MISSING;
-      return x.slice(-c.digits) === y.slice(-c.digits) ? 0 : 1;
-    }
+    case 'email-local':
+      if (a === b) return 0;
+      return similarity(a, b) >= 0.9 ? 1 : 2;
+    case 'phone-last':
+      return a.slice(-c.digits) === b.slice(-c.digits) ? 0 : 1;
   }
 }

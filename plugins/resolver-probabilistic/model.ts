@@ -1,4 +1,4 @@
-import { compareValues, levelLabels, MISSING, readTrait } from './compare.js';
+import { comparableForm, compareValues, levelLabels, MISSING, readTrait } from './compare.js';
 import { blockingKeys, comparisonsBlockedBy, pairsFromBlocks } from './blocking.js';
 import { comparisonName, type ProbabilisticConfig } from './config.js';
 
@@ -12,7 +12,7 @@ import { comparisonName, type ProbabilisticConfig } from './config.js';
 
 export interface PreparedRecord {
   key: string;
-  /** Cleaned value per comparison (same order as the config), undefined when missing. */
+  /** Value per comparison in its comparable form (same order as the config), undefined when missing. */
   values: Array<string | undefined>;
   blockingKeys: string[];
 }
@@ -55,7 +55,7 @@ export function prepareRecords(input: Array<{ key: string; traits: Record<string
     values: cfg.comparisons.map((c) => {
       const r = readTrait(traits, c.trait);
       if (r.unexpected) unexpected++;
-      return r.value;
+      return comparableForm(c, r.value);
     }),
     blockingKeys: blockingKeys(traits, cfg.blocking),
   }));
