@@ -100,8 +100,8 @@ describe('training and scoring', () => {
       { key: 'c', traits: { firstName: 'zebulon' } },
       { key: 'd', traits: { firstName: 'zebulon' } },
     ], c).records;
-    const common = scorePair(c, out.model, p[0], p[1]).evidence[0].weight;
-    const rare = scorePair(c, out.model, p[2], p[3]).evidence[0].weight;
+    const common = scorePair(c, out.model, p[0], p[1]).evidence[1].weight;
+    const rare = scorePair(c, out.model, p[2], p[3]).evidence[1].weight;
     expect(rare).toBeGreaterThan(common + 1);
   });
 });

@@ -83,7 +83,7 @@ describe('probabilistic resolver on a store', () => {
     const someone = before.get(`crm/old/${next[0].recordId.split('-')[0]}-0`)!;
     const links = await store.probabilisticLinksOfProfile(someone);
     expect(links.length).toBeGreaterThan(0);
-    expect(links[0].evidence.map((e) => e.comparison)).toEqual(['firstName', 'lastName', 'dob', 'zip']);
+    expect(links[0].evidence.map((e) => e.comparison)).toEqual(['prior', 'firstName', 'lastName', 'dob', 'zip']);
     expect(links[0].probability).toBeGreaterThanOrEqual(cfg.matchThreshold);
     await store.close();
   });

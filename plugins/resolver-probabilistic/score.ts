@@ -33,7 +33,8 @@ function levelWeight(model: MatchModel, k: number, level: number, value: string 
 
 export function scoreLevels(model: MatchModel, levels: number[], values: Array<string | undefined>): PairScore {
   let weight = Math.log2(model.lambda / (1 - model.lambda));
-  const evidence: ComparisonEvidence[] = [];
+  // The prior comes first, so the weights listed add up to the total.
+  const evidence: ComparisonEvidence[] = [{ comparison: 'prior', level: `match share ${model.lambda.toFixed(4)}`, weight }];
   levels.forEach((l, k) => {
     const c = model.comparisons[k];
     if (l === MISSING) {
