@@ -27,8 +27,11 @@ export async function trainCommandAction(booted: Booted, opts: { dryRun: boolean
   if (!m.converged) {
     process.exitCode = 1;
     const kept = out.previous ? `model version ${out.previous} stays in force` : 'no model is in force: the resolver links on exact identifiers only';
-    const msg = `EM did not converge within ${cfg.em.maxIterations} iterations; nothing saved, ${kept}`;
-    if (opts.json) w(JSON.stringify({ converged: false, previous: out.previous ?? null, perRule: out.perRule }, null, 2));
+    const why = m.unseparated?.length
+      ? `EM found no matches to learn from (exact agreement on ${m.unseparated.join(', ')} is no likelier among matches than among non-matches: train once records of the same people from several sources are stored)`
+      : `EM did not converge within ${cfg.em.maxIterations} iterations`;
+    const msg = `${why}; nothing saved, ${kept}`;
+    if (opts.json) w(JSON.stringify({ converged: false, unseparated: m.unseparated ?? [], previous: out.previous ?? null, perRule: out.perRule }, null, 2));
     else w(msg);
     logger.warn(msg);
     return;

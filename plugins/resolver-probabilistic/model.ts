@@ -29,7 +29,10 @@ export interface ComparisonModel {
 export interface MatchModel {
   version: number;
   trainedAt: string;
+  /** False when EM ran out of iterations, or found no matches (see unseparated). */
   converged: boolean;
+  /** Comparisons whose exact agreement came out no likelier among matches than among non-matches. */
+  unseparated?: string[];
   iterations: number;
   /** Prior share of matches among candidate pairs. */
   lambda: number;
@@ -269,10 +272,14 @@ export function train(
   const m = sums.map((s, k) => (votes[k] ? s.map((x) => x / votes[k]) : initialM(sizes[k])));
   const fit = runEm(patternCounts(levels, K, sizes.map(() => false), () => true).values(), u, { m, lambda: cfg.em.initialMatchShare }, { ...cfg.em, fitM: false });
   converged &&= fit.converged;
+  // EM on data with (almost) no matches still "converges", to a model where exact
+  // agreement is no evidence at all. Such a model must not be used.
+  const unseparated = cfg.comparisons.filter((_, k) => votes[k] > 0 && m[k][0] <= u[k][0]).map(comparisonName);
   const model: MatchModel = {
     version,
     trainedAt: now.toISOString(),
-    converged,
+    converged: converged && unseparated.length === 0,
+    ...(unseparated.length ? { unseparated } : {}),
     iterations,
     lambda: fit.lambda,
     comparisons: cfg.comparisons.map((c, k) => ({ name: comparisonName(c), trait: c.trait, levels: levelLabels(c), m: m[k], u: u[k], termFrequency: c.termFrequency })),

@@ -150,15 +150,17 @@ export class ProbabilisticResolver implements Resolver {
     }
     if (!links.length) return det;
 
-    const profileIds = [...new Set(nodes.map((n) => n.profile))];
+    // Only profiles a link touches matter from here on: loading every candidate's would cost more than the scoring.
+    const profileIds = [...new Set(links.flatMap((l) => [nodes[l.a].profile, nodes[l.b].profile]))];
     const inResult = new Map(det.profiles.map((p) => [p.id, p]));
     const stored = await graph.getProfiles(profileIds);
     const stateOf = (id: string) => inResult.get(id) ?? stored.get(id);
+    const hardByProfile = new Map(profileIds.map((id) => [id, hardOf(stateOf(id), cfg.allowConflicting)]));
     const out = clusterLinks({
       size: nodes.length,
       links,
       initial: nodes.map((n) => n.profile),
-      hard: nodes.map((n) => hardOf(stateOf(n.profile), cfg.allowConflicting)),
+      hard: nodes.map((n) => hardByProfile.get(n.profile)),
       support: cfg.linkSupport,
     });
     if (!out.applied.length) return det;
@@ -198,8 +200,9 @@ export class ProbabilisticResolver implements Resolver {
         renamed.set(absorbedId, survivorId);
         profiles.delete(absorbedId);
         const l = linkOf.get(absorbedId);
-        const rk = l ? (nodes[l.a].inBatch ? nodes[l.a].key : nodes[l.b].key) : batch[0].key;
-        if (stored.has(absorbedId)) det.merges.push({ survivor: survivorId, absorbed: absorbedId, recordKey: rk, identifierKey: '', rule: 'probabilistic', at: now });
+        const [mine, other] = l ? (nodes[l.a].inBatch ? [nodes[l.a].key, nodes[l.b].key] : [nodes[l.b].key, nodes[l.a].key]) : [batch[0].key, ''];
+        // No identifier made this merge: the "identifier" names the record it was linked with (explain prints probabilistic=<record>).
+        if (stored.has(absorbedId)) det.merges.push({ survivor: survivorId, absorbed: absorbedId, recordKey: mine, identifierKey: `probabilistic\u0000${other}`, rule: 'probabilistic', at: now });
         if (stored.has(absorbedId)) for (const k of absorbed.identifiers) det.identifierOwners.set(k, survivorId);
       }
       survivor.updatedAt = now;
