@@ -29,14 +29,27 @@ CREATE TABLE IF NOT EXISTS match_models (
 type Row = Record<string, unknown>;
 
 export function candidatesByBlockingKey(db: Database.Database, keys: string[], perKey: number): Map<string, StoredRecord[]> {
-  const stmt = db.prepare(
-    `SELECT r.profile_id, r.body FROM blocking_keys b JOIN records r ON r.key = b.record_key
+  const keysOf = db.prepare(
+    `SELECT b.record_key FROM blocking_keys b JOIN records r ON r.key = b.record_key
      WHERE b.key = ? ORDER BY r.seq DESC LIMIT ?`,
-  );
+  ).pluck();
+  const body = db.prepare('SELECT profile_id, body FROM records WHERE key = ?');
+  // A record filed under several of the batch's keys is read and parsed once.
+  const parsed = new Map<string, StoredRecord>();
   const out = new Map<string, StoredRecord[]>();
   for (const k of new Set(keys)) {
-    const rows = stmt.all(k, perKey) as Row[];
-    if (rows.length) out.set(k, rows.map((row) => ({ ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string })));
+    const list: StoredRecord[] = [];
+    for (const rk of keysOf.all(k, perKey) as string[]) {
+      let rec = parsed.get(rk);
+      if (!rec) {
+        const row = body.get(rk) as Row | undefined;
+        if (!row) continue;
+        rec = { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
+        parsed.set(rk, rec);
+      }
+      list.push(rec);
+    }
+    if (list.length) out.set(k, list);
   }
   return out;
 }
