@@ -51,7 +51,8 @@ export interface Prepared {
   unexpected: number;
 }
 
-export function prepareRecords(input: Array<{ key: string; traits: Record<string, unknown> }>, cfg: ProbabilisticConfig): Prepared {
+/** `withKeys: false` skips blocking keys (stored candidates already sit under theirs). */
+export function prepareRecords(input: Array<{ key: string; traits: Record<string, unknown> }>, cfg: ProbabilisticConfig, withKeys = true): Prepared {
   let unexpected = 0;
   const records = input.map(({ key, traits }) => ({
     key,
@@ -60,7 +61,7 @@ export function prepareRecords(input: Array<{ key: string; traits: Record<string
       if (r.unexpected) unexpected++;
       return comparableForm(c, r.value);
     }),
-    blockingKeys: blockingKeys(traits, cfg.blocking),
+    blockingKeys: withKeys ? blockingKeys(traits, cfg.blocking) : [],
   }));
   return { records, unexpected };
 }

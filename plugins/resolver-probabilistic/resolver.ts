@@ -124,7 +124,7 @@ export class ProbabilisticResolver implements Resolver {
         const rk = recordKey(r);
         let i = index.get(rk);
         if (i === undefined) {
-          const p = prepareRecords([{ key: rk, traits: r.traits }], cfg).records[0];
+          const p = prepareRecords([{ key: rk, traits: r.traits }], cfg, false).records[0];
           i = nodes.push({ key: rk, prepared: p, profile: final(r.profileId), inBatch: false }) - 1;
           index.set(rk, i);
         }
@@ -132,7 +132,7 @@ export class ProbabilisticResolver implements Resolver {
       }
     }
     // Score pairs with at least one batch record, each pair once.
-    const seen = new Set<string>();
+    const seen = new Set<number>();
     const table = weightTable(model);
     const links: Array<Link & { score: PairScore }> = [];
     for (const members of byKey.values()) {
@@ -140,7 +140,7 @@ export class ProbabilisticResolver implements Resolver {
         if (!nodes[i].inBatch) continue;
         for (const j of members) {
           if (i === j || (nodes[j].inBatch && j < i)) continue;
-          const id = i < j ? `${i}:${j}` : `${j}:${i}`;
+          const id = i < j ? i * nodes.length + j : j * nodes.length + i;
           if (seen.has(id)) continue;
           seen.add(id);
           if (nodes[i].profile === nodes[j].profile) continue;
