@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { resolutionSchema } from '../../core/config/schema.js';
 import { DeterministicResolver } from '../../core/resolution/deterministic.js';
@@ -9,7 +9,8 @@ import { linkAll, type LinkOutcome } from '../../plugins/resolver-probabilistic/
 import { febrlLinkRecords, febrlTruth, readFebrl, type FebrlRow } from './febrl.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
 
-export const FEBRL_CONFIG = new URL('../../../bench/quality/febrl.yaml', import.meta.url);
+/** bench/quality/febrl.yaml, from the sources (tests) or from dist/ (the bench). */
+export const FEBRL_CONFIG = [new URL('./febrl.yaml', import.meta.url), new URL('../../../bench/quality/febrl.yaml', import.meta.url)].find((u) => existsSync(u)) ?? new URL('./febrl.yaml', import.meta.url);
 
 export function loadProbabilisticConfig(file: URL | string): ProbabilisticConfig {
   return probabilisticSchema.parse(parse(readFileSync(file, 'utf8')));
