@@ -6,7 +6,7 @@ import { comparableForm, compareValues, MISSING } from './compare.js';
 import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
 import { linkAll, type LinkRecord } from './link.js';
 import { prepareRecords, runEm, train } from './model.js';
-import { scorePair } from './score.js';
+import { BoundedScorer, scorePair } from './score.js';
 import { people } from './__fixtures__/people.js';
 
 const cfg = (over: Partial<Record<string, unknown>> = {}): ProbabilisticConfig =>
@@ -103,6 +103,37 @@ describe('training and scoring', () => {
     const common = scorePair(c, out.model, p[0], p[1]).evidence[1].weight;
     const rare = scorePair(c, out.model, p[2], p[3]).evidence[1].weight;
     expect(rare).toBeGreaterThan(common + 1);
+  });
+});
+
+describe('bounded scoring', () => {
+  it('gives up only on pairs certain to be below the floor, and otherwise scores exactly like scorePair', () => {
+    const c = cfg();
+    const recs = people(300);
+    const out = linkAll(recs, c);
+    const p = prepareRecords(recs, c).records;
+    // Every pair among the first 200 records: all their true matches, typos included, and many non-matches.
+    const pairs: Array<[number, number, number]> = [];
+    for (let i = 0; i < 200; i++) for (let j = i + 1; j < 200; j++) pairs.push([i, j, scorePair(c, out.model, p[i], p[j]).probability]);
+    // Floors at the threshold and where many pairs sit just above and below (the 99th and 90th percentile).
+    const sorted = pairs.map((x) => x[2]).sort((x, y) => x - y);
+    for (const floor of [c.matchThreshold, sorted[Math.floor(sorted.length * 0.99)], sorted[Math.floor(sorted.length * 0.9)]]) {
+      const scorer = new BoundedScorer(c, out.model, floor);
+      let skipped = 0;
+      let kept = 0;
+      for (const [i, j, full] of pairs) {
+        const b = scorer.score(p[i], p[j]);
+        if (b === undefined) {
+          skipped++;
+          expect(full).toBeLessThan(floor);
+        } else {
+          kept++;
+          expect(b.probability).toBeCloseTo(full, 12);
+        }
+      }
+      expect(skipped).toBeGreaterThan(0);
+      expect(kept).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -5,8 +5,8 @@ import type { IdentityGraph, ProbabilisticLink, ProfileState, ResolutionResult, 
 import { parseIdentifierKey, recordKey, type CanonicalRecord } from '../../core/schema/canonical.js';
 import { clusterLinks, type Link } from './cluster.js';
 import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
-import { pairLevels, prepareRecords, type MatchModel, type PreparedRecord } from './model.js';
-import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
+import { prepareRecords, type MatchModel, type PreparedRecord } from './model.js';
+import { BoundedScorer, scoreLevels, type PairScore } from './score.js';
 
 export const RESOLVER_ID = 'probabilistic';
 
@@ -133,7 +133,7 @@ export class ProbabilisticResolver implements Resolver {
     }
     // Score pairs with at least one batch record, each pair once.
     const seen = new Set<number>();
-    const table = weightTable(model);
+    const scorer = new BoundedScorer(cfg, model, cfg.matchThreshold);
     const links: Array<Link & { score: PairScore }> = [];
     for (const members of byKey.values()) {
       for (const i of members) {
@@ -144,9 +144,10 @@ export class ProbabilisticResolver implements Resolver {
           if (seen.has(id)) continue;
           seen.add(id);
           if (nodes[i].profile === nodes[j].profile) continue;
-          const lv = Int8Array.from(pairLevels(cfg, nodes[i].prepared, nodes[j].prepared));
-          const probability = fastProbability(model, table, lv, 0, nodes[i].prepared.values);
-          if (probability >= cfg.matchThreshold) links.push({ a: i, b: j, probability, score: scoreLevels(model, Array.from(lv), nodes[i].prepared.values) });
+          const scored = scorer.score(nodes[i].prepared, nodes[j].prepared);
+          if (scored && scored.probability >= cfg.matchThreshold) {
+            links.push({ a: i, b: j, probability: scored.probability, score: scoreLevels(model, scored.levels, nodes[i].prepared.values) });
+          }
         }
       }
     }

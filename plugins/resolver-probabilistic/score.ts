@@ -1,4 +1,4 @@
-import { MISSING } from './compare.js';
+import { compareValues, MISSING } from './compare.js';
 import type { ProbabilisticConfig } from './config.js';
 import { pairLevels, type MatchModel, type PreparedRecord } from './model.js';
 
@@ -73,4 +73,66 @@ export function fastProbability(model: MatchModel, table: number[][], levels: In
     w += l === 0 && model.comparisons[k].termFrequency ? levelWeight(model, k, 0, values[k]) : table[k][l];
   }
   return 1 / (1 + 2 ** -w);
+}
+
+const COST: Record<string, number> = { exact: 0, postcode: 0, date: 0, 'phone-last': 0, 'email-local': 1, 'jaro-winkler': 2, tokens: 3 };
+
+/**
+ * Scores pairs but gives up on a pair as soon as even the best remaining levels
+ * could not lift it to `floor` probability: cheap comparisons run first, and most
+ * candidate pairs of a block (different people at one postcode) are settled after
+ * two or three of them. Returns undefined for a pair given up on, which is then
+ * certain to be below `floor`; otherwise the same probability as scoreLevels.
+ */
+export class BoundedScorer {
+  private readonly order: number[];
+  private readonly table: number[][];
+  private readonly prior: number;
+  private readonly floorWeight: number;
+
+  constructor(
+    private readonly cfg: ProbabilisticConfig,
+    private readonly model: MatchModel,
+    floor: number,
+  ) {
+    this.table = weightTable(model);
+    this.prior = Math.log2(model.lambda / (1 - model.lambda));
+    this.floorWeight = Math.log2(floor / (1 - floor));
+    this.order = cfg.comparisons.map((_, k) => k).sort((x, y) => COST[cfg.comparisons[x].kind] - COST[cfg.comparisons[y].kind]);
+  }
+
+  /**
+   * Per record a, the most the comparisons from position i on can still add: the
+   * best level's weight, with an exact match on a's own value weighed by its term
+   * frequency. Cached: a batch record meets many candidates.
+   */
+  private readonly bounds = new WeakMap<PreparedRecord, number[]>();
+  private boundsOf(a: PreparedRecord): number[] {
+    let b = this.bounds.get(a);
+    if (b) return b;
+    b = this.order.map((k) => {
+      const levels = this.table[k];
+      const exact = this.model.comparisons[k].termFrequency ? levelWeight(this.model, k, 0, a.values[k]) : levels[0];
+      return Math.max(0, exact, ...levels.slice(1));
+    });
+    for (let i = b.length - 2; i >= 0; i--) b[i] += b[i + 1];
+    this.bounds.set(a, b);
+    return b;
+  }
+
+  /** Levels (config order) and probability, or undefined when below the floor for certain. */
+  score(a: PreparedRecord, b: PreparedRecord): { levels: number[]; probability: number } | undefined {
+    const levels = new Array<number>(this.order.length);
+    const best = this.boundsOf(a);
+    let w = this.prior;
+    for (let i = 0; i < this.order.length; i++) {
+      if (w + best[i] < this.floorWeight) return undefined;
+      const k = this.order[i];
+      const l = compareValues(this.cfg.comparisons[k], a.values[k], b.values[k]);
+      levels[k] = l;
+      if (l === MISSING) continue;
+      w += l === 0 && this.model.comparisons[k].termFrequency ? levelWeight(this.model, k, 0, a.values[k]) : this.table[k][l];
+    }
+    return { levels, probability: 1 / (1 + 2 ** -w) };
+  }
 }
