@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { loadConfigFile } from '../../core/config/load.js';
 import { resolutionSchema, type TributaryConfig } from '../../core/config/schema.js';
 import { DeterministicResolver } from '../../core/resolution/deterministic.js';
@@ -7,6 +8,7 @@ import { SqliteStore } from '../../core/store/sqlite-store.js';
 import { arg, fmt, peakRssMb, timed } from '../measure.js';
 import { coreNormalizers, generatePeople, reachableTruth, SOURCES, type GeneratedDataset } from './generate.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
+import { probabilisticQuality } from './probabilistic-report.js';
 
 export interface QualityRun {
   scores: QualityScores;
@@ -90,4 +92,13 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`dead-lettered (no usable identifier): ${fmt(r.deadLettered)}; resolved in ${r.seconds.toFixed(1)} s; peak RSS ${fmt(peakRssMb())} MB\n`);
   const ok = s.pairwise.precision >= 0.995 && r.reachableRecall >= 0.95 && s.predicted.largest <= s.truth.largest;
   process.stdout.write(`targets (precision >= 0.995, reachable recall >= 0.95, largest <= largest true person): ${ok ? 'met' : 'NOT met'}\n`);
+  // shared/ sits beside the repository (../shared); a worktree one level deeper finds it at ../../shared.
+  const febrlDir = arg(args, 'febrl', ['../shared/datasets/febrl', '../../shared/datasets/febrl'].find((d) => existsSync(d)) ?? '');
+  if (febrlDir === 'none') return;
+  if (!febrlDir || !existsSync(febrlDir)) {
+    process.stdout.write(`FEBRL data not found (looked in ../shared/datasets/febrl and ../../shared/datasets/febrl): pass --febrl DIR; probabilistic figures skipped\n`);
+    process.exitCode = 1;
+    return;
+  }
+  await probabilisticQuality((s) => process.stdout.write(`${s}\n`), { febrlDir, speedRecords: arg(args, 'speed', 100_000) });
 }

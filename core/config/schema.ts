@@ -197,6 +197,10 @@ export const computedTraitSchema = z
 export const resolutionSchema = z
   .object({
     resolver: z.string().default('deterministic'),
+    probabilistic: z
+      .unknown()
+      .optional()
+      .describe('Settings of the probabilistic resolver plugin (comparisons, blocking, thresholds); checked by the plugin.'),
     identifierTypes: z
       .array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase name of letters, digits or "_"'))
       .default([])

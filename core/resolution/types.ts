@@ -56,6 +56,41 @@ export interface IdentityGraph {
    * the rest of their records can find. Optional: without it only owners are found.
    */
   presentersOf?(keys: string[], limit: number): Promise<Map<string, string[]>>;
+  /**
+   * Optional, for resolvers that compare records (probabilistic): blocking key -> the
+   * stored records filed under it (current profile ids), at most `perKey` each, most
+   * recent first. Implement it in a store to let such a resolver compare a batch with
+   * its candidates only; a store without it gets exact-identifier resolution only.
+   */
+  candidatesByBlockingKey?(keys: string[], perKey: number): Promise<Map<string, StoredRecord[]>>;
+  /** Optional: the newest stored match model of a resolver (`resolve --train`), as saved. */
+  latestMatchModel?(resolver: string): Promise<StoredMatchModel | undefined>;
+}
+
+/** A trained model as the store keeps it: versioned, the body opaque to the store. */
+export interface StoredMatchModel {
+  resolver: string;
+  version: number;
+  trainedAt: string;
+  /** JSON of the resolver's own model. */
+  body: string;
+}
+
+/** One comparison's part in a probabilistic link, for `profiles explain`. */
+export interface LinkEvidence {
+  comparison: string;
+  level: string;
+  weight: number;
+}
+
+/** A link a probabilistic resolver made between a batch record and another record. */
+export interface ProbabilisticLink {
+  recordKey: string;
+  otherRecordKey: string;
+  probability: number;
+  modelVersion: number;
+  evidence: LinkEvidence[];
+  at: string;
 }
 
 export interface LinkDecision {
@@ -98,6 +133,10 @@ export interface ResolutionResult {
   reread?: string[];
   /** (identifier key, profile id) pairs where a profile other than the owner presented the key. */
   presented: Array<[string, string]>;
+  /** Optional: record key -> its blocking keys, stored (replacing old ones) in the batch's transaction. */
+  blockingKeys?: Array<[string, string[]]>;
+  /** Optional: probabilistic links made by this batch, stored with it so `explain` can show them. */
+  probabilisticLinks?: ProbabilisticLink[];
 }
 
 export interface ResolverContext {

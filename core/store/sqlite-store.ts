@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
-import type { LinkDecision, ProfileState, StoredRecord } from '../resolution/types.js';
+import type { LinkDecision, ProbabilisticLink, ProfileState, StoredMatchModel, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
@@ -30,6 +30,7 @@ import type {
   RefusalRow,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
+import * as blocking from './sqlite-blocking.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
@@ -75,6 +76,7 @@ export class SqliteStore implements ProfileStore {
     this.db.exec(CONSENT_SCHEMA_SQL);
     this.db.exec(FORGET_SCHEMA_SQL);
     this.db.exec(INBOX_SCHEMA_SQL);
+    this.db.exec(blocking.BLOCKING_SCHEMA_SQL);
     this.stmts = this.prepare();
     this.runs = new SqliteRuns(this.db, (write) => this.whenUnlocked(write));
     this.inbox = new SqliteInboxReader(this.db, (write) => this.whenUnlocked(write));
@@ -204,6 +206,26 @@ export class SqliteStore implements ProfileStore {
     return out;
   }
 
+  async candidatesByBlockingKey(keys: string[], perKey: number): Promise<Map<string, StoredRecord[]>> {
+    return blocking.candidatesByBlockingKey(this.db, keys, perKey);
+  }
+
+  async latestMatchModel(resolver: string): Promise<StoredMatchModel | undefined> {
+    return blocking.latestMatchModel(this.db, resolver);
+  }
+
+  async saveMatchModel(resolver: string, trainedAt: string, body: (version: number) => string): Promise<number> {
+    return this.whenUnlocked(() => blocking.saveMatchModel(this.db, resolver, trainedAt, body));
+  }
+
+  async saveBlockingKeys(entries: Array<[string, string[]]>): Promise<void> {
+    await this.whenUnlocked(() => this.db.transaction(() => blocking.saveBlockingKeys(this.db, entries))());
+  }
+
+  async probabilisticLinksOfProfile(profileId: string): Promise<ProbabilisticLink[]> {
+    return blocking.probabilisticLinksOfProfile(this.db, profileId);
+  }
+
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     await this.whenUnlocked(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
@@ -273,6 +295,8 @@ export class SqliteStore implements ProfileStore {
         }
       }
       for (const dl of batch.deadLetters) this.insertDeadLetter(dl, now);
+      if (res.blockingKeys) blocking.saveBlockingKeys(this.db, res.blockingKeys);
+      if (res.probabilisticLinks) blocking.saveProbabilisticLinks(this.db, res.probabilisticLinks);
       for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
       s.writeSeq.run(String(this.outboxSeq));
       fault('commit.before-commit');

@@ -6,6 +6,7 @@ import { consentLines } from '../../privacy/consent-explain.js';
 import type { ProfileStore } from '../../store/types.js';
 import { findProfile, globals, reportError, withEngine } from '../shared.js';
 import { exportSubject, writeSubjectFile } from '../../privacy/export-subject.js';
+import { formatProbabilisticLinks, probabilisticLinksFor } from '../../../plugins/resolver-probabilistic/explain.js';
 
 const showKey = (k: string) => {
   const id = parseIdentifierKey(k);
@@ -146,8 +147,9 @@ export function profilesCommand(): Command {
             return;
           }
           const ex = await store.explain(id);
+          const probabilistic = await probabilisticLinksFor(store, id);
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify(ex, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify(probabilistic.length ? { ...ex, probabilisticLinks: probabilistic } : ex, null, 2)}\n`);
             return;
           }
           const w = (s: string) => process.stdout.write(`${s}\n`);
@@ -163,6 +165,7 @@ export function profilesCommand(): Command {
           }
           w(`merges (${ex.merges.length}):`);
           for (const m of ex.merges) w(`  ${m.at} absorbed ${m.absorbed} via ${showKey(m.identifierKey)} from record ${m.recordKey} (rule ${m.rule})`);
+          for (const line of formatProbabilisticLinks(probabilistic)) w(line);
           for (const line of consentLines(ex.consent ?? [])) w(line);
         });
       } catch (err) {

@@ -3,6 +3,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import { effectiveRules, type EffectiveRules } from '../../resolution/rules.js';
 import { globals, reportError, withEngine } from '../shared.js';
+import { trainCommandAction, primeProbabilistic } from '../../../plugins/resolver-probabilistic/cli.js';
 
 export function resolveCommand(): Command {
   return new Command('resolve')
@@ -11,17 +12,23 @@ export function resolveCommand(): Command {
     .option('--dry-run', 'print what would merge and what would split, change nothing')
     .option('--show-rules', 'print the effective resolution rules (defaults filled in, built-in and configured blocked values)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { rebuild?: boolean; dryRun?: boolean; showRules?: boolean; json?: boolean }, cmd: Command) => {
+    .option('--train', 'estimate a new model for the probabilistic resolver from the stored records (with --dry-run: show what it would merge and split)')
+    .action(async (opts: { rebuild?: boolean; dryRun?: boolean; showRules?: boolean; json?: boolean; train?: boolean }, cmd: Command) => {
       try {
+        if (opts.train) {
+          await withEngine(cmd, (booted) => trainCommandAction(booted, { dryRun: !!opts.dryRun, json: !!opts.json }));
+          return;
+        }
         if (opts.showRules) {
           // The rules come from the config alone: no store is opened.
           const rules = effectiveRules(loadConfigFile(globals(cmd).config).config.resolution);
           process.stdout.write(opts.json ? `${JSON.stringify(rules, null, 2)}\n` : formatRules(rules));
           return;
         }
-        if (!opts.rebuild) throw new ConfigError('nothing to do: pass --rebuild (with --dry-run to preview) or --show-rules');
-        await withEngine(cmd, async ({ engine }) => {
-          const r = await engine.rebuild(!!opts.dryRun);
+        if (!opts.rebuild) throw new ConfigError('nothing to do: pass --rebuild (with --dry-run to preview), --train or --show-rules');
+        await withEngine(cmd, async (booted) => {
+          await primeProbabilistic(booted);
+          const r = await booted.engine.rebuild(!!opts.dryRun);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
             return;
