@@ -55,13 +55,16 @@ describe('forget', () => {
     const pushed = (email: string, id: string) => ({ source: 'hooks', stream: 'events', dedupKey: id, receivedAt: '2026-01-05T00:00:00.000Z', body: { email } });
     await inbox.appendGroups([[pushed('ADA.lovelace@babbage.co.uk', 'm1'), pushed('someone.else@fjordpost.no', 'm2')]]);
     inbox.close();
+    // What a probabilistic resolver files under the person's record: a key derived from their traits.
+    await s.store.saveBlockingKeys([['crm/customers/ada', ['dob:1815-12-10']], ['crm/customers/1', ['dob:1990-01-01']]]);
     for (const form of PERSON_FORMS.slice(0, 3)) expect(storeBytes(dbFile)).toContain(form);
 
     const plan = await planForget(s.store, { email: ' ada.lovelace@BABBAGE.co.uk' }, { defaultRegion: 'US' });
     expect(plan.kind).toBe('ready');
     const result = await runForget(s.store, plan as Extract<typeof plan, { kind: 'ready' }>, { reason: 'ticket 4411' });
     expect(result.walTruncated).toBe(true);
-    expect(result.counts).toMatchObject({ profiles: 1, records: 1, identifiers: 2, delivered: 1, dead_letters: 1, consent_statements: 1, inbox: 1 });
+    expect(result.counts).toMatchObject({ profiles: 1, records: 1, identifiers: 2, delivered: 1, dead_letters: 1, consent_statements: 1, inbox: 1, blocking_keys: 1 });
+    expect(storeBytes(dbFile)).not.toContain('dob:1815-12-10');
     expect((await s.store.inbox.read('hooks', { afterSeq: 0, limit: 10 })).map((r) => r.body)).toEqual([{ email: 'someone.else@fjordpost.no' }]);
     expect(result.suppressed).toBe(2);
     expect(result.deletes).toEqual([{ destination: 'out', profileId: expect.any(String) }]);

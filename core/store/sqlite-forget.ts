@@ -158,6 +158,9 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
         add('refused', db.prepare('DELETE FROM refused WHERE record_key = ?').run(k).changes);
         add('event_retry', db.prepare('DELETE FROM event_retry WHERE record_key = ?').run(k).changes);
         add('consent_statements', db.prepare('DELETE FROM consent_statements WHERE record_key = ?').run(k).changes);
+        // Blocking keys are derived from the person's traits (a date of birth, a surname code): they go too.
+        add('blocking_keys', db.prepare('DELETE FROM blocking_keys WHERE record_key = ?').run(k).changes);
+        add('probabilistic_links', db.prepare('DELETE FROM probabilistic_links WHERE record_key = ? OR other_record_key = ?').run(k, k).changes);
         add('delivery_failures', db.prepare('DELETE FROM delivery_failures WHERE item = ?').run(k).changes);
         add('dead_letters', db.prepare('DELETE FROM dead_letters WHERE record_id = ?').run(k).changes);
       }
