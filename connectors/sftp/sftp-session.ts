@@ -31,18 +31,39 @@ class SftpSession implements RemoteSession {
     private readonly sftp: SFTPWrapper,
   ) {}
 
+  /**
+   * opendir / readdir / close by hand: ssh2's readdir(path) waits for the CLOSE of
+   * its handle after a failed READDIR, and on a dropped link that answer never
+   * comes, so the listing would hang instead of failing (ssh2 1.17.0).
+   */
   list(dir: string): Promise<RemoteEntry[]> {
     return new Promise((resolve, reject) => {
-      this.sftp.readdir(dir, (err, list) => {
+      this.sftp.opendir(dir, (err, handle) => {
         if (err) return reject(err);
-        resolve(
-          list.map((f) => ({
-            name: f.filename,
-            size: f.attrs.size,
-            mtimeMs: f.attrs.mtime * 1000,
-            isFile: (f.attrs.mode & S_IFMT) === S_IFREG,
-          })),
-        );
+        const entries: RemoteEntry[] = [];
+        const close = () => {
+          try {
+            this.sftp.close(handle, () => undefined);
+          } catch {
+            // The channel is gone: nothing to close.
+          }
+        };
+        const next = () =>
+          this.sftp.readdir(handle, (e, list) => {
+            if (e && (e as { code?: unknown }).code === STATUS.EOF) {
+              close();
+              return resolve(entries);
+            }
+            if (e) {
+              close();
+              return reject(e);
+            }
+            for (const f of list) {
+              entries.push({ name: f.filename, size: f.attrs.size, mtimeMs: f.attrs.mtime * 1000, isFile: (f.attrs.mode & S_IFMT) === S_IFREG });
+            }
+            next();
+          });
+        next();
       });
     });
   }
