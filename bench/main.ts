@@ -12,6 +12,8 @@ const BENCHES: Record<string, string> = {
   'deliver-postgres': './deliver-postgres.js',
   quality: './quality/score.js',
   deliver: './deliver.js',
+  sftp: './sftp.js',
+  http: './http.js',
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -177,8 +177,9 @@ async function* readStream(
         const input = { bytes, entry, config: stream.config, display, logger: ctx.logger, onWarning: warn };
         const attempt = format === 'xlsx' ? xlsxAttempt(input, file.size) : textAttempt(input, format);
         for await (const row of attempt.rows) {
-          attempt.advance(row);
-          const origin = `${display}:${row.line}`;
+          const line = attempt.accept(row);
+          if (line === undefined) continue;
+          const origin = `${display}:${line}`;
           if (row.kind === 'error') yield { type: 'error', stream: name, reason: row.reason, origin, raw: row.raw };
           else yield { type: 'record', stream: name, data: row.data, origin };
           if (++sinceCheckpoint >= cfg.checkpointEvery) {
