@@ -10,7 +10,7 @@ import { benchContext } from './mysql.js';
 import { arg, fmt, peakRssMb, timed } from './measure.js';
 
 /**
- * `npm run bench -- http [--records 200000] [--page 100] [--runs 2]`: the http
+ * `npm run bench -- http [--records 200000] [--page 100] [--runs 3]`: the http
  * source paging through a local API (node:http in a child process, so the
  * server does not share this process's event loop; page bodies are built once
  * and cached, so the server's cost is the same for both clients), against the
@@ -104,7 +104,7 @@ export async function run(args: string[]): Promise<void> {
   const records = arg(args, 'records', 200_000);
   const page = arg(args, 'page', 100);
   if (arg(args, 'serve', '')) return serve(records, page);
-  const runs = arg(args, 'runs', 2);
+  const runs = arg(args, 'runs', 3);
   const { child, port } = await startChild(records, page);
   try {
     const base = `http://127.0.0.1:${port}`;
