@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ExcelJS from 'exceljs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { ConfiguredStream, SourceMessage, StreamState } from '../../core/plugin/types.js';
 import { captureLogger, testContext } from '../../test/kit/context.js';
 import { writePeopleWorkbook, writeStoreWorkbook } from '../file/__fixtures__/xlsx-fixtures.js';
@@ -10,6 +12,7 @@ import type { XlsxStreamConfig } from '../file/config.js';
 import type { RemoteStreamConfig } from '../remote-files/config.js';
 import { sftpConfigSchema, type SftpConfig } from './config.js';
 import { sftpSource } from './source.js';
+import { connectSftp } from './sftp-session.js';
 import { startSftpServer, type TestSftpServer } from './__fixtures__/sftp-server.js';
 
 /** XLSX over SFTP, `spool: true`, and a dropped listing: the parts of the remote-file layer beyond CSV/JSONL streaming. */
@@ -239,4 +242,82 @@ describe('sftp: a dropped listing', () => {
     server.control.dropNextListing = true;
     await expect(run(config({ path: dir, reconnectAttempts: 0 }), stream('*.csv'))).rejects.toThrow(`remote directory sftp://127.0.0.1:${server.port}/${dir} cannot be listed`);
   });
+});
+
+describe('sftp: the README worked examples', () => {
+  /** The YAML blocks of README.md whose source uses the sftp connector, `${VAR}` replaced by a placeholder. */
+  const readmeSources = () =>
+    [...readFileSync(join(import.meta.dirname, 'README.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap(
+      (m) => (parseYaml(m[1].replace(/\$\{[A-Z_]+\}/g, 'secret-from-env')) as { sources: Array<{ name: string; config: Record<string, unknown>; streams: Array<{ config: RemoteStreamConfig }> }> }).sources,
+    );
+  /** A README source's config, pointed at the test server: host, port, credentials and host key are the only changes. */
+  const asTested = (c: Record<string, unknown>, dir: string) =>
+    config({ ...c, privateKey: undefined, password: server.password, host: '127.0.0.1', port: server.port, username: server.username, hostKey: server.hostKey.fingerprint, path: dir, settleMs: 0 });
+
+  it('the documented configs are valid as written', () => {
+    const sources = readmeSources();
+    expect(sources.map((s) => s.name).sort()).toEqual(['partner-a', 'store-team']);
+    for (const s of sources) expect(sftpConfigSchema.safeParse(s.config).success).toBe(true);
+  });
+
+  it('the nightly partner drop: read once when its marker is there, archived with its marker after commit, a drop without marker waits', async () => {
+    const partner = readmeSources().find((s) => s.name === 'partner-a')!;
+    const dir = folder();
+    const cfg = asTested(partner.config, dir);
+    const members = { ...stream(partner.streams[0].config.path, partner.streams[0].config), primaryKey: ['member_id'] };
+    const drop = (day: string, ids: number[]) => writeFileSync(join(root, dir, `members-${day}.csv`), `member_id;email;first_name\n${ids.map((i) => `${i};m${i}@partner.test;M${i}`).join('\n')}\n`);
+    drop('20261130', [1, 2]);
+    writeFileSync(join(root, dir, 'members-20261130.csv.done'), '');
+    const night1 = await run(cfg, members);
+    expect(night1.records.map((r) => r.data)).toEqual([
+      { member_id: '1', email: 'm1@partner.test', first_name: 'M1' },
+      { member_id: '2', email: 'm2@partner.test', first_name: 'M2' },
+    ]);
+    drop('20261201', [3]);
+    writeFileSync(join(root, dir, 'members-20261201.csv.done'), '');
+    drop('20261202', [4]); // still uploading: no marker yet
+    const night2 = await run(cfg, members, night1.state);
+    expect(night2.records.map((r) => r.data.member_id)).toEqual(['3']);
+    expect(readdirSync(join(root, dir, 'done')).sort()).toEqual(['members-20261130.csv', 'members-20261130.csv.done']);
+    expect(existsSync(join(root, dir, 'members-20261202.csv'))).toBe(true);
+  });
+
+  it('the store team workbook: sheet Members, header on row 3, spooled', async () => {
+    const store = readmeSources().find((s) => s.name === 'store-team')!;
+    const dir = folder();
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('Summary');
+    ws.addRow(['week 48']);
+    const m = wb.addWorksheet('Members');
+    m.addRow(['Loyalty members']);
+    m.addRow(['exported 2026-11-30']);
+    m.addRow(['member_id', 'email', 'first_name', 'joined']);
+    m.addRow([7, 'kari@store.test', 'Kari', new Date(Date.UTC(2026, 10, 2))]);
+    await wb.xlsx.writeFile(join(root, dir, 'stores-week-48.xlsx'));
+    const r = await run(asTested(store.config, dir), stream(store.streams[0].config.path, store.streams[0].config));
+    expect(r.errors).toEqual([]);
+    expect(r.records.map((x) => x.data)).toEqual([{ member_id: 7, email: 'kari@store.test', first_name: 'Kari', joined: '2026-11-02T00:00:00.000Z' }]);
+  });
+});
+
+describe('sftp session: requests after the link dropped', () => {
+  it('fail at once with a connection error instead of waiting forever (ssh2 buffers them unanswered)', async () => {
+    const dir = folder();
+    writeFileSync(join(root, dir, 'a.csv'), 'id\n1\n');
+    const session = await connectSftp(config());
+    try {
+      server.control.dropNextListing = true;
+      await expect(session.list(dir)).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 50));
+      const read = async () => {
+        for await (const chunk of session.read(`${dir}/a.csv`, 0, 5)) void chunk;
+      };
+      await expect(read()).rejects.toThrow(/connection lost/);
+      await expect(session.list(dir)).rejects.toThrow(/connection lost/);
+      await expect(session.rename(`${dir}/a.csv`, `${dir}/b.csv`)).rejects.toThrow(/connection lost/);
+      expect(session.classify(await session.list(dir).catch((e: unknown) => e))).toBe('connection');
+    } finally {
+      await session.close();
+    }
+  }, 10_000);
 });
