@@ -14,6 +14,8 @@ const BENCHES: Record<string, string> = {
   deliver: './deliver.js',
   ftp: './ftp.js',
   serve: './serve.js',
+  sftp: './sftp.js',
+  http: './http.js',
 };
 
 const [name, ...args] = process.argv.slice(2);

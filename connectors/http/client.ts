@@ -1,8 +1,9 @@
 import axios from 'axios';
 import { ConnectionError, type ErrorContext } from '../../core/errors.js';
-import { RateLimiter, type DeliveryClock } from '../../core/delivery/rate-limit.js';
+import type { DeliveryClock } from '../../core/delivery/rate-limit.js';
 import { backoffDelay } from '../../core/engine/retry.js';
-import type { Metrics } from '../../core/plugin/types.js';
+import type { Metrics, RateGate } from '../../core/plugin/types.js';
+import { limitStop, SourceBudget, type SavedBudget } from './budget.js';
 import type { HttpConfig } from './config.js';
 import { ClientCredentialsToken } from './oauth2.js';
 
@@ -54,23 +55,13 @@ function plainHeaders(h: unknown): Record<string, string> {
   return out;
 }
 
-const limitStop = (why: string, context: ErrorContext) =>
-  new ConnectionError(`stopped by the API's limit: ${why}; committed pages are kept and the next run resumes from them`, context, { retryable: false });
-
 /**
  * The request budget of one source (`rateLimit`), shared by all its streams. A
- * wait past `maxWaitMs` (an hourly quota used up) ends the run instead of idling.
+ * wait past `maxWaitMs` (an hourly or daily quota used up) ends the run instead
+ * of idling. `saved` is the budget an earlier run left in the state.
  */
-export function requestBudget(config: HttpConfig, clock: DeliveryClock, signal: AbortSignal, context: ErrorContext): RateLimiter {
-  const { maxWaitMs, ...budget } = config.rateLimit;
-  const gateClock: DeliveryClock = {
-    now: () => clock.now(),
-    sleep: async (ms, s) => {
-      if (ms > maxWaitMs) throw limitStop(`the request budget (${budgetText(budget)}) is used up for the next ${Math.ceil(ms / 1000)} s`, context);
-      await clock.sleep(ms, s);
-    },
-  };
-  return new RateLimiter({ default: budget }, gateClock, signal);
+export function requestBudget(config: HttpConfig, clock: DeliveryClock, signal: AbortSignal, context: ErrorContext, saved?: SavedBudget): SourceBudget {
+  return new SourceBudget(config, clock, signal, context, saved);
 }
 
 /**
@@ -80,11 +71,11 @@ export function requestBudget(config: HttpConfig, clock: DeliveryClock, signal: 
  * its query) and says what to do.
  */
 export class HttpClient {
-  private readonly limiter: RateLimiter;
+  private readonly limiter: RateGate;
   private readonly oauth?: ClientCredentialsToken;
 
   constructor(
-    private readonly opts: { config: HttpConfig; clock: DeliveryClock; signal: AbortSignal; metrics: Metrics; context: ErrorContext; limiter?: RateLimiter },
+    private readonly opts: { config: HttpConfig; clock: DeliveryClock; signal: AbortSignal; metrics: Metrics; context: ErrorContext; limiter?: RateGate },
   ) {
     this.limiter = opts.limiter ?? requestBudget(opts.config, opts.clock, opts.signal, opts.context);
     const auth = opts.config.auth;
@@ -157,11 +148,6 @@ export class HttpClient {
       throw new ConnectionError(`${desc}: ${status}: ${snippet(text)}`, context, { retryable: false });
     }
   }
-}
-
-function budgetText(b: { perSecond?: number; perMinute?: number; perHour?: number }): string {
-  const parts = [b.perSecond && `${b.perSecond}/s`, b.perMinute && `${b.perMinute}/min`, b.perHour && `${b.perHour}/h`].filter(Boolean);
-  return parts.join(', ') || 'unlimited';
 }
 
 function parseJson(text: string, headers: Record<string, string>, desc: string, context: ErrorContext): unknown {

@@ -110,6 +110,7 @@ export const httpConfigSchema = z.strictObject({
       perSecond: z.number().positive().optional(),
       perMinute: z.number().positive().optional(),
       perHour: z.number().positive().optional(),
+      perDay: z.number().positive().optional().describe('Requests per rolling 24 hours (a daily quota).'),
       maxWaitMs: z.number().int().min(0).default(60_000).describe('A budget wait longer than this ends the run ("stopped by the API\'s limit").'),
     })
     .prefault({}),

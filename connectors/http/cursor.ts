@@ -13,11 +13,18 @@ export function getPath(v: unknown, path: string): unknown {
 
 const DATE_LIKE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/** The last two strings parsed: comparing each record's cursor with the running maximum parses the maximum again every time. */
+const recent: Array<[string, number | undefined]> = [];
+
 /** A date cursor's time in ms, or undefined for anything that is not an ISO-8601 date. */
 export function dateMs(v: unknown): number | undefined {
-  if (typeof v !== 'string' || !DATE_LIKE.test(v)) return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : t;
+  if (typeof v !== 'string') return undefined;
+  for (const [s, t] of recent) if (s === v) return t;
+  const parsed = DATE_LIKE.test(v) ? Date.parse(v) : NaN;
+  const t = Number.isNaN(parsed) ? undefined : parsed;
+  recent.unshift([v, t]);
+  if (recent.length > 2) recent.pop();
+  return t;
 }
 
 /** Order of two cursor values: numbers by value, ISO dates by instant (offsets differ), other strings by code point. */

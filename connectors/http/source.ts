@@ -1,6 +1,7 @@
 import { ConfigError, ConnectionError, errorMessage, type ErrorContext } from '../../core/errors.js';
-import { realClock, type DeliveryClock, type RateLimiter } from '../../core/delivery/rate-limit.js';
-import type { ConfiguredStream, ConnectorContext, FieldSchema, SourceConnector, SourceMessage, StreamDescriptor } from '../../core/plugin/types.js';
+import { realClock, type DeliveryClock } from '../../core/delivery/rate-limit.js';
+import type { ConfiguredStream, ConnectorContext, FieldSchema, RateGate, SourceConnector, SourceMessage, StreamDescriptor } from '../../core/plugin/types.js';
+import { savedBudget } from './budget.js';
 import { HttpClient, requestBudget } from './client.js';
 import { HTTP_SECRETS, httpConfigSchema, httpStreamSchema, type HttpConfig, type HttpStreamConfig, type HttpStreamDef } from './config.js';
 import { buildRequest, readStream, selectRecords } from './read-stream.js';
@@ -12,7 +13,7 @@ export interface HttpSourceOptions {
   env?: Record<string, string | undefined>;
 }
 
-function client(ctx: ConnectorContext<HttpConfig>, clock: DeliveryClock, context: ErrorContext, limiter?: RateLimiter): HttpClient {
+function client(ctx: ConnectorContext<HttpConfig>, clock: DeliveryClock, context: ErrorContext, limiter?: RateGate): HttpClient {
   return new HttpClient({ config: ctx.config, clock, signal: ctx.signal, metrics: ctx.metrics, context, limiter });
 }
 
@@ -101,13 +102,20 @@ export function createHttpSource(options: HttpSourceOptions = {}): SourceConnect
     },
 
     async *read(ctx, streams: ConfiguredStream<HttpStreamConfig>[], state): AsyncGenerator<SourceMessage> {
-      // One budget for the whole source: streams read one after another must not each start a fresh window.
-      const budget = requestBudget(ctx.config, opts.clock, ctx.signal, { sync: ctx.name });
+      // One budget for the whole source: streams read one after another must not each start a fresh window,
+      // and neither does the next run: the budget rides in every state the engine commits.
+      const budget = requestBudget(ctx.config, opts.clock, ctx.signal, { sync: ctx.name }, savedBudget(state));
       for (const stream of streams) {
         if (ctx.signal.aborted) return;
         const def = defOf(ctx.config, stream.name, ctx.name);
         const http = client(ctx, opts.clock, { sync: ctx.name, stream: stream.name }, budget);
-        yield* readStream({ ctx, stream, def, saved: state[stream.name], client: http, now: () => opts.clock.now(), env: opts.env });
+        const messages = readStream({ ctx, stream, def, saved: state[stream.name], client: http, now: () => opts.clock.now(), env: opts.env });
+        if (!budget.persistent) {
+          // Nothing to add to the states: delegate, without one more generator hop per record.
+          yield* messages;
+          continue;
+        }
+        for await (const m of messages) yield m.type === 'state' ? { ...m, state: { ...m.state, budget: budget.snapshot() } } : m;
       }
     },
   };

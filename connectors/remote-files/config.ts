@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_RECORD_SIZE } from '../file/config.js';
+import { DEFAULT_MAX_RECORD_SIZE, xlsxStreamSchema } from '../file/config.js';
 
 /** A stream path must stay under the connector's remote directory. */
 export function unsafePathReason(p: string): string | undefined {
@@ -16,7 +16,10 @@ export const remoteStreamSchema = z
       .string()
       .min(1, 'expected a file or a glob such as incoming/*.csv')
       .describe('A file or a glob (`*`, `?` in the last segment only), relative to the connector `path`.'),
-    format: z.enum(['csv', 'jsonl']).optional().describe('csv or jsonl; by default from the file extension (.jsonl/.ndjson are jsonl, anything else csv).'),
+    format: z
+      .enum(['csv', 'jsonl', 'xlsx'])
+      .optional()
+      .describe('csv, jsonl or xlsx; by default from the file extension (.jsonl/.ndjson are jsonl, .xlsx/.xlsm xlsx, anything else csv).'),
     delimiter: z.string().min(1).default(',').describe('CSV field separator.'),
     quote: z.string().max(1).default('"').describe('CSV quote character; "" turns quoting off.'),
     header: z
@@ -31,6 +34,11 @@ export const remoteStreamSchema = z
     skipEmptyLines: z.boolean().default(true).describe('Ignore empty lines.'),
     relaxColumnCount: z.boolean().default(false).describe('Accept CSV rows with fewer or more fields than columns.'),
     maxRecordSize: z.number().int().min(1024).default(DEFAULT_MAX_RECORD_SIZE).describe('Longest record (characters) read whole.'),
+    // XLSX options: the same as the local `xlsx` source (connectors/file/config.ts).
+    sheet: xlsxStreamSchema.shape.sheet,
+    headerRow: xlsxStreamSchema.shape.headerRow,
+    mergedHeader: xlsxStreamSchema.shape.mergedHeader,
+    cellErrors: xlsxStreamSchema.shape.cellErrors,
   })
   .superRefine((c, ctx) => {
     const bad = unsafePathReason(c.path);
@@ -62,4 +70,11 @@ export const remoteFileOptions = {
   checkpointEvery: z.number().int().min(1).default(5000).describe('Yield a resumable state every N rows.'),
   reconnectAttempts: z.number().int().min(0).default(5).describe('Reconnects after a dropped connection before the run fails.'),
   reconnectBaseMs: z.number().int().min(0).default(500).describe('First reconnect delay; doubles on each attempt.'),
+  spool: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Download each file to a temporary file (OS temp folder) and parse it from disk, so a slow parser does not hold the server connection; ' +
+        'the temporary file is removed once the file is read or on failure. Default: parse straight from the socket.',
+    ),
 };

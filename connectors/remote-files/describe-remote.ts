@@ -3,6 +3,8 @@ import { guessCursorFields, guessPrimaryKey } from '../file/describe.js';
 import { segmentMatcher } from '../file/glob.js';
 import type { FileRow } from '../file/read-files.js';
 import { remoteStreamSchema, type RemoteStreamConfig } from './config.js';
+import { readXlsx } from '../file/xlsx-reader.js';
+import { formatOf } from './file-rows.js';
 import { LineChunks } from './line-chunks.js';
 import type { RemoteReadOptions, RemoteSourceConfig } from './read-remote.js';
 import { joinRemote, unsafeNameReason, type RemoteSession } from './remote-fs.js';
@@ -12,7 +14,7 @@ import { csvRows, jsonlRows } from './rows.js';
 const SAMPLE_ROWS = 100;
 /** Bytes downloaded at most per file by `discover`. */
 const SAMPLE_BYTES = 256 * 1024;
-const EXTENSIONS = /\.(csv|tsv|txt|jsonl|ndjson)$/i;
+const EXTENSIONS = /\.(csv|tsv|txt|jsonl|ndjson|xlsx|xlsm)$/i;
 
 function fieldType(v: unknown): FieldSchema['type'][number] {
   if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
@@ -21,17 +23,27 @@ function fieldType(v: unknown): FieldSchema['type'][number] {
   return typeof v === 'boolean' ? 'boolean' : typeof v === 'object' ? 'object' : 'string';
 }
 
+/** Rows of a workbook's first (or configured) sheet: the whole ZIP is streamed, reading stops after the sample. */
+function xlsxSample(session: RemoteSession, path: string, size: number, config: RemoteStreamConfig): AsyncIterable<FileRow> {
+  if (size === 0) return (async function* () {})();
+  const { sheet, headerRow, mergedHeader } = config;
+  return readXlsx(session.read(path, 0, size), { display: path, sheet, headerRow, mergedHeader, cellErrors: 'omit' });
+}
+
 async function describeFile(session: RemoteSession, path: string, size: number, config: RemoteStreamConfig, ctx: ConnectorContext<unknown>) {
-  const lines = new LineChunks(1, 0);
-  const input = { chunks: lines.text(session.read(path, 0, Math.min(size, SAMPLE_BYTES)), config.encoding), config, display: path, logger: ctx.logger };
-  const jsonl = config.format === 'jsonl' || (!config.format && /\.(jsonl|ndjson)$/i.test(path));
+  const xlsx = formatOf(config, path) === 'xlsx';
+  const jsonl = formatOf(config, path) === 'jsonl';
   const types = new Map<string, Set<FieldSchema['type'][number]>>();
   let columns: string[] = [];
   let n = 0;
-  const rows: AsyncIterable<FileRow> = jsonl ? jsonlRows(input) : csvRows({ ...input, onColumns: (c) => (columns = c) });
+  const text = () => {
+    const lines = new LineChunks(1, 0);
+    return { chunks: lines.text(session.read(path, 0, Math.min(size, SAMPLE_BYTES)), config.encoding), config, display: path, logger: ctx.logger };
+  };
+  const rows: AsyncIterable<FileRow> = xlsx ? xlsxSample(session, path, size, config) : jsonl ? jsonlRows(text()) : csvRows({ ...text(), onColumns: (c) => (columns = c) });
   for await (const r of rows) {
     if (r.kind === 'row') {
-      for (const [k, v] of Object.entries(r.data)) types.set(k, (types.get(k) ?? new Set()).add(jsonl ? fieldType(v) : 'string'));
+      for (const [k, v] of Object.entries(r.data)) types.set(k, (types.get(k) ?? new Set()).add(jsonl || xlsx ? fieldType(v) : 'string'));
     }
     if (++n >= SAMPLE_ROWS) break;
   }

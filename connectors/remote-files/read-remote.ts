@@ -2,11 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, ConnectionError } from '../../core/errors.js';
 import type { ConfiguredStream, ConnectorContext, SourceMessage, StateMessage, StreamState } from '../../core/plugin/types.js';
 import { segmentMatcher } from '../file/glob.js';
-import type { FileRow } from '../file/read-files.js';
 import type { RemoteStreamConfig } from './config.js';
-import { LineChunks } from './line-chunks.js';
+import { formatOf, textAttempt, xlsxAttempt, XlsxStreamFailure } from './file-rows.js';
 import { joinRemote, unsafeNameReason, type RemoteEntry, type RemoteSession } from './remote-fs.js';
-import { csvRows, jsonlRows, type RowsInput } from './rows.js';
+import { spool, type Spooled } from './spool.js';
 import { parseRemoteState, toStreamState, type RemoteFileEntry } from './state.js';
 
 /** The connector options the shared loop reads (see `remoteFileOptions`). */
@@ -19,6 +18,8 @@ export interface RemoteSourceConfig {
   checkpointEvery: number;
   reconnectAttempts: number;
   reconnectBaseMs: number;
+  /** Download to a temporary file before parsing (see `remoteFileOptions.spool`); absent means false. */
+  spool?: boolean;
 }
 
 export interface RemoteReadOptions {
@@ -29,6 +30,11 @@ export interface RemoteReadOptions {
 }
 
 const MARKER = '.done';
+/** XLSX warnings logged one by one per stream and run; the rest are counted (`xlsx_warnings`) and summed up. */
+const LOGGED_WARNINGS = 10;
+
+/** A spooled download that ended short of the listed size: the link dropped without an error. */
+class ShortDownload extends Error {}
 
 /** Holds the connection; a dropped one is closed and reopened on demand. */
 class Link {
@@ -49,11 +55,6 @@ function splitStreamPath(root: string, p: string): { dir: string; pattern: strin
   const i = p.lastIndexOf('/');
   const sub = i === -1 ? '' : p.slice(0, i);
   return { dir: sub ? joinRemote(root, sub) : root, pattern: i === -1 ? p : p.slice(i + 1) };
-}
-
-function formatOf(config: RemoteStreamConfig, name: string): 'csv' | 'jsonl' {
-  if (config.format) return config.format;
-  return /\.(jsonl|ndjson)$/i.test(name) ? 'jsonl' : 'csv';
 }
 
 /**
@@ -81,13 +82,28 @@ export async function* readRemoteStreams(
   }
 }
 
-async function listDir(link: Link, dir: string, stream: string, display: string): Promise<RemoteEntry[]> {
-  const session = await link.get();
-  try {
-    return await session.list(dir);
-  } catch (err) {
-    if (session.classify(err) === 'missing') throw new ConfigError(`remote directory ${display} does not exist`, { stream, file: display }, { cause: err });
-    throw new ConnectionError(`remote directory ${display} cannot be listed: ${(err as Error).message}`, { stream, file: display }, { cause: err });
+/**
+ * A directory listing, retried like a download: a dropped connection is
+ * reopened with the same backoff (`reconnectAttempts`, `reconnectBaseMs`
+ * doubling), so a link that drops between files does not fail the run.
+ */
+async function listDir(ctx: ConnectorContext<RemoteSourceConfig>, link: Link, dir: string, stream: string, display: string): Promise<RemoteEntry[]> {
+  const cfg = ctx.config;
+  for (let attempt = 0; ; attempt++) {
+    const session = await link.get();
+    try {
+      return await session.list(dir);
+    } catch (err) {
+      const kind = session.classify(err);
+      if (kind === 'missing') throw new ConfigError(`remote directory ${display} does not exist`, { stream, file: display }, { cause: err });
+      if (kind !== 'connection' || attempt >= cfg.reconnectAttempts || ctx.signal.aborted) {
+        throw new ConnectionError(`remote directory ${display} cannot be listed: ${(err as Error).message}`, { stream, file: display }, { cause: err });
+      }
+      const wait = cfg.reconnectBaseMs * 2 ** attempt;
+      ctx.logger.warn(`stream ${stream}: connection lost listing ${display} (${(err as Error).message}); reconnecting in ${wait} ms`);
+      await link.reset();
+      await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
+    }
   }
 }
 
@@ -110,7 +126,7 @@ async function* readStream(
   }
   const isCandidate = (e: RemoteEntry) => e.isFile && match.test(e.name) && !(cfg.ready === 'marker' && e.name.endsWith(MARKER));
 
-  let listing = await listDir(link, dir, name, opts.display(dir));
+  let listing = await listDir(ctx, link, dir, name, opts.display(dir));
   const refused = listing.filter((e) => unsafeNameReason(e.name) !== undefined && e.name !== '.' && e.name !== '..');
   for (const e of refused) {
     ctx.metrics.count('refused_remote_names', 1, { stream: name });
@@ -130,6 +146,11 @@ async function* readStream(
 
   const snapshot = (): StateMessage => ({ type: 'state', stream: name, state: toStreamState({ files: entries }) });
   let sinceCheckpoint = 0;
+  let warnings = 0;
+  const warn = (message: string) => {
+    ctx.metrics.count('xlsx_warnings', 1, { stream: name });
+    if (++warnings <= LOGGED_WARNINGS) ctx.logger.warn(`stream ${name}: ${message}`);
+  };
   for (const file of candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (ctx.signal.aborted) return;
     const path = joinRemote(dir, file.name);
@@ -142,31 +163,22 @@ async function* readStream(
     let rowsAtDrop = -1;
     for (;;) {
       const session = await link.get();
-      const from = { offset: entry.offset, line: Math.max(1, entry.line), skip: entry.skip };
-      const lines = new LineChunks(from.line, from.offset);
-      const input: RowsInput = {
-        chunks: lines.text(session.read(path, from.offset, file.size), stream.config.encoding),
-        config: stream.config,
-        columns: entry.columns,
-        onColumns: (c) => (entry.columns = c),
-        display,
-        logger: ctx.logger,
-      };
-      const rows: AsyncIterable<FileRow> = format === 'jsonl' ? jsonlRows(input) : csvRows(input);
+      let spooled: Spooled | undefined;
       try {
-        let first = true;
-        for await (const row of rows) {
-          const line = from.line + row.line - 1;
-          if (first && from.skip > 0 && line === from.line) {
-            first = false;
-            continue;
-          }
-          first = false;
-          entry.rows++;
-          entry.line = line;
-          entry.offset = lines.startOf(line) ?? entry.offset;
-          entry.skip = 1;
-          lines.forget(line);
+        // A ZIP is read from its first byte whatever the checkpoint says (resume is by row count).
+        const start = format === 'xlsx' ? 0 : entry.offset;
+        let bytes = session.read(path, start, file.size);
+        if (cfg.spool) {
+          spooled = await spool(bytes);
+          if (spooled.bytes !== file.size - start) throw new ShortDownload(`got ${spooled.bytes} of ${file.size - start} bytes`);
+          ctx.logger.debug(`stream ${name}: spooled ${display} to ${spooled.path}`, { bytes: spooled.bytes });
+          bytes = spooled.open();
+        }
+        const input = { bytes, entry, config: stream.config, display, logger: ctx.logger, onWarning: warn };
+        const attempt = format === 'xlsx' ? xlsxAttempt(input, file.size) : textAttempt(input, format);
+        for await (const row of attempt.rows) {
+          const line = attempt.accept(row);
+          if (line === undefined) continue;
           const origin = `${display}:${line}`;
           if (row.kind === 'error') yield { type: 'error', stream: name, reason: row.reason, origin, raw: row.raw };
           else yield { type: 'record', stream: name, data: row.data, origin };
@@ -176,14 +188,12 @@ async function* readStream(
           }
           if (ctx.signal.aborted) return;
         }
-        entry.done = true;
-        entry.offset = file.size;
-        entry.line = lines.lastLine;
-        entry.skip = 0;
+        attempt.finish(file.size);
         yield snapshot();
         break;
       } catch (err) {
-        const kind = session.classify(err);
+        const cause = err instanceof XlsxStreamFailure ? err.failure : err;
+        const kind = err instanceof ShortDownload ? 'connection' : session.classify(cause);
         if (kind === 'missing') {
           ctx.metrics.count('remote_files_vanished', 1, { stream: name });
           ctx.logger.warn(`stream ${name}: ${display} disappeared between listing and download; skipped`);
@@ -194,16 +204,21 @@ async function* readStream(
         if (rowsAtDrop >= 0 && entry.rows > rowsAtDrop) attempts = 0;
         rowsAtDrop = entry.rows;
         if (kind !== 'connection' || attempts >= cfg.reconnectAttempts) {
-          throw new ConnectionError(`reading ${display} failed: ${(err as Error).message}`, { stream: name, file: display }, { cause: err });
+          throw new ConnectionError(`reading ${display} failed: ${(cause as Error).message}`, { stream: name, file: display }, { cause });
         }
         const wait = cfg.reconnectBaseMs * 2 ** attempts++;
-        ctx.logger.warn(`stream ${name}: connection lost reading ${display} (${(err as Error).message}); reconnecting in ${wait} ms, resuming at byte ${entry.offset}`);
+        const at = format === 'xlsx' ? `after row ${entry.rows} (the workbook is downloaded again)` : `at byte ${entry.offset}`;
+        ctx.logger.warn(`stream ${name}: connection lost reading ${display} (${(cause as Error).message}); reconnecting in ${wait} ms, resuming ${at}`);
         await link.reset();
         await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
         if (ctx.signal.aborted) return;
+      } finally {
+        // Removed once the file's last state is handed on, on a failure, and when the run stops mid-file.
+        await spooled?.remove();
       }
     }
   }
+  if (warnings > LOGGED_WARNINGS) ctx.logger.warn(`stream ${name}: ${warnings - LOGGED_WARNINGS} more XLSX warnings (${warnings} in all)`);
   yield snapshot();
 }
 
@@ -258,7 +273,7 @@ async function readyFiles(
     return ready;
   }
   await sleep(cfg.settleMs, undefined, { signal: ctx.signal }).catch(() => undefined);
-  const again = new Map((await listDir(link, dir, stream, opts.display(dir))).map((e) => [e.name, e]));
+  const again = new Map((await listDir(ctx, link, dir, stream, opts.display(dir))).map((e) => [e.name, e]));
   return candidates.filter((e) => {
     const later = again.get(e.name);
     const stable = later !== undefined && later.size === e.size && later.mtimeMs === e.mtimeMs;

@@ -25,24 +25,97 @@ function isConnectionError(err: unknown): boolean {
   return typeof e?.message === 'string' && /no response|not connected|channel|closed|ended|connection/i.test(e.message);
 }
 
+/** What a request sent on a closed channel fails with (ssh2 would buffer it forever). */
+const gone = () => Object.assign(new Error('connection lost: the SFTP channel is closed'), { code: 'ECONNRESET' });
+
 class SftpSession implements RemoteSession {
+  /** Set once the channel or the connection closed; callbacks of requests still waiting. */
+  private closed = false;
+  private readonly waiting = new Set<() => void>();
+
+  /**
+   * ssh2 (1.17.0) answers requests still open when the channel closes with "No response
+   * from server", but a request sent after that (a read stream's next READ, the second half
+   * of a split READ, the CLOSE after a failed READDIR) is buffered and never answered: the
+   * caller would wait forever. So the session notes the close and fails whatever is waiting.
+   */
   constructor(
     private readonly client: InstanceType<typeof Client>,
     private readonly sftp: SFTPWrapper,
-  ) {}
+  ) {
+    const onClose = () => {
+      if (this.closed) return;
+      this.closed = true;
+      for (const f of [...this.waiting]) f();
+      this.waiting.clear();
+    };
+    sftp.once('close', onClose);
+    sftp.once('end', onClose);
+    client.once('close', onClose);
+    client.once('end', onClose);
+  }
+
+  /** Calls `fail` if the session closes before `done` is called; at once if it is closed already. */
+  private watch(fail: () => void): () => void {
+    if (this.closed) {
+      fail();
+      return () => undefined;
+    }
+    this.waiting.add(fail);
+    return () => this.waiting.delete(fail);
+  }
+
+  /**
+   * opendir / readdir / close by hand: ssh2's readdir(path) waits for the CLOSE of
+   * its handle after a failed READDIR, and on a dropped link that answer never
+   * comes, so the listing would hang instead of failing (ssh2 1.17.0).
+   */
+  /** A request that fails with a connection error when the session closes before it is answered. */
+  private request<T>(send: (resolve: (v: T) => void, reject: (e: unknown) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const done = this.watch(() => reject(gone()));
+      if (this.closed) return;
+      send(
+        (v) => {
+          done();
+          resolve(v);
+        },
+        (e) => {
+          done();
+          reject(e);
+        },
+      );
+    });
+  }
 
   list(dir: string): Promise<RemoteEntry[]> {
-    return new Promise((resolve, reject) => {
-      this.sftp.readdir(dir, (err, list) => {
+    return this.request<RemoteEntry[]>((resolve, reject) => {
+      this.sftp.opendir(dir, (err, handle) => {
         if (err) return reject(err);
-        resolve(
-          list.map((f) => ({
-            name: f.filename,
-            size: f.attrs.size,
-            mtimeMs: f.attrs.mtime * 1000,
-            isFile: (f.attrs.mode & S_IFMT) === S_IFREG,
-          })),
-        );
+        const entries: RemoteEntry[] = [];
+        const close = () => {
+          try {
+            this.sftp.close(handle, () => undefined);
+          } catch {
+            // The channel is gone: nothing to close.
+          }
+        };
+        const next = () =>
+          this.sftp.readdir(handle, (e, list) => {
+            if (e && (e as { code?: unknown }).code === STATUS.EOF) {
+              close();
+              return resolve(entries);
+            }
+            if (e) {
+              close();
+              return reject(e);
+            }
+            for (const f of list) {
+              entries.push({ name: f.filename, size: f.attrs.size, mtimeMs: f.attrs.mtime * 1000, isFile: (f.attrs.mode & S_IFMT) === S_IFREG });
+            }
+            next();
+          });
+        next();
       });
     });
   }
@@ -52,18 +125,27 @@ class SftpSession implements RemoteSession {
       // An empty range: sftp createReadStream would read to the end of the file instead.
       return Readable.from([]);
     }
+    if (this.closed) {
+      const dead = new Readable({ read() {} });
+      process.nextTick(() => dead.destroy(gone()));
+      return dead;
+    }
     const stream = this.sftp.createReadStream(path, { start, end: end - 1, highWaterMark: 256 * 1024 });
     // After a reader has left (a break, a dropped link), ssh2 may still report the pending close as an error.
     stream.on('error', () => undefined);
+    const done = this.watch(() => {
+      if (!stream.destroyed && !stream.readableEnded) stream.destroy(gone());
+    });
+    stream.once('close', done);
     return stream;
   }
 
   rename(from: string, to: string): Promise<void> {
-    return new Promise((resolve, reject) => this.sftp.rename(from, to, (err) => (err ? reject(err) : resolve())));
+    return this.request<void>((resolve, reject) => this.sftp.rename(from, to, (err) => (err ? reject(err) : resolve())));
   }
 
   mkdir(dir: string): Promise<void> {
-    return new Promise((resolve, reject) =>
+    return this.request<void>((resolve, reject) =>
       this.sftp.mkdir(dir, (err) => {
         if (!err) return resolve();
         // Servers answer FAILURE (not a dedicated code) for an existing directory: check it is one.

@@ -33,6 +33,8 @@ export interface ServerControl {
   vanish: Set<string>;
   /** Cut the connection (once) after it served this many bytes of file data. */
   dropAfterBytes?: number;
+  /** Cut the connection (once) when a directory listing is asked for, before answering it. */
+  dropNextListing?: boolean;
   /** Called after each directory listing is served, with the listing's number (1, 2, ...). */
   afterList?: (n: number) => void;
 }
@@ -140,6 +142,11 @@ export async function startSftpServer(root: string): Promise<TestSftpServer> {
     sftp.on('READDIR', (id, handle) => {
       const h = get(handle);
       if (!h?.dir) return sftp.status(id, STATUS.FAILURE);
+      if (control.dropNextListing) {
+        control.dropNextListing = false;
+        conn.end();
+        return;
+      }
       if (h.dir.length === 0) return sftp.status(id, STATUS.EOF);
       const names = h.dir.splice(0, h.dir.length).map((name) => {
         let attrs: Attributes;
