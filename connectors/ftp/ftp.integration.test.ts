@@ -9,6 +9,9 @@ import type { RemoteStreamConfig } from '../remote-files/config.js';
 import { ftpConfigSchema, type FtpConfig } from './config.js';
 import { ftpSource } from './source.js';
 import { startProftpd, startVsftpd, type TestFtpServer } from './__fixtures__/ftp-servers.js';
+import { writeStoreWorkbook } from '../file/__fixtures__/xlsx-fixtures.js';
+import { xlsxSource } from '../file/xlsx-source.js';
+import type { XlsxStreamConfig } from '../file/config.js';
 
 const csv = (ids: number[]) => `id,name\n${ids.map((i) => `${i},name ${i}`).join('\n')}\n`;
 const big = (n: number) => `id,name\n${Array.from({ length: n }, (_, i) => `${i + 1},"name ${i + 1}"`).join('\n')}\n`;
@@ -160,6 +163,19 @@ describe.each([
       `stream drops: ${display(`${dir}/b.csv`)} disappeared between listing and download; skipped`,
     ]);
     expect(Object.keys(filesOf(r.state)).sort()).toEqual([`${dir}/a.csv`, `${dir}/c.csv`]);
+  });
+
+  it('reads an XLSX workbook over FTPS with the local xlsx reader: same typed rows, an error cell dead-lettered naming file!sheet!cell', async () => {
+    const dir = h.folder();
+    await writeStoreWorkbook(join(h.server.root, dir, 'store.xlsx'));
+    const remote = await h.run(h.config({ path: dir }), stream('*.xlsx'));
+    const local: SourceMessage[] = [];
+    const localStream: ConfiguredStream<XlsxStreamConfig> = { name: 's', mode: 'full_refresh', config: { path: join(h.server.root, dir, 'store.xlsx') } as XlsxStreamConfig };
+    for await (const m of xlsxSource.read(testContext({ checkpointEvery: 5000 }), [localStream], {})) local.push(m);
+    expect(remote.records.length).toBeGreaterThan(0);
+    expect(remote.records.map((r) => r.data)).toEqual(local.flatMap((m) => (m.type === 'record' ? [m.data] : [])));
+    expect(remote.errors.map((e) => e.reason)).toEqual([expect.stringContaining(`${display(`${dir}/store.xlsx`)}!Customers!J4 holds the error #REF!`)]);
+    expect(filesOf(remote.state)[`${dir}/store.xlsx`].done).toBe(true);
   });
 
   it('a CSV that turns invalid halfway: good rows kept, bad ones dead-lettered with file and line', async () => {
