@@ -1,6 +1,7 @@
 import { checkBlockingSize, estimatePairs, pairsFromBlocks } from './blocking.js';
 import { clusterLinks, type Link } from './cluster.js';
 import type { ProbabilisticConfig } from './config.js';
+import { groupNames } from './names.js';
 import { levelMatrix, prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
 import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
 
@@ -30,6 +31,7 @@ export interface LinkOutcome {
   applied: Link[];
   refusedConflict: number;
   refusedWeak: number;
+  refusedNames: number;
   unexpectedValues: number;
   /** prepare covers cleaning, blocking and comparing every candidate pair (the levels); score is weighing them. */
   seconds: { prepare: number; train: number; score: number; cluster: number };
@@ -74,6 +76,8 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
     initial: records.map((r) => r.group),
     hard: records.map((r) => r.hard),
     support: cfg.linkSupport,
+    names: groupNames(records.map((r, i) => ({ group: r.group ?? `\u0000${i}`, traits: r.traits })), cfg.nameGuard, () => undefined),
+    requireGivenName: cfg.nameGuard !== false && cfg.nameGuard.requireGivenName,
   });
   const clusters = new Map<string, string>();
   records.forEach((r, i) => clusters.set(r.key, records[out.clusterOf[i]].key));
@@ -87,6 +91,7 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
     applied: out.applied,
     refusedConflict: out.refusedConflict,
     refusedWeak: out.refusedWeak,
+    refusedNames: out.refusedNames,
     unexpectedValues: prepared.unexpected,
     seconds: { prepare: tPrepare, train: tTrain, score: tScore, cluster: now() - t },
   };
