@@ -100,6 +100,8 @@ export const probabilisticSchema = z
             familyTraits: z.array(z.string().min(1)).default(['lastName', 'familyName', 'surname']),
             /** A record or profile with no given name links to nothing probabilistically: at a household's address it could be anyone there. */
             requireGivenName: z.boolean().default(true),
+            /** The two records of a link must also agree on the family name when both carry one (typos and swaps allowed): two records swapped alike meet on the family name read as given. */
+            familyMustAgree: z.boolean().default(true),
           })
           .strict(),
       ])

@@ -1,7 +1,7 @@
 import { checkBlockingSize, estimatePairs, pairsFromBlocks } from './blocking.js';
 import { clusterLinks, type Link } from './cluster.js';
 import type { ProbabilisticConfig } from './config.js';
-import { groupNames } from './names.js';
+import { groupNames, namesConflict, recordNames } from './names.js';
 import { levelMatrix, prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
 import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
 
@@ -61,12 +61,17 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
   const review: ScoredLink[] = [];
   const table = weightTable(model);
   const K = cfg.comparisons.length;
+  const names = records.map((r) => recordNames(r.traits, cfg.nameGuard));
+  let refusedPairNames = 0;
   for (let p = 0; p < pairs.length; p++) {
     const [a, b] = pairs[p];
     const probability = fastProbability(model, table, levels, p * K, prepared.records[a].values);
     if (probability < cfg.reviewThreshold) continue;
     const score = scoreLevels(model, Array.from(levels.subarray(p * K, p * K + K)), prepared.records[a].values);
-    (probability >= cfg.matchThreshold ? matches : review).push({ a, b, probability, score });
+    // Two records naming two people (twins, a household) never link: a match-level pair goes to review instead.
+    const conflict = probability >= cfg.matchThreshold && namesConflict(names[a], names[b], cfg.nameGuard !== false && cfg.nameGuard.familyMustAgree);
+    if (conflict) refusedPairNames++;
+    (probability >= cfg.matchThreshold && !conflict ? matches : review).push({ a, b, probability, score });
   }
   const tScore = now() - t;
   t = now();
@@ -91,7 +96,7 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
     applied: out.applied,
     refusedConflict: out.refusedConflict,
     refusedWeak: out.refusedWeak,
-    refusedNames: out.refusedNames,
+    refusedNames: out.refusedNames + refusedPairNames,
     unexpectedValues: prepared.unexpected,
     seconds: { prepare: tPrepare, train: tTrain, score: tScore, cluster: now() - t },
   };

@@ -1,4 +1,4 @@
-import { addEvidence, familyName, givenName, type NameEvidence } from '../../core/resolution/name-guard.js';
+import { addEvidence, compareEvidence, familyName, givenName, type NameEvidence } from '../../core/resolution/name-guard.js';
 import type { ProbabilisticConfig } from './config.js';
 
 /** The given and family name one record carries, as the guard compares them (folded). */
@@ -41,4 +41,18 @@ export function groupNames(
     else addEvidence(out[at]!, e);
   });
   return out;
+}
+
+/**
+ * Do two records name two different people? Checked per link before clustering:
+ * a cluster's summed names can blur (a record with swapped names puts the family
+ * name among the given ones), the two records of one link cannot.
+ */
+export function namesConflict(a: NameEvidence | undefined, b: NameEvidence | undefined, familyMustAgree = true): boolean {
+  if (!a || !b || !Object.keys(a.given).length || !Object.keys(b.given).length) return false;
+  if (!compareEvidence(a, b).ok) return true;
+  // Both records swapped alike ("Dubois Chloé", "Dubois Julie") meet on the family name read as given:
+  // the family names, compared the same way (typos, swaps), must agree too when both are there.
+  if (!familyMustAgree || !Object.keys(a.family).length || !Object.keys(b.family).length) return false;
+  return !compareEvidence({ given: a.family, family: a.given }, { given: b.family, family: b.given }).ok;
 }

@@ -5,7 +5,7 @@ import type { IdentityGraph, ProbabilisticLink, ProfileState, ResolutionResult, 
 import { parseIdentifierKey, recordKey, type CanonicalRecord } from '../../core/schema/canonical.js';
 import { clusterLinks, type Link } from './cluster.js';
 import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
-import { groupNames } from './names.js';
+import { groupNames, namesConflict, recordNames } from './names.js';
 import { prepareRecords, type MatchModel, type PreparedRecord } from './model.js';
 import { BoundedScorer, scoreLevels, type PairScore } from './score.js';
 
@@ -138,6 +138,8 @@ export class ProbabilisticResolver implements Resolver {
     const seen = new Set<number>();
     const scorer = new BoundedScorer(cfg, model, cfg.matchThreshold);
     const links: Array<Link & { score: PairScore }> = [];
+    const names = nodes.map((n) => recordNames(n.traits, cfg.nameGuard));
+    let refusedPairNames = 0;
     for (const members of byKey.values()) {
       for (const i of members) {
         if (!nodes[i].inBatch) continue;
@@ -149,11 +151,16 @@ export class ProbabilisticResolver implements Resolver {
           if (nodes[i].profile === nodes[j].profile) continue;
           const scored = scorer.score(nodes[i].prepared, nodes[j].prepared);
           if (scored && scored.probability >= cfg.matchThreshold) {
+            if (namesConflict(names[i], names[j], cfg.nameGuard !== false && cfg.nameGuard.familyMustAgree)) {
+              refusedPairNames++;
+              continue;
+            }
             links.push({ a: i, b: j, probability: scored.probability, score: scoreLevels(model, scored.levels, nodes[i].prepared.values) });
           }
         }
       }
     }
+    if (refusedPairNames) ctx.logger.info('probabilistic: links refused because the two records name different given names (nameGuard)', { links: refusedPairNames });
     if (!links.length) return det;
 
     // Only profiles a link touches matter from here on: loading every candidate's would cost more than the scoring.
