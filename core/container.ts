@@ -78,6 +78,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   for (const p of opts.plugins ?? []) registry.add(p, `(in-process) ${p.name}`);
   for (const b of registry.broken) logger.warn(`plugin refused: ${b.file}: ${b.error}`);
   collectConnectorSecrets(loaded, registry, logger);
+  registry.validateConfig(loaded);
 
   const store = opts.store ?? openStore(loaded);
   container.bind(TOKENS.LoadedConfig).toConstantValue(loaded);

@@ -127,5 +127,4 @@ export async function probabilisticQuality(w: Write, opts: { febrlDir: string; s
     speedMet = await speedReport(w, pool, cfg, opts.speedRecords);
   }
   w(`targets: FEBRL F1 >= 0.95 on each ${febrlMet ? 'met' : 'NOT met'}; speed floors ${opts.speedRecords > 0 ? (speedMet ? 'met' : 'NOT met') : 'not measured (--speed 0)'}`);
-  w('not measured here: the generator fuzzy profile (its people have no date of birth or address yet), so "recall above the exact-identifier ceiling" and "twins never merge" have no figure');
 }

@@ -9,6 +9,7 @@ import { arg, fmt, peakRssMb, timed } from '../measure.js';
 import { coreNormalizers, generatePeople, reachableTruth, SOURCES, type GeneratedDataset } from './generate.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
 import { probabilisticQuality } from './probabilistic-report.js';
+import { fuzzyReport } from './fuzzy-report.js';
 
 export interface QualityRun {
   scores: QualityScores;
@@ -92,6 +93,9 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`dead-lettered (no usable identifier): ${fmt(r.deadLettered)}; resolved in ${r.seconds.toFixed(1)} s; peak RSS ${fmt(peakRssMb())} MB\n`);
   const ok = s.pairwise.precision >= 0.995 && r.reachableRecall >= 0.95 && s.predicted.largest <= s.truth.largest;
   process.stdout.write(`targets (precision >= 0.995, reachable recall >= 0.95, largest <= largest true person): ${ok ? 'met' : 'NOT met'}\n`);
+  // The fuzzy profile needs no external data: --fuzzy N people (0 skips it).
+  const fuzzyPeople = arg(args, 'fuzzy', 2000);
+  if (fuzzyPeople > 0) await fuzzyReport((s) => process.stdout.write(`${s}\n`), fuzzyPeople, seed);
   // shared/ sits beside the repository (../shared); a worktree one level deeper finds it at ../../shared.
   const febrlDir = arg(args, 'febrl', ['../shared/datasets/febrl', '../../shared/datasets/febrl'].find((d) => existsSync(d)) ?? '');
   if (febrlDir === 'none') return;

@@ -1,6 +1,7 @@
 import type { DestinationConnector, SourceConnector } from './types.js';
 import type { Resolver } from '../resolution/types.js';
 import type { Transform } from '../engine/transform.js';
+import type { LoadedConfig } from '../config/load.js';
 
 export interface PluginDefinition {
   /** npm-style name, e.g. `@tributary/connector-mysql`. */
@@ -12,6 +13,12 @@ export interface PluginDefinition {
   destinations?: DestinationConnector[];
   resolvers?: Resolver[];
   transforms?: Transform[];
+  /**
+   * Checks the plugin's part of the loaded YAML once at boot, after every plugin
+   * has loaded (e.g. a resolver's settings against the traits the mappings
+   * produce). Throw a ConfigError naming the file and line (`loaded.lineOf`).
+   */
+  validateConfig?: (loaded: LoadedConfig) => void;
 }
 
 /**

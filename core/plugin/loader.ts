@@ -6,6 +6,7 @@ import type { Container } from 'inversify';
 import { PluginError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import type { PluginDefinition } from './define-plugin.js';
+import type { LoadedConfig } from '../config/load.js';
 import { PLUGIN_API_VERSION, type DestinationConnector, type SourceConnector } from './types.js';
 import type { Resolver } from '../resolution/types.js';
 import type { Transform } from '../engine/transform.js';
@@ -102,6 +103,7 @@ export class PluginRegistry {
   private readonly destinations = new Map<string, DestinationConnector>();
   private readonly resolvers = new Map<string, Resolver>();
   private readonly transforms = new Map<string, Transform>();
+  private readonly configChecks: Array<NonNullable<PluginDefinition['validateConfig']>> = [];
 
   constructor(private readonly container?: Container) {}
 
@@ -131,6 +133,12 @@ export class PluginRegistry {
       def.transforms?.forEach((t) => this.container!.bind(TOKENS.Transform).toConstantValue(t).whenNamed(t.id));
     }
     this.plugins.push({ name: def.name, version: def.version, file });
+    if (typeof def.validateConfig === 'function') this.configChecks.push(def.validateConfig);
+  }
+
+  /** Run every plugin's validateConfig on the loaded YAML; the first ConfigError propagates. */
+  validateConfig(loaded: LoadedConfig): void {
+    for (const check of this.configChecks) check(loaded);
   }
 
   private missing(kind: string, id: string, known: Iterable<string>): PluginError {

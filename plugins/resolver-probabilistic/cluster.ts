@@ -11,6 +11,8 @@
  * so the order links arrive in does not change the result much.
  */
 
+import { addEvidence, compareEvidence, type NameEvidence } from '../../core/resolution/name-guard.js';
+
 export interface Link {
   a: number;
   b: number;
@@ -25,6 +27,10 @@ export interface ClusterInput {
   /** Per node: identifier type -> value, for the conflict check. */
   hard?: Array<Map<string, string> | undefined>;
   support: number;
+  /** Per node: the given and family names behind it (one node per starting group is enough); clusters whose names conflict never join. */
+  names?: Array<NameEvidence | undefined>;
+  /** With `names`: a cluster whose records name no given name joins nothing (it could be any member of a household). */
+  requireGivenName?: boolean;
 }
 
 export interface ClusterOutput {
@@ -34,6 +40,8 @@ export interface ClusterOutput {
   applied: Link[];
   refusedConflict: number;
   refusedWeak: number;
+  /** Links refused because the two sides name different people (nameGuard). */
+  refusedNames: number;
 }
 
 export function clusterLinks(input: ClusterInput): ClusterOutput {
@@ -52,6 +60,10 @@ export function clusterLinks(input: ClusterInput): ClusterOutput {
     const h = input.hard?.[i];
     if (h && h.size) hard.set(i, new Map(h));
   }
+  const names = new Map<number, NameEvidence>();
+  input.names?.forEach((e, i) => {
+    if (e) names.set(i, { given: { ...e.given }, family: { ...e.family } });
+  });
   const adj: Array<Array<number>> = Array.from({ length: input.size }, () => []);
   for (const l of input.links) {
     adj[l.a].push(l.b);
@@ -69,6 +81,13 @@ export function clusterLinks(input: ClusterInput): ClusterOutput {
       hard.set(big, hb);
       hard.delete(small);
     }
+    const ns = names.get(small);
+    if (ns) {
+      const nb = names.get(big) ?? { given: {}, family: {} };
+      addEvidence(nb, ns);
+      names.set(big, nb);
+      names.delete(small);
+    }
     return big;
   };
   const conflict = (ra: number, rb: number) => {
@@ -80,6 +99,14 @@ export function clusterLinks(input: ClusterInput): ClusterOutput {
       if (w !== undefined && w !== v) return true;
     }
     return false;
+  };
+  const namesDiffer = (ra: number, rb: number) => {
+    const x = names.get(ra);
+    const y = names.get(rb);
+    if (!input.names) return false;
+    const hasGiven = (e?: NameEvidence) => !!e && Object.keys(e.given).length > 0;
+    if (input.requireGivenName && (!hasGiven(x) || !hasGiven(y))) return true;
+    return !!x && !!y && !compareEvidence(x, y).ok;
   };
   if (input.initial) {
     const first = new Map<string, number>();
@@ -105,18 +132,24 @@ export function clusterLinks(input: ClusterInput): ClusterOutput {
   const applied: Link[] = [];
   let refusedConflict = 0;
   let refusedWeak = 0;
+  let refusedNames = 0;
   let pending = sorted;
   for (let pass = 0; pass < 4 && pending.length; pass++) {
     const next: Link[] = [];
     let merged = 0;
     refusedConflict = 0;
     refusedWeak = 0;
+    refusedNames = 0;
     for (const l of pending) {
       const ra = find(l.a);
       const rb = find(l.b);
       if (ra === rb) continue;
       if (conflict(ra, rb)) {
         refusedConflict++;
+        continue;
+      }
+      if (namesDiffer(ra, rb)) {
+        refusedNames++;
         continue;
       }
       const { supported, smaller } = linksBetween(ra, rb);
@@ -132,5 +165,5 @@ export function clusterLinks(input: ClusterInput): ClusterOutput {
     pending = next;
     if (!merged) break;
   }
-  return { clusterOf: parent.map((_, i) => find(i)), applied, refusedConflict, refusedWeak };
+  return { clusterOf: parent.map((_, i) => find(i)), applied, refusedConflict, refusedWeak, refusedNames };
 }

@@ -83,6 +83,29 @@ export const probabilisticSchema = z
     linkSupport: z.number().gt(0).max(1).default(0.5),
     /** Identifier types (or `external_id:namespace`) whose differing values may be joined by a probabilistic link. */
     allowConflicting: z.array(z.string()).default([]),
+    /**
+     * Given-name guard on links (the one the deterministic resolver applies to
+     * household phones): two clusters whose records name different given names
+     * (not a typo, alias, initial or swap of each other) never join, however much
+     * else agrees. Twins and households share a family name, an address and a
+     * landline, and twins a date of birth: only the given name tells them apart.
+     * `false` turns it off.
+     */
+    nameGuard: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            traits: z.array(z.string().min(1)).min(1).default(['firstName', 'fullName', 'name']),
+            familyTraits: z.array(z.string().min(1)).default(['lastName', 'familyName', 'surname']),
+            /** A record or profile with no given name links to nothing probabilistically: at a household's address it could be anyone there. */
+            requireGivenName: z.boolean().default(true),
+            /** The two records of a link must also agree on the family name when both carry one (typos and swaps allowed): two records swapped alike meet on the family name read as given. */
+            familyMustAgree: z.boolean().default(true),
+          })
+          .strict(),
+      ])
+      .prefault({}),
   })
   .strict()
   .refine((c) => c.reviewThreshold <= c.matchThreshold, { message: 'reviewThreshold must not exceed matchThreshold', path: ['reviewThreshold'] });

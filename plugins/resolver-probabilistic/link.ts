@@ -1,6 +1,7 @@
 import { checkBlockingSize, estimatePairs, pairsFromBlocks } from './blocking.js';
 import { clusterLinks, type Link } from './cluster.js';
 import type { ProbabilisticConfig } from './config.js';
+import { groupNames, namesConflict, recordNames } from './names.js';
 import { levelMatrix, prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
 import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
 
@@ -30,6 +31,7 @@ export interface LinkOutcome {
   applied: Link[];
   refusedConflict: number;
   refusedWeak: number;
+  refusedNames: number;
   unexpectedValues: number;
   /** prepare covers cleaning, blocking and comparing every candidate pair (the levels); score is weighing them. */
   seconds: { prepare: number; train: number; score: number; cluster: number };
@@ -59,12 +61,17 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
   const review: ScoredLink[] = [];
   const table = weightTable(model);
   const K = cfg.comparisons.length;
+  const names = records.map((r) => recordNames(r.traits, cfg.nameGuard));
+  let refusedPairNames = 0;
   for (let p = 0; p < pairs.length; p++) {
     const [a, b] = pairs[p];
     const probability = fastProbability(model, table, levels, p * K, prepared.records[a].values);
     if (probability < cfg.reviewThreshold) continue;
     const score = scoreLevels(model, Array.from(levels.subarray(p * K, p * K + K)), prepared.records[a].values);
-    (probability >= cfg.matchThreshold ? matches : review).push({ a, b, probability, score });
+    // Two records naming two people (twins, a household) never link: a match-level pair goes to review instead.
+    const conflict = probability >= cfg.matchThreshold && namesConflict(names[a], names[b], cfg.nameGuard !== false && cfg.nameGuard.familyMustAgree);
+    if (conflict) refusedPairNames++;
+    (probability >= cfg.matchThreshold && !conflict ? matches : review).push({ a, b, probability, score });
   }
   const tScore = now() - t;
   t = now();
@@ -74,6 +81,8 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
     initial: records.map((r) => r.group),
     hard: records.map((r) => r.hard),
     support: cfg.linkSupport,
+    names: groupNames(records.map((r, i) => ({ group: r.group ?? `\u0000${i}`, traits: r.traits })), cfg.nameGuard, () => undefined),
+    requireGivenName: cfg.nameGuard !== false && cfg.nameGuard.requireGivenName,
   });
   const clusters = new Map<string, string>();
   records.forEach((r, i) => clusters.set(r.key, records[out.clusterOf[i]].key));
@@ -87,6 +96,7 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
     applied: out.applied,
     refusedConflict: out.refusedConflict,
     refusedWeak: out.refusedWeak,
+    refusedNames: out.refusedNames + refusedPairNames,
     unexpectedValues: prepared.unexpected,
     seconds: { prepare: tPrepare, train: tTrain, score: tScore, cluster: now() - t },
   };

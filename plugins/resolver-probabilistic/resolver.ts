@@ -5,6 +5,7 @@ import type { IdentityGraph, ProbabilisticLink, ProfileState, ResolutionResult, 
 import { parseIdentifierKey, recordKey, type CanonicalRecord } from '../../core/schema/canonical.js';
 import { clusterLinks, type Link } from './cluster.js';
 import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
+import { groupNames, namesConflict, recordNames } from './names.js';
 import { prepareRecords, type MatchModel, type PreparedRecord } from './model.js';
 import { BoundedScorer, scoreLevels, type PairScore } from './score.js';
 
@@ -35,6 +36,7 @@ function hardOf(p: ProfileState | undefined, allow: string[]): Map<string, strin
 interface Node {
   key: string;
   prepared: PreparedRecord;
+  traits: Record<string, unknown>;
   profile: string;
   inBatch: boolean;
 }
@@ -90,7 +92,7 @@ export class ProbabilisticResolver implements Resolver {
       this.warnedNoModel = true;
       return det;
     }
-    return this.link(ctx, cfg, survivorship, model, det, prepared.records, graph);
+    return this.link(ctx, cfg, survivorship, model, det, prepared.records, batch.map((r) => r.traits), graph);
   }
 
   private async link(
@@ -100,6 +102,7 @@ export class ProbabilisticResolver implements Resolver {
     model: MatchModel,
     det: ResolutionResult,
     batch: PreparedRecord[],
+    traits: Array<Record<string, unknown>>,
     graph: IdentityGraph,
   ): Promise<ResolutionResult> {
     const now = ctx.now().toISOString();
@@ -109,7 +112,7 @@ export class ProbabilisticResolver implements Resolver {
       while (absorbedBy.has(cur)) cur = absorbedBy.get(cur)!;
       return cur;
     };
-    const nodes: Node[] = batch.map((p) => ({ key: p.key, prepared: p, profile: det.assignments.get(p.key)!, inBatch: true }));
+    const nodes: Node[] = batch.map((p, i) => ({ key: p.key, prepared: p, traits: traits[i], profile: det.assignments.get(p.key)!, inBatch: true }));
     const index = new Map(nodes.map((n, i) => [n.key, i]));
     const byKey = new Map<string, number[]>();
     const file = (k: string, i: number) => {
@@ -125,7 +128,7 @@ export class ProbabilisticResolver implements Resolver {
         let i = index.get(rk);
         if (i === undefined) {
           const p = prepareRecords([{ key: rk, traits: r.traits }], cfg, false).records[0];
-          i = nodes.push({ key: rk, prepared: p, profile: final(r.profileId), inBatch: false }) - 1;
+          i = nodes.push({ key: rk, prepared: p, traits: r.traits, profile: final(r.profileId), inBatch: false }) - 1;
           index.set(rk, i);
         }
         if (!nodes[i].inBatch) file(k, i);
@@ -135,6 +138,8 @@ export class ProbabilisticResolver implements Resolver {
     const seen = new Set<number>();
     const scorer = new BoundedScorer(cfg, model, cfg.matchThreshold);
     const links: Array<Link & { score: PairScore }> = [];
+    const names = nodes.map((n) => recordNames(n.traits, cfg.nameGuard));
+    let refusedPairNames = 0;
     for (const members of byKey.values()) {
       for (const i of members) {
         if (!nodes[i].inBatch) continue;
@@ -146,11 +151,16 @@ export class ProbabilisticResolver implements Resolver {
           if (nodes[i].profile === nodes[j].profile) continue;
           const scored = scorer.score(nodes[i].prepared, nodes[j].prepared);
           if (scored && scored.probability >= cfg.matchThreshold) {
+            if (namesConflict(names[i], names[j], cfg.nameGuard !== false && cfg.nameGuard.familyMustAgree)) {
+              refusedPairNames++;
+              continue;
+            }
             links.push({ a: i, b: j, probability: scored.probability, score: scoreLevels(model, scored.levels, nodes[i].prepared.values) });
           }
         }
       }
     }
+    if (refusedPairNames) ctx.logger.info('probabilistic: links refused because the two records name different given names (nameGuard)', { links: refusedPairNames });
     if (!links.length) return det;
 
     // Only profiles a link touches matter from here on: loading every candidate's would cost more than the scoring.
@@ -165,8 +175,15 @@ export class ProbabilisticResolver implements Resolver {
       initial: nodes.map((n) => n.profile),
       hard: nodes.map((n) => hardByProfile.get(n.profile)),
       support: cfg.linkSupport,
+      names: groupNames(
+        nodes.map((n) => ({ group: n.profile, traits: n.traits })),
+        cfg.nameGuard,
+        (id) => stateOf(id)?.names,
+      ),
+      requireGivenName: cfg.nameGuard !== false && cfg.nameGuard.requireGivenName,
     });
     if (!out.applied.length) return det;
+    if (out.refusedNames) ctx.logger.info('probabilistic: links refused because the given names differ (nameGuard)', { links: out.refusedNames });
     if (out.refusedConflict) ctx.logger.info('probabilistic: links refused across different external ids', { links: out.refusedConflict });
 
     // Profiles per final cluster; the oldest stored profile survives (ids destinations hold stay valid).
