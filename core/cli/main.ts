@@ -12,6 +12,7 @@ import { warningsCommand } from './commands/warnings.js';
 import { forgetCommand, unsuppressCommand } from './commands/forget.js';
 import { retentionCommand } from './commands/retention.js';
 import { testCommand } from './commands/test-connector.js';
+import { newCommand } from './commands/new-connector.js';
 import { defaultConfigFile } from './shared.js';
 
 // `npm run tributary -- <args>` runs in the clone's folder; the paths the user typed are relative to where they typed them.
@@ -46,5 +47,6 @@ program.addCommand(forgetCommand());
 program.addCommand(unsuppressCommand());
 program.addCommand(retentionCommand());
 program.addCommand(testCommand());
+program.addCommand(newCommand());
 
 await program.parseAsync(process.argv);
