@@ -182,8 +182,10 @@ npm run tributary -- test connector ${n.id} --config ${folder}/__fixtures__/kit.
 
 ## Use it
 
+In a Tributary checkout's \`plugins/\` folder it loads like a built-in connector once built; anywhere
+else, name its folder (relative to the config file) or its npm package under \`plugins:\`.
+
 \`\`\`yaml
-plugins: [./${folder}]
 ${p.source ? `sources:
   - name: ${n.id}
     connector: ${n.id}
