@@ -45,6 +45,17 @@ describe('tributary test connector: the kit runner', () => {
     expect(failed(r)).toContain('source interruption and resume');
   });
 
+  it('a write that never returns fails the writing checks with the connector and check named', async () => {
+    const r = await runKit(plugin('never-yields'), fixture, { timeoutMs: 200 });
+    const write = r.results.find((x) => x.kind === 'destination' && x.check === 'write')!;
+    expect(write).toMatchObject({ verdict: 'fail', reason: 'mem-never-yields-out: check "write" did not finish within 200 ms (a call that never yields or never returns)' });
+    expect(verdicts(r, 'destination').check).toBe('pass');
+  });
+
+  it('a plugin that throws on load is refused with its file and the error', async () => {
+    await expect(runKit(plugin('throws-on-load'), fixture)).rejects.toThrow(/plugin .*throws-on-load: failed to load: vendor SDK missing/);
+  });
+
   it('a destination that calls a transient failure permanent fails the retryable check, naming the item', async () => {
     const r = await runKit(plugin('bad-retry'), fixture, { timeoutMs: 5000 });
     expect(failed(r)).toEqual(['destination retryable vs permanent errors']);

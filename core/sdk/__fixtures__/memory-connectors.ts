@@ -42,7 +42,7 @@ export function memorySource(id: string, flaw: SourceFlaw): SourceConnector<z.in
   };
 }
 
-export type DestinationFlaw = 'none' | 'retryable-as-permanent';
+export type DestinationFlaw = 'none' | 'retryable-as-permanent' | 'never-returns';
 
 const destinationConfig = z.object({ mode: z.enum(['ok', 'transient', 'limited']).default('ok') }).strict();
 
@@ -58,6 +58,7 @@ export function memoryDestination(id: string, flaw: DestinationFlaw): Destinatio
       return { ok: true };
     },
     async write(ctx, batch) {
+      if (flaw === 'never-returns') await new Promise(() => undefined);
       const out: WriteResult[] = [];
       for (const item of batch) {
         await ctx.rate.take();

@@ -7,5 +7,5 @@ export default definePlugin({
   version: '0.0.0',
   apiVersion: PLUGIN_API_VERSION,
   sources: [memorySource('mem-never-yields', 'never-yields')],
-  destinations: [memoryDestination('mem-never-yields-out', 'none')],
+  destinations: [memoryDestination('mem-never-yields-out', 'never-returns')],
 });
