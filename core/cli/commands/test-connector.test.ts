@@ -39,6 +39,13 @@ describe('tributary test connector (CLI)', () => {
     expect(bad[0].reason).toMatch(/came back \{"status":"permanent"/);
   });
 
+  it('runs against a built-in connector by id (jsonl, with a cursor tie across a checkpoint)', async () => {
+    const r = await cli(['test', 'connector', 'jsonl', '--config', join(ROOT, 'core/sdk/__fixtures__/jsonl/kit.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  PASS  source jsonl: cursor ties at a checkpoint\n');
+    expect(r.stdout).toMatch(/9 passed, 0 failed, 0 not exercised by the fixture\n$/);
+  });
+
   it('without --config it says what it needs in one line', async () => {
     const r = await cli(['test', 'connector', plugin('good')]);
     expect(r.code).toBe(2);
