@@ -22,7 +22,7 @@ export async function readSource(
   config: unknown,
   streams: ConfiguredStream[],
   state: Record<string, StreamState | undefined> = {},
-  opts: { signal?: AbortSignal; baseDir?: string; stopAfterRecords?: number } = {},
+  opts: { signal?: AbortSignal; baseDir?: string; stopAfterRecords?: number; name?: string } = {},
 ): Promise<ReadResult> {
   const ac = new AbortController();
   const onOuter = () => ac.abort();
@@ -31,7 +31,7 @@ export async function readSource(
   const records: RecordMessage[] = [];
   const states = new Map<string, StreamState>();
   try {
-    for await (const m of connector.read(kitContext(config, { signal: ac.signal, baseDir: opts.baseDir }), streams, state)) {
+    for await (const m of connector.read(kitContext(config, { signal: ac.signal, baseDir: opts.baseDir, name: opts.name }), streams, state)) {
       if (opts.signal?.aborted) throw new CheckFailure('read kept going after the check was aborted');
       messages.push(m);
       if (m.type === 'record') records.push(m);

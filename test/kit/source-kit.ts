@@ -35,7 +35,8 @@ export async function collect(
   streams: ConfiguredStream[],
   state: Record<string, StreamState | undefined> = {},
 ): Promise<{ records: RecordMessage[]; states: Map<string, StreamState>; messages: SourceMessage[] }> {
-  return readSource(connector, config, streams, state);
+  // The sync is named `test`, as in testContext: connectors' error messages name it.
+  return readSource(connector, config, streams, state, { name: 'test' });
 }
 
 /**
