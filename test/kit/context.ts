@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { CheckResult, ConnectorContext, ConnectorSpec, DestinationContext, Logger, Metrics } from '../../core/plugin/types.js';
 import { unlimitedGate } from '../../core/delivery/rate-limit.js';
+import { refusalProblem } from '../../core/sdk/context.js';
 
 export interface CapturedLog {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -32,18 +33,10 @@ export function testContext<C>(config: C, name = 'test'): DestinationContext<C> 
   return { name, config, logger: captureLogger(), metrics: countingMetrics(), signal: new AbortController().signal, rate: unlimitedGate };
 }
 
-/** A bad config must be refused: by the connector's schema, or else by `check`, with a message that says why. */
+/** A bad config must be refused: by the connector's schema, or else by `check`, with a message that says why (the same rule as `tributary test connector`). */
 export async function expectRefused<C>(
   connector: { spec: ConnectorSpec<C>; check(ctx: ConnectorContext<C>): Promise<CheckResult> },
   bad: { config: unknown; message: RegExp },
 ): Promise<void> {
-  const parsed = connector.spec.config.safeParse(bad.config);
-  if (!parsed.success) {
-    const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    expect(text).toMatch(bad.message);
-    return;
-  }
-  const res = await connector.check(testContext(parsed.data));
-  expect(res.ok).toBe(false);
-  expect(res.message).toMatch(bad.message);
+  expect(await refusalProblem(connector as never, bad)).toBeUndefined();
 }

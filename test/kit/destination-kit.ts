@@ -1,5 +1,6 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { DestinationConnector, DestinationItem, ProfileDocument } from '../../core/plugin/types.js';
+import { deliverBatch, kitProfiles } from '../../core/sdk/destination-checks.js';
 import { expectRefused, testContext } from './context.js';
 
 export interface DestinationKitOptions<C> {
@@ -15,27 +16,13 @@ export interface DestinationKitOptions<C> {
   badConfigs: Array<{ name: string; config: unknown; message: RegExp }>;
 }
 
+/** Profiles shaped like the engine's (shared with `tributary test connector`, core/sdk/destination-checks.ts). */
 export function sampleProfiles(n: number, prefix = 'p'): ProfileDocument[] {
-  const out: ProfileDocument[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push({
-      id: `${prefix}${i}`,
-      identifiers: [{ type: 'email', value: `user${i}@example.com` }],
-      traits: { firstName: `First${i}`, lastName: `Last${i}`, email: `user${i}@example.com` },
-      records: [{ source: 'crm', stream: 'customers', recordId: String(i) }],
-      createdAt: '2026-01-01T00:00:00.000Z',
-      updatedAt: '2026-01-02T00:00:00.000Z',
-    });
-  }
-  return out;
+  return kitProfiles(n, prefix);
 }
 
-async function deliver<C>(d: DestinationConnector<C>, config: C, items: DestinationItem[]) {
-  const ctx = testContext(config);
-  await d.begin?.(ctx);
-  const results = await d.write(ctx, items);
-  await d.commit?.(ctx);
-  return results;
+function deliver<C>(d: DestinationConnector<C>, config: C, items: DestinationItem[]) {
+  return deliverBatch(d, config, items);
 }
 
 /** What every destination connector must pass. */

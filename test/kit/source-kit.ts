@@ -6,6 +6,7 @@ import type {
   SourceMessage,
   StreamState,
 } from '../../core/plugin/types.js';
+import { readSource } from '../../core/sdk/source-checks.js';
 import { expectRefused, testContext } from './context.js';
 
 export interface SourceKitOptions<C, S> {
@@ -27,21 +28,15 @@ export interface SourceKitOptions<C, S> {
   badConfigs: Array<{ name: string; config: unknown; message: RegExp }>;
 }
 
+/** Read a source to the end (the same reader `tributary test connector` uses, core/sdk/source-checks.ts). */
 export async function collect(
   connector: SourceConnector,
   config: unknown,
   streams: ConfiguredStream[],
   state: Record<string, StreamState | undefined> = {},
 ): Promise<{ records: RecordMessage[]; states: Map<string, StreamState>; messages: SourceMessage[] }> {
-  const records: RecordMessage[] = [];
-  const states = new Map<string, StreamState>();
-  const messages: SourceMessage[] = [];
-  for await (const m of connector.read(testContext(config), streams, state)) {
-    messages.push(m);
-    if (m.type === 'record') records.push(m);
-    else if (m.type === 'state') states.set(m.stream, m.state);
-  }
-  return { records, states, messages };
+  // The sync is named `test`, as in testContext: connectors' error messages name it.
+  return readSource(connector, config, streams, state, { name: 'test' });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { streamsYaml } from '../../sdk/discover-yaml.js';
 import { ConfigError, errorMessage } from '../../errors.js';
 import type { RunRecord } from '../../store/types.js';
 import type { SourceConfig } from '../../config/schema.js';
@@ -80,7 +81,8 @@ export function discoverCommand(): Command {
     .description('List the streams a source offers, with fields, primary key and cursor candidates')
     .argument('<source>', 'source name from the config')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+    .option('--yaml', 'print ready-to-paste stream stanzas (primary key, cursor, a mapping skeleton with email/phone guesses)')
+    .action(async (name: string, opts: { json?: boolean; yaml?: boolean }, cmd: Command) => {
       try {
         await withEngine(cmd, async ({ loaded, registry, logger }) => {
           const i = loaded.config.sources.findIndex((s) => s.name === name);
@@ -91,6 +93,15 @@ export function discoverCommand(): Command {
           const streams = await c.discover({ ...testConnectorContext(s.name, cfg, logger), baseDir: configDirOf(loaded) }, configuredStreams(c, s, i, loaded));
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
+            return;
+          }
+          if (opts.yaml) {
+            const configured = new Map(s.streams.map((x) => [x.name, x]));
+            const stanzas = streams.map((st) => {
+              const c = configured.get(st.name);
+              return { stream: st, config: c?.config, primaryKey: c ? [c.primaryKey].flat() : undefined };
+            });
+            process.stdout.write(streamsYaml(stanzas));
             return;
           }
           if (!streams.length) {
