@@ -1,5 +1,6 @@
-import { SqliteInboxWriter } from '../store/sqlite-inbox.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteInboxWriter } from '../store/sqlite-inbox.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { customers, deliveryConfig, startDelivery, type Row } from '../delivery/__fixtures__/harness.js';
@@ -56,7 +57,7 @@ describe('forget', () => {
     await inbox.appendGroups([[pushed('ADA.lovelace@babbage.co.uk', 'm1'), pushed('someone.else@fjordpost.no', 'm2')]]);
     inbox.close();
     // What a probabilistic resolver files under the person's record: a key derived from their traits.
-    await s.store.saveBlockingKeys([['crm/customers/ada', ['dob:1815-12-10']], ['crm/customers/1', ['dob:1990-01-01']]]);
+    await (s.store as SqliteStore).saveBlockingKeys([['crm/customers/ada', ['dob:1815-12-10']], ['crm/customers/1', ['dob:1990-01-01']]]);
     for (const form of PERSON_FORMS.slice(0, 3)) expect(storeBytes(dbFile)).toContain(form);
 
     const plan = await planForget(s.store, { email: ' ada.lovelace@BABBAGE.co.uk' }, { defaultRegion: 'US' });
@@ -65,7 +66,7 @@ describe('forget', () => {
     expect(result.walTruncated).toBe(true);
     expect(result.counts).toMatchObject({ profiles: 1, records: 1, identifiers: 2, delivered: 1, dead_letters: 1, consent_statements: 1, inbox: 1, blocking_keys: 1 });
     expect(storeBytes(dbFile)).not.toContain('dob:1815-12-10');
-    expect((await s.store.inbox.read('hooks', { afterSeq: 0, limit: 10 })).map((r) => r.body)).toEqual([{ email: 'someone.else@fjordpost.no' }]);
+    expect((await (s.store as SqliteStore).inbox.read('hooks', { afterSeq: 0, limit: 10 })).map((r) => r.body)).toEqual([{ email: 'someone.else@fjordpost.no' }]);
     expect(result.suppressed).toBe(2);
     expect(result.deletes).toEqual([{ destination: 'out', profileId: expect.any(String) }]);
     expect(await s.store.countProfiles()).toBe(3);

@@ -25,7 +25,7 @@ async function start(overrides: Partial<ServeConfig> = {}) {
   const base = `http://127.0.0.1:${port}`;
   const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
   const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: auth }) =>
-    fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
+    fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) });
   return { booted, server, port, base, auth, post, logger, store: booted.store as SqliteStore };
 }
 

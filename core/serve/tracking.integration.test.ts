@@ -77,7 +77,8 @@ describe('tracking API with @rudderstack/rudder-sdk-node', () => {
 
     // A client that retries (same messageId) after the drain: stored once, not again.
     const order = stored.find((r) => r.stream === 'track')!;
-    client.track({ userId: 'user-1', event: 'Order Completed', messageId: order.dedupKey });
+    // The SDK's types omit messageId, but it sends a caller's messageId as given (that is what a retry is).
+    client.track({ userId: 'user-1', event: 'Order Completed', messageId: order.dedupKey } as Parameters<typeof client.track>[0]);
     await drained(client);
     expect(await store.inbox.read('web', { afterSeq: 0, limit: 100 })).toEqual([]);
   });
