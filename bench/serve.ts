@@ -105,18 +105,37 @@ export async function run(args: string[]): Promise<void> {
   const seconds = arg(args, 'seconds', 10);
   const connections = arg(args, 'connections', 32);
   const durability = arg(args, 'durability', 'fsync');
+  // `--drain no` skips the drain (another engineer's pipeline) when only the HTTP path is measured.
+  const drain = arg(args, 'drain', 'yes') !== 'no';
+  // `--only single|batch` runs one shape (for CPU profiles of one path).
+  const only = arg(args, 'only', 'both');
   const { dir, file } = trackingConfig({ serve: { port: 0, flushMs: 2, durability } });
   process.stdout.write(`serve benchmark: durability ${durability}, ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
   try {
+    const none = { rps: NaN, eps: NaN, p99: NaN };
     const bare = await child(['-e', BARE], {}, 'stdout');
-    const floorSingle = line('floor (bare node:http) single', await load(bare.port, '/v1/track', single, seconds, connections), 1);
-    const floorBatch = line('floor (bare node:http) batch/100', await load(bare.port, '/v1/batch', batch100, seconds, connections), 100);
+    const floorSingle = only !== 'batch' ? line('floor (bare node:http) single', await load(bare.port, '/v1/track', single, seconds, connections), 1) : none;
+    const floorBatch = only !== 'single' ? line('floor (bare node:http) batch/100', await load(bare.port, '/v1/batch', batch100, seconds, connections), 100) : none;
     await stop(bare.proc);
 
-    const serve = await child([CLI, '--json-logs', 'serve', '--config', file, '--port', '0'], { WEB_WRITE_KEY: WRITE_KEY }, 'stderr');
-    const s = line('tributary serve single (durable)', await load(serve.port, '/v1/track', single, seconds, connections), 1);
-    const b = line('tributary serve batch/100 (durable)', await load(serve.port, '/v1/batch', batch100, seconds, connections), 100);
+    // SERVE_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) goes to the server process only.
+    const serveArgs = [...(process.env.SERVE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), CLI, '--json-logs', 'serve', '--config', file, '--port', '0'];
+    const serve = await child(serveArgs, { WEB_WRITE_KEY: WRITE_KEY }, 'stderr');
+    let s = none;
+    let b = none;
+    if (only !== 'batch') {
+      s = line('tributary serve single (durable)', await load(serve.port, '/v1/track', single, seconds, connections), 1);
+      await commitSizes(serve.port, 'single');
+    }
+    if (only !== 'single') {
+      b = line('tributary serve batch/100 (durable)', await load(serve.port, '/v1/batch', batch100, seconds, connections), 100);
+      await commitSizes(serve.port, 'single + batch');
+    }
     await stop(serve.proc);
+    if (!drain) {
+      process.stdout.write(targets(s, b, floorSingle, floorBatch, NaN));
+      return;
+    }
 
     const booted = await boot({ configFile: file, logger: quiet, env: { ...process.env, WEB_WRITE_KEY: WRITE_KEY } });
     let drained = 0;
@@ -129,14 +148,35 @@ export async function run(args: string[]): Promise<void> {
     } finally {
       await booted.close();
     }
-    const drainRate = drained / drainSeconds;
-    process.stdout.write(
-      `\ntargets (2 cores): single >= 10,000 req/s: ${fmt(s.rps)} (${s.rps >= 10_000 ? 'met' : 'NOT met'}; floor ${fmt(floorSingle.rps)}, ${fmt((100 * s.rps) / floorSingle.rps)}% of it)\n` +
-        `  batch/100 >= 50,000 events/s: ${fmt(b.eps)} (${b.eps >= 50_000 ? 'met' : 'NOT met'}; floor ${fmt(floorBatch.eps)}, ${fmt((100 * b.eps) / floorBatch.eps)}% of it)\n` +
-        `  p99 < 25 ms: single ${fmt(s.p99, 1)} ms, batch ${fmt(b.p99, 1)} ms (${s.p99 < 25 && b.p99 < 25 ? 'met' : 'NOT met'})\n` +
-        `  drain >= 20,000 events/s: ${fmt(drainRate)} (${drainRate >= 20_000 ? 'met' : 'NOT met'})\n`,
-    );
+    process.stdout.write(targets(s, b, floorSingle, floorBatch, drained / drainSeconds));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+type Figures = { rps: number; eps: number; p99: number };
+
+function targets(s: Figures, b: Figures, floorSingle: Figures, floorBatch: Figures, drainRate: number): string {
+  return (
+      `\ntargets (2 cores): single >= 10,000 req/s: ${fmt(s.rps)} (${s.rps >= 10_000 ? 'met' : 'NOT met'}; floor ${fmt(floorSingle.rps)}, ${fmt((100 * s.rps) / floorSingle.rps)}% of it)\n` +
+        `  batch/100 >= 50,000 events/s: ${fmt(b.eps)} (${b.eps >= 50_000 ? 'met' : 'NOT met'}; floor ${fmt(floorBatch.eps)}, ${fmt((100 * b.eps) / floorBatch.eps)}% of it)\n` +
+        `  p99 < 25 ms: single ${fmt(s.p99, 1)} ms, batch ${fmt(b.p99, 1)} ms (${s.p99 < 25 && b.p99 < 25 ? 'met' : 'NOT met'})\n` +
+        `  drain >= 20,000 events/s: ${Number.isNaN(drainRate) ? 'not run (--drain no)' : `${fmt(drainRate)} (${drainRate >= 20_000 ? 'met' : 'NOT met'})`}\n`
+  );
+}
+
+/** How many events each commit held (the server's histogram): do groups form? */
+async function commitSizes(port: number, label: string): Promise<void> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const buckets = [...text.matchAll(/^tributary_inbox_commit_events_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => ({ le: m[1], n: Number(m[2]) }));
+  const count = Number(/^tributary_inbox_commit_events_count (\d+)/m.exec(text)?.[1] ?? 0);
+  const sum = Number(/^tributary_inbox_commit_events_sum (\S+)/m.exec(text)?.[1] ?? 0);
+  if (!count) return void process.stdout.write(`  commits (${label}): none counted\n`);
+  let prev = 0;
+  const parts = buckets.map(({ le, n }) => {
+    const here = n - prev;
+    prev = n;
+    return `<=${le}: ${fmt((100 * here) / count)}%`;
+  });
+  process.stdout.write(`  commits (${label}, cumulative): ${fmt(count)}, mean ${fmt(sum / count, 1)} events each; ${parts.join(', ')}\n`);
 }

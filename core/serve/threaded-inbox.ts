@@ -24,17 +24,22 @@ class ThreadedInbox implements InboxBackend {
   private readonly pending = new Map<number, { resolve(r: InboxAppendResult[]): void; reject(e: Error): void }>();
   private failed?: Error;
   readonly threaded = true;
+  /** Called with the events of each transaction the writer thread committed (it merges queued groups). */
+  onCommit?: (events: number) => void;
 
   constructor(
     private readonly worker: Worker,
     private readonly probe: SqliteInboxWriter,
   ) {
-    worker.on('message', (m: { id: number; results?: InboxAppendResult[]; error?: string }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m.results!);
+    worker.on('message', (m: { events: number; done: { id: number; results?: InboxAppendResult[]; error?: string }[] }) => {
+      if (m.events) this.onCommit?.(m.events);
+      for (const d of m.done) {
+        const p = this.pending.get(d.id);
+        if (!p) continue;
+        this.pending.delete(d.id);
+        if (d.error !== undefined) p.reject(new Error(d.error));
+        else p.resolve(d.results!);
+      }
     });
     const fail = (err: Error) => {
       this.failed = err;
