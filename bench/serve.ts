@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boot } from '../core/container.js';
@@ -124,11 +124,17 @@ export async function run(args: string[]): Promise<void> {
     let s = none;
     let b = none;
     if (only !== 'batch') {
-      s = line('tributary serve single (durable)', await load(serve.port, '/v1/track', single, seconds, connections), 1);
+      const cpu = threadCpu(serve.proc.pid!);
+      const r = await load(serve.port, '/v1/track', single, seconds, connections);
+      s = line('tributary serve single (durable)', r, 1);
+      cpuPerEvent(cpu, threadCpu(serve.proc.pid!), r['2xx']);
       await commitSizes(serve.port, 'single');
     }
     if (only !== 'single') {
-      b = line('tributary serve batch/100 (durable)', await load(serve.port, '/v1/batch', batch100, seconds, connections), 100);
+      const cpu = threadCpu(serve.proc.pid!);
+      const r = await load(serve.port, '/v1/batch', batch100, seconds, connections);
+      b = line('tributary serve batch/100 (durable)', r, 100);
+      cpuPerEvent(cpu, threadCpu(serve.proc.pid!), r['2xx'] * 100);
       await commitSizes(serve.port, 'single + batch');
     }
     await stop(serve.proc);
@@ -163,6 +169,38 @@ function targets(s: Figures, b: Figures, floorSingle: Figures, floorBatch: Figur
         `  p99 < 25 ms: single ${fmt(s.p99, 1)} ms, batch ${fmt(b.p99, 1)} ms (${s.p99 < 25 && b.p99 < 25 ? 'met' : 'NOT met'})\n` +
         `  drain >= 20,000 events/s: ${Number.isNaN(drainRate) ? 'not run (--drain no)' : `${fmt(drainRate)} (${drainRate >= 20_000 ? 'met' : 'NOT met'})`}\n`
   );
+}
+
+/**
+ * CPU seconds (user + system) of each thread of a process, by thread name, from /proc
+ * (Linux): a figure that load from other processes on the machine does not change much.
+ */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14 and 15 (utime, stime) are at 11 and 12 once pid and name are cut off; clock ticks of 10 ms.
+      const key = tid === String(pid) ? 'main' : name === 'node' ? 'other threads (inbox writer, V8 helpers)' : name;
+      out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    // Not Linux: no per-thread figures.
+  }
+  return out;
+}
+
+function cpuPerEvent(before: Map<string, number>, after: Map<string, number>, events: number): void {
+  if (!events || !after.size) return;
+  let total = 0;
+  const parts = [...after].map(([name, t]) => {
+    const d = t - (before.get(name) ?? 0);
+    total += d;
+    return { name, d };
+  }).filter((p) => p.d >= 0.05).map((p) => `${p.name} ${fmt((p.d * 1e6) / events, 1)}`);
+  process.stdout.write(`  server CPU per event: ${fmt((total * 1e6) / events, 1)} us (by thread, us: ${parts.join(', ')})\n`);
 }
 
 /** How many events each commit held (the server's histogram): do groups form? */

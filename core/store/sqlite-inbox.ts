@@ -118,6 +118,9 @@ export class SqliteInboxWriter {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(opts.durability === 'process' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // 64 MB of page cache (SQLite's default is 2 MB): a group commit of thousands of events with
+    // random messageIds (UUIDs) touches that many leaf pages of the de-duplication index.
+    this.db.pragma('cache_size = -65536');
     this.db.exec(INBOX_SCHEMA_SQL);
     this.db.pragma('busy_timeout = 0');
     this.insert = this.db.prepare('INSERT INTO inbox(source, stream, dedup_key, received_at, body) VALUES (?, ?, ?, ?, ?)');
