@@ -114,8 +114,15 @@ export async function run(args: string[]): Promise<void> {
   try {
     const none = { rps: NaN, eps: NaN, p99: NaN };
     const bare = await child(['-e', BARE], {}, 'stdout');
-    const floorSingle = only !== 'batch' ? line('floor (bare node:http) single', await load(bare.port, '/v1/track', single, seconds, connections), 1) : none;
-    const floorBatch = only !== 'single' ? line('floor (bare node:http) batch/100', await load(bare.port, '/v1/batch', batch100, seconds, connections), 100) : none;
+    const floorRun = async (label: string, path: string, body: () => string, per: number): Promise<Figures> => {
+      const cpu = threadCpu(bare.proc.pid!);
+      const r = await load(bare.port, path, body, seconds, connections);
+      const f = line(label, r, per);
+      cpuPerEvent(cpu, threadCpu(bare.proc.pid!), r['2xx'] * per);
+      return f;
+    };
+    const floorSingle = only !== 'batch' ? await floorRun('floor (bare node:http) single', '/v1/track', single, 1) : none;
+    const floorBatch = only !== 'single' ? await floorRun('floor (bare node:http) batch/100', '/v1/batch', batch100, 100) : none;
     await stop(bare.proc);
 
     // SERVE_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) goes to the server process only.
