@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InboxEvent } from './contract.js';
+import { flatEvents } from '../store/sqlite-inbox.js';
 
 // The writer thread as the built server runs it (vitest's global setup builds dist/).
 const WORKER = join(process.cwd(), 'dist', 'core', 'serve', 'inbox-worker.js');
@@ -35,9 +36,9 @@ describe('inbox writer thread', () => {
       }),
     );
     // Posted before the thread has even opened the store: all three wait in its queue.
-    worker.postMessage({ id: 1, groups: [[ev('a'), ev('b')]] });
-    worker.postMessage({ id: 2, groups: [[ev('c')], [ev('a')]] });
-    worker.postMessage({ id: 3, groups: [[ev('d')]] });
+    worker.postMessage({ id: 1, groups: [[ev('a'), ev('b')]].map(flatEvents) });
+    worker.postMessage({ id: 2, groups: [[ev('c')], [ev('a')]].map(flatEvents) });
+    worker.postMessage({ id: 3, groups: [[ev('d')]].map(flatEvents) });
     await got;
     expect(replies).toHaveLength(1);
     expect(replies[0].events).toBe(5);

@@ -1,20 +1,20 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { SqliteInboxWriter } from '../store/sqlite-inbox.js';
-import type { InboxAppendResult, InboxEvent } from './contract.js';
+import { FLAT_FIELDS, SqliteInboxWriter, type FlatEvents } from '../store/sqlite-inbox.js';
+import type { InboxAppendResult } from './contract.js';
 
 /**
  * The inbox writer on its own thread: better-sqlite3 is synchronous, and the
  * fsync of each group commit would otherwise stop the event loop that parses
  * the next requests.
  *
- * Messages in: { id, groups } or { id, close }. Every message queued while a
+ * Messages in: { id, groups } (each group flat, see flatEvents) or { id, close }. Every message queued while a
  * commit runs is merged into the NEXT single transaction (one fsync for all of
  * them: commit when idle, batch while busy); then one message goes back for
  * that commit: { events, done: [{ id, results } | { id, error }] }.
  */
 interface In {
   id: number;
-  groups?: InboxEvent[][];
+  groups?: FlatEvents[];
   close?: boolean;
 }
 
@@ -52,17 +52,17 @@ async function pump(): Promise<void> {
 
 /** One transaction for the groups of several messages; each message gets its own slice of the results. */
 async function commit(work: In[]): Promise<void> {
-  const groups: InboxEvent[][] = [];
+  const groups: FlatEvents[] = [];
   let events = 0;
   for (const m of work) {
     for (const g of m.groups!) {
       groups.push(g);
-      events += g.length;
+      events += g.length / FLAT_FIELDS;
     }
   }
   let results: InboxAppendResult[];
   try {
-    results = await writer.appendGroups(groups);
+    results = await writer.appendFlat(groups);
   } catch (err) {
     const error = (err as Error).message;
     port.postMessage({ events: 0, done: work.map((m) => ({ id: m.id, error })) });

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SqliteInboxWriter, type InboxWriteOptions } from '../store/sqlite-inbox.js';
+import { SqliteInboxWriter, flatEvents, type InboxWriteOptions } from '../store/sqlite-inbox.js';
 import type { InboxAppendResult, InboxEvent } from './contract.js';
 import type { InboxBackend } from './server.js';
 
@@ -55,9 +55,9 @@ class ThreadedInbox implements InboxBackend {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Only the JSON text crosses the thread (cloning the parsed body as well doubled the cost).
-      const slim = groups.map((g) => g.map((e) => (e.bodyJson === undefined ? e : { source: e.source, stream: e.stream, dedupKey: e.dedupKey, receivedAt: e.receivedAt, bodyJson: e.bodyJson, body: {} })));
-      this.worker.postMessage({ id, groups: slim });
+      // Only strings cross the thread, one flat array per group: cloning the parsed body doubled
+      // the cost, and an array of strings clones faster than as many small objects.
+      this.worker.postMessage({ id, groups: groups.map(flatEvents) });
     });
   }
 
