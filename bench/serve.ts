@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { WRITE_KEY, trackingConfig } from '../core/serve/__fixtures__/tracking-c
 import { arg, fmt, timed } from './measure.js';
 
 /**
- * `npm run bench -- serve [--seconds N] [--connections N] [--durability fsync|process]`: load from this
+ * `npm run bench -- serve [--seconds N] [--connections N] [--durability fsync|process] [--ids seq|uuid] [--drain no] [--only single|batch]`: load from this
  * process (autocannon) against `tributary serve` running as a child process
  * with durable writes (group commit, synchronous=FULL), and in the same run
  * against a bare node:http child answering 200 without storing (the floor).
@@ -68,7 +69,9 @@ async function stop(proc: ChildProcess): Promise<void> {
 // autocannon 8.0.0's idReplacement puts one id in every tag and miscounts Content-Length
 // (the server waits for bytes that never come), so each request body is built in setupRequest.
 let counter = 0;
-const nextId = () => `${process.pid}-${(counter++).toString(36)}`;
+// `--ids uuid`: random messageIds as analytics SDKs send them (the de-duplication index then takes random inserts).
+let uuidIds = false;
+const nextId = () => (uuidIds ? randomUUID() : `${process.pid}-${(counter++).toString(36)}`);
 /** 20,000 visitors, each sending several events: the drain stitches events onto existing profiles, as a shop's traffic does. */
 const user = () => `u-${Math.floor(Math.random() * 20_000)}`;
 const single = () => JSON.stringify({ userId: user(), event: 'Product Viewed', messageId: nextId(), properties: { sku: 'SKU-1', price: 19.9 } });
@@ -109,8 +112,9 @@ export async function run(args: string[]): Promise<void> {
   const drain = arg(args, 'drain', 'yes') !== 'no';
   // `--only single|batch` runs one shape (for CPU profiles of one path).
   const only = arg(args, 'only', 'both');
+  uuidIds = arg(args, 'ids', 'seq') === 'uuid';
   const { dir, file } = trackingConfig({ serve: { port: 0, flushMs: 2, durability } });
-  process.stdout.write(`serve benchmark: durability ${durability}, ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
+  process.stdout.write(`serve benchmark: durability ${durability}, ${uuidIds ? 'random UUID' : 'sequential'} messageIds, ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
   try {
     const none = { rps: NaN, eps: NaN, p99: NaN };
     const bare = await child(['-e', BARE], {}, 'stdout');
