@@ -8,14 +8,22 @@ export interface GroupSink {
 export interface GroupCommitOptions {
   /** Flush once this many events are waiting. */
   maxEvents: number;
-  /** ... or once the oldest waiting request has waited this long. */
-  flushMs: number;
+  /**
+   * Kept for the config's sake: the committer no longer waits on a timer. A
+   * group goes to the sink at the end of the event-loop turn in which the sink
+   * has room ("commit when idle, batch while busy"); while a commit runs,
+   * arriving requests form the next group, flushed as soon as it finishes.
+   */
+  flushMs?: number;
   /**
    * Groups handed to the sink before the previous one is committed (default 1).
-   * A sink on another thread commits them in order, so with 2 it always has the
-   * next group ready instead of idling for the round trip.
+   * A sink on another thread that merges the groups queued to it into one
+   * transaction (threaded-inbox.ts) takes many: each loop turn's requests go
+   * out at once, and the writer commits whatever has arrived when it is free.
    */
   maxInFlight?: number;
+  /** Called with the number of events of each group committed (the group size metric). */
+  onCommit?: (events: number) => void;
 }
 
 interface Waiting {
@@ -25,16 +33,17 @@ interface Waiting {
 }
 
 /**
- * Group commit: requests wait together for one transaction (and one fsync),
- * flushed at `maxEvents` events or `flushMs`, whichever comes first. Every
- * waiting request is resolved only after COMMIT, or rejected if the commit
- * fails (the handler answers 503 and the client retries). At most
+ * Group commit: requests wait together for one transaction (and one fsync).
+ * Every waiting request is resolved only after COMMIT, or rejected if the
+ * commit fails (the handler answers 503 and the client retries). At most
  * `maxInFlight` groups at a time: requests arriving meanwhile form the next group.
+ * No timer: an idle sink gets the requests of the current loop turn (setImmediate),
+ * so a lone request is never held back, and under load groups form by themselves.
  */
 export class GroupCommitter implements InboxWriter {
   private waiting: Waiting[] = [];
   private waitingEvents = 0;
-  private timer?: NodeJS.Timeout;
+  private scheduled = false;
   private inFlight = new Set<Promise<void>>();
   private closed = false;
   /** Flushes done and events written, for tests and the benchmark. */
@@ -52,7 +61,7 @@ export class GroupCommitter implements InboxWriter {
       this.waiting.push({ events, resolve, reject });
       this.waitingEvents += events.length;
       if (this.waitingEvents >= this.opts.maxEvents) this.kick();
-      else this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
+      else this.schedule();
     });
   }
 
@@ -61,16 +70,23 @@ export class GroupCommitter implements InboxWriter {
     return this.waitingEvents;
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.inFlight.size >= (this.opts.maxInFlight ?? 1)) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.kick();
+    });
+  }
+
   private kick(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     if (this.inFlight.size >= (this.opts.maxInFlight ?? 1) || !this.waiting.length) return;
     const group = this.waiting;
     this.waiting = [];
     this.waitingEvents = 0;
     const p: Promise<void> = this.write(group).finally(() => {
       this.inFlight.delete(p);
-      // Whatever queued up during the commit goes next, without waiting for another timer.
+      // Whatever queued up during the commit goes next, without waiting for a timer.
       if (this.waiting.length) this.kick();
     });
     this.inFlight.add(p);
@@ -80,10 +96,13 @@ export class GroupCommitter implements InboxWriter {
     try {
       const results = await this.sink.appendGroups(group.map((w) => w.events));
       this.stats.flushes++;
+      let n = 0;
       group.forEach((w, i) => {
+        n += w.events.length;
         this.stats.events += results[i].accepted;
         w.resolve(results[i]);
       });
+      this.opts.onCommit?.(n);
     } catch (err) {
       for (const w of group) w.reject(err);
     }

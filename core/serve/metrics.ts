@@ -14,6 +14,12 @@ export function serveMetrics(probe: { backlog(): number; drainLagSeconds(): numb
   const eventsAccepted = new Counter({ name: 'tributary_events_accepted_total', help: 'Events stored in the inbox', labelNames: ['source'], registers: [registry] });
   const eventsDuplicate = new Counter({ name: 'tributary_events_duplicate_total', help: 'Events already stored (same messageId)', labelNames: ['source'], registers: [registry] });
   const eventsRefused = new Counter({ name: 'tributary_events_refused_total', help: 'Events refused, by status or reason', labelNames: ['reason'], registers: [registry] });
+  const commitEvents = new Histogram({
+    name: 'tributary_inbox_commit_events',
+    help: 'Events per inbox commit (group commit: one fsync covers them all)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096],
+    registers: [registry],
+  });
   new Gauge({
     name: 'tributary_inbox_backlog',
     help: 'Inbox rows not yet drained into profiles',
@@ -30,7 +36,7 @@ export function serveMetrics(probe: { backlog(): number; drainLagSeconds(): numb
       this.set(probe.drainLagSeconds());
     },
   });
-  return { registry, requests, latency, eventsAccepted, eventsDuplicate, eventsRefused };
+  return { registry, requests, latency, eventsAccepted, eventsDuplicate, eventsRefused, commitEvents };
 }
 
 export type ServeMetrics = ReturnType<typeof serveMetrics>;

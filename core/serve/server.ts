@@ -16,8 +16,10 @@ export interface InboxBackend extends GroupSink {
   drainLagSeconds(): number;
   ping(): boolean;
   close(): void;
-  /** Commits run on another thread (in order): the server keeps a second group queued. */
+  /** Commits run on another thread (in order), which merges the groups queued to it: the server sends each loop turn's requests at once. */
   readonly threaded?: boolean;
+  /** Set by the server on a threaded inbox: the size of each transaction the thread committed. */
+  onCommit?: (events: number) => void;
 }
 
 export interface ServeOptions {
@@ -57,8 +59,15 @@ export class TributaryServer {
   private closing?: Promise<void>;
 
   constructor(private readonly opts: ServeOptions) {
-    this.committer = new GroupCommitter(opts.inbox, { maxEvents: opts.config.flushEvents, flushMs: opts.config.flushMs, maxInFlight: opts.inbox.threaded ? 2 : 1 });
     this.metrics = serveMetrics({ backlog: () => this.currentBacklog(true), drainLagSeconds: () => opts.inbox.drainLagSeconds() });
+    this.committer = new GroupCommitter(opts.inbox, {
+      maxEvents: opts.config.flushEvents,
+      flushMs: opts.config.flushMs,
+      // The writer thread merges whatever is queued to it into one transaction, so groups are not held here.
+      maxInFlight: opts.inbox.threaded ? 1024 : 1,
+      onCommit: opts.inbox.threaded ? undefined : (n) => this.metrics.commitEvents.observe(n),
+    });
+    if (opts.inbox.threaded) opts.inbox.onCommit = (n) => this.metrics.commitEvents.observe(n);
     for (const r of opts.routes) this.routes.set(`${r.method} ${r.path}`, r);
     const c = opts.config;
     this.server = createServer({ headersTimeout: c.headersTimeoutMs, requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, maxHeaderSize: 16 * 1024,

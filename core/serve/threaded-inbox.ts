@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SqliteInboxWriter, type InboxWriteOptions } from '../store/sqlite-inbox.js';
+import { SqliteInboxWriter, flatEvents, type InboxWriteOptions } from '../store/sqlite-inbox.js';
 import type { InboxAppendResult, InboxEvent } from './contract.js';
 import type { InboxBackend } from './server.js';
 
@@ -24,17 +24,22 @@ class ThreadedInbox implements InboxBackend {
   private readonly pending = new Map<number, { resolve(r: InboxAppendResult[]): void; reject(e: Error): void }>();
   private failed?: Error;
   readonly threaded = true;
+  /** Called with the events of each transaction the writer thread committed (it merges queued groups). */
+  onCommit?: (events: number) => void;
 
   constructor(
     private readonly worker: Worker,
     private readonly probe: SqliteInboxWriter,
   ) {
-    worker.on('message', (m: { id: number; results?: InboxAppendResult[]; error?: string }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m.results!);
+    worker.on('message', (m: { events: number; done: { id: number; results?: InboxAppendResult[]; error?: string }[] }) => {
+      if (m.events) this.onCommit?.(m.events);
+      for (const d of m.done) {
+        const p = this.pending.get(d.id);
+        if (!p) continue;
+        this.pending.delete(d.id);
+        if (d.error !== undefined) p.reject(new Error(d.error));
+        else p.resolve(d.results!);
+      }
     });
     const fail = (err: Error) => {
       this.failed = err;
@@ -50,9 +55,9 @@ class ThreadedInbox implements InboxBackend {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Only the JSON text crosses the thread (cloning the parsed body as well doubled the cost).
-      const slim = groups.map((g) => g.map((e) => (e.bodyJson === undefined ? e : { source: e.source, stream: e.stream, dedupKey: e.dedupKey, receivedAt: e.receivedAt, bodyJson: e.bodyJson, body: {} })));
-      this.worker.postMessage({ id, groups: slim });
+      // Only strings cross the thread, one flat array per group: cloning the parsed body doubled
+      // the cost, and an array of strings clones faster than as many small objects.
+      this.worker.postMessage({ id, groups: groups.map(flatEvents) });
     });
   }
 

@@ -28,6 +28,14 @@ describe('Segment messages', () => {
     expect(ok.message).not.toHaveProperty('writeKey');
   });
 
+  it('stamps each request with its own receivedAt (the ISO text is remembered only for the same instant)', () => {
+    const at = (ms: number) => checkMessage({ userId: 'u', event: 'x' }, 'track', ms, 'track');
+    const first = at(received);
+    const later = at(received + 1500);
+    expect(first.ok && first.message.receivedAt).toBe('2026-12-01T12:00:10.000Z');
+    expect(later.ok && later.message).toMatchObject({ receivedAt: '2026-12-01T12:00:11.500Z', timestamp: '2026-12-01T12:00:11.500Z' });
+  });
+
   it('flattens traits (context.traits under traits), consent purposes and the page name as the event', () => {
     const f = flatten({
       type: 'page',

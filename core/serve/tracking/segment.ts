@@ -11,6 +11,19 @@ export type Checked =
   | { ok: true; message: Record<string, unknown> }
   | { ok: false; status: 400 | 413; error: string };
 
+const TYPES: ReadonlySet<string> = new Set(SEGMENT_TYPES);
+
+/** The ISO text of a time, remembered for the last one asked: every message of a request shares its receivedAt. */
+let lastMs = NaN;
+let lastIso = '';
+function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -37,7 +50,7 @@ export function eventTime(msg: Record<string, unknown>, receivedAt: number, batc
   const sentAt = time(msg.sentAt) ?? time(batchSentAt);
   if (original !== undefined && sentAt !== undefined) return new Date(receivedAt - (sentAt - original)).toISOString();
   if (original !== undefined) return new Date(original).toISOString();
-  return new Date(receivedAt).toISOString();
+  return iso(receivedAt);
 }
 
 /**
@@ -49,7 +62,7 @@ export function eventTime(msg: Record<string, unknown>, receivedAt: number, batc
 export function checkMessage(raw: unknown, type: string | undefined, receivedAt: number, where: string, batchSentAt?: unknown): Checked {
   if (!isObject(raw)) return { ok: false, status: 400, error: `${where}: expected a JSON object` };
   const t = type ?? raw.type;
-  if (typeof t !== 'string' || !(SEGMENT_TYPES as readonly string[]).includes(t)) {
+  if (typeof t !== 'string' || !TYPES.has(t)) {
     return { ok: false, status: 400, error: `${where}: type must be one of ${SEGMENT_TYPES.join(', ')}` };
   }
   if (!present(raw.userId) && !present(raw.anonymousId)) return { ok: false, status: 400, error: `${where}: userId or anonymousId is required` };
@@ -65,7 +78,7 @@ export function checkMessage(raw: unknown, type: string | undefined, receivedAt:
   message.type = t;
   if (message.writeKey !== undefined) delete message.writeKey;
   message.messageId = present(raw.messageId) ? String(raw.messageId) : `srv-${randomUUID()}`;
-  message.receivedAt = new Date(receivedAt).toISOString();
+  message.receivedAt = iso(receivedAt);
   message.timestamp = eventTime(raw, receivedAt, batchSentAt);
   return { ok: true, message };
 }
