@@ -56,10 +56,13 @@ export class DeterministicResolver implements Resolver {
     const [owners, existing] = await Promise.all([graph.lookupIdentifiers(allKeys), graph.existingRecords(recordKeys)]);
     // Only an owned value can have been refused for a profile: ask about those alone.
     const ownedKeys = [...owners.keys()];
-    const [presentedCounts, storedPresenters] = await Promise.all([
-      graph.presentedBy(ownedKeys),
-      graph.presentersOf ? graph.presentersOf(ownedKeys, Math.max(PRESENTER_LIMIT, rules.genericThreshold + 1)) : Promise.resolve(new Map<string, string[]>()),
-    ]);
+    // Presenters are fetched only for values that have any (most have none): one query per value saved.
+    const presentedCounts = await graph.presentedBy(ownedKeys);
+    const presentedKeys = [...presentedCounts.keys()];
+    const storedPresenters =
+      graph.presentersOf && presentedKeys.length
+        ? await graph.presentersOf(presentedKeys, Math.max(PRESENTER_LIMIT, rules.genericThreshold + 1))
+        : new Map<string, string[]>();
     const loadIds = new Set<string>([...owners.values(), ...[...existing.values()].map((r) => r.profileId), ...[...storedPresenters.values()].flat()]);
     const loaded = await graph.getProfiles([...loadIds]);
 

@@ -190,12 +190,15 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     }
 
     // The documented fallback is the read time; a mapped observedAt that is missing or invalid says so on the record.
-    let observedAt = mctx.now();
-    if (mapping.observedAt) {
+    // The clock is read only when the fallback is used (it was once per record).
+    let observedAt: string;
+    if (!mapping.observedAt) observedAt = mctx.now();
+    else {
       const raw = getPath(data, mapping.observedAt);
       const n = isEmpty(raw) ? undefined : normalizeTimestamp(raw, timestampOptions);
       if (n?.ok) observedAt = n.value;
       else {
+        observedAt = mctx.now();
         const reason = n ? `observedAt invalid (${n.reason}); using read time` : 'observedAt missing; using read time';
         warnings.push({ field: mapping.observedAt, value: raw ?? null, reason });
       }
