@@ -8,6 +8,8 @@
  * docs/plugin-api.md for what a minor and a major API change mean.
  */
 export * from './types.js';
+/** The engine's own zod, for `spec.config` / `spec.stream`: one copy, so `tributary schema` can read plugin schemas. */
+export { z } from 'zod';
 export type { PluginDefinition } from './define-plugin.js';
 export { definePlugin } from './define-plugin.js';
 export { PLUGIN_API_MINOR, SUPPORTED_PLUGIN_API, isSupportedApiVersion, type PluginApiVersion } from './api-version.js';

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +30,22 @@ function moduleFile(dir: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A folder with its own package.json that depends on tributary is a plugin published
+ * on its own (plugins/example-jsonl): it imports `tributary/plugin`, so it is installed
+ * or named in YAML like any third-party plugin, never loaded as a built-in.
+ */
+function isPublishedPlugin(dir: string): boolean {
+  const file = join(dir, 'package.json');
+  if (!existsSync(file)) return false;
+  try {
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string> | undefined>;
+    return ['dependencies', 'peerDependencies', 'devDependencies'].some((k) => pkg[k]?.tributary !== undefined);
+  } catch {
+    return false;
+  }
+}
+
 /** Plugin folders shipped with Tributary: every `connectors/*` and `plugins/*` with an index. */
 export function builtInPluginFiles(root = PROJECT_ROOT): string[] {
   const out: string[] = [];
@@ -38,7 +54,7 @@ export function builtInPluginFiles(root = PROJECT_ROOT): string[] {
     if (!existsSync(base)) continue;
     for (const name of readdirSync(base).sort()) {
       const dir = join(base, name);
-      if (!statSync(dir).isDirectory()) continue;
+      if (!statSync(dir).isDirectory() || isPublishedPlugin(dir)) continue;
       const f = moduleFile(dir);
       if (f) out.push(f);
     }
