@@ -11,6 +11,7 @@ import { syncCommand } from './commands/sync.js';
 import { warningsCommand } from './commands/warnings.js';
 import { forgetCommand, unsuppressCommand } from './commands/forget.js';
 import { retentionCommand } from './commands/retention.js';
+import { schemaCommand } from './commands/schema.js';
 import { defaultConfigFile } from './shared.js';
 
 // `npm run tributary -- <args>` runs in the clone's folder; the paths the user typed are relative to where they typed them.
@@ -44,5 +45,6 @@ program.addCommand(warningsCommand());
 program.addCommand(forgetCommand());
 program.addCommand(unsuppressCommand());
 program.addCommand(retentionCommand());
+program.addCommand(schemaCommand());
 
 await program.parseAsync(process.argv);
