@@ -55,6 +55,9 @@ describe('tributary/plugin, the public contract entry', () => {
           async check() { return { ok: true }; }, async write(_ctx, batch) { return batch.map(() => ({ status: 'ok' as const })); } };
         const t: Transform = { id: 'keep', apply: (r: CanonicalRecord) => { if (!r.recordId) throw new RecordError('no id'); return r; } };
         const res: Resolver | undefined = undefined;
+        // The test kits are their own entry, with types.
+        import type { SourceKitOptions, DestinationKitOptions } from 'tributary/plugin/kit';
+        export type Kits = [SourceKitOptions<{ n: number }, unknown>, DestinationKitOptions<unknown>];
         export default definePlugin({ name: 'typed', version: '1.0.0', apiVersion: PLUGIN_API_VERSION, sources: [src], destinations: [dst], transforms: [t], resolvers: res ? [res] : [] });
       `;
       writeFileSync(join(dir, 'plugin.ts'), plugin);
