@@ -13,6 +13,7 @@ import { forgetCommand, unsuppressCommand } from './commands/forget.js';
 import { retentionCommand } from './commands/retention.js';
 import { testCommand } from './commands/test-connector.js';
 import { newCommand } from './commands/new-connector.js';
+import { schemaCommand } from './commands/schema.js';
 import { defaultConfigFile } from './shared.js';
 
 // `npm run tributary -- <args>` runs in the clone's folder; the paths the user typed are relative to where they typed them.
@@ -48,5 +49,6 @@ program.addCommand(unsuppressCommand());
 program.addCommand(retentionCommand());
 program.addCommand(testCommand());
 program.addCommand(newCommand());
+program.addCommand(schemaCommand());
 
 await program.parseAsync(process.argv);

@@ -1,14 +1,18 @@
 import type { DestinationConnector, SourceConnector } from './types.js';
-import type { Resolver } from '../resolution/types.js';
-import type { Transform } from '../engine/transform.js';
+import type { Resolver } from './resolver.js';
+import type { Transform } from './transform.js';
+import type { PluginApiVersion } from './api-version.js';
 import type { LoadedConfig } from '../config/load.js';
 
 export interface PluginDefinition {
   /** npm-style name, e.g. `@tributary/connector-mysql`. */
   name: string;
   version: string;
-  /** The plugin API major this plugin was written for (PLUGIN_API_VERSION). */
-  apiVersion: number;
+  /**
+   * The plugin API it was written for: the major (`PLUGIN_API_VERSION`, e.g. `1`) or
+   * `'major.minor'` when it relies on members added in a minor (docs/plugin-api.md).
+   */
+  apiVersion: PluginApiVersion;
   sources?: SourceConnector[];
   destinations?: DestinationConnector[];
   resolvers?: Resolver[];

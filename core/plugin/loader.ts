@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -7,9 +7,10 @@ import { PluginError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import type { PluginDefinition } from './define-plugin.js';
 import type { LoadedConfig } from '../config/load.js';
-import { PLUGIN_API_VERSION, type DestinationConnector, type SourceConnector } from './types.js';
-import type { Resolver } from '../resolution/types.js';
-import type { Transform } from '../engine/transform.js';
+import type { DestinationConnector, SourceConnector } from './types.js';
+import { apiVersionProblem } from './api-version.js';
+import type { Resolver } from './resolver.js';
+import type { Transform } from './transform.js';
 
 /** Root of the installed project: `dist/` when compiled, the source tree under vitest. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +31,22 @@ function moduleFile(dir: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A folder with its own package.json that depends on tributary is a plugin published
+ * on its own (plugins/example-jsonl): it imports `tributary/plugin`, so it is installed
+ * or named in YAML like any third-party plugin, never loaded as a built-in.
+ */
+function isPublishedPlugin(dir: string): boolean {
+  const file = join(dir, 'package.json');
+  if (!existsSync(file)) return false;
+  try {
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string> | undefined>;
+    return ['dependencies', 'peerDependencies', 'devDependencies'].some((k) => pkg[k]?.tributary !== undefined);
+  } catch {
+    return false;
+  }
+}
+
 /** Plugin folders shipped with Tributary: every `connectors/*` and `plugins/*` with an index. */
 export function builtInPluginFiles(root = PROJECT_ROOT): string[] {
   const out: string[] = [];
@@ -38,7 +55,7 @@ export function builtInPluginFiles(root = PROJECT_ROOT): string[] {
     if (!existsSync(base)) continue;
     for (const name of readdirSync(base).sort()) {
       const dir = join(base, name);
-      if (!statSync(dir).isDirectory()) continue;
+      if (!statSync(dir).isDirectory() || isPublishedPlugin(dir)) continue;
       const f = moduleFile(dir);
       if (f) out.push(f);
     }
@@ -76,10 +93,8 @@ function validate(def: unknown, file: string): PluginDefinition {
   if (!def || typeof def !== 'object') fail('the default export must be definePlugin({...})');
   const p = def as Partial<PluginDefinition>;
   if (typeof p.name !== 'string' || !p.name) fail('missing `name`');
-  if (typeof p.apiVersion !== 'number') fail('missing `apiVersion`');
-  if (p.apiVersion !== PLUGIN_API_VERSION) {
-    fail(`built for plugin API ${p.apiVersion}, this Tributary speaks ${PLUGIN_API_VERSION}`);
-  }
+  const versionProblem = apiVersionProblem(p.apiVersion);
+  if (versionProblem) fail(versionProblem);
   for (const s of p.sources ?? []) {
     if (s?.kind !== 'source' || !s.id || typeof s.read !== 'function' || !s.spec?.config) fail(`source "${s?.id ?? '?'}" lacks id, spec.config or read()`);
   }
@@ -118,14 +133,21 @@ export class PluginRegistry {
   }
 
   add(def: PluginDefinition, file: string): void {
-    const check = <T extends { id: string }>(map: Map<string, T>, what: string, item: T) => {
-      if (map.has(item.id)) throw new PluginError(`${what} "${item.id}" is already provided by another plugin`, { file });
-      map.set(item.id, item);
-    };
-    def.sources?.forEach((s) => check(this.sources, 'source connector', s));
-    def.destinations?.forEach((d) => check(this.destinations, 'destination connector', d));
-    def.resolvers?.forEach((r) => check(this.resolvers, 'resolver', r));
-    def.transforms?.forEach((t) => check(this.transforms, 'transform', t));
+    // Check every id before registering any, so a refused plugin leaves nothing half-registered.
+    const groups = [
+      [this.sources, 'source connector', def.sources ?? []],
+      [this.destinations, 'destination connector', def.destinations ?? []],
+      [this.resolvers, 'resolver', def.resolvers ?? []],
+      [this.transforms, 'transform', def.transforms ?? []],
+    ] as Array<[Map<string, { id: string }>, string, Array<{ id: string }>]>;
+    for (const [map, what, items] of groups) {
+      const seen = new Set<string>();
+      for (const item of items) {
+        if (map.has(item.id) || seen.has(item.id)) throw new PluginError(`${what} "${item.id}" is already provided by another plugin`, { file });
+        seen.add(item.id);
+      }
+    }
+    for (const [map, , items] of groups) for (const item of items) map.set(item.id, item);
     if (this.container) {
       def.sources?.forEach((s) => this.container!.bind(TOKENS.SourceConnector).toConstantValue(s).whenNamed(s.id));
       def.destinations?.forEach((d) => this.container!.bind(TOKENS.DestinationConnector).toConstantValue(d).whenNamed(d.id));

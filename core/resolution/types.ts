@@ -139,20 +139,4 @@ export interface ResolutionResult {
   probabilisticLinks?: ProbabilisticLink[];
 }
 
-export interface ResolverContext {
-  logger: Logger;
-  rules: ResolutionConfig;
-  now: () => Date;
-  newProfileId: () => string;
-}
-
-/**
- * Identity resolution stage. Implement one to change how records become profiles
- * (the default is deterministic on exact identifiers; a probabilistic matcher is a plugin).
- * A resolver reads the graph and returns decisions; it never writes: the engine commits
- * the result in the same transaction as the records.
- */
-export interface Resolver {
-  readonly id: string;
-  resolve(ctx: ResolverContext, batch: CanonicalRecord[], graph: IdentityGraph): Promise<ResolutionResult>;
-}
+export type { Resolver, ResolverContext } from '../plugin/resolver.js';
