@@ -11,6 +11,7 @@ import { explainProfile } from './sqlite-explain.js';
 import { CONSENT_SCHEMA_SQL, explainConsent, insertConsentStatements } from './sqlite-consent.js';
 import { listRefusals } from './sqlite-refusals.js';
 import { migrateStore } from './sqlite-migrate.js';
+import { danglingReferences, dumpResolution, listDeadLetters, storeCounts } from './sqlite-snapshot.js';
 import { FORGET_SCHEMA_SQL, SqlitePrivacyLedger } from './sqlite-forget.js';
 import { INBOX_SCHEMA_SQL, SqliteInboxReader } from './sqlite-inbox.js';
 import type {
@@ -400,21 +401,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]> {
-    const rows = (
-      opts.sync
-        ? this.db.prepare('SELECT * FROM dead_letters WHERE sync = ? ORDER BY id DESC LIMIT ?').all(opts.sync, opts.limit)
-        : this.db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(opts.limit)
-    ) as Row[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      sync: r.sync as string,
-      stream: r.stream as string,
-      recordId: (r.record_id as string | null) ?? undefined,
-      origin: (r.origin as string | null) ?? undefined,
-      reason: r.reason as string,
-      payload: JSON.parse(r.payload as string),
-      at: r.at as string,
-    }));
+    return listDeadLetters(this.db, opts);
   }
 
   async fieldWarnings(q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }> {
@@ -433,26 +420,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async dumpResolution(): Promise<ResolutionSnapshot> {
-    const db = this.db;
-    const rows = <T = Row>(sql: string) => db.prepare(sql).all() as T[];
-    return {
-      recordProfiles: new Map(rows('SELECT key, profile_id FROM records').map((r) => [r.key as string, r.profile_id as string])),
-      profiles: (db.prepare('SELECT body FROM profiles').pluck().all() as string[]).map((b) => JSON.parse(b) as ProfileState),
-      identifierOwners: new Map(rows('SELECT key, profile_id FROM identifiers').map((r) => [r.key as string, r.profile_id as string])),
-      links: rows('SELECT key, links FROM records').flatMap((r) =>
-        (JSON.parse(r.links as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: r.key as string, identifierKey, rule })),
-      ),
-      presented: rows('SELECT * FROM presented').map((r) => [r.identifier_key as string, r.profile_id as string] as [string, string]),
-      refused: rows('SELECT * FROM refused ORDER BY seq').map((r) => ({
-        recordKey: r.record_key as string,
-        identifierKey: r.identifier_key as string,
-        profiles: JSON.parse(r.profiles as string) as string[],
-        reason: r.reason as string,
-        at: r.at as string,
-      })),
-      aliases: new Map(rows('SELECT alias, profile_id FROM aliases').map((r) => [r.alias as string, r.profile_id as string])),
-      merges: [],
-    };
+    return dumpResolution(this.db);
   }
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
@@ -495,21 +463,12 @@ export class SqliteStore implements ProfileStore {
 
   /** Rows that point at a profile that does not exist: always empty in a healthy store. */
   danglingReferences(): string[] {
-    const checks: Array<[string, string]> = [
-      ['records', 'SELECT key FROM records WHERE profile_id NOT IN (SELECT id FROM profiles)'],
-      ['identifiers', 'SELECT key FROM identifiers WHERE profile_id NOT IN (SELECT id FROM profiles)'],
-      ['aliases', 'SELECT alias FROM aliases WHERE profile_id NOT IN (SELECT id FROM profiles)'],
-    ];
-    return checks.flatMap(([table, sql]) => (this.db.prepare(sql).pluck().all() as string[]).map((k) => `${table}: ${k.replace('\u0000', '=')}`));
+    return danglingReferences(this.db);
   }
 
   /** Whole-store counts, for tests and the run summary. */
   counts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const t of ['records', 'identifiers', 'profiles', 'aliases', 'merges', 'refused', 'state', 'outbox', 'dead_letters']) {
-      out[t] = Number(this.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get());
-    }
-    return out;
+    return storeCounts(this.db);
   }
 }
 
