@@ -97,10 +97,10 @@ export async function run(args: string[]): Promise<void> {
   const fuzzyPeople = arg(args, 'fuzzy', 2000);
   if (fuzzyPeople > 0) await fuzzyReport((s) => process.stdout.write(`${s}\n`), fuzzyPeople, seed);
   // shared/ sits beside the repository (../shared); a worktree one level deeper finds it at ../../shared.
-  const febrlDir = arg(args, 'febrl', ['../shared/datasets/febrl', '../../shared/datasets/febrl'].find((d) => existsSync(d)) ?? '');
+  const febrlDir = arg(args, 'febrl', ['test/fixtures/febrl', '../shared/datasets/febrl', '../../shared/datasets/febrl'].find((d) => existsSync(d)) ?? '');
   if (febrlDir === 'none') return;
   if (!febrlDir || !existsSync(febrlDir)) {
-    process.stdout.write(`FEBRL data not found (looked in ../shared/datasets/febrl and ../../shared/datasets/febrl): pass --febrl DIR; probabilistic figures skipped\n`);
+    process.stdout.write(`FEBRL data not found (looked in test/fixtures/febrl, ../shared/datasets/febrl and ../../shared/datasets/febrl): pass --febrl DIR; probabilistic figures skipped\n`);
     process.exitCode = 1;
     return;
   }

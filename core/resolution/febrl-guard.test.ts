@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolutionSchema } from '../config/schema.js';
 import type { CanonicalRecord, Identifier } from '../schema/canonical.js';
@@ -17,14 +17,11 @@ import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, give
 // identifiers, so the best they can do is the exact-email union; before the guard
 // fix they scored well below it (the name guard split people on typos).
 
-/** `shared/datasets/febrl` sits beside the repository (CI) or higher up (a worktree). */
+/** The copy in test/fixtures/febrl (see its README), so the test runs on a clean clone anywhere. */
 function febrlFile(name: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++, dir = resolve(dir, '..')) {
-    const f = join(dir, '..', 'shared', 'datasets', 'febrl', name);
-    if (existsSync(f)) return f;
-  }
-  throw new Error(`FEBRL data not found: expected shared/datasets/febrl/${name} beside the repository`);
+  const f = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'febrl', name);
+  if (!existsSync(f)) throw new Error(`FEBRL data not found: expected ${f}`);
+  return f;
 }
 
 interface Row {

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { febrlTruth, readFebrl } from '../../bench/quality/febrl.js';
 import { deterministicFebrl, FEBRL_CONFIG, loadProbabilisticConfig, probabilisticFebrl } from '../../bench/quality/febrl-score.js';
 
-// shared/ sits beside the repository (CI, main) or beside the worktree folder.
-const dir = ['../shared/datasets/febrl', '../../shared/datasets/febrl'].find((d) => existsSync(join(d, 'febrl_dataset1.csv')));
+// The copy in test/fixtures/febrl (see its README), found from this file, not from the working directory.
+const dir = [join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'febrl')].find((d) => existsSync(join(d, 'febrl_dataset1.csv')));
 
 describe('FEBRL 1 with the one shared configuration', () => {
   it('finds the FEBRL data beside the repository', () => {
-    expect(dir, 'FEBRL files not found in ../shared/datasets/febrl or ../../shared/datasets/febrl').toBeDefined();
+    expect(dir, 'FEBRL files not found in test/fixtures/febrl').toBeDefined();
   });
 
   it('links duplicates with pairwise F1 >= 0.95 and beats the exact-identifier resolver', async () => {
