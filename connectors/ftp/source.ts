@@ -1,8 +1,6 @@
-import type { Logger, SourceConnector } from '../../core/plugin/types.js';
-import { parseStreamConfig } from '../file/read-files.js';
-import { remoteStreamSchema, type RemoteStreamConfig } from '../remote-files/config.js';
-import { checkRemote, discoverRemote } from '../remote-files/describe-remote.js';
-import { readRemoteStreams, type RemoteReadOptions } from '../remote-files/read-remote.js';
+import type { Logger } from '../../core/plugin/types.js';
+import type { RemoteReadOptions } from '../remote-files/read-remote.js';
+import { remoteFileSource } from '../remote-files/source.js';
 import { FTP_SECRETS, ftpConfigSchema, ftpPort, type FtpConfig } from './config.js';
 import { connectFtp } from './ftp-session.js';
 
@@ -18,23 +16,13 @@ function remoteOptions(config: FtpConfig, logger: Logger): RemoteReadOptions {
 }
 
 /**
- * Source `ftp`: CSV and JSONL files on an FTP or FTPS server, streamed from
- * the data connection, each file read once (by size and mtime), resumable at a
- * byte offset with `REST`. See README.md.
+ * Source `ftp`: CSV, JSONL and XLSX files on an FTP or FTPS server, streamed
+ * from the data connection, each file read once (by size and mtime), resumable
+ * at a byte offset with `REST`. See README.md.
  */
-export const ftpSource: SourceConnector<FtpConfig, RemoteStreamConfig> = {
+export const ftpSource = remoteFileSource<FtpConfig>({
   id: 'ftp',
-  kind: 'source',
-  incrementalWithoutCursor: true,
-  spec: { config: ftpConfigSchema, stream: remoteStreamSchema, secrets: FTP_SECRETS },
-  check(ctx, streams) {
-    return checkRemote(ctx, remoteOptions(ctx.config, ctx.logger), streams);
-  },
-  discover(ctx, streams) {
-    return discoverRemote(ctx, remoteOptions(ctx.config, ctx.logger), streams);
-  },
-  async *read(ctx, streams, state) {
-    const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(remoteStreamSchema, 'ftp', ctx.name, s.name, s.config) }));
-    yield* readRemoteStreams(ctx, parsed, state, remoteOptions(ctx.config, ctx.logger));
-  },
-};
+  config: ftpConfigSchema,
+  secrets: FTP_SECRETS,
+  options: (ctx) => remoteOptions(ctx.config, ctx.logger),
+});
