@@ -7,8 +7,8 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes';
  * cell model: that model drops a formula's cached result when it is falsy
  * (0, false, "": `_copyModel` in exceljs lib/doc/cell.js), keeps only NaN for
  * an error result, and decodes each chunk on its own, which breaks a UTF-8
- * character split across two chunks. exceljs still walks the ZIP and reads
- * the workbook and style parts.
+ * character split across two chunks. The ZIP and the workbook and style parts
+ * are read by xlsx-zip.ts and workbook-parts.ts.
  */
 
 export type SaxEvent = { kind: 'open'; tag: SaxesTagPlain } | { kind: 'text'; text: string } | { kind: 'close'; name: string };

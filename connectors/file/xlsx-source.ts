@@ -12,11 +12,6 @@ export const XLSX_DISCOVER_SAMPLE_ROWS = 100;
 /** Warnings (duplicate headers, omitted error cells) logged one by one per file; the rest are only counted. */
 const LOGGED_WARNINGS = 10;
 
-/** The first `size` bytes of an open file as a byte stream (what was fingerprinted is what is read). */
-function fileStream(handle: FileHandle, size: number) {
-  return handle.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 256 * 1024 });
-}
-
 /** Rows of one XLSX file through `readXlsx`, warnings logged (the first few) and counted in `xlsx_warnings`. */
 export async function* readXlsxRows(input: RowReaderInput<XlsxStreamConfig>): AsyncGenerator<FileRow> {
   const { config, display, ctx } = input;
@@ -29,7 +24,7 @@ export async function* readXlsxRows(input: RowReaderInput<XlsxStreamConfig>): As
     ctx.metrics.count('xlsx_warnings', 1);
     if (++warnings <= LOGGED_WARNINGS) ctx.logger.warn(message);
   };
-  yield* readXlsx(fileStream(input.handle, input.size), {
+  yield* readXlsx({ handle: input.handle, size: input.size }, {
     display,
     sheet: config.sheet,
     headerRow: config.headerRow,
@@ -51,7 +46,7 @@ async function xlsxFields(handle: FileHandle, size: number, config: XlsxStreamCo
   if (size === 0) return {};
   const types = new Map<string, Set<FieldSchema['type'][number]>>();
   let seen = 0;
-  for await (const row of readXlsx(fileStream(handle, size), { display, sheet: config?.sheet, headerRow: config?.headerRow, mergedHeader: config?.mergedHeader, cellErrors: 'omit' })) {
+  for await (const row of readXlsx({ handle, size }, { display, sheet: config?.sheet, headerRow: config?.headerRow, mergedHeader: config?.mergedHeader, cellErrors: 'omit' })) {
     if (row.kind !== 'row') continue;
     for (const [k, v] of Object.entries(row.data)) {
       const set = types.get(k) ?? new Set();

@@ -27,7 +27,7 @@ function fieldType(v: unknown): FieldSchema['type'][number] {
 function xlsxSample(session: RemoteSession, path: string, size: number, config: RemoteStreamConfig): AsyncIterable<FileRow> {
   if (size === 0) return (async function* () {})();
   const { sheet, headerRow, mergedHeader } = config;
-  return readXlsx(session.read(path, 0, size), { display: path, sheet, headerRow, mergedHeader, cellErrors: 'omit' });
+  return readXlsx({ stream: session.read(path, 0, size) }, { display: path, sheet, headerRow, mergedHeader, cellErrors: 'omit' });
 }
 
 async function describeFile(session: RemoteSession, path: string, size: number, config: RemoteStreamConfig, ctx: ConnectorContext<unknown>) {

@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FileRow } from '../file/read-files.js';
 import { readXlsx } from '../file/xlsx-reader.js';
 import type { Logger } from '../../core/plugin/types.js';
@@ -93,22 +93,15 @@ export function xlsxAttempt(input: AttemptInput, size: number): FileAttempt {
   const { entry, config, display } = input;
   const consumed = entry.rows;
   let failure: unknown;
-  // exceljs pipes its input into unzipper, and a pipe does not pass an error on: the ZIP parser would wait
-  // forever for bytes that never come. Ending its input instead makes it stop (as a truncated ZIP), and the
-  // failure kept here is what the caller sees.
-  const bytes = new PassThrough();
-  input.bytes.on('error', (err) => {
-    failure ??= err;
-    bytes.end();
-  });
-  bytes.on('close', () => input.bytes.destroy());
-  input.bytes.pipe(bytes);
+  // A dropped link while the workbook is copied to its temporary file is kept here: the reader reports it as an
+  // unreadable file, and `accept` turns that into the failure the caller retries.
+  input.bytes.on('error', (err) => (failure ??= err));
   async function* rows(): AsyncGenerator<FileRow> {
     if (size === 0) {
       yield { kind: 'error', line: 0, reason: `${display}: empty file (0 bytes), not an XLSX workbook; file skipped`, raw: '' };
       return;
     }
-    yield* readXlsx(bytes, {
+    yield* readXlsx({ stream: input.bytes }, {
       display,
       sheet: config.sheet,
       headerRow: config.headerRow,
