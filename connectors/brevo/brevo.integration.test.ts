@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError } from '../../core/errors.js';
 import type { DestinationItem, ProfileDocument, RateGate, WriteResult } from '../../core/plugin/types.js';
@@ -130,6 +131,23 @@ describe('brevo destination against the contract server', () => {
     expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'permanent', 'ok', 'ok']);
     expect(reasonOf(results[2])).toMatch(/405 method_not_allowed/);
     expect(s.contacts().map((c) => c.email).sort()).toEqual(['blocked@example.com', 'locked@example.com']);
+  });
+
+  it('failure reasons (logged, and kept after forget) name a contact by a hash of its address, never the address', async () => {
+    const s = await server();
+    s.state.seed({ email: 'erase@example.com' });
+    s.state.seed({ email: 'optout@example.com' });
+    const hash = (v: string) => createHash('sha256').update(v).digest('hex').slice(0, 12);
+    s.failNext('500', { count: 2 });
+    const [erase, withdraw, malformed] = await write(cfg(s, { concurrency: 1 }), [
+      { key: 'p1', op: 'delete', previous: { ref: 'email:erase@example.com' }, reason: 'deleted', erase: true },
+      { key: 'p2', op: 'withdraw', previous: { ref: 'email:optout@example.com' }, purpose: 'email_marketing' },
+      { key: 'p3', op: 'delete', previous: { ref: 'mail=someone@example.com' }, reason: 'deleted' },
+    ]);
+    expect(reasonOf(erase)).toBe(`delete of p1 (email sha256:${hash('erase@example.com')}): Brevo answered 500 internal_error: Internal server error`);
+    expect(reasonOf(withdraw)).toMatch(new RegExp(`^withdrawal of p2 \\(email sha256:${hash('optout@example.com')}\\): Brevo answered 500`));
+    expect(reasonOf(malformed)).toBe('delete of p3: previous ref of 24 characters names no Brevo contact (expected email:, ext_id: or sms:)');
+    expect([erase, withdraw, malformed].map(reasonOf).join(' ')).not.toMatch(/example\.com/);
   });
 
   it('events: POST /events with identifiers and event_date; a name Brevo refuses is permanent and never sent', async () => {

@@ -2,7 +2,7 @@ import type { DestinationContext, DestinationItem, WriteResult } from '../../cor
 import { IDENTIFIERS, type BrevoConfig } from './config.js';
 import { brevoErrorBody, classifyFailure, isNotFound, isSuccess, jsonOf } from './errors.js';
 import type { BrevoHttp, Exchange } from './http.js';
-import { contactBody, parseRef, wire, type ContactBody, type ContactKey } from './mapping.js';
+import { badRefLabel, contactBody, parseRef, refLabel, wire, type ContactBody, type ContactKey } from './mapping.js';
 
 type Ctx = DestinationContext<BrevoConfig>;
 const OK: WriteResult = { status: 'ok' };
@@ -45,7 +45,7 @@ async function getContact(http: BrevoHttp, ctx: Ctx, key: ContactKey, what: stri
  * it stays, keeping the suppression, and the blocklist is carried over).
  */
 async function changeKey(http: BrevoHttp, ctx: Ctx, body: ContactBody, old: ContactKey, what: string): Promise<WriteResult> {
-  const held = await getContact(http, ctx, old, `${what} (reading the previous contact ${old.kind}:${old.value})`);
+  const held = await getContact(http, ctx, old, `${what} (reading the previous contact ${refLabel(old)})`);
   if (held === null) return postContact(http, ctx, body, what);
   if ('failure' in held) return held.failure;
   const emailBlacklisted = body.emailBlacklisted ?? held.emailBlacklisted ?? false;
@@ -60,7 +60,7 @@ async function changeKey(http: BrevoHttp, ctx: Ctx, body: ContactBody, old: Cont
   if (isSuccess(put)) return OK;
   // The old contact vanished since the GET: create the new one.
   if (hasCode(put, 404, 'document_not_found')) return postContact(http, ctx, body, what);
-  if (!hasCode(put, 400, 'duplicate_parameter')) return classifyFailure(put, ctx, 'contacts', `${what} (moving ${old.kind}:${old.value})`);
+  if (!hasCode(put, 400, 'duplicate_parameter')) return classifyFailure(put, ctx, 'contacts', `${what} (moving ${refLabel(old)})`);
   const oldBlocked = held.emailBlacklisted === true || held.smsBlacklisted === true;
   if (oldBlocked) {
     // Keep the blocklisted old contact (and its ext_id); carry its suppression to the contact we now write.
@@ -68,7 +68,7 @@ async function changeKey(http: BrevoHttp, ctx: Ctx, body: ContactBody, old: Cont
     return postContact(http, ctx, { ...rest, emailBlacklisted: body.emailBlacklisted ?? (held.emailBlacklisted || undefined), smsBlacklisted: body.smsBlacklisted ?? (held.smsBlacklisted || undefined) }, what);
   }
   const del = await http.send({ budget: 'contacts', method: 'DELETE', ...contactPath(old) });
-  if (!isSuccess(del) && !isNotFound(del)) return classifyFailure(del, ctx, 'contacts', `${what} (removing the previous contact ${old.kind}:${old.value})`);
+  if (!isSuccess(del) && !isNotFound(del)) return classifyFailure(del, ctx, 'contacts', `${what} (removing the previous contact ${refLabel(old)})`);
   return postContact(http, ctx, body, what);
 }
 
@@ -95,7 +95,7 @@ export async function upsertContact(http: BrevoHttp, ctx: Ctx, item: Destination
 export async function withdrawContact(http: BrevoHttp, ctx: Ctx, item: DestinationItem): Promise<WriteResult> {
   const ref = item.previous?.ref;
   const key = ref ? parseRef(ref) : undefined;
-  if (!key) return { status: 'permanent', reason: `withdrawal of ${item.key}: previous ref ${JSON.stringify(ref ?? null)} names no Brevo contact (expected email:, ext_id: or sms:)` };
+  if (!key) return { status: 'permanent', reason: `withdrawal of ${item.key}: ${badRefLabel(ref)} names no Brevo contact (expected email:, ext_id: or sms:)` };
   const c = ctx.config;
   let body: Record<string, unknown>;
   if (item.purpose === c.consentPurposes.email) body = { emailBlacklisted: true };
@@ -109,7 +109,7 @@ export async function withdrawContact(http: BrevoHttp, ctx: Ctx, item: Destinati
   }
   const ex = await http.send({ budget: 'contacts', method: 'PUT', ...contactPath(key), body });
   if (isSuccess(ex) || isNotFound(ex)) return OK;
-  return classifyFailure(ex, ctx, 'contacts', `withdrawal of ${item.key} (${ref})`);
+  return classifyFailure(ex, ctx, 'contacts', `withdrawal of ${item.key} (${refLabel(key)})`);
 }
 
 /**
@@ -122,8 +122,8 @@ export async function withdrawContact(http: BrevoHttp, ctx: Ctx, item: Destinati
 export async function deleteContact(http: BrevoHttp, ctx: Ctx, item: DestinationItem): Promise<WriteResult> {
   const ref = item.previous?.ref;
   const key = ref ? parseRef(ref) : undefined;
-  if (!key) return { status: 'permanent', reason: `delete of ${item.key}: previous ref ${JSON.stringify(ref ?? null)} names no Brevo contact (expected email:, ext_id: or sms:)` };
-  const what = `delete of ${item.key} (${ref})`;
+  if (!key) return { status: 'permanent', reason: `delete of ${item.key}: ${badRefLabel(ref)} names no Brevo contact (expected email:, ext_id: or sms:)` };
+  const what = `delete of ${item.key} (${refLabel(key)})`;
   if (item.reason !== 'deleted') {
     const held = await getContact(http, ctx, key, what);
     if (held === null) return OK;

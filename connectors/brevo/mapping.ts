@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DestinationItem, ProfileDocument } from '../../core/plugin/types.js';
 import type { BrevoConfig, IdentifierKind } from './config.js';
 
@@ -19,6 +20,23 @@ export interface ContactKey {
 
 export function formatRef(key: ContactKey): string {
   return `${key.kind}:${key.value}`;
+}
+
+/**
+ * A contact as error reasons and logs name it: the kind and the first 12 hex
+ * digits of the SHA-256 of the value, never the address or number itself
+ * (reasons are logged and kept after `forget` has erased the person). An
+ * operator finds the contact with `printf %s 'a@b.c' | sha256sum | cut -c1-12`.
+ */
+export function refLabel(key: ContactKey): string {
+  return `${key.kind} sha256:${createHash('sha256').update(key.value).digest('hex').slice(0, 12)}`;
+}
+
+/** A `previous.ref` that names no contact, described without its value. */
+export function badRefLabel(ref: string | undefined): string {
+  if (ref === undefined || ref === '') return 'no previous ref';
+  const prefix = /^([a-z_]{1,16}):/i.exec(ref)?.[1];
+  return `previous ref ${prefix ? `"${prefix}:…"` : `of ${ref.length} characters`}`;
 }
 
 export function parseRef(ref: string): ContactKey | undefined {
