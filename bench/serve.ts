@@ -10,10 +10,11 @@ import { WRITE_KEY, trackingConfig } from '../core/serve/__fixtures__/tracking-c
 import { arg, fmt, timed } from './measure.js';
 
 /**
- * `npm run bench -- serve [--seconds N] [--connections N] [--durability fsync|process] [--ids seq|uuid] [--drain no] [--only single|batch]`: load from this
+ * `npm run bench -- serve [--seconds N] [--connections N] [--durability fsync|process] [--ids seq|uuid] [--drain no] [--only single|batch] [--fastify no]`: load from this
  * process (autocannon) against `tributary serve` running as a child process
  * with durable writes (group commit, synchronous=FULL), and in the same run
- * against a bare node:http child answering 200 without storing (the floor).
+ * against a bare node:http child answering 200 without storing (the floor),
+ * and a bare fastify 5 child doing the same after parsing the JSON body.
  * Two shapes: single-event `POST /v1/track`, and `POST /v1/batch` of 100 events.
  * Then the drain: one sync of the tracking source turns the stored events into
  * profiles, timed.
@@ -43,6 +44,20 @@ const http = require('node:http');
 const s = http.createServer((req, res) => { const c = []; req.on('data', (d) => c.push(d)); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":true}'); }); });
 s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
 process.on('SIGTERM', () => s.close(() => process.exit(0)));
+`;
+
+/**
+ * The framework the issue names: fastify 5 with its JSON body parser, answering
+ * 200 and storing nothing. Whether node:http is the faster base is measured by
+ * comparing this with BARE (and with tributary serve, which parses and stores too).
+ */
+const FASTIFY = (entry: string) => `
+const app = require(${JSON.stringify(entry)})({ logger: false, bodyLimit: 512 * 1024 });
+const ok = async () => ({ ok: true });
+app.post('/v1/track', ok);
+app.post('/v1/batch', ok);
+app.listen({ port: 0, host: '127.0.0.1' }).then(() => process.stdout.write(String(app.server.address().port) + '\\n'));
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 `;
 
 function child(args: string[], env: NodeJS.ProcessEnv, portFrom: 'stdout' | 'stderr'): Promise<{ proc: ChildProcess; port: number }> {
@@ -113,6 +128,8 @@ export async function run(args: string[]): Promise<void> {
   // `--only single|batch` runs one shape (for CPU profiles of one path).
   const only = arg(args, 'only', 'both');
   uuidIds = arg(args, 'ids', 'seq') === 'uuid';
+  // `--fastify no` skips the bare-fastify comparison.
+  const withFastify = arg(args, 'fastify', 'yes') !== 'no';
   const { dir, file } = trackingConfig({ serve: { port: 0, flushMs: 2, durability } });
   process.stdout.write(`serve benchmark: durability ${durability}, ${uuidIds ? 'random UUID' : 'sequential'} messageIds, ${seconds} s per run, ${connections} connections, autocannon in this process, servers in child processes\n`);
   try {
@@ -128,6 +145,19 @@ export async function run(args: string[]): Promise<void> {
     const floorSingle = only !== 'batch' ? await floorRun('floor (bare node:http) single', '/v1/track', single, 1) : none;
     const floorBatch = only !== 'single' ? await floorRun('floor (bare node:http) batch/100', '/v1/batch', batch100, 100) : none;
     await stop(bare.proc);
+    if (withFastify) {
+      // The same two shapes against bare fastify (JSON parsed, nothing stored): is a framework base faster than node:http?
+      const fast = await child(['-e', FASTIFY(require.resolve('fastify'))], {}, 'stdout');
+      const run = async (label: string, path: string, body: () => string, per: number) => {
+        const cpu = threadCpu(fast.proc.pid!);
+        const r = await load(fast.port, path, body, seconds, connections);
+        line(label, r, per);
+        cpuPerEvent(cpu, threadCpu(fast.proc.pid!), r['2xx'] * per);
+      };
+      if (only !== 'batch') await run('bare fastify 5 single', '/v1/track', single, 1);
+      if (only !== 'single') await run('bare fastify 5 batch/100', '/v1/batch', batch100, 100);
+      await stop(fast.proc);
+    }
 
     // SERVE_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) goes to the server process only.
     const serveArgs = [...(process.env.SERVE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), CLI, '--json-logs', 'serve', '--config', file, '--port', '0'];
