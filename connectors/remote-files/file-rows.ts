@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { FileRow } from '../file/read-files.js';
 import { readXlsx } from '../file/xlsx-reader.js';
@@ -25,6 +26,8 @@ export interface FileAttempt {
 export interface AttemptInput {
   /** The bytes from `entry.offset` (text) or from 0 (xlsx) to the listed size. */
   bytes: Readable;
+  /** With `spool: true`, the downloaded copy `bytes` reads: an XLSX is opened from it rather than copied again. */
+  spooledPath?: string;
   entry: RemoteFileEntry;
   config: RemoteStreamConfig;
   display: string;
@@ -101,14 +104,18 @@ export function xlsxAttempt(input: AttemptInput, size: number): FileAttempt {
       yield { kind: 'error', line: 0, reason: `${display}: empty file (0 bytes), not an XLSX workbook; file skipped`, raw: '' };
       return;
     }
-    yield* readXlsx({ stream: input.bytes }, {
-      display,
-      sheet: config.sheet,
-      headerRow: config.headerRow,
-      mergedHeader: config.mergedHeader,
-      cellErrors: config.cellErrors,
-      onWarning: input.onWarning,
-    });
+    const options = { display, sheet: config.sheet, headerRow: config.headerRow, mergedHeader: config.mergedHeader, cellErrors: config.cellErrors, onWarning: input.onWarning };
+    if (input.spooledPath === undefined) {
+      yield* readXlsx({ stream: input.bytes }, options);
+    } else {
+      input.bytes.destroy();
+      const handle = await open(input.spooledPath, 'r');
+      try {
+        yield* readXlsx({ handle, size: (await handle.stat()).size }, options);
+      } finally {
+        await handle.close();
+      }
+    }
     if (failure !== undefined) throw new XlsxStreamFailure(failure);
   }
   let n = 0;

@@ -174,7 +174,7 @@ async function* readStream(
           ctx.logger.debug(`stream ${name}: spooled ${display} to ${spooled.path}`, { bytes: spooled.bytes });
           bytes = spooled.open();
         }
-        const input = { bytes, entry, config: stream.config, display, logger: ctx.logger, onWarning: warn };
+        const input = { bytes, spooledPath: spooled?.path, entry, config: stream.config, display, logger: ctx.logger, onWarning: warn };
         const attempt = format === 'xlsx' ? xlsxAttempt(input, file.size) : textAttempt(input, format);
         for await (const row of attempt.rows) {
           const line = attempt.accept(row);

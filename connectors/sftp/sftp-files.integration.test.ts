@@ -175,14 +175,19 @@ describe('sftp: spool', () => {
     await writePeopleWorkbook(join(root, dir, 'b.xlsx'), Array.from({ length: 30 }, (_, i) => ({ id: i + 1, email: `p${i + 1}@shop.test` })));
     const streamed = await run(config({ path: dir }), stream('*'));
     const paths = new Set<string>();
+    const tempNames: string[] = [];
     const spooled = await run(config({ path: dir, spool: true }), stream('*'), undefined, (m, logs) => {
       if (m.type !== 'record') return;
       const p = spooledPath(logs.slice(-50).reverse());
       expect(p).toBeDefined();
       expect(existsSync(p!)).toBe(true);
       paths.add(p!);
+      // The spooled workbook is opened where it was downloaded, not copied to a second temp file.
+      if (m.origin?.includes('b.xlsx')) tempNames.push(...readdirSync(tmp));
     });
     expect(paths.size).toBe(2);
+    expect(tempNames.length).toBeGreaterThan(0);
+    expect(tempNames.filter((n) => !n.startsWith('tributary-spool-'))).toEqual([]);
     expect(statSync(join(root, dir, 'a.csv')).size).toBeGreaterThan(0);
     for (const p of paths) expect(existsSync(p)).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);
