@@ -20,7 +20,7 @@ export async function trainCommandAction(booted: Booted, opts: { dryRun: boolean
   if (!opts.json) {
     w(`trained on ${out.records} records, ${m.pairs} candidate pairs, in ${out.seconds.toFixed(2)} s`);
     for (const r of out.perRule) w(`  rule ${r.rule}: ${r.pairs} pairs, EM ${r.converged ? 'converged' : 'did NOT converge'} after ${r.iterations} iterations`);
-    w(`match share among candidate pairs (lambda): ${m.lambda.toFixed(4)}`);
+    w(`match share among candidate pairs (lambda): ${m.lambda.toFixed(4)}${m.prior !== undefined ? `; among all pairs (the prior of every score): ${m.prior.toExponential(2)}` : ''}`);
     for (const c of m.comparisons) w(`  ${c.name}: ${c.levels.map((l, i) => `${l} m=${c.m[i].toFixed(3)} u=${c.u[i].toExponential(2)}`).join('; ')}`);
     if (out.unexpectedValues) w(`${out.unexpectedValues} trait value(s) of an unexpected type were compared as missing`);
   }
