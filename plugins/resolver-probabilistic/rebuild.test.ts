@@ -68,9 +68,9 @@ async function modelOf(store: SqliteStore): Promise<MatchModel> {
   return JSON.parse((await store.latestMatchModel(RESOLVER_ID))!.body) as MatchModel;
 }
 
-async function rebuild(store: SqliteStore, dryRun: boolean) {
+async function rebuild(store: SqliteStore, dryRun: boolean, model?: MatchModel) {
   const resolver = new ProbabilisticResolver();
-  resolver.useModel(await modelOf(store));
+  resolver.useModel(model ?? (await modelOf(store)));
   return rebuildResolution({ store, resolver, rules, logger: quiet, dryRun, destinations: [], now: () => new Date('2026-12-02T10:00:00Z') });
 }
 
@@ -107,6 +107,20 @@ describe('resolve --rebuild with the probabilistic resolver (SQLite store file)'
     for (const l of total) expect(profileOf.get(l.recordKey)).toBe(profileOf.get(l.otherRecordKey));
     await rebuild(store, false);
     expect(store.allProbabilisticLinks().length).toBe(total.length);
+    await store.close();
+  });
+
+  it('a dry run with another model lists the profiles it would split, and changes nothing', async () => {
+    const store = await storeBeforeModel();
+    await rebuild(store, false);
+    const merged = new Map((await store.dumpResolution()).recordProfiles);
+    // A model under which hardly any pair is a match (prior 1e-30): the profiles the first one joined fall apart.
+    const sceptic = { ...(await modelOf(store)), version: 2, prior: 1e-30 };
+    const report = await rebuild(store, true, sceptic);
+    expect(report.merges).toEqual([]);
+    expect(report.splits.length).toBeGreaterThan(100);
+    expect(report.profilesAfter).toBeGreaterThan(report.profilesBefore);
+    expect(new Map((await store.dumpResolution()).recordProfiles)).toEqual(merged);
     await store.close();
   });
 });

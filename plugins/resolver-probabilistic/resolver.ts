@@ -160,7 +160,7 @@ export class ProbabilisticResolver implements Resolver {
         }
       }
     }
-    if (refusedPairNames) ctx.logger.info('probabilistic: links refused because the two records name different given names (nameGuard)', { links: refusedPairNames });
+    if (refusedPairNames) ctx.logger.info('probabilistic: links refused because the two records name different given names, or one names none (nameGuard)', { links: refusedPairNames });
     if (!links.length) return det;
 
     // Only profiles a link touches matter from here on: loading every candidate's would cost more than the scoring.
