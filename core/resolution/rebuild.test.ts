@@ -88,7 +88,7 @@ describe('resolve --rebuild', () => {
 
     const loose = await start(config(dir, { limits: { email: 3 } }));
     const report = await loose.engine.rebuild(false);
-    expect(report.merges).toEqual([{ keep: ann, absorb: [marc] }]);
+    expect(report.merges).toEqual([{ keep: ann, absorb: [marc], probabilistic: [] }]);
     expect(await loose.store.resolveProfileId(marc)).toBe(ann);
     const ex = await loose.store.explain(ann);
     expect(ex.merges).toEqual([expect.objectContaining({ survivor: ann, absorbed: marc, rule: 'rebuild' })]);

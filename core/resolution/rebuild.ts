@@ -4,14 +4,17 @@ import type { Logger } from '../plugin/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MergeEvent } from './types.js';
 import type { ProfileStore } from '../store/types.js';
-import type { ProfileState, Resolver } from './types.js';
+import type { ProbabilisticLink, ProfileState, Resolver } from './types.js';
 
 export interface RebuildReport {
   records: number;
   profilesBefore: number;
   profilesAfter: number;
-  /** New profiles that join records of several current profiles: id kept -> ids absorbed. */
-  merges: Array<{ keep: string; absorb: string[] }>;
+  /**
+   * New profiles that join records of several current profiles: id kept -> ids absorbed;
+   * `probabilistic` lists the absorbed ids a probabilistic link joined (no identifier).
+   */
+  merges: Array<{ keep: string; absorb: string[]; probabilistic: string[] }>;
   /** Current profiles whose records end up in several profiles: id -> how many parts. */
   splits: Array<{ profile: string; parts: number; newIds: string[] }>;
   applied: boolean;
@@ -88,15 +91,25 @@ async function rebuildUnlocked(opts: RebuildOptions): Promise<RebuildReport> {
     const merges: RebuildReport['merges'] = [];
     const mergeEvents: MergeEvent[] = [];
     const at = now().toISOString();
+    const probabilisticLinks = scratch.allProbabilisticLinks();
+    const joinedBy = probabilisticJoins(probabilisticLinks, oldOf, snap.recordProfiles);
     for (const p of snap.profiles) {
       const claimants = (claims.get(p.id) ?? []).sort((a, b) => created(a).localeCompare(created(b)) || firstSeen.get(a)! - firstSeen.get(b)!);
       const keep = claimants[0] ?? newProfileId();
       finalOf.set(p.id, keep);
       if (claimants.length > 1) {
-        merges.push({ keep, absorb: claimants.slice(1) });
-        for (const a of claimants.slice(1)) {
+        const merge = { keep, absorb: claimants.slice(1), probabilistic: [] as string[] };
+        merges.push(merge);
+        for (const a of merge.absorb) {
           aliases.set(a, keep);
-          mergeEvents.push({ survivor: keep, absorbed: a, recordKey: oldestRecord.get(a)!, identifierKey: '', rule: 'rebuild', at });
+          // Made by a probabilistic link: the history says so and names the linked record, as a sync's merge does (explain shows the evidence).
+          const link = joinedBy.get(a);
+          if (link) merge.probabilistic.push(a);
+          mergeEvents.push(
+            link
+              ? { survivor: keep, absorbed: a, recordKey: link.mine, identifierKey: `probabilistic\u0000${link.other}`, rule: 'probabilistic', at }
+              : { survivor: keep, absorbed: a, recordKey: oldestRecord.get(a)!, identifierKey: '', rule: 'rebuild', at },
+          );
         }
       }
     }
@@ -142,6 +155,8 @@ async function rebuildUnlocked(opts: RebuildOptions): Promise<RebuildReport> {
         refused: snap.refused.map((r) => ({ ...r, profiles: r.profiles.map(mapId) })),
         aliases,
         merges: mergeEvents,
+        // The links of the previous partition go; the rebuild's own justify the profiles it made.
+        probabilisticLinks,
       },
       opts.destinations,
     );
@@ -150,4 +165,25 @@ async function rebuildUnlocked(opts: RebuildOptions): Promise<RebuildReport> {
   } finally {
     await scratch.close();
   }
+}
+
+/**
+ * Old profile -> a probabilistic link (made during the rebuild) between one of its
+ * records and a record of another old profile that lands in the same new profile:
+ * the link that made that old profile part of the merge.
+ */
+function probabilisticJoins(
+  links: ProbabilisticLink[],
+  oldOf: Map<string, string>,
+  newOf: Map<string, string>,
+): Map<string, { mine: string; other: string }> {
+  const out = new Map<string, { mine: string; other: string }>();
+  for (const l of links) {
+    const a = oldOf.get(l.recordKey);
+    const b = oldOf.get(l.otherRecordKey);
+    if (!a || !b || a === b || newOf.get(l.recordKey) !== newOf.get(l.otherRecordKey)) continue;
+    if (!out.has(a)) out.set(a, { mine: l.recordKey, other: l.otherRecordKey });
+    if (!out.has(b)) out.set(b, { mine: l.otherRecordKey, other: l.recordKey });
+  }
+  return out;
 }

@@ -70,6 +70,28 @@ export function saveProbabilisticLinks(db: Database.Database, links: Probabilist
   for (const l of links) ins.run(l.recordKey, l.otherRecordKey, l.probability, l.modelVersion, JSON.stringify(l.evidence), l.at);
 }
 
+/** Every stored probabilistic link, oldest first (a rebuild reads its scratch store's). */
+export function allProbabilisticLinks(db: Database.Database): ProbabilisticLink[] {
+  return (db.prepare('SELECT * FROM probabilistic_links ORDER BY seq').all() as Row[]).map(linkOfRow);
+}
+
+/** Called inside replaceResolution's transaction: the links of the previous partition go, the rebuild's stay. */
+export function replaceProbabilisticLinks(db: Database.Database, links: ProbabilisticLink[]): void {
+  db.exec('DELETE FROM probabilistic_links');
+  saveProbabilisticLinks(db, links);
+}
+
+function linkOfRow(r: Row): ProbabilisticLink {
+  return {
+    recordKey: r.record_key as string,
+    otherRecordKey: r.other_record_key as string,
+    probability: Number(r.probability),
+    modelVersion: Number(r.model_version),
+    evidence: JSON.parse(r.evidence as string) as ProbabilisticLink['evidence'],
+    at: r.at as string,
+  };
+}
+
 /** The probabilistic links that touch any record of this profile, newest first. */
 export function probabilisticLinksOfProfile(db: Database.Database, profileId: string): ProbabilisticLink[] {
   const rows = db
@@ -78,14 +100,7 @@ export function probabilisticLinksOfProfile(db: Database.Database, profileId: st
          OR l.other_record_key IN (SELECT key FROM records WHERE profile_id = ?) ORDER BY l.seq DESC`,
     )
     .all(profileId, profileId) as Row[];
-  return rows.map((r) => ({
-    recordKey: r.record_key as string,
-    otherRecordKey: r.other_record_key as string,
-    probability: Number(r.probability),
-    modelVersion: Number(r.model_version),
-    evidence: JSON.parse(r.evidence as string) as ProbabilisticLink['evidence'],
-    at: r.at as string,
-  }));
+  return rows.map(linkOfRow);
 }
 
 /** Saves the next version of a resolver's model; returns that version. */

@@ -234,6 +234,11 @@ export class SqliteStore implements ProfileStore {
     return blocking.probabilisticLinksOfProfile(this.db, profileId);
   }
 
+  /** Every stored probabilistic link (a rebuild reads its scratch store's). */
+  allProbabilisticLinks(): ProbabilisticLink[] {
+    return blocking.allProbabilisticLinks(this.db);
+  }
+
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     await this.whenUnlocked(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
@@ -438,6 +443,7 @@ export class SqliteStore implements ProfileStore {
       for (const [key, id] of r.presented) s.insertPresented.run(key, id);
       for (const f of r.refused) s.insertRefused.run(f.recordKey, f.identifierKey, JSON.stringify(f.profiles), f.reason, f.at);
       for (const [alias, id] of r.aliases) s.insertAlias.run(alias, id);
+      if (r.probabilisticLinks) blocking.replaceProbabilisticLinks(this.db, r.probabilisticLinks);
       for (const m of r.merges) {
         s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
         for (const d of destinations) {

@@ -1,7 +1,7 @@
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import type { PrivacyLedger } from '../privacy/forget-types.js';
-import type { IdentityGraph, MergeEvent, ProfileState, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision } from '../resolution/types.js';
+import type { IdentityGraph, MergeEvent, ProfileState, RefusedMerge, ResolutionResult, StoredRecord, LinkDecision, ProbabilisticLink } from '../resolution/types.js';
 import type { InboxReader } from '../serve/contract.js';
 
 export interface DeadLetterInput {
@@ -161,6 +161,8 @@ export interface ResolutionSnapshot {
   aliases: Map<string, string>;
   /** Merge events to append (a rebuild records the merges it made). */
   merges: MergeEvent[];
+  /** Optional: when given, the probabilistic links stored are replaced by these (a rebuild carries its resolver's evidence). */
+  probabilisticLinks?: ProbabilisticLink[];
 }
 
 /** `profiles explain`: per purpose, the value that stands, where it came from, and every statement. */

@@ -20,7 +20,7 @@ export async function trainCommandAction(booted: Booted, opts: { dryRun: boolean
   if (!opts.json) {
     w(`trained on ${out.records} records, ${m.pairs} candidate pairs, in ${out.seconds.toFixed(2)} s`);
     for (const r of out.perRule) w(`  rule ${r.rule}: ${r.pairs} pairs, EM ${r.converged ? 'converged' : 'did NOT converge'} after ${r.iterations} iterations`);
-    w(`match share among candidate pairs (lambda): ${m.lambda.toFixed(4)}`);
+    w(`match share among candidate pairs (lambda): ${m.lambda.toFixed(4)}${m.prior !== undefined ? `; among all pairs (the prior of every score): ${m.prior.toExponential(2)}` : ''}`);
     for (const c of m.comparisons) w(`  ${c.name}: ${c.levels.map((l, i) => `${l} m=${c.m[i].toFixed(3)} u=${c.u[i].toExponential(2)}`).join('; ')}`);
     if (out.unexpectedValues) w(`${out.unexpectedValues} trait value(s) of an unexpected type were compared as missing`);
   }
@@ -50,7 +50,7 @@ export async function trainCommandAction(booted: Booted, opts: { dryRun: boolean
   }
   w(`dry run with the new model: ${r.records} records: ${r.profilesBefore} profiles -> ${r.profilesAfter}`);
   w(`${r.merges.length} profile(s) would absorb others:`);
-  for (const x of r.merges.slice(0, 50)) w(`  ${x.keep} <- ${x.absorb.join(', ')}`);
+  for (const x of r.merges.slice(0, 50)) w(`  ${x.keep} <- ${x.absorb.map((a) => (x.probabilistic.includes(a) ? `${a} (probabilistic)` : a)).join(', ')}`);
   w(`${r.splits.length} profile(s) would split:`);
   for (const x of r.splits.slice(0, 50)) w(`  ${x.profile} -> ${x.parts} parts`);
   w('nothing was saved; run without --dry-run to save the model');
@@ -58,11 +58,15 @@ export async function trainCommandAction(booted: Booted, opts: { dryRun: boolean
 
 /**
  * A rebuild resolves into a scratch store that holds no model: hand the stored
- * model to the registered probabilistic resolver first.
+ * model (the latest version) to the registered probabilistic resolver first.
+ * Returns the model handed over, if any.
  */
-export async function primeProbabilistic(booted: Booted): Promise<void> {
-  if (booted.loaded.config.resolution.resolver !== RESOLVER_ID) return;
+export async function primeProbabilistic(booted: Booted): Promise<MatchModel | undefined> {
+  if (booted.loaded.config.resolution.resolver !== RESOLVER_ID) return undefined;
   const resolver = booted.registry.resolver(RESOLVER_ID);
   const stored = await booted.store.latestMatchModel?.(RESOLVER_ID);
-  if (resolver instanceof ProbabilisticResolver && stored) resolver.useModel(JSON.parse(stored.body) as MatchModel);
+  if (!(resolver instanceof ProbabilisticResolver) || !stored) return undefined;
+  const model = JSON.parse(stored.body) as MatchModel;
+  resolver.useModel(model);
+  return model;
 }

@@ -11,7 +11,8 @@
  * so the order links arrive in does not change the result much.
  */
 
-import { addEvidence, compareEvidence, type NameEvidence } from '../../core/resolution/name-guard.js';
+import { addEvidence, type NameEvidence } from '../../core/resolution/name-guard.js';
+import { givenConflict } from './names.js';
 
 export interface Link {
   a: number;
@@ -106,7 +107,7 @@ export function clusterLinks(input: ClusterInput): ClusterOutput {
     if (!input.names) return false;
     const hasGiven = (e?: NameEvidence) => !!e && Object.keys(e.given).length > 0;
     if (input.requireGivenName && (!hasGiven(x) || !hasGiven(y))) return true;
-    return !!x && !!y && !compareEvidence(x, y).ok;
+    return !!x && !!y && hasGiven(x) && hasGiven(y) && givenConflict(x, y);
   };
   if (input.initial) {
     const first = new Map<string, number>();

@@ -1,4 +1,4 @@
-import { jaroWinkler } from '@skyra/jaro-winkler';
+import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import type { ComparisonConfig } from './config.js';
 
 /**
@@ -106,7 +106,7 @@ function compareDate(x: string, y: string): number {
   return 3;
 }
 
-/** Jaro-Winkler similarity (the @skyra/jaro-winkler implementation). */
+/** Jaro-Winkler similarity (talisman's, the implementation the name guard in core uses). */
 export function similarity(a: string, b: string): number {
   return jaroWinkler(a, b);
 }

@@ -1,7 +1,7 @@
 import { checkBlockingSize, estimatePairs, pairsFromBlocks } from './blocking.js';
 import { clusterLinks, type Link } from './cluster.js';
 import type { ProbabilisticConfig } from './config.js';
-import { groupNames, namesConflict, recordNames } from './names.js';
+import { groupNames, linkRefusal, recordNames } from './names.js';
 import { levelMatrix, prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
 import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
 
@@ -69,7 +69,7 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
     if (probability < cfg.reviewThreshold) continue;
     const score = scoreLevels(model, Array.from(levels.subarray(p * K, p * K + K)), prepared.records[a].values);
     // Two records naming two people (twins, a household) never link: a match-level pair goes to review instead.
-    const conflict = probability >= cfg.matchThreshold && namesConflict(names[a], names[b], cfg.nameGuard !== false && cfg.nameGuard.familyMustAgree);
+    const conflict = probability >= cfg.matchThreshold && linkRefusal(names[a], names[b], cfg.nameGuard) !== undefined;
     if (conflict) refusedPairNames++;
     (probability >= cfg.matchThreshold && !conflict ? matches : review).push({ a, b, probability, score });
   }

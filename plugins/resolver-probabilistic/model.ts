@@ -34,8 +34,17 @@ export interface MatchModel {
   /** Comparisons whose exact agreement came out no likelier among matches than among non-matches. */
   unseparated?: string[];
   iterations: number;
-  /** Prior share of matches among candidate pairs. */
+  /** Share of matches among candidate pairs (EM's estimate): shown, not used to score. */
   lambda: number;
+  /**
+   * Share of matches among all pairs of records: the prior a pair's score starts
+   * from. u comes from random pairs, so the prior must be a random pair's too;
+   * starting from the candidate share instead counts the blocking agreement twice
+   * (once in lambda, once in the weights), and two namesakes born in the same year
+   * then need little more than their names to link. Models saved before this field
+   * existed score from lambda.
+   */
+  prior?: number;
   comparisons: ComparisonModel[];
   /** comparison name -> value -> share of records carrying it (values seen at least twice). */
   tf: Record<string, Record<string, number>>;
@@ -219,6 +228,16 @@ function initialM(levels: number): number[] {
   return m;
 }
 
+/**
+ * The matches EM expects among the candidate pairs, as a share of all pairs of
+ * `records` records (blocking is taken to miss no match: its recall bounds this).
+ */
+export function pairPrior(lambda: number, candidatePairs: number, records: number): number {
+  const all = (records * (records - 1)) / 2;
+  if (all <= 0) return lambda;
+  return Math.min(lambda, Math.max((lambda * candidatePairs) / all, 1e-12));
+}
+
 export interface TrainResult {
   model: MatchModel;
   /** Per blocking rule: iterations and whether its EM converged. */
@@ -283,6 +302,7 @@ export function train(
     ...(unseparated.length ? { unseparated } : {}),
     iterations,
     lambda: fit.lambda,
+    prior: pairPrior(fit.lambda, all.length, prepared.length),
     comparisons: cfg.comparisons.map((c, k) => ({ name: comparisonName(c), trait: c.trait, levels: levelLabels(c), m: m[k], u: u[k], termFrequency: c.termFrequency })),
     tf: termFrequencies(prepared, cfg),
     tfFloor: 1 / Math.max(prepared.length, 1),

@@ -1,4 +1,4 @@
-import { addEvidence, compareEvidence, familyName, givenName, type NameEvidence } from '../../core/resolution/name-guard.js';
+import { addEvidence, compareEvidence, compareGiven, editDistance, familyName, givenName, type NameEvidence } from '../../core/resolution/name-guard.js';
 import type { ProbabilisticConfig } from './config.js';
 
 /** The given and family name one record carries, as the guard compares them (folded). */
@@ -50,9 +50,46 @@ export function groupNames(
  */
 export function namesConflict(a: NameEvidence | undefined, b: NameEvidence | undefined, familyMustAgree = true): boolean {
   if (!a || !b || !Object.keys(a.given).length || !Object.keys(b.given).length) return false;
-  if (!compareEvidence(a, b).ok) return true;
+  if (givenConflict(a, b)) return true;
   // Both records swapped alike ("Dubois Chloé", "Dubois Julie") meet on the family name read as given:
   // the family names, compared the same way (typos, swaps), must agree too when both are there.
   if (!familyMustAgree || !Object.keys(a.family).length || !Object.keys(b.family).length) return false;
   return !compareEvidence({ given: a.family, family: a.given }, { given: b.family, family: b.given }).ok;
+}
+
+/**
+ * One name plus a letter or two (Julie / Julien, Louis / Louise, Paul / Paula): the
+ * core guard reads it as a short form, but it is mostly the feminine and masculine
+ * form of one name, twins and siblings included.
+ */
+function genderedForm(a: string, b: string): boolean {
+  const [s, l] = a.length <= b.length ? [a, b] : [b, a];
+  return s.length >= 3 && l.length - s.length <= 2 && l.length > s.length && l.startsWith(s);
+}
+
+/**
+ * Given names that cannot be one person's, for a link that no identifier backs.
+ * Stricter than the core guard, which decides merges through a shared email or
+ * phone: with nothing but the traits behind a link, names two edits apart (the
+ * core's "close": Marie / Mathieu, Charlie / Arhie) or a gendered form are two
+ * names; one typo (Anna / Annx), a nickname, an initial or a swap is one.
+ */
+export function givenConflict(a: NameEvidence, b: NameEvidence): boolean {
+  const c = compareEvidence(a, b);
+  if (!c.ok) return true;
+  if (c.level === 'close') return !c.pair || editDistance(c.pair[0], c.pair[1], 1) > 1;
+  return c.level === 'alias' && !!c.pair && compareGiven(c.pair[0], c.pair[1]) === 'alias' && genderedForm(c.pair[0], c.pair[1]);
+}
+
+/**
+ * Why the guard refuses a link between two records, or undefined when it allows it:
+ * `no-given` when `requireGivenName` is on and a record has no given name (at a
+ * household's address it could be anyone there), `names` when the two records name
+ * two people (namesConflict).
+ */
+export function linkRefusal(a: NameEvidence | undefined, b: NameEvidence | undefined, guard: ProbabilisticConfig['nameGuard']): 'names' | 'no-given' | undefined {
+  if (guard === false) return undefined;
+  const hasGiven = (e?: NameEvidence) => !!e && Object.keys(e.given).length > 0;
+  if (guard.requireGivenName && (!hasGiven(a) || !hasGiven(b))) return 'no-given';
+  return namesConflict(a, b, guard.familyMustAgree) ? 'names' : undefined;
 }

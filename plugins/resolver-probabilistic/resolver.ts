@@ -5,7 +5,7 @@ import type { IdentityGraph, ProbabilisticLink, ProfileState, ResolutionResult, 
 import { parseIdentifierKey, recordKey, type CanonicalRecord } from '../../core/schema/canonical.js';
 import { clusterLinks, type Link } from './cluster.js';
 import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
-import { groupNames, namesConflict, recordNames } from './names.js';
+import { groupNames, linkRefusal, recordNames } from './names.js';
 import { prepareRecords, type MatchModel, type PreparedRecord } from './model.js';
 import { BoundedScorer, scoreLevels, type PairScore } from './score.js';
 
@@ -151,7 +151,7 @@ export class ProbabilisticResolver implements Resolver {
           if (nodes[i].profile === nodes[j].profile) continue;
           const scored = scorer.score(nodes[i].prepared, nodes[j].prepared);
           if (scored && scored.probability >= cfg.matchThreshold) {
-            if (namesConflict(names[i], names[j], cfg.nameGuard !== false && cfg.nameGuard.familyMustAgree)) {
+            if (linkRefusal(names[i], names[j], cfg.nameGuard)) {
               refusedPairNames++;
               continue;
             }
@@ -160,7 +160,7 @@ export class ProbabilisticResolver implements Resolver {
         }
       }
     }
-    if (refusedPairNames) ctx.logger.info('probabilistic: links refused because the two records name different given names (nameGuard)', { links: refusedPairNames });
+    if (refusedPairNames) ctx.logger.info('probabilistic: links refused because the two records name different given names, or one names none (nameGuard)', { links: refusedPairNames });
     if (!links.length) return det;
 
     // Only profiles a link touches matter from here on: loading every candidate's would cost more than the scoring.

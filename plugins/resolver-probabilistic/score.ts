@@ -32,9 +32,10 @@ function levelWeight(model: MatchModel, k: number, level: number, value: string 
 }
 
 export function scoreLevels(model: MatchModel, levels: number[], values: Array<string | undefined>): PairScore {
-  let weight = Math.log2(model.lambda / (1 - model.lambda));
+  let weight = priorWeight(model);
   // The prior comes first, so the weights listed add up to the total.
-  const evidence: ComparisonEvidence[] = [{ comparison: 'prior', level: `match share ${model.lambda.toFixed(4)}`, weight }];
+  const share = model.prior ?? model.lambda;
+  const evidence: ComparisonEvidence[] = [{ comparison: 'prior', level: `match share ${share < 0.001 ? share.toExponential(2) : share.toFixed(4)}${model.prior === undefined ? '' : ' of all pairs'}`, weight }];
   levels.forEach((l, k) => {
     const c = model.comparisons[k];
     if (l === MISSING) {
@@ -52,9 +53,10 @@ export function scorePair(cfg: ProbabilisticConfig, model: MatchModel, a: Prepar
   return scoreLevels(model, pairLevels(cfg, a, b), a.values);
 }
 
-/** Prior log-odds as one more line of an explanation. */
+/** Prior log-odds of a match: the share among all pairs (models saved before it existed: among candidate pairs). */
 export function priorWeight(model: MatchModel): number {
-  return Math.log2(model.lambda / (1 - model.lambda));
+  const p = model.prior ?? model.lambda;
+  return Math.log2(p / (1 - p));
 }
 
 /**
@@ -66,7 +68,7 @@ export function weightTable(model: MatchModel): number[][] {
 }
 
 export function fastProbability(model: MatchModel, table: number[][], levels: Int8Array, offset: number, values: Array<string | undefined>): number {
-  let w = Math.log2(model.lambda / (1 - model.lambda));
+  let w = priorWeight(model);
   for (let k = 0; k < table.length; k++) {
     const l = levels[offset + k];
     if (l === MISSING) continue;
@@ -96,7 +98,7 @@ export class BoundedScorer {
     floor: number,
   ) {
     this.table = weightTable(model);
-    this.prior = Math.log2(model.lambda / (1 - model.lambda));
+    this.prior = priorWeight(model);
     this.floorWeight = Math.log2(floor / (1 - floor));
     this.order = cfg.comparisons.map((_, k) => k).sort((x, y) => COST[cfg.comparisons[x].kind] - COST[cfg.comparisons[y].kind]);
   }

@@ -27,7 +27,7 @@ export function resolveCommand(): Command {
         }
         if (!opts.rebuild) throw new ConfigError('nothing to do: pass --rebuild (with --dry-run to preview), --train or --show-rules');
         await withEngine(cmd, async (booted) => {
-          await primeProbabilistic(booted);
+          const model = await primeProbabilistic(booted);
           const r = await booted.engine.rebuild(!!opts.dryRun);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -35,8 +35,9 @@ export function resolveCommand(): Command {
           }
           const w = (s: string) => process.stdout.write(`${s}\n`);
           w(`${r.applied ? 'rebuilt' : 'dry run:'} ${r.records} records: ${r.profilesBefore} profiles -> ${r.profilesAfter}`);
+          if (model) w(`probabilistic resolver, model version ${model.version} (trained ${model.trainedAt}); "(probabilistic)" marks a profile joined by a probabilistic link`);
           w(`${r.merges.length} profile(s) ${r.applied ? 'absorbed others' : 'would absorb others'}:`);
-          for (const m of r.merges.slice(0, 50)) w(`  ${m.keep} <- ${m.absorb.join(', ')}`);
+          for (const m of r.merges.slice(0, 50)) w(`  ${m.keep} <- ${m.absorb.map((a) => (m.probabilistic.includes(a) ? `${a} (probabilistic)` : a)).join(', ')}`);
           w(`${r.splits.length} profile(s) ${r.applied ? 'split' : 'would split'}:`);
           for (const s of r.splits.slice(0, 50)) w(`  ${s.profile} -> ${s.parts} parts (${s.newIds.join(', ')})`);
           if (r.merges.length > 50 || r.splits.length > 50) w('  ... (use --json for the full list)');
