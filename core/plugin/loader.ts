@@ -146,6 +146,8 @@ export class PluginRegistry {
   /** `kind:id` -> the built-in that declares it in its manifest, imported on first need. */
   private readonly declared = new Map<string, DeclaredPlugin>();
   private readonly attempted = new Set<string>();
+  /** `kind:id` -> name of the plugin that provides it, for messages about a misbehaving connector. */
+  private readonly providers = new Map<string, string>();
 
   constructor(private readonly container?: Container) {}
 
@@ -213,7 +215,12 @@ export class PluginRegistry {
         seen.add(item.id);
       }
     }
-    for (const [map, , items] of groups) for (const item of items) map.set(item.id, item);
+    for (const [map, what, items] of groups) {
+      for (const item of items) {
+        map.set(item.id, item);
+        this.providers.set(`${kindOf[what]}:${item.id}`, def.name);
+      }
+    }
     if (this.container) {
       def.sources?.forEach((s) => this.container!.bind(TOKENS.SourceConnector).toConstantValue(s).whenNamed(s.id));
       def.destinations?.forEach((d) => this.container!.bind(TOKENS.DestinationConnector).toConstantValue(d).whenNamed(d.id));
@@ -222,6 +229,12 @@ export class PluginRegistry {
     }
     this.plugins.push({ name: def.name, version: def.version, file });
     if (typeof def.validateConfig === 'function') this.configChecks.push(def.validateConfig);
+  }
+
+  /** The plugin that provides `kind` `id`, as `connector "x" (plugin y)` for messages. */
+  describe(kind: ContributionKind, id: string): string {
+    const p = this.providers.get(`${kind}:${id}`);
+    return p && p !== id ? `connector "${id}" (plugin ${p})` : `connector "${id}"`;
   }
 
   /** Run every plugin's validateConfig on the loaded YAML; the first ConfigError propagates. */
