@@ -5,7 +5,8 @@ import { ConfigError } from './errors.js';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { collectConnectorSecrets } from './config/connector-secrets.js';
 import { Engine } from './engine/engine.js';
-import { PluginRegistry, builtInPluginFiles, resolvePluginSpecifier } from './plugin/loader.js';
+import { PluginRegistry, declareBuiltIns, resolvePluginSpecifier } from './plugin/loader.js';
+import { configNeeds } from './plugin/loader-manifest.js';
 import type { Logger } from './plugin/types.js';
 import type { PluginDefinition } from './plugin/define-plugin.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -65,7 +66,8 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   const logger = opts.logger ?? consoleLogger({ level: opts.logLevel ?? 'info', json: opts.jsonLogs ?? false, redactor });
   const container = new Container();
   const registry = new PluginRegistry(container);
-  for (const f of builtInPluginFiles()) await registry.loadFile(f);
+  // Built-ins with a manifest are imported below only if the config names them: a csv-only config loads no database driver.
+  await declareBuiltIns(registry);
   const configDir = configDirOf(loaded);
   loaded.config.plugins.forEach((spec, i) => {
     try {
@@ -76,6 +78,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   });
   for (const spec of loaded.config.plugins) await registry.loadFile(resolvePluginSpecifier(spec, configDir));
   for (const p of opts.plugins ?? []) registry.add(p, `(in-process) ${p.name}`);
+  await registry.needAll(configNeeds(loaded));
   for (const b of registry.broken) logger.warn(`plugin refused: ${b.file}: ${b.error}`);
   collectConnectorSecrets(loaded, registry, logger);
   registry.validateConfig(loaded);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { retentionSchema } from '../privacy/retention-config.js';
+import { destinationTimeoutsSchema, globalTimeoutsSchema, sourceTimeoutsSchema } from './timeouts.js';
 
 /**
  * The one source of truth for tributary.yaml: validated at load time, the
@@ -88,6 +89,7 @@ export const sourceSchema = z
     schedule: cron.optional(),
     batchSize: z.number().int().min(1).max(100_000).default(5000),
     retry: retrySchema.prefault({}),
+    timeouts: sourceTimeoutsSchema.optional(),
     streams: z.array(streamSchema).min(1, 'expected at least one stream'),
     retention: retentionSchema.optional(),
   })
@@ -145,6 +147,7 @@ export const destinationSchema = z
       .optional()
       .describe("Request budget ({ perSecond, perHour }), or one per named budget of the connector; default: the vendor's documented limits."),
     retry: deliveryRetrySchema.prefault({}),
+    timeouts: destinationTimeoutsSchema.optional(),
     purpose: z
       .string()
       .regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase purpose name of letters, digits or "_"')
@@ -300,6 +303,7 @@ export const configSchema = z
     destinations: z.array(destinationSchema).default([]),
     privacy: privacySchema.prefault({}),
     serve: serveSchema.prefault({}),
+    timeouts: globalTimeoutsSchema.prefault({}),
   })
   .strict();
 

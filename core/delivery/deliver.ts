@@ -6,7 +6,8 @@ import { deliverForgetDeletes } from './forget-deletes.js';
 import { deliverOutboxPage, type PassDeps } from './incremental.js';
 import type { DestinationPlan } from './plan.js';
 import { RateLimiter, type DeliveryClock } from './rate-limit.js';
-import { emptyCounts, itemBytes, pack, writeWithRetry } from './send.js';
+import { emptyCounts, itemBytes, pack, withWriteTimeout, writeWithRetry } from './send.js';
+import { DEFAULT_WRITE_MS } from '../config/timeouts.js';
 import { hasGrant } from '../privacy/consent.js';
 import { followPurposeChange } from './withdraw.js';
 
@@ -16,6 +17,10 @@ export interface DeliverDeps {
   clock: DeliveryClock;
   /** Where relative paths in the destination's config are resolved (the config file's folder). */
   baseDir?: string;
+  /** Deadline of one write call unless the destination sets `timeouts.write` (the config's top-level `timeouts.write`). */
+  writeTimeoutMs?: number;
+  /** How messages name a connector: `connector "x" (plugin y)`. */
+  describeConnector?: (id: string) => string;
 }
 
 export interface DeliverOptions {
@@ -41,8 +46,12 @@ export class DeliveryIncompleteError extends ConnectionError {
  * no-longer-matching ones) and then, when enabled, the new track events;
  * snapshot destinations get every matching profile.
  */
-export async function deliver(deps: DeliverDeps, plan: DestinationPlan, signal: AbortSignal, opts: DeliverOptions = {}): Promise<DeliveryCounts> {
+export async function deliver(deps: DeliverDeps, checkedPlan: DestinationPlan, signal: AbortSignal, opts: DeliverOptions = {}): Promise<DeliveryCounts> {
   const { store } = deps;
+  // Every write of this run, whichever pass makes it, has a deadline: a hung call is a retryable failure, not a hung run.
+  const writeMs = checkedPlan.dest.timeouts?.write ?? deps.writeTimeoutMs ?? DEFAULT_WRITE_MS;
+  const label = `destination ${checkedPlan.dest.name}: ${deps.describeConnector?.(checkedPlan.connector.id) ?? `connector "${checkedPlan.connector.id}"`}`;
+  const plan: DestinationPlan = { ...checkedPlan, connector: withWriteTimeout(checkedPlan.connector, writeMs, label) };
   const name = plan.dest.name;
   const status = await store.delivery.status(name);
   if (status.disabled) {

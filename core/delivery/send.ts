@@ -4,6 +4,7 @@ import { backoffDelay } from '../engine/retry.js';
 import type { DestinationConnector, DestinationContext, DestinationItem, WriteResult } from '../plugin/types.js';
 import type { DeliveryCounts } from '../store/types.js';
 import type { DeliveryClock } from './rate-limit.js';
+import { formatMs } from '../config/timeouts.js';
 
 export function emptyCounts(): DeliveryCounts {
   return { delivered: 0, unchanged: 0, filtered: 0, deleted: 0, failed: 0, retried: 0, pending: 0, requests: 0, throttledMs: 0 };
@@ -87,4 +88,36 @@ export async function writeWithRetry(opts: {
     await clock.sleep(delay, signal);
     todo = again;
   }
+}
+
+/**
+ * The connector with a deadline on each `write`: a call still pending after `ms`
+ * gets its signal aborted (so a plugin that honours ctx.signal drops the request)
+ * and rejects with a plain error, which `writeWithRetry` treats as a network
+ * failure: retried per the retry policy, and left queued when attempts run out.
+ * A result the abandoned call returns later is ignored; a retry re-sends the
+ * same upserts, which destinations apply idempotently.
+ */
+export function withWriteTimeout<C extends DestinationConnector>(connector: C, ms: number, label: string): C {
+  const write: DestinationConnector['write'] = (ctx, batch) => {
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`${label} did not return from write within ${formatMs(ms)} (timeouts.write); counted as a network failure`);
+        ac.abort(err);
+        reject(err);
+      }, ms);
+    });
+    const call = connector.write({ ...ctx, signal: AbortSignal.any([ctx.signal, ac.signal]) }, batch);
+    return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
+  };
+  // A proxy, not a copy: a class-based connector keeps its `this` (and private fields) for every other method.
+  return new Proxy(connector, {
+    get(target, prop) {
+      if (prop === 'write') return write;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

@@ -274,7 +274,19 @@ export class Engine {
     const runId = await this.store.startRun(name, 'deliver');
     const summary = (counts: DeliveryCounts): RunSummary => ({ streams: {}, profiles: { created: 0, updated: 0, merged: 0 }, destinations: { [name]: counts } });
     try {
-      const counts = await deliver({ store: this.store, logger: this.logger, clock: this.deliveryClock(), baseDir: dirname(resolve(this.loaded.file)) }, plan, signal, opts);
+      const counts = await deliver(
+        {
+          store: this.store,
+          logger: this.logger,
+          clock: this.deliveryClock(),
+          baseDir: dirname(resolve(this.loaded.file)),
+          writeTimeoutMs: this.loaded.config.timeouts.write,
+          describeConnector: (id) => this.registry.describe('destination', id),
+        },
+        plan,
+        signal,
+        opts,
+      );
       if (signal.aborted) {
         // Stopped between batches: what was sent is settled, the rest stays queued for the next delivery.
         await this.store.finishRun(runId, 'interrupted', summary(counts), `interrupted by ${abortReason(signal)}; the queue keeps what was not delivered`);

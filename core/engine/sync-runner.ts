@@ -20,6 +20,8 @@ import type { Transform } from './transform.js';
 import { fault } from '../util/fault-points.js';
 import { dropSuppressed } from '../privacy/suppression-check.js';
 import { inboxSeqOf } from '../store/sqlite-inbox.js';
+import { formatMs } from '../config/timeouts.js';
+import { withReadIdleTimeout } from './read-timeout.js';
 
 export interface SyncDeps {
   loaded: LoadedConfig;
@@ -105,7 +107,10 @@ export async function runSourceSync(
       if (name === 'cursor_warnings' && st) st.cursorWarnings = (st.cursorWarnings ?? 0) + value;
     },
   };
-  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal, baseDir: dirname(resolve(loaded.file)), inbox: store.inbox };
+  // The connector's signal also fires when its read goes idle too long (timeouts.readIdle).
+  const readAbort = new AbortController();
+  const idleMs = source.timeouts?.readIdle ?? loaded.config.timeouts.readIdle;
+  const ctx: ConnectorContext = { name: source.name, config, logger, metrics, signal: AbortSignal.any([signal, readAbort.signal]), baseDir: dirname(resolve(loaded.file)), inbox: store.inbox };
   const readKeys = new ReadKeys();
 
   let pending: Pending[] = [];
@@ -232,7 +237,13 @@ export async function runSourceSync(
   };
 
   try {
-    for await (const msg of connector.read(ctx, streams, state)) {
+    const idle = () =>
+      new ConnectionError(
+        `${registry.describe('source', connector.id)} yielded nothing for ${formatMs(idleMs)} (timeouts.readIdle); the read was stopped and the sync failed, the next run resumes from the last committed checkpoint`,
+        { sync: source.name },
+        { retryable: false },
+      );
+    for await (const msg of withReadIdleTimeout(connector.read(ctx, streams, state), idleMs, readAbort, idle)) {
       const plan = plans.get(msg.stream);
       if (!plan) throw new ConfigError(`connector ${connector.id} yielded a message for unknown stream "${msg.stream}"`, { sync: source.name });
       if (msg.type === 'record') {

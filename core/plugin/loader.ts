@@ -11,6 +11,7 @@ import type { DestinationConnector, SourceConnector } from './types.js';
 import { apiVersionProblem } from './api-version.js';
 import type { Resolver } from './resolver.js';
 import type { Transform } from './transform.js';
+import { builtInPlugins, moduleIn, type ContributionKind, type DeclaredPlugin } from './loader-manifest.js';
 
 /** Root of the installed project: `dist/` when compiled, the source tree under vitest. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,8 +28,7 @@ export interface BrokenPlugin {
 }
 
 function moduleFile(dir: string): string | undefined {
-  for (const f of ['index.js', 'index.ts']) if (existsSync(join(dir, f))) return join(dir, f);
-  return undefined;
+  return moduleIn(dir, 'index');
 }
 
 /**
@@ -61,6 +61,23 @@ export function builtInPluginFiles(root = PROJECT_ROOT): string[] {
     }
   }
   return out;
+}
+
+/** The index module of a folder that is a built-in plugin, or undefined. */
+function builtInIndex(dir: string): string | undefined {
+  return isPublishedPlugin(dir) ? undefined : moduleFile(dir);
+}
+
+/**
+ * Make the built-in plugins available to `registry` the cheap way: a folder with a
+ * `manifest.ts` is only declared (imported by `need()` when a config names one of its
+ * ids), a folder without one is imported now. `builtInPluginFiles` + `loadFile` still
+ * imports them all, for commands that need every connector (schema, test connector).
+ */
+export async function declareBuiltIns(registry: PluginRegistry, root = PROJECT_ROOT): Promise<void> {
+  const { declared, eager } = await builtInPlugins(root, builtInIndex);
+  for (const d of declared) registry.declare(d);
+  for (const f of eager) await registry.loadFile(f);
 }
 
 /** A plugin named in YAML: a path (relative to the config file) or an installed npm package. */
@@ -111,6 +128,13 @@ function validate(def: unknown, file: string): PluginDefinition {
  * its Symbol token, so services can ask for `getAll(TOKENS.SourceConnector)`.
  * A plugin that fails to load is kept as broken: only syncs that need it fail.
  */
+const kindOf: Record<string, ContributionKind> = {
+  'source connector': 'source',
+  'destination connector': 'destination',
+  resolver: 'resolver',
+  transform: 'transform',
+};
+
 export class PluginRegistry {
   readonly plugins: LoadedPlugin[] = [];
   readonly broken: BrokenPlugin[] = [];
@@ -119,16 +143,58 @@ export class PluginRegistry {
   private readonly resolvers = new Map<string, Resolver>();
   private readonly transforms = new Map<string, Transform>();
   private readonly configChecks: Array<NonNullable<PluginDefinition['validateConfig']>> = [];
+  /** `kind:id` -> the built-in that declares it in its manifest, imported on first need. */
+  private readonly declared = new Map<string, DeclaredPlugin>();
+  private readonly attempted = new Set<string>();
+  /** `kind:id` -> name of the plugin that provides it, for messages about a misbehaving connector. */
+  private readonly providers = new Map<string, string>();
 
   constructor(private readonly container?: Container) {}
 
+  /** Note what a built-in provides without importing it (see PluginManifest). */
+  declare(d: DeclaredPlugin): void {
+    for (const [kind, ids] of Object.entries(d.ids) as Array<[ContributionKind, string[]]>) for (const id of ids) if (!this.declared.has(`${kind}:${id}`)) this.declared.set(`${kind}:${id}`, d);
+  }
+
+  /** Import the built-in that declares `kind` `id`, unless it is loaded already or nothing declares it (then the sync accessor reports it unknown). */
+  async need(kind: ContributionKind, id: string): Promise<void> {
+    const d = this.declared.get(`${kind}:${id}`);
+    if (!d || this.attempted.has(d.file) || this.mapOf(kind).has(id)) return;
+    await this.loadFile(d.file);
+  }
+
+  async needAll(items: Iterable<{ kind: ContributionKind; id: string }>): Promise<void> {
+    for (const { kind, id } of items) await this.need(kind, id);
+  }
+
+  private mapOf(kind: ContributionKind): Map<string, { id: string }> {
+    return { source: this.sources, destination: this.destinations, resolver: this.resolvers, transform: this.transforms }[kind];
+  }
+
   async loadFile(file: string): Promise<void> {
+    this.attempted.add(file);
     try {
       const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-      this.add(validate(mod.default, file), file);
+      const def = validate(mod.default, file);
+      this.checkManifest(def, file);
+      this.add(def, file);
     } catch (err) {
       const message = err instanceof PluginError ? err.message : `failed to load: ${(err as Error).message}`;
       this.broken.push({ file, error: message });
+    }
+  }
+
+  /** A built-in must provide what its manifest declares, or a config naming a declared id would fail in a confusing way. */
+  private checkManifest(def: PluginDefinition, file: string): void {
+    const given: Record<ContributionKind, Array<{ id: string }>> = { source: def.sources ?? [], destination: def.destinations ?? [], resolver: def.resolvers ?? [], transform: def.transforms ?? [] };
+    const manifest = [...this.declared.values()].find((d) => d.file === file);
+    if (!manifest) return;
+    for (const kind of Object.keys(given) as ContributionKind[]) {
+      const has = given[kind].map((x) => x.id);
+      const missing = manifest.ids[kind].find((id) => !has.includes(id));
+      if (missing) throw new PluginError(`its manifest (${manifest.manifestFile}) declares ${kind} "${missing}" but the plugin does not provide it`, { file });
+      const extra = has.find((id) => !manifest.ids[kind].includes(id));
+      if (extra) throw new PluginError(`it provides ${kind} "${extra}" but its manifest (${manifest.manifestFile}) does not declare it, so no config could load it`, { file });
     }
   }
 
@@ -144,10 +210,17 @@ export class PluginRegistry {
       const seen = new Set<string>();
       for (const item of items) {
         if (map.has(item.id) || seen.has(item.id)) throw new PluginError(`${what} "${item.id}" is already provided by another plugin`, { file });
+        const owner = this.declared.get(`${kindOf[what]}:${item.id}`);
+        if (owner && owner.file !== file) throw new PluginError(`${what} "${item.id}" is already provided by another plugin (${owner.name})`, { file });
         seen.add(item.id);
       }
     }
-    for (const [map, , items] of groups) for (const item of items) map.set(item.id, item);
+    for (const [map, what, items] of groups) {
+      for (const item of items) {
+        map.set(item.id, item);
+        this.providers.set(`${kindOf[what]}:${item.id}`, def.name);
+      }
+    }
     if (this.container) {
       def.sources?.forEach((s) => this.container!.bind(TOKENS.SourceConnector).toConstantValue(s).whenNamed(s.id));
       def.destinations?.forEach((d) => this.container!.bind(TOKENS.DestinationConnector).toConstantValue(d).whenNamed(d.id));
@@ -158,13 +231,24 @@ export class PluginRegistry {
     if (typeof def.validateConfig === 'function') this.configChecks.push(def.validateConfig);
   }
 
+  /** The plugin that provides `kind` `id`, as `connector "x" (plugin y)` for messages. */
+  describe(kind: ContributionKind, id: string): string {
+    const p = this.providers.get(`${kind}:${id}`);
+    return p && p !== id ? `connector "${id}" (plugin ${p})` : `connector "${id}"`;
+  }
+
   /** Run every plugin's validateConfig on the loaded YAML; the first ConfigError propagates. */
   validateConfig(loaded: LoadedConfig): void {
     for (const check of this.configChecks) check(loaded);
   }
 
   private missing(kind: string, id: string, known: Iterable<string>): PluginError {
-    const list = [...known].sort().join(', ') || 'none';
+    const k = kindOf[kind];
+    const d = this.declared.get(`${k}:${id}`);
+    // A programming error, not a user's: boot needs every id the config names, a command naming another must call need() first.
+    if (d && !this.attempted.has(d.file)) return new PluginError(`${kind} "${id}" (plugin ${d.name}) is not loaded yet: call need('${k}', '${id}') before using it`);
+    const declared = [...this.declared].filter(([key, p]) => key.startsWith(`${k}:`) && !this.attempted.has(p.file)).map(([key]) => key.slice(k.length + 1));
+    const list = [...new Set([...known, ...declared])].sort().join(', ') || 'none';
     const broken = this.broken.length ? `; plugins that failed to load: ${this.broken.map((b) => `${b.file} (${b.error})`).join('; ')}` : '';
     return new PluginError(`unknown ${kind} "${id}" (known: ${list})${broken}`);
   }

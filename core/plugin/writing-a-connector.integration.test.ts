@@ -99,7 +99,7 @@ afterAll(() => {
 describe('docs/writing-a-connector.md', () => {
   it('names a file for every code block and holds the connector, its tests and the YAML', () => {
     const files = [...new Set(docBlocks(readFileSync(DOC, 'utf8')).map((b) => b.file))].sort();
-    expect(files).toEqual(['acme-contacts/client.ts', 'acme-contacts/config.ts', 'acme-contacts/index.ts', 'acme-contacts/source.test.ts', 'acme-contacts/source.ts', 'tributary.yaml']);
+    expect(files).toEqual(['acme-contacts/client.ts', 'acme-contacts/config.ts', 'acme-contacts/index.ts', 'acme-contacts/kit.yaml', 'acme-contacts/source.test.ts', 'acme-contacts/source.ts', 'tributary.yaml']);
   });
 
   it('its TypeScript compiles against tributary/plugin with strict on', async () => {
@@ -112,6 +112,18 @@ describe('docs/writing-a-connector.md', () => {
     const r = await run(process.execPath, ['--test', 'dist/acme-contacts/'], dir);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/# pass 4\n# fail 0/);
+  });
+
+  it('`tributary test connector` passes on it and prints what the walkthrough says it prints', async () => {
+    const doc = readFileSync(DOC, 'utf8');
+    const command = /^```sh\n(npx tributary test connector .*)\n```\n\n```text\n([\s\S]*?)^```$/m.exec(doc);
+    expect(command, 'the walkthrough shows the test connector command followed by its output').not.toBeNull();
+    const args = command![1].split(' ').slice(2);
+    const r = await run(process.execPath, [CLI, ...args], dir, { ACME_URL: acmeUrl, ACME_API_KEY: 's3cret-acme-key' });
+    expect(r.err).toBe('');
+    // The one line that depends on where the project lives: the doc shows /home/you/acme.
+    expect(r.out.replace(dir, '/home/you/acme')).toBe(command![2]);
+    expect(r.code).toBe(0);
   });
 
   it('its YAML syncs through the connector: every page, the second call, a 429 waited out; the next run reads only from the checkpoint', async () => {

@@ -63,8 +63,26 @@ export type SourceFixture = z.infer<typeof sourceFixtureSchema>;
 export type DestinationFixture = z.infer<typeof destinationFixtureSchema>;
 export type KitFixture = z.infer<typeof kitFixtureSchema> & { file: string; baseDir: string };
 
-/** Read a kit fixture YAML; relative paths in connector configs resolve against its folder (`ctx.baseDir`). */
-export function loadKitFixture(file: string): KitFixture {
+/**
+ * `${NAME}` in any string of a fixture is the environment variable NAME, so a
+ * fixture can point at a test server's address and hold no key; an unset one is
+ * an error naming it, never an empty string sent to the vendor.
+ */
+function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, file: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`kit fixture: environment variable ${name} is not set`, { file });
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolateEnv(v, env, file));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, file)]));
+  return value;
+}
+
+/** Read a kit fixture YAML (`${ENV}` interpolated); relative paths in connector configs resolve against its folder (`ctx.baseDir`). */
+export function loadKitFixture(file: string, env: NodeJS.ProcessEnv = process.env): KitFixture {
   const abs = resolve(file);
   let text: string;
   try {
@@ -78,7 +96,7 @@ export function loadKitFixture(file: string): KitFixture {
   } catch (err) {
     throw new ConfigError(`kit fixture is not valid YAML: ${(err as Error).message}`, { file: abs });
   }
-  const parsed = kitFixtureSchema.safeParse(raw);
+  const parsed = kitFixtureSchema.safeParse(interpolateEnv(raw, env, abs));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`kit fixture: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file: abs });

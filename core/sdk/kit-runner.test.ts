@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -83,5 +85,19 @@ describe('tributary test connector: the kit runner', () => {
     await expect(runKit(plugin('good'), { ...fixture, source: { ...fixture.source!, connector: 'nope' } })).rejects.toThrow(
       /has no source connector "nope" \(it has: mem-good\)/,
     );
+  });
+});
+
+describe('kit fixtures', () => {
+  it('read ${NAME} from the environment, and refuse an unset one by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-env-'));
+    try {
+      const file = join(dir, 'kit.yaml');
+      writeFileSync(file, 'source:\n  config: { url: "${KIT_URL}/v1", rows: 2 }\n  stream: { name: people }\n  expectedCount: 2\n  farFutureState: {}\n');
+      expect(loadKitFixture(file, { KIT_URL: 'http://127.0.0.1:9' }).source?.config).toEqual({ url: 'http://127.0.0.1:9/v1', rows: 2 });
+      expect(() => loadKitFixture(file, {})).toThrow('kit fixture: environment variable KIT_URL is not set');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

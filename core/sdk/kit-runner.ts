@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { PluginError } from '../errors.js';
-import { PluginRegistry, builtInPluginFiles, resolvePluginSpecifier } from '../plugin/loader.js';
+import { PluginRegistry, declareBuiltIns, resolvePluginSpecifier } from '../plugin/loader.js';
 import { runChecks, type CheckOutcome } from './check-run.js';
 import { destinationChecks } from './destination-checks.js';
 import type { KitFixture } from './fixture.js';
@@ -18,13 +18,16 @@ export interface KitReport {
 /**
  * Load what `target` names: a built-in connector id, a plugin folder or file
  * (a path), or an installed npm package. Returns a registry holding only it
- * (built-in ids: every built-in plugin) and how to name it in messages.
+ * (built-in ids: the plugin that provides the id) and how to name it in messages.
  */
 export async function loadTarget(target: string, cwd = process.cwd()): Promise<{ registry: PluginRegistry; label: string; only?: string }> {
   const registry = new PluginRegistry();
   const looksLikePath = target.startsWith('.') || isAbsolute(target) || existsSync(resolve(cwd, target));
   if (!looksLikePath) {
-    for (const f of builtInPluginFiles()) await registry.loadFile(f);
+    // Only the built-in that declares the id is imported (its manifest says which), not every driver.
+    await declareBuiltIns(registry);
+    await registry.need('source', target);
+    await registry.need('destination', target);
     const ids = registry.list();
     if (ids.sources.includes(target) || ids.destinations.includes(target)) return { registry, label: `built-in connector ${target}`, only: target };
   }

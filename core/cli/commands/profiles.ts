@@ -108,6 +108,7 @@ export function profilesCommand(): Command {
             return;
           }
           // The file destination already writes JSONL/CSV atomically: reuse it rather than a second writer.
+          await registry.need('destination', 'file');
           const file = registry.destination('file');
           // --out is relative to the working directory (no baseDir), and a missing folder is a typo to report, not to create.
           const ctx = testConnectorContext('export', file.spec.config.parse({ path: opts.out, format: opts.format, createDirectories: false }), logger);
