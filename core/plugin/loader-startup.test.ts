@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from './loader.js';
 // The built CLI in a child process, with a preload that lists every module it loads.
 const CLI = join(PROJECT_ROOT, 'dist/core/cli/main.js');
 const COUNTER = join(PROJECT_ROOT, 'core/plugin/__fixtures__/count-modules.mjs');
-const DRIVERS = ['mysql2', 'pg', 'mongodb', 'ssh2', 'basic-ftp'];
+const DRIVERS = ['mysql2', 'pg', 'mongodb', 'ssh2', 'basic-ftp', 'exceljs'];
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
