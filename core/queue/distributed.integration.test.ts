@@ -271,4 +271,43 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
       server.kill('SIGTERM');
     }
   });
+
+  it('Redis restarted under a scheduler-only process and a worker: both reconnect and carry on, no tick is handled twice', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('restart');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const data = tempDir('redis-data');
+    // A private server (never the shared one): stopped and started by this test, its data kept on disk across the restart.
+    const redisServer = () => {
+      const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+      children.push(p);
+      return p;
+    };
+    let server = redisServer();
+    const { config, db } = queuedConfig('restart', prefix, { schedule: '* * * * * *', redis: `redis://127.0.0.1:${port}` });
+    const scheduler = start(['run', '--scheduler-only', '--config', config]);
+    const worker = start(['worker', '--config', config]);
+    const ticks = () => [...worker.log().matchAll(/tick sync crm at (\S+) \(job/g)].map((m) => m[1]);
+    try {
+      await until('a sync and a few ticks', () => succeededRuns(db).length >= 1 && ticks().length >= 3, 60_000);
+      server.kill('SIGTERM');
+      await new Promise((r) => server.on('exit', r));
+      await until('both processes to notice', () => /is unreachable/.test(worker.log()) && /is unreachable/.test(scheduler.log()), 20_000);
+      const before = ticks().length;
+      server = redisServer();
+      await until('the worker to reconnect', () => /is reachable again/.test(worker.log()), 30_000);
+      await until('ticks after the restart', () => ticks().length >= before + 3, 30_000);
+    } finally {
+      await Promise.all([stop(scheduler), stop(worker)]);
+      server.kill('SIGTERM');
+    }
+    const all = ticks();
+    expect(new Set(all).size, `a tick handled twice: ${all.sort().join(' ')}`).toBe(all.length);
+    // Only the worker runs jobs; only the scheduler-only process upserts schedules.
+    expect(scheduler.log()).toMatch(/scheduled sync crm on the queue/);
+    expect(scheduler.log()).not.toMatch(/worker started|tick sync/);
+    expect(worker.log()).not.toMatch(/scheduled sync crm/);
+    expect(noOverlap(db)).toBeGreaterThanOrEqual(1);
+    expect(snapshotStore(db).profiles).toEqual(clean.profiles);
+    rmSync(data, { recursive: true, force: true });
+  });
 });
