@@ -27,6 +27,13 @@ export function isAuthError(err: unknown): boolean {
   return /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(errorMessage(err));
 }
 
+/** The socket went away or cannot be opened: the reconnect strategy reports and handles it. */
+export function isConnectionLoss(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  return /Connection is closed|connect ECONNREFUSED|read ECONNRESET|Socket closed unexpectedly/i.test(errorMessage(err));
+}
+
 /** Exponential backoff for reconnects: 0.5 s, 1 s, 2 s ... at most 15 s. */
 export function reconnectDelay(attempt: number): number {
   return Math.min(500 * 2 ** Math.max(0, attempt - 1), 15_000);

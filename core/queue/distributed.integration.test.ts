@@ -301,13 +301,16 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     }
   });
 
-  it('Redis restarted under a scheduler-only process and a worker: both reconnect and carry on, no tick is handled twice', { timeout: 120_000 }, async () => {
+  it.each([
+    ['with its data kept on disk (AOF)', true],
+    ['empty (no persistence): the scheduler puts the schedules back', false],
+  ])('Redis restarted under a scheduler-only process and a worker, %s: both reconnect and carry on, no tick is handled twice', { timeout: 120_000 }, async (_label, persist) => {
     const prefix = newPrefix('restart');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const data = tempDir('redis-data');
-    // A private server (never the shared one): stopped and started by this test, its data kept on disk across the restart.
+    // A private server (never the shared one), stopped and started by this test.
     const redisServer = () => {
-      const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+      const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--appendonly', persist ? 'yes' : 'no', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
       children.push(p);
       return p;
     };

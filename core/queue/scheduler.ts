@@ -27,7 +27,9 @@ export async function upsertSchedulers(ticks: Queue<TickJob>, config: Pick<Tribu
       { pattern: s.pattern },
       { name: 'tick', data: { kind: s.kind, name: s.name }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
     );
-    const next = first?.delay !== undefined ? new Date(first.timestamp + first.delay).toISOString() : undefined;
+    // The first tick's id ends with its slot (`repeat:<id>:<ms>`).
+    const slot = Number(String(first?.id ?? '').split(':').pop());
+    const next = Number.isFinite(slot) && slot > 0 ? new Date(slot).toISOString() : undefined;
     logger.info(`scheduled ${s.kind === 'sync' ? 'sync' : 'destination'} ${s.name} on the queue`, { cron: s.pattern, next });
   }
   return ids;

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Booted } from '../container.js';
 import type { QueueConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { authError, checkRedis, isAuthError, redisClient, redisSecrets } from './connection.js';
+import { authError, checkRedis, isAuthError, isConnectionLoss, redisClient, redisSecrets } from './connection.js';
 import { TICKS, WORK, openQueues, type QueueHandles, type TickJob, type WorkJob } from './jobs.js';
 import { processTick, workProcessor } from './processor.js';
 import { removeStaleSchedulers, upsertSchedulers } from './scheduler.js';
@@ -49,9 +49,21 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
     });
   watch(handles[0]);
   const queues = openQueues(cfg, handles[0].client);
+  // A lost connection is said once per reconnect attempt by the client (connection.ts); BullMQ repeats it as
+  // 'error' events of every queue and worker, and prints the ones nobody listens to with their stack.
+  const onError = (what: string) => (err: Error) => {
+    if (!isConnectionLoss(err)) logger.warn(`queue: ${what}: ${errorMessage(err)}`);
+  };
+  queues.ticks.on('error', onError('ticks queue'));
+  queues.work.on('error', onError('work queue'));
   if (opts.schedule) {
     const names = await upsertSchedulers(queues.ticks, engine.config, logger);
     await removeStaleSchedulers(queues.ticks, names, logger);
+    // A Redis that came back empty (no persistence, a failover to a fresh replica) has lost the schedulers: put them
+    // back on every reconnect. Upserting is idempotent: a slot's tick job has a fixed id, so none fires twice.
+    handles[0].client.on('ready', () => {
+      upsertSchedulers(queues.ticks, engine.config, logger).catch((err: unknown) => logger.warn(`queue: cannot restore the schedules: ${errorMessage(err)}`));
+    });
   }
 
   const workers: Worker[] = [];
@@ -69,7 +81,7 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
       new Worker<TickJob>(TICKS, (job) => processTick(deps, job), { ...base, connection: t.client, concurrency: 1 }),
     );
     for (const worker of workers) {
-      worker.on('error', (err) => logger.warn(`queue: ${worker.name} worker: ${errorMessage(err)}`));
+      worker.on('error', onError(`${worker.name} worker`));
       worker.on('stalled', (jobId) => logger.warn(`queue: job ${jobId} was stalled (its worker stopped renewing the lock); it runs again`));
       worker.on('failed', (job, err) => {
         if (job) logger.warn(`queue: job ${job.id} (${job.name} ${(job.data as { name?: string }).name ?? ''}) failed: ${errorMessage(err)}`);
