@@ -266,6 +266,15 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(after.profiles).toEqual(clean.profiles);
   });
 
+  it('without `queue:`, `worker` and `run --scheduler-only` refuse with one line instead of doing nothing', { timeout: 60_000 }, async () => {
+    const { config } = writeConfig(dir, 'no-queue');
+    for (const args of [['worker'], ['run', '--scheduler-only']]) {
+      const c = start([...args, '--config', config]);
+      expect((await c.exited).code, c.log()).toBe(2);
+      expect(c.log().trim().split('\n').filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/^error: .*queue: \{ redis: .*docs\/scaling\.md/)]);
+    }
+  });
+
   it('refused credentials: one line, non-zero exit, no retries, no password', { timeout: 30_000 }, async () => {
     const prefix = newPrefix('auth');
     const { config } = queuedConfig('auth', prefix, { redis: 'redis://tributary-nobody:s3cret-Wrong-pw@127.0.0.1:6379' });
