@@ -14,6 +14,7 @@ import { retentionCommand } from './commands/retention.js';
 import { testCommand } from './commands/test-connector.js';
 import { newCommand } from './commands/new-connector.js';
 import { schemaCommand } from './commands/schema.js';
+import { workerCommand } from './commands/worker.js';
 import { defaultConfigFile } from './shared.js';
 
 // `npm run tributary -- <args>` runs in the clone's folder; the paths the user typed are relative to where they typed them.
@@ -50,5 +51,6 @@ program.addCommand(retentionCommand());
 program.addCommand(testCommand());
 program.addCommand(newCommand());
 program.addCommand(schemaCommand());
+program.addCommand(workerCommand());
 
 await program.parseAsync(process.argv);

@@ -21,7 +21,7 @@ describe('generated JSON Schema', () => {
 
   it('describes the sources, streams and mapping editors need', () => {
     const s = configJsonSchema() as { properties: Record<string, { items?: { properties: Record<string, unknown> } }> };
-    expect(Object.keys(s.properties).sort()).toEqual(['destinations', 'normalize', 'plugins', 'privacy', 'resolution', 'serve', 'sources', 'store', 'timeouts']);
+    expect(Object.keys(s.properties).sort()).toEqual(['destinations', 'normalize', 'plugins', 'privacy', 'queue', 'resolution', 'serve', 'sources', 'store', 'timeouts']);
     expect(Object.keys(s.properties.sources.items!.properties)).toContain('streams');
   });
 

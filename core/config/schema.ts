@@ -290,6 +290,25 @@ export const serveSchema = z
   })
   .strict();
 
+/**
+ * Distributed mode (docs/scaling.md): with `queue:` set, `tributary run` hands its schedules to
+ * BullMQ job schedulers in Redis and any number of `tributary worker` processes run the jobs.
+ */
+export const queueSchema = z
+  .object({
+    redis: z.string().min(1).describe('Redis URL, e.g. "${REDIS_URL}" (redis://[user:password@]host:port[/db], rediss:// for TLS).'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "-", "_" or "."')
+      .default('tributary')
+      .describe('Prefix of every Redis key: deployments sharing one Redis need one each.'),
+    concurrency: z.number().int().min(1).max(64).default(1).describe('Sync and delivery jobs one worker process runs at once.'),
+    lockDurationMs: z.number().int().min(500).default(30_000).describe("A job's lock lasts this long unless its worker renews it (every half of it)."),
+    stalledIntervalMs: z.number().int().min(500).default(30_000).describe('How often a worker looks for jobs whose lock expired (their worker died) and takes them back.'),
+    maxStalledCount: z.number().int().min(0).default(1).describe('Times a job may be taken back from a dead worker before it fails.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     store: storeSchema.default({ sqlite: './.tributary/tributary.db' }),
@@ -304,6 +323,7 @@ export const configSchema = z
     privacy: privacySchema.prefault({}),
     serve: serveSchema.prefault({}),
     timeouts: globalTimeoutsSchema.prefault({}),
+    queue: queueSchema.optional().describe('Distributed mode on BullMQ and Redis; without it `tributary run` schedules with in-process cron.'),
   })
   .strict();
 
@@ -321,3 +341,4 @@ export type DeliveryRetryConfig = z.infer<typeof deliveryRetrySchema>;
 export type RateBudgetConfig = z.infer<typeof rateBudgetSchema>;
 export type PrivacyConfig = z.infer<typeof privacySchema>;
 export type ServeConfig = z.infer<typeof serveSchema>;
+export type QueueConfig = z.infer<typeof queueSchema>;

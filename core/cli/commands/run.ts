@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import cron from 'node-cron';
 import type { SyncOutcome } from '../../engine/engine.js';
-import { errorMessage } from '../../errors.js';
+import { ConfigError, errorMessage } from '../../errors.js';
 import { formatDuration } from './inspect.js';
 import { eventDestinations, retentionTargets, runRetention } from '../../privacy/retention.js';
 import { startServer } from './serve.js';
+import { runDistributed } from './worker.js';
 import { countsLine, globals, positiveInt, progressReporter, reportError, withEngine } from '../shared.js';
 
 /** ` next run at 2026-01-01T00:05:00.000Z` for a task that has one. */
@@ -28,9 +29,20 @@ export function runCommand(): Command {
     .description('Run syncs on their schedules until stopped; SIGTERM finishes the current batch, commits and exits')
     .option('--progress-every <seconds>', 'log the counts of a running sync this often', positiveInt, 30)
     .option('--serve', 'also run `tributary serve` (tracking API, webhooks) in this process')
-    .action(async (opts: { progressEvery: number; serve?: boolean }, cmd: Command) => {
+    .option('--scheduler-only', 'distributed mode (`queue:` set): only put the schedules on the queue; `tributary worker` processes run the jobs')
+    .action(async (opts: { progressEvery: number; serve?: boolean; schedulerOnly?: boolean }, cmd: Command) => {
       try {
         await withEngine(cmd, async (booted) => {
+          // Distributed mode (issue 15): BullMQ job schedulers instead of node-cron; see core/queue.
+          if (booted.loaded.config.queue) {
+            const server = opts.serve ? await startServer(booted, {}) : undefined;
+            try {
+              return await runDistributed(booted, { work: !opts.schedulerOnly, schedule: true, progressEvery: opts.progressEvery });
+            } finally {
+              await server?.close();
+            }
+          }
+          if (opts.schedulerOnly) throw new ConfigError('--scheduler-only needs `queue: { redis: ... }` in the config (distributed mode, docs/scaling.md)', { file: booted.loaded.file });
           const { engine, logger, store } = booted;
           const server = opts.serve ? await startServer(booted, {}) : undefined;
           const controller = new AbortController();

@@ -1,0 +1,355 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import { CLI, ROWS_PER_BATCH, runSync, tempDir, writeConfig, writeData } from '../../test/crash/dataset.js';
+import { consumedRows, runsOf, snapshotStore, type StoreSnapshot } from '../../test/crash/store-snapshot.js';
+import { enqueueWork, openQueues } from './jobs.js';
+
+// Distributed mode against the real local Redis, with real child processes of the
+// built CLI. Every test has its own key prefix (and temp folder), so runs on this
+// shared machine never meet; the prefix's keys are deleted at the end.
+
+const REDIS = 'redis://127.0.0.1:6379';
+const CUSTOMERS = 6_000; // 12 batches of 500
+const ORDERS = 2_000; // 4 batches
+const TOTAL = CUSTOMERS + ORDERS;
+
+let dir: string;
+let clean: StoreSnapshot;
+const prefixes: string[] = [];
+const children: ChildProcess[] = [];
+
+function newPrefix(label: string): string {
+  const p = `trib-test-${label}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  prefixes.push(p);
+  return p;
+}
+
+/**
+ * A config of the crash data set with `queue:` added: short lock and stall times, so a dead worker's job comes back
+ * within seconds. Not shorter: a batch holds the event loop (SQLite commits synchronously), and a lock not renewed
+ * in time makes a live worker's job look stalled (the store lease then keeps the second worker waiting).
+ */
+function queuedConfig(name: string, prefix: string, extra: { schedule?: string; redis?: string; deliverAfterSync?: boolean } = {}): { config: string; db: string; feed: string } {
+  const out = { ...writeConfig(dir, name, { schedule: extra.schedule }), feed: join(dir, `${name}-feed.jsonl`) };
+  const y = parse(readFileSync(out.config, 'utf8')) as { destinations: Array<{ trigger: string }> } & Record<string, unknown>;
+  if (extra.deliverAfterSync) y.destinations[0].trigger = 'after-sync';
+  y.queue = { redis: extra.redis ?? REDIS, prefix, lockDurationMs: 5000, stalledIntervalMs: 1000, maxStalledCount: 1 };
+  writeFileSync(out.config, stringify(y));
+  return out;
+}
+
+interface Child {
+  proc: ChildProcess;
+  log: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(args: string[], env: Record<string, string> = {}): Child {
+  const e = { ...process.env, ...env };
+  if (!env.TRIBUTARY_FAULT) delete e.TRIBUTARY_FAULT;
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: e });
+  children.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return { proc, log: () => out, exited };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function succeededRuns(db: string) {
+  try {
+    return runsOf(db).filter((r) => r.status === 'succeeded');
+  } catch {
+    return []; // the store file is not there yet
+  }
+}
+
+/** Checks that no two sync runs overlap in time (whichever process ran them); returns how many there were. */
+function noOverlap(db: string): number {
+  const store = new Database(db, { readonly: true });
+  const runs = store.prepare("SELECT started_at, finished_at FROM runs WHERE kind = 'sync' ORDER BY started_at").all() as Array<{ started_at: string; finished_at: string | null }>;
+  store.close();
+  for (let i = 1; i < runs.length; i++) {
+    expect(runs[i - 1].finished_at, `run ${i - 1} still open when run ${i} started`).not.toBeNull();
+    expect(runs[i].started_at >= runs[i - 1].finished_at!, `run ${i} started at ${runs[i].started_at}, before run ${i - 1} ended at ${runs[i - 1].finished_at}`).toBe(true);
+  }
+  return runs.length;
+}
+
+async function enqueueSync(prefix: string, name = 'crm'): Promise<void> {
+  const conn = new Redis(REDIS, { maxRetriesPerRequest: null });
+  const q = openQueues({ prefix }, conn);
+  await enqueueWork(q.work, { kind: 'sync', name, reason: 'manual' });
+  await q.close();
+  conn.disconnect();
+}
+
+async function stop(c: Child): Promise<void> {
+  if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
+  await c.exited;
+}
+
+describe('distributed mode (BullMQ on the local Redis)', () => {
+  beforeAll(() => {
+    dir = tempDir('queue');
+    writeData(dir, CUSTOMERS, ORDERS);
+    const { config, db } = writeConfig(dir, 'clean');
+    const r = runSync(config);
+    expect(r.code, r.stderr).toBe(0);
+    clean = snapshotStore(db);
+  });
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    const redis = new Redis(REDIS);
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}:*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two workers give the store a single-process run gives; the after-sync delivery is a job of its own', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('same');
+    const { config, db, feed } = queuedConfig('two-workers', prefix, { deliverAfterSync: true });
+    const a = start(['worker', '--config', config]);
+    const b = start(['worker', '--config', config]);
+    await until('both workers started', () => /worker started/.test(a.log()) && /worker started/.test(b.log()));
+    await enqueueSync(prefix);
+    await until('the sync to succeed', () => succeededRuns(db).length === 1);
+    await until('the delivery to finish', () => /destination feed done/.test(a.log() + b.log()));
+    await Promise.all([stop(a), stop(b)]);
+    // The reference: the same config without `queue:`, one `tributary sync` (which delivers after the sync itself).
+    const ref = writeConfig(dir, 'two-workers-reference');
+    const y = parse(readFileSync(ref.config, 'utf8')) as { destinations: Array<{ trigger: string }> };
+    y.destinations[0].trigger = 'after-sync';
+    writeFileSync(ref.config, stringify(y));
+    const r = runSync(ref.config);
+    expect(r.code, r.stderr).toBe(0);
+    const reference = snapshotStore(ref.db);
+    const queued = snapshotStore(db);
+    for (const table of Object.keys(reference) as Array<keyof StoreSnapshot>) expect(queued[table], `table ${table}`).toEqual(reference[table]);
+    // The delivery ran as a job (a `deliver` run of its own) and sent every profile of the store; its outbox is empty.
+    expect(queued.outbox).toEqual([]);
+    const store = new Database(db, { readonly: true });
+    const ids = (store.prepare('SELECT id FROM profiles').pluck().all() as string[]).sort();
+    const deliverRuns = store.prepare("SELECT status FROM runs WHERE kind = 'deliver'").pluck().all();
+    store.close();
+    // One delivery, or a second that finds nothing left when a slow batch let the sync job's lock lapse and it ran again.
+    expect(deliverRuns.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(deliverRuns)).toEqual(new Set(['succeeded']));
+    expect(existsSync(feed)).toBe(true);
+    const sent = readFileSync(feed, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { profile: string | null });
+    expect([...new Set(sent.map((x) => x.profile))].sort()).toEqual(ids);
+  });
+
+  it('a duplicate job that gets past the queue (its deduplication key removed) waits for the running sync instead of running beside it', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('lease');
+    const { config, db } = queuedConfig('lease', prefix);
+    const a = start(['worker', '--config', config]);
+    const b = start(['worker', '--config', config]);
+    await until('both workers started', () => /worker started/.test(a.log()) && /worker started/.test(b.log()));
+    await enqueueSync(prefix);
+    await until('the first sync to be running', () => existsSync(db) && runsOf(db).some((r) => r.status === 'running'));
+    // What a job removed by hand (or an expired key) leaves: nothing in Redis stops a second job for the same sync.
+    const conn = new Redis(REDIS, { maxRetriesPerRequest: null });
+    const q = openQueues({ prefix }, conn);
+    await q.work.removeDeduplicationKey('sync:crm');
+    expect((await enqueueWork(q.work, { kind: 'sync', name: 'crm', reason: 'manual' })).added).toBe(true);
+    await q.close();
+    conn.disconnect();
+    await until('both jobs to end in a succeeded run', () => succeededRuns(db).length === 2, 90_000);
+    await Promise.all([stop(a), stop(b)]);
+    expect(noOverlap(db)).toBe(2);
+    expect(a.log() + b.log()).toMatch(/sync crm is running in another worker/);
+    const runs = runsOf(db);
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    // The second run started after the first ended: it found everything read (resumed from the end).
+    const second = runs[1].summary!.streams;
+    expect(second.customers.read + second.orders.read).toBe(0);
+    expect(snapshotStore(db).profiles).toEqual(clean.profiles);
+  });
+
+  it('a worker killed mid-sync: another takes the job back and resumes from the last checkpoint; the store equals a clean run', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('kill');
+    const { config, db } = queuedConfig('killed', prefix);
+    // The 3rd batch is committed, then the process dies without a word (SIGKILL, no cleanup).
+    const doomed = start(['worker', '--config', config], { TRIBUTARY_FAULT: 'batch.after-commit:kill@3' });
+    await until('the first worker started', () => /worker started/.test(doomed.log()));
+    await enqueueSync(prefix);
+    expect((await doomed.exited).signal, doomed.log()).toBe('SIGKILL');
+    expect(succeededRuns(db)).toHaveLength(0);
+
+    const rescuer = start(['worker', '--config', config]);
+    await until('the rescuing worker to finish the sync', () => succeededRuns(db).length === 1, 60_000);
+    await stop(rescuer);
+    expect(rescuer.log()).toMatch(/sync crm started \(job [^,]+, taken back from a stopped worker\)/);
+
+    const runs = runsOf(db);
+    expect(runs.map((r) => r.status)).toEqual(['interrupted', 'succeeded']);
+    const last = runs[1].summary!.streams;
+    // Resumed, not restarted: the rescuer read only what the dead worker had not committed.
+    expect(last.customers.read + last.orders.read).toBe(TOTAL - 3 * ROWS_PER_BATCH);
+    const after = snapshotStore(db);
+    for (const table of Object.keys(clean) as Array<keyof StoreSnapshot>) expect(after[table], `table ${table}`).toEqual(clean[table]);
+  });
+
+  it('SIGTERM mid-sync: the worker commits its batch, hands the job back and exits; another worker resumes it', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('term');
+    const { config, db } = queuedConfig('term', prefix);
+    const first = start(['worker', '--config', config]);
+    await until('the first worker started', () => /worker started/.test(first.log()));
+    await enqueueSync(prefix);
+    await until('a batch committed', () => existsSync(db) && consumedRows(db, 'crm').customers >= ROWS_PER_BATCH);
+    first.proc.kill('SIGTERM');
+    expect((await first.exited).code, first.log()).toBe(0);
+    expect(first.log()).toMatch(/sync crm interrupted after .*; handed back to the queue/);
+    const done = consumedRows(db, 'crm').customers;
+    expect(done).toBeLessThan(CUSTOMERS);
+    // Handed back, not left to stall: the next worker takes it at once, without waiting for a lock to expire.
+    const second = start(['worker', '--config', config]);
+    await until('the second worker to finish the sync', () => succeededRuns(db).length === 1, 60_000);
+    await stop(second);
+    expect(second.log()).not.toMatch(/was stalled/);
+    const runs = runsOf(db);
+    expect(runs.map((r) => r.status)).toEqual(['interrupted', 'succeeded']);
+    const last = runs[1].summary!.streams;
+    expect(last.customers.read + last.orders.read).toBe(TOTAL - done);
+    const after = snapshotStore(db);
+    // Profiles, the identity graph and the checkpoints are those of a clean run. Not compared: `records`, `refused`,
+    // `outbox` and `meta` differ after a SIGTERM between checkpoints (rows after the last checkpoint are applied again on
+    // resume: new sequence numbers, a refusal that names one more profile). That is the engine's stop, the same in
+    // single-process mode; see the branch report.
+    for (const table of ['profiles', 'identifiers', 'presented', 'merges', 'aliases', 'deadLetters', 'state'] as const) expect(after[table], `table ${table}`).toEqual(clean[table]);
+  });
+
+  it('a burst of ticks with two schedulers and workers: each tick is handled once, a sync never runs twice at once', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('burst');
+    // Every second, while one sync of the data takes several: most ticks find it running.
+    const { config, db } = queuedConfig('burst', prefix, { schedule: '* * * * * *' });
+    const a = start(['run', '--config', config]);
+    const b = start(['run', '--config', config]);
+    const ticksSeen = () => (a.log() + b.log()).match(/tick sync crm at/g)?.length ?? 0;
+    await until('two syncs, six ticks and one skipped', () => succeededRuns(db).length >= 2 && ticksSeen() >= 6 && /this tick is skipped/.test(a.log() + b.log()), 90_000);
+    await Promise.all([stop(a), stop(b)]);
+
+    // Each firing's time slot, from the logs of both processes: a slot handled twice would appear twice.
+    const ticks = [...(a.log() + b.log()).matchAll(/tick sync crm at (\S+) \(job/g)].map((m) => m[1]);
+    expect(ticks.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(ticks).size, `a tick handled twice: ${ticks.sort().join(' ')}`).toBe(ticks.length);
+    // ... and none missed between the first and the last.
+    const ms = ticks.map((t) => Date.parse(t)).sort((x, y) => x - y);
+    expect(ms.slice(1).map((t, i) => t - ms[i])).toEqual(ms.slice(1).map(() => 1000));
+    expect(a.log() + b.log()).toMatch(/this tick is skipped/);
+
+    // No two runs of the sync overlap in time, whichever process ran them.
+    expect(noOverlap(db)).toBeGreaterThanOrEqual(2);
+    // The first run read everything, the ones after it found nothing new; the store is the single-process one.
+    const after = snapshotStore(db);
+    expect(after.profiles).toEqual(clean.profiles);
+  });
+
+  it('without `queue:`, `worker` and `run --scheduler-only` refuse with one line instead of doing nothing', { timeout: 60_000 }, async () => {
+    const { config } = writeConfig(dir, 'no-queue');
+    for (const args of [['worker'], ['run', '--scheduler-only']]) {
+      const c = start([...args, '--config', config]);
+      expect((await c.exited).code, c.log()).toBe(2);
+      expect(c.log().trim().split('\n').filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/^error: .*queue: \{ redis: .*docs\/scaling\.md/)]);
+    }
+  });
+
+  it('refused credentials: one line, non-zero exit, no retries, no password', { timeout: 30_000 }, async () => {
+    const prefix = newPrefix('auth');
+    const { config } = queuedConfig('auth', prefix, { redis: 'redis://tributary-nobody:s3cret-Wrong-pw@127.0.0.1:6379' });
+    const w = start(['worker', '--config', config]);
+    const { code } = await w.exited;
+    expect(code).toBe(2); // the CLI's exit status for a config error: the URL's credentials are config
+    const errors = w.log().split('\n').filter((l) => /refused the credentials/.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^error: queue\.redis: Redis at 127\.0\.0\.1:6379 refused the credentials \(WRONGPASS/);
+    expect(w.log()).not.toMatch(/retries in/);
+    expect(w.log()).not.toContain('s3cret-Wrong-pw');
+  });
+
+  it('Redis unreachable at start: a clear line per retry; once a server is there the worker carries on', { timeout: 60_000 }, async () => {
+    const prefix = newPrefix('down');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const { config, db } = queuedConfig('down', prefix, { redis: `redis://127.0.0.1:${port}` });
+    const w = start(['worker', '--config', config]);
+    await until('a retry line', () => /queue: Redis at 127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\); startup retries in \d+ ms/.test(w.log()));
+    expect(w.log()).not.toMatch(/worker started/);
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    children.push(server);
+    try {
+      await until('the worker to start', () => /worker started/.test(w.log()), 30_000);
+      const conn = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null });
+      const q = openQueues({ prefix }, conn);
+      await enqueueWork(q.work, { kind: 'sync', name: 'crm', reason: 'manual' });
+      await q.close();
+      conn.disconnect();
+      await until('the sync to succeed', () => succeededRuns(db).length === 1);
+    } finally {
+      await stop(w);
+      server.kill('SIGTERM');
+    }
+  });
+
+  it.each([
+    ['with its data kept on disk (AOF)', true],
+    ['empty (no persistence): the scheduler puts the schedules back', false],
+  ])('Redis restarted under a scheduler-only process and a worker, %s: both reconnect and carry on, no tick is handled twice', { timeout: 120_000 }, async (_label, persist) => {
+    const prefix = newPrefix('restart');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const data = tempDir('redis-data');
+    // A private server (never the shared one), stopped and started by this test.
+    const redisServer = () => {
+      const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--appendonly', persist ? 'yes' : 'no', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+      children.push(p);
+      return p;
+    };
+    let server = redisServer();
+    const { config, db } = queuedConfig('restart', prefix, { schedule: '* * * * * *', redis: `redis://127.0.0.1:${port}` });
+    const scheduler = start(['run', '--scheduler-only', '--config', config]);
+    const worker = start(['worker', '--config', config]);
+    const ticks = () => [...worker.log().matchAll(/tick sync crm at (\S+) \(job/g)].map((m) => m[1]);
+    try {
+      await until('a sync and a few ticks', () => succeededRuns(db).length >= 1 && ticks().length >= 3, 60_000);
+      server.kill('SIGTERM');
+      await new Promise((r) => server.on('exit', r));
+      await until('both processes to notice', () => /is unreachable/.test(worker.log()) && /is unreachable/.test(scheduler.log()), 20_000);
+      const before = ticks().length;
+      server = redisServer();
+      await until('the worker to reconnect', () => /is reachable again/.test(worker.log()), 30_000);
+      await until('ticks after the restart', () => ticks().length >= before + 3, 30_000);
+    } finally {
+      await Promise.all([stop(scheduler), stop(worker)]);
+      server.kill('SIGTERM');
+    }
+    const all = ticks();
+    expect(new Set(all).size, `a tick handled twice: ${all.sort().join(' ')}`).toBe(all.length);
+    // Only the worker runs jobs; only the scheduler-only process upserts schedules.
+    expect(scheduler.log()).toMatch(/scheduled sync crm on the queue/);
+    expect(scheduler.log()).not.toMatch(/worker started|tick sync/);
+    expect(worker.log()).not.toMatch(/scheduled sync crm/);
+    expect(noOverlap(db)).toBeGreaterThanOrEqual(1);
+    expect(snapshotStore(db).profiles).toEqual(clean.profiles);
+    rmSync(data, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,129 @@
+import { DelayedError, type Job, type Queue } from 'bullmq';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Engine } from '../engine/engine.js';
+import { ConnectionError, errorMessage } from '../errors.js';
+import type { Logger } from '../plugin/types.js';
+import { eventDestinations, retentionTargets, runRetention } from '../privacy/retention.js';
+import type { ProfileStore } from '../store/types.js';
+import { outcomeLine } from '../cli/commands/run.js';
+import { enqueueWork, type TickJob, type WorkJob } from './jobs.js';
+
+export interface ProcessorDeps {
+  engine: Engine;
+  store: ProfileStore;
+  logger: Logger;
+  work: Queue<WorkJob>;
+  /** Stops running work between batches (SIGTERM): a sync stopped part way is handed back to the queue. */
+  signal: AbortSignal;
+  /** How long a job that finds its sync held elsewhere waits before it looks again. */
+  retryHeldMs: number;
+  onProgress?: (p: { sync: string; read: number; written: number }) => void;
+}
+
+/** Who this worker is in the store's leases; the lease records our pid, so a dead holder on this host is taken over at once. */
+const OWNER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+/** The store lease of a running sync lasts this long past its last renewal (a holder on another host that died). */
+const SYNC_LEASE_MS = 60_000;
+
+/** A tick of a schedule: ask for its sync or delivery, once. */
+export async function processTick(deps: ProcessorDeps, job: Job<TickJob>): Promise<{ added: boolean }> {
+  const { kind, name } = job.data;
+  const { added, jobId } = await enqueueWork(deps.work, { kind, name, reason: 'schedule' }, job.timestamp);
+  // The firing's time slot, the same for every worker: BullMQ names a scheduler's job `repeat:<scheduler id>:<slot ms>`.
+  const slot = Number(String(job.id).split(':').pop());
+  const at = new Date(Number.isFinite(slot) ? slot : job.timestamp + (job.opts.delay ?? 0)).toISOString();
+  // The test of "once per tick" reads these lines: keep `tick <kind> <name> at <time>` in them.
+  const head = `tick ${kind} ${name} at ${at} (job ${job.id})`;
+  if (added) deps.logger.info(`${head}: queued ${jobId}`);
+  else if (kind === 'sync') deps.logger.info(`${head}: sync ${name} is still queued or running (${jobId}); this tick is skipped`);
+  else deps.logger.info(`${head}: destination ${name} is being delivered; one more delivery is queued after it`);
+  return { added };
+}
+
+/** Put the job back, to be taken (by any worker) after `ms`; BullMQ then leaves it alone. */
+async function handBack(job: Job<WorkJob>, token: string | undefined, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + ms, token);
+  throw new DelayedError();
+}
+
+/** A sync job: the engine resumes from the last committed checkpoint, whoever ran it before. */
+export async function processSync(deps: ProcessorDeps, job: Job<WorkJob>, token?: string): Promise<unknown> {
+  const { engine, store, logger, signal } = deps;
+  const name = job.data.name;
+  // The second guard after the queue's deduplication: a job removed by hand, or a lock lost
+  // by a worker that is alive but stalled, must not start a second run of the same sync.
+  const lease = `sync:${name}`;
+  const held = await store.delivery.acquireLease(lease, OWNER, SYNC_LEASE_MS);
+  if (held) {
+    logger.warn(`sync ${name} is running in another worker (${held.holder}); job ${job.id} waits ${deps.retryHeldMs} ms`);
+    return handBack(job, token, deps.retryHeldMs);
+  }
+  const renew = setInterval(() => void store.delivery.renewLease(lease, OWNER, SYNC_LEASE_MS).catch(() => undefined), SYNC_LEASE_MS / 3);
+  renew.unref();
+  try {
+    logger.info(`sync ${name} started (job ${job.id}${job.attemptsStarted > 1 ? `, taken back from a stopped worker` : ''})`);
+    const started = Date.now();
+    // After-sync deliveries become jobs of their own, so they run in any worker and never hold this one.
+    const o = await engine.runSync(name, { signal, deliverAfter: false, onProgress: deps.onProgress });
+    if (o.skipped) return { skipped: o.skipped };
+    const line = outcomeLine(o, Date.now() - started);
+    if (o.interrupted && signal.aborted) {
+      logger.warn(`${line}; handed back to the queue`);
+      return await handBack(job, token, 0);
+    }
+    if (!o.ok) {
+      logger.error(line);
+      throw new Error(o.error ?? `sync ${name} failed`);
+    }
+    logger.info(line);
+    for (const d of engine.config.destinations.filter((x) => x.trigger === 'after-sync')) {
+      await enqueueWork(deps.work, { kind: 'deliver', name: d.name, reason: 'after-sync' });
+    }
+    await runRetention(store, retentionTargets(engine.config, new Date(), name), {
+      eventDestinations: eventDestinations(engine.config),
+      computed: engine.config.resolution.computed,
+    }).then(
+      (r) => {
+        for (const x of r) if (x.expired) logger.info(`retention ${x.source}/${x.stream}: expired ${x.expired} track record(s) observed before ${x.before}`);
+      },
+      (err: unknown) => logger.error(`retention ${name} failed: ${errorMessage(err)}`),
+    );
+    return { runId: o.runId, ok: true };
+  } finally {
+    clearInterval(renew);
+    await store.delivery.releaseLease(lease, OWNER).catch(() => undefined);
+  }
+}
+
+/** The engine's refusal when another process holds the destination's lease (core/engine/engine.ts deliverTo). */
+function isHeldElsewhere(err: unknown): boolean {
+  return err instanceof ConnectionError && !err.retryable && /is already being delivered/.test(err.message);
+}
+
+/** A delivery job: drain one destination's outbox. */
+export async function processDeliver(deps: ProcessorDeps, job: Job<WorkJob>, token?: string): Promise<unknown> {
+  const { engine, logger, signal } = deps;
+  const name = job.data.name;
+  try {
+    logger.info(`destination ${name} started (job ${job.id}, ${job.data.reason})`);
+    const r = await engine.deliverTo(name, signal);
+    logger.info(`destination ${name} done: delivered ${r.delivered}, failed ${r.failed}${r.retried ? `, retried ${r.retried}` : ''}`);
+    if (signal.aborted) return await handBack(job, token, 0);
+    return r;
+  } catch (err) {
+    if (err instanceof DelayedError) throw err;
+    if (isHeldElsewhere(err)) {
+      logger.warn(`destination ${name}: ${errorMessage(err)}; job ${job.id} waits ${deps.retryHeldMs} ms`);
+      return handBack(job, token, deps.retryHeldMs);
+    }
+    logger.error(`destination ${name} failed: ${errorMessage(err)}`);
+    throw err;
+  }
+}
+
+/** The work queue's processor. */
+export function workProcessor(deps: ProcessorDeps) {
+  return (job: Job<WorkJob>, token?: string): Promise<unknown> =>
+    job.data.kind === 'sync' ? processSync(deps, job, token) : processDeliver(deps, job, token);
+}
