@@ -19,6 +19,15 @@ export interface ProcessorDeps {
   /** How long a job that finds its sync held elsewhere waits before it looks again. */
   retryHeldMs: number;
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
+  /** The queue's Redis connection, for the once-per-firing claim. */
+  redis: FiringStore;
+  /** The queue prefix of the deployment (the claim's keys live under it). */
+  prefix: string;
+}
+
+/** The one Redis command the firing claim needs (an ioredis client has it). */
+export interface FiringStore {
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>;
 }
 
 /** Who this worker is in the store's leases; the lease records our pid, so a dead holder on this host is taken over at once. */
@@ -26,13 +35,33 @@ const OWNER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 /** The store lease of a running sync lasts this long past its last renewal (a holder on another host that died). */
 const SYNC_LEASE_MS = 60_000;
 
-/** A tick of a schedule: ask for its sync or delivery, once. */
+/** How long a handled firing is remembered (far longer than any stall or scheduler race). */
+const FIRING_MEMORY_MS = 24 * 3600_000;
+
+/**
+ * Claims one firing of a schedule in Redis (SET NX): true for the first caller,
+ * false for any other. The scheduler makes one job per slot, but a tick job can
+ * still be handled twice: taken back as stalled from a worker whose event loop
+ * a long SQLite commit blocked, or created again when two processes upsert the
+ * scheduler across a slot boundary (seen under load in the burst test).
+ */
+export async function claimFiring(redis: FiringStore, prefix: string, kind: string, name: string, slotMs: number): Promise<boolean> {
+  return (await redis.set(`${prefix}:firing:${kind}:${name}:${slotMs}`, OWNER, 'PX', FIRING_MEMORY_MS, 'NX')) === 'OK';
+}
+
+/** A tick of a schedule: ask for its sync or delivery, once per firing. */
 export async function processTick(deps: ProcessorDeps, job: Job<TickJob>): Promise<{ added: boolean }> {
   const { kind, name } = job.data;
-  const { added, jobId } = await enqueueWork(deps.work, { kind, name, reason: 'schedule' }, job.timestamp);
   // The firing's time slot, the same for every worker: BullMQ names a scheduler's job `repeat:<scheduler id>:<slot ms>`.
   const slot = Number(String(job.id).split(':').pop());
-  const at = new Date(Number.isFinite(slot) ? slot : job.timestamp + (job.opts.delay ?? 0)).toISOString();
+  const slotMs = Number.isFinite(slot) ? slot : job.timestamp + (job.opts.delay ?? 0);
+  const at = new Date(slotMs).toISOString();
+  if (!(await claimFiring(deps.redis, deps.prefix, kind, name, slotMs))) {
+    // Worded so that it does not read as a handled tick (`tick <kind> <name> at`).
+    deps.logger.info(`${kind} ${name}: the firing of ${at} was handled already (job ${job.id}); ignored`);
+    return { added: false };
+  }
+  const { added, jobId } = await enqueueWork(deps.work, { kind, name, reason: 'schedule' }, job.timestamp);
   // The test of "once per tick" reads these lines: keep `tick <kind> <name> at <time>` in them.
   const head = `tick ${kind} ${name} at ${at} (job ${job.id})`;
   if (added) deps.logger.info(`${head}: queued ${jobId}`);

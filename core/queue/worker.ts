@@ -70,7 +70,7 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
   if (opts.work) {
     // Each Worker blocks on its own connection; BullMQ duplicates a client given as an instance.
     const base = { prefix: cfg.prefix, lockDuration: cfg.lockDurationMs, stalledInterval: cfg.stalledIntervalMs, maxStalledCount: cfg.maxStalledCount };
-    const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, onProgress: opts.onProgress };
+    const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, onProgress: opts.onProgress, redis: handles[0].client, prefix: cfg.prefix };
     const w = redisClient({ url: cfg.redis, logger, role: 'worker' });
     const t = redisClient({ url: cfg.redis, logger, role: 'tick worker' });
     handles.push(w, t);
