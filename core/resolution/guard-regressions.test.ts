@@ -231,7 +231,7 @@ function* orders<T>(items: T[]): Generator<T[]> {
 /** Resolves the records of two people in every order and returns the orders where the two shared a profile. */
 async function mergedOrders(people: Record<string, CanonicalRecord[]>): Promise<string[]> {
   const [a, b] = Object.keys(people);
-  const personOf = new Map(Object.entries(people).flatMap(([p, rs]) => rs.map((r) => [`crm/c/${r.recordId}`, p] as const)));
+  const personOf = new Map<string, string>(Object.entries(people).flatMap(([p, rs]) => rs.map((r): [string, string] => [`crm/c/${r.recordId}`, p])));
   const bad: string[] = [];
   for (const order of orders(Object.values(people).flat())) {
     for (const oneBatch of [false, true]) {
