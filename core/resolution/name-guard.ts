@@ -178,13 +178,18 @@ const LEVEL_SCORE: Record<NameLevel, number> = { exact: 4, alias: 3, strong: 2, 
 
 const levelCache = new Map<string, NameLevel>();
 
-/** compareGiven, remembered: a profile's few names meet the same few names again and again. */
+/**
+ * How alike two given names are, remembered: a profile's few names meet the same few names
+ * again and again. Always computed in one argument order: talisman's Jaro-Winkler is not
+ * exactly symmetric, and a remembered level must not depend on which order came first.
+ */
 export function compareGiven(a: string, b: string): NameLevel {
-  const key = a < b ? `${a} ${b}` : `${b} ${a}`;
+  const [x, y] = a < b ? [a, b] : [b, a];
+  const key = `${x} ${y}`;
   let level = levelCache.get(key);
   if (level === undefined) {
     if (levelCache.size >= 200_000) levelCache.clear();
-    levelCache.set(key, (level = compareGivenUncached(a, b)));
+    levelCache.set(key, (level = compareGivenUncached(x, y)));
   }
   return level;
 }
@@ -214,8 +219,9 @@ function compareGivenUncached(a: string, b: string): NameLevel {
  * Family names agree when equal, Jaro-Winkler strong, or one typo apart, unless they are two
  * different known given names (a swapped read puts given names in the family slot: Julie / Julia).
  */
-function familyAgrees(a: string, b: string): boolean {
-  if (a === b) return true;
+function familyAgrees(p: string, q: string): boolean {
+  if (p === q) return true;
+  const [a, b] = p < q ? [p, q] : [q, p];
   if (!(jaroWinkler(a, b) >= 0.92 || editDistance(a, b, 1) <= 1)) return false;
   const { known } = names();
   return !(known.has(a) && known.has(b));
