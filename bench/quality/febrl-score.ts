@@ -6,6 +6,7 @@ import type { CanonicalRecord } from '../../core/schema/canonical.js';
 import { SqliteStore } from '../../core/store/sqlite-store.js';
 import { probabilisticSchema, type ProbabilisticConfig } from '../../plugins/resolver-probabilistic/config.js';
 import { linkAll, type LinkOutcome } from '../../plugins/resolver-probabilistic/link.js';
+import { pinnedClock } from './clock.js';
 import { febrlLinkRecords, febrlTruth, readFebrl, type FebrlRow } from './febrl.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
 
@@ -23,7 +24,7 @@ export function loadProbabilisticConfig(file: URL | string): ProbabilisticConfig
 export async function deterministicFebrl(rows: FebrlRow[]): Promise<QualityScores> {
   const store = new SqliteStore(':memory:');
   let ids = 0;
-  const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: resolutionSchema.parse({}), now: () => new Date(), newProfileId: () => `d${++ids}` };
+  const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: resolutionSchema.parse({}), now: pinnedClock(), newProfileId: () => `d${++ids}` };
   const records: CanonicalRecord[] = rows.map((r) => ({
     kind: 'identify',
     source: 'febrl',

@@ -8,6 +8,7 @@ import type { ProbabilisticConfig } from '../../plugins/resolver-probabilistic/c
 import { linkAll } from '../../plugins/resolver-probabilistic/link.js';
 import type { MatchModel } from '../../plugins/resolver-probabilistic/model.js';
 import { ProbabilisticResolver, RESOLVER_ID } from '../../plugins/resolver-probabilistic/resolver.js';
+import { pinnedClock } from './clock.js';
 import { shuffled } from './febrl-score.js';
 import { fuzzyReachable, type FuzzyDataset } from './fuzzy.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
@@ -31,7 +32,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 async function throughStore(records: CanonicalRecord[], resolver: Resolver, rules: ReturnType<typeof resolutionSchema.parse>, batchSize: number) {
   const store = new SqliteStore(':memory:');
   let ids = 0;
-  const ctx = { logger: quiet, rules, now: () => new Date(), newProfileId: () => `q${++ids}` };
+  const ctx = { logger: quiet, rules, now: pinnedClock(), newProfileId: () => `q${++ids}` };
   let links = 0;
   try {
     for (let i = 0; i < records.length; i += batchSize) {
@@ -58,6 +59,33 @@ export function trapMerges(ds: FuzzyDataset, predicted: Map<string, string>): { 
   for (const [a, b, kind] of ds.trapPairs) {
     const pb = profilesOf.get(b)!;
     if ([...profilesOf.get(a)!].some((p) => pb.has(p))) out[kind === 'twins' ? 'twins' : 'households']++;
+  }
+  return out;
+}
+
+/** One trap pair found in one profile, with the records of both people there: what `--list-traps` prints. */
+export interface TrapMerge {
+  kind: 'household' | 'twins';
+  people: [string, string];
+  profile: string;
+  records: Array<{ key: string; person: string; traits: Record<string, unknown>; identifiers: string[] }>;
+}
+
+/** The trap pairs that share a profile, each with the records of its two people in that profile. */
+export function trapMergeList(ds: FuzzyDataset, predicted: Map<string, string>): TrapMerge[] {
+  const byKey = new Map(ds.records.map((r) => [recordKey(r), r]));
+  const keysOf = new Map<string, string[]>();
+  for (const [key, person] of ds.truth) keysOf.set(person, [...(keysOf.get(person) ?? []), key]);
+  const out: TrapMerge[] = [];
+  for (const [a, b, kind] of ds.trapPairs) {
+    const profilesOfB = new Set(keysOf.get(b)!.map((k) => predicted.get(k)));
+    for (const profile of new Set(keysOf.get(a)!.map((k) => predicted.get(k)!))) {
+      if (!profilesOfB.has(profile)) continue;
+      const records = [...keysOf.get(a)!, ...keysOf.get(b)!]
+        .filter((k) => predicted.get(k) === profile)
+        .map((key) => ({ key, person: ds.truth.get(key)!, traits: byKey.get(key)!.traits, identifiers: byKey.get(key)!.identifiers.map((i) => i.value) }));
+      out.push({ kind, people: [a, b], profile, records });
+    }
   }
   return out;
 }

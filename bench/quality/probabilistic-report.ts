@@ -9,6 +9,7 @@ import { linkAll } from '../../plugins/resolver-probabilistic/link.js';
 import { ProbabilisticResolver, RESOLVER_ID } from '../../plugins/resolver-probabilistic/resolver.js';
 import { fmt, peakRssMb } from '../measure.js';
 import { febrlLinkRecords, febrlTruth, readFebrl, type FebrlRow } from './febrl.js';
+import { pinnedClock } from './clock.js';
 import { febrlLike } from './febrl-like.js';
 import { deterministicFebrl, FEBRL_CONFIG, loadProbabilisticConfig, probabilisticFebrl, shuffled } from './febrl-score.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
@@ -89,7 +90,7 @@ export async function speedReport(w: Write, pool: FebrlRow[], cfg: Probabilistic
   const ctx = {
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     rules: resolutionSchema.parse({ resolver: RESOLVER_ID, probabilistic: {} }),
-    now: () => new Date(),
+    now: pinnedClock(),
     newProfileId: () => `b${++ids}`,
   };
   // The plugin reads resolution.probabilistic; hand it the parsed settings as they are.

@@ -1,15 +1,18 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfigFile } from '../../core/config/load.js';
 import { resolutionSchema, type TributaryConfig } from '../../core/config/schema.js';
 import { DeterministicResolver } from '../../core/resolution/deterministic.js';
 import type { CanonicalRecord } from '../../core/schema/canonical.js';
 import { compileMapping } from '../../core/schema/mapping.js';
 import { SqliteStore } from '../../core/store/sqlite-store.js';
+import { pinnedClock } from './clock.js';
 import { arg, fmt, peakRssMb, timed } from '../measure.js';
 import { coreNormalizers, generatePeople, reachableTruth, SOURCES, type GeneratedDataset } from './generate.js';
 import { scoreClustering, type QualityScores } from './metrics.js';
 import { probabilisticQuality } from './probabilistic-report.js';
 import { fuzzyReport } from './fuzzy-report.js';
+import { febrlEmailReport } from './febrl-email.js';
 
 export interface QualityRun {
   scores: QualityScores;
@@ -34,7 +37,8 @@ export async function scoreResolver(ds: GeneratedDataset, config: TributaryConfi
   const store = new SqliteStore(':memory:');
   const resolver = new DeterministicResolver();
   let ids = 0;
-  const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules, now: () => new Date(), newProfileId: () => `q${++ids}` };
+  const clock = pinnedClock();
+  const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules, now: clock, newProfileId: () => `q${++ids}` };
   const singletons = new Map<string, string>();
   const t = await timed(async () => {
     for (const source of SOURCES) {
@@ -47,7 +51,7 @@ export async function scoreResolver(ds: GeneratedDataset, config: TributaryConfi
         kind: stream.kind,
         primaryKey: Array.isArray(stream.primaryKey) ? stream.primaryKey : [stream.primaryKey],
         defaultRegion: config.normalize.defaultRegion,
-        now: () => new Date().toISOString(),
+        now: () => clock().toISOString(),
       });
       let batch: CanonicalRecord[] = [];
       const flush = async () => {
@@ -95,7 +99,8 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`targets (precision >= 0.995, reachable recall >= 0.95, largest <= largest true person): ${ok ? 'met' : 'NOT met'}\n`);
   // The fuzzy profile needs no external data: --fuzzy N people (0 skips it).
   const fuzzyPeople = arg(args, 'fuzzy', 2000);
-  if (fuzzyPeople > 0) await fuzzyReport((s) => process.stdout.write(`${s}\n`), fuzzyPeople, seed);
+  // --list-traps N prints the first N trap pairs each resolver put in one profile, with their records.
+  if (fuzzyPeople > 0) await fuzzyReport((s) => process.stdout.write(`${s}\n`), fuzzyPeople, seed, { listTraps: arg(args, 'list-traps', 0) });
   // shared/ sits beside the repository (../shared); a worktree one level deeper finds it at ../../shared.
   const febrlDir = arg(args, 'febrl', ['test/fixtures/febrl', '../shared/datasets/febrl', '../../shared/datasets/febrl'].find((d) => existsSync(d)) ?? '');
   if (febrlDir === 'none') return;
@@ -104,5 +109,6 @@ export async function run(args: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  await febrlEmailReport((s) => process.stdout.write(`${s}\n`), join(febrlDir, 'febrl_dataset3.csv'));
   await probabilisticQuality((s) => process.stdout.write(`${s}\n`), { febrlDir, speedRecords: arg(args, 'speed', 100_000) });
 }

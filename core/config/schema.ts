@@ -241,7 +241,7 @@ export const resolutionSchema = z
             strictVia: z
               .array(z.string())
               .default(['phone'])
-              .describe('Household identifier types: different given names never merge through these. Through the other guarded types (a personal email), a given-name conflict is overridden when the date of birth and the family name or postcode agree.'),
+              .describe('Household identifier types: different given names never merge through these; the family names must agree too, and a side without a given name never matches a named one. Through the other guarded types (a personal email), a given-name conflict is overridden by the same postcode, or by a near postcode or the same date of birth with the family name.'),
             dateOfBirthTraits: z.array(z.string()).default(['dateOfBirth', 'birthDate', 'dob']),
             postalCodeTraits: z.array(z.string()).default(['postalCode', 'address.postalCode', 'postcode', 'zip']),
           })

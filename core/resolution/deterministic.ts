@@ -69,6 +69,8 @@ export class DeterministicResolver implements Resolver {
     const guard = ctx.rules.nameGuard;
     const guarded = (type: string) => !!guard && guard.via.includes(type);
     const strictVia = guard ? guard.strictVia : [];
+    /** Household identifiers (a landline) are compared strictly; the other guarded types (an email) as personal. */
+    const guardMode = (type: string) => (strictVia.includes(type) ? { strict: true } : { personal: true });
     const namesOf = (traits: Record<string, unknown>): NameEvidence => {
       const e = emptyEvidence();
       if (!guard) return e;
@@ -125,7 +127,7 @@ export class DeterministicResolver implements Resolver {
       for (const w of ps) {
         if (!hasGiven(w.names)) nameless++;
         else {
-          const g = groups.find((members) => members.some((m) => compareEvidence(m, w.names, { personal: !strictVia.includes(type) }).ok));
+          const g = groups.find((members) => members.some((m) => compareEvidence(m, w.names, guardMode(type)).ok));
           if (g) g.push(w.names);
           else groups.push([w.names]);
         }
@@ -169,11 +171,14 @@ export class DeterministicResolver implements Resolver {
     /** Why joining `other` through `c` is refused by name, or undefined; with the match score when allowed. */
     const nameCheck = (c: CandidateKey, mine: NameEvidence, target: Working | undefined, other: Working): { reason?: string; score: number } => {
       if (!guarded(c.type)) return { score: 0 };
+      const mode = guardMode(c.type);
+      const sides = [mine, target?.names].filter((s): s is NameEvidence => s !== undefined);
+      // A record without a given name joining a named profile is judged by that profile's names.
+      const named = sides.filter(hasGiven);
       let score = 0;
-      for (const side of [mine, target?.names]) {
-        if (!side) continue;
-        const cmp = compareEvidence(side, other.names, { personal: !strictVia.includes(c.type) });
-        if (!cmp.ok) return { reason: `name guard: given names "${cmp.pair![0]}" and "${cmp.pair![1]}" differ`, score: 0 };
+      for (const side of mode.strict && named.length ? named : sides) {
+        const cmp = compareEvidence(side, other.names, mode);
+        if (!cmp.ok) return { reason: cmp.pair ? `name guard: given names "${cmp.pair[0]}" and "${cmp.pair[1]}" differ` : `name guard: ${cmp.why ?? 'names differ'}`, score: 0 };
         score += cmp.score;
       }
       return { score };

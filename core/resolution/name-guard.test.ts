@@ -73,3 +73,93 @@ describe('nicknames that are names of their own', () => {
     expect(compareGiven('jon', 'john')).toBe('alias');
   });
 });
+
+// Issue 11, part 2: trap merges found on the fuzzy generator (bench/quality/fuzzy.ts, 2,000 and 10,000 people).
+describe('household traps the guard let through', () => {
+  const ev = (given: Record<string, number>, family: Record<string, number>) => ({ given, family });
+  const one = (given: string | undefined, family?: string) => ev(given ? { [given]: 1 } : {}, family ? { [family]: 1 } : {});
+
+  it('a longer different name is not a prefix alias: Julie is not Julien, Jean is not Jeanne; the curated list still relates Chris and Christopher', async () => {
+    const { compareGiven } = await import('./name-guard.js');
+    expect(compareGiven('julie', 'julien')).toBe('differ');
+    expect(compareGiven('julien', 'julie')).toBe('differ');
+    expect(compareGiven('jean', 'jeanne')).toBe('differ');
+    expect(compareGiven('chris', 'christopher')).toBe('alias');
+    // A truncated entry that is no name of its own still reads as the longer name.
+    expect(compareGiven('christo', 'christopher')).toBe('alias');
+  });
+
+  it('an initial is one letter, with or without a dot; two letters are not an initial', async () => {
+    const { compareGiven, foldName } = await import('./name-guard.js');
+    expect(compareGiven(foldName('J.')!, 'julien')).toBe('alias');
+    expect(compareGiven('j', 'julie')).toBe('alias');
+    expect(compareGiven('ju', 'julien')).toBe('differ');
+  });
+
+  it('"Wolf Hannah" and "Wolf Laura" (both read family name first) do not meet on "wolf"', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    const hannah = ev({ hannah: 1, wolf: 1 }, { wolf: 1, hannah: 1 });
+    const laura = ev({ laura: 2, wolf: 1 }, { wolf: 2, laura: 1 });
+    expect(compareEvidence(hannah, laura, { strict: true }).ok).toBe(false);
+    expect(compareEvidence(hannah, laura).ok).toBe(false);
+    expect(compareEvidence(one('wolf', 'hannah'), one('wolf', 'laura'), { strict: true }).ok).toBe(false);
+    expect(compareEvidence(one('davies', 'amelia'), one('davies', 'islla'), { strict: true }).ok).toBe(false);
+    // The same person read both ways still matches, through a household identifier too.
+    expect(compareEvidence(hannah, one('hannah', 'wolf'), { strict: true }).ok).toBe(true);
+    expect(compareEvidence(one('wolf', 'hannah'), one('hannah', 'wolf'), { strict: true }).ok).toBe(true);
+  });
+
+  it('through a household identifier a swap never turns two different given names into a match (Mathieu / Marie Robert)', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    const mathieu = ev({ mathieu: 2, robert: 1 }, { robert: 2, mathieu: 1 });
+    expect(compareEvidence(mathieu, one('marie', 'robert'), { strict: true }).ok).toBe(false);
+    expect(compareEvidence(one('robert', 'mathieu'), one('marie', 'robert'), { strict: true }).ok).toBe(false);
+  });
+
+  it('through a household identifier the family names must agree, and a side without a given name cannot be told from a household member', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    expect(compareEvidence(one('emma', 'kent'), one('emma', 'moreau'), { strict: true }).ok).toBe(false);
+    expect(compareEvidence(one('emma', 'kent'), one('emma', 'kemt'), { strict: true }).ok).toBe(true);
+    expect(compareEvidence(one(undefined, 'jones'), one('george', 'jones'), { strict: true }).ok).toBe(false);
+    expect(compareEvidence(one('george', 'jones'), one(undefined, 'jones'), { strict: true }).ok).toBe(false);
+    // Two records with a family name and no given name on one landline may be twins (fuzzy generator, 10,000 people: "Roux").
+    expect(compareEvidence(one(undefined, 'roux'), one(undefined, 'roux'), { strict: true }).ok).toBe(false);
+    // Sides that carry no name at all have nothing to tell apart.
+    expect(compareEvidence(one(undefined), one(undefined), { strict: true }).ok).toBe(true);
+    // Through a personal identifier there is nothing to refuse.
+    expect(compareEvidence(one(undefined, 'jones'), one('george', 'jones')).ok).toBe(true);
+  });
+
+  it('through a household identifier two close but different spellings are refused (a typo of two letters needs a personal identifier)', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    expect(compareEvidence(one('mathieu', 'robert'), one('marie', 'robert'), { strict: true }).ok).toBe(false);
+    expect(compareEvidence(one('leea', 'roux'), one('lenna', 'roux'), { strict: true }).ok).toBe(false);
+    expect(compareEvidence(one('oliver', 'kent'), one('oievr', 'kent')).ok).toBe(true);
+    expect(compareEvidence(one('hannah', 'zimmermann'), one('hannnah', 'zimmermann'), { strict: true }).ok).toBe(true);
+  });
+});
+
+// Issue 11 target: on FEBRL 3 with one email per person, never below the exact-email union.
+// The pairs the guard refused there share the email and the postcode but not the given name.
+describe('through a personal identifier', () => {
+  const rec = (given: string, family: string, dob: string | undefined, postcode: string) => ({
+    given: { [given]: 1 },
+    family: { [family]: 1 },
+    dob: dob ? { [dob]: 1 } : {},
+    postcode: { [postcode]: 1 },
+  });
+
+  it('the same postcode outweighs a replaced given name and date of birth (FEBRL rec-848: Kelsy / Phoebe Berryman)', async () => {
+    const { compareEvidence } = await import('./name-guard.js');
+    const personal = { personal: true };
+    expect(compareEvidence(rec('kelsy', 'berryman', '19121016', '3146'), rec('phoebe', 'berryman', '19241130', '3146'), personal).ok).toBe(true);
+    expect(compareEvidence(rec('jacobie', 'tilleq', undefined, '4869'), rec('blake', 'moody', undefined, '4869'), personal).ok).toBe(true);
+    // A postcode one digit off needs the family name too (FEBRL rec-1899: 6117 / 6171).
+    expect(compareEvidence(rec('thomas', 'mason', undefined, '6117'), rec('matthew', 'mason', undefined, '6171'), personal).ok).toBe(true);
+    expect(compareEvidence(rec('thomas', 'mason', undefined, '6117'), rec('matthew', 'smith', undefined, '6171'), personal).ok).toBe(false);
+    // Different postcodes and different given names through one mailbox: two people.
+    expect(compareEvidence(rec('kelsy', 'berryman', '19121016', '3146'), rec('phoebe', 'berryman', '19241130', '2000'), personal).ok).toBe(false);
+    // Never through a household identifier.
+    expect(compareEvidence(rec('kelsy', 'berryman', '19121016', '3146'), rec('phoebe', 'berryman', '19241130', '3146'), { strict: true }).ok).toBe(false);
+  });
+});

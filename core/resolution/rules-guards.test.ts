@@ -199,9 +199,16 @@ describe('name guard', () => {
   it('compares the profile side and the record side: a nameless record joins, and the guard sees the name of the profile it joined', async () => {
     await run([rec('1', [email('marc@x.fr')], { firstName: 'Marc' })]);
     await run([rec('2', [landline])]);
-    // No names on record 2's profile: nothing to compare, so the phone links.
-    await run([rec('3', [email('marc@x.fr'), landline])]);
-    expect(await together('1', '2')).toBe(true);
+    // Record 2's profile names nobody: through a household landline it could be any member of
+    // the household (issue 11: such records bridged twins), so it does not join Marc's profile.
+    const joined = await run([rec('3', [email('marc@x.fr'), landline])]);
+    expect(await together('1', '3')).toBe(true);
+    expect(await together('1', '2')).toBe(false);
+    expect(joined.refused.map((f) => f.reason)).toEqual(['name guard: one side has no given name, so it cannot be told from another member of the household']);
+    // Two sides that name nobody have nothing to tell apart: they link as before.
+    await run([rec('6', [phone('+33145678903')])]);
+    await run([rec('7', [phone('+33145678903')])]);
+    expect(await together('6', '7')).toBe(true);
     await run([rec('4', [phone('+33145678902')], { firstName: 'Julie' })]);
     // Record 5 brings Marc's profile (by email) to Julie's phone: the profile's name decides.
     const res = await run([rec('5', [email('marc@x.fr'), phone('+33145678902')])]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadProbabilisticConfig } from '../../bench/quality/febrl-score.js';
 import { generateFuzzy } from '../../bench/quality/fuzzy.js';
-import { deterministicFuzzy, exactCeiling, FUZZY_CONFIG, probabilisticFuzzy, trainFuzzy } from '../../bench/quality/fuzzy-score.js';
+import { deterministicFuzzy, exactCeiling, FUZZY_CONFIG, orderAgreement, probabilisticFuzzy, trainFuzzy, trapMergeList } from '../../bench/quality/fuzzy-score.js';
 
 describe('fuzzy generator profile through both resolvers', () => {
   const ds = generateFuzzy({ people: 300, seed: 5 });
@@ -34,4 +34,25 @@ describe('fuzzy generator profile through both resolvers', () => {
     expect(prob.scores.pairwise.recall).toBeGreaterThan(ceiling + 0.2);
     expect(prob.scores.pairwise.precision).toBeGreaterThanOrEqual(0.98);
   }, 120_000);
+});
+
+// Issue 11 targets for the deterministic default on the fuzzy profile (seed 42, as `npm run bench -- quality` runs it):
+// before the guard fixes, 1 trap pair merged at 2,000 people ("Wolf Hannah" / "Wolf Laura") and 25 at 10,000.
+describe('deterministic default on the fuzzy profile, seed 42', () => {
+  it('2,000 people: no twin or household merged, and the partition does not depend on the arrival order', async () => {
+    const ds = generateFuzzy({ people: 2000, seed: 42 });
+    const det = await deterministicFuzzy(ds);
+    expect(trapMergeList(ds, det.predicted)).toEqual([]);
+    expect(det.scores.pairwise.precision).toBeGreaterThanOrEqual(0.995);
+    const agreement = await orderAgreement(det.predicted, (records) => deterministicFuzzy(ds, records), ds, [11, 23]);
+    for (const f1 of agreement) expect(f1).toBeGreaterThanOrEqual(0.99);
+  }, 120_000);
+
+  it('10,000 people: no twin or household merged, pairwise precision >= 0.995', async () => {
+    const ds = generateFuzzy({ people: 10_000, seed: 42 });
+    const det = await deterministicFuzzy(ds);
+    expect(trapMergeList(ds, det.predicted)).toEqual([]);
+    expect(det.householdsMerged + det.twinsMerged).toBe(0);
+    expect(det.scores.pairwise.precision).toBeGreaterThanOrEqual(0.995);
+  }, 180_000);
 });
