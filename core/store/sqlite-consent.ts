@@ -3,6 +3,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { WITHDRAWN_HASH } from '../privacy/consent.js';
 import type { ConsentExplanation, WithdrawalStatus } from './types.js';
+import { profileOfRow } from './profile-codec.js';
 
 type Row = Record<string, unknown>;
 
@@ -57,9 +58,9 @@ export function insertConsentStatements(db: Database.Database, records: Canonica
 
 /** Per purpose: the statement that stands on the profile, and every statement of its records. */
 export function explainConsent(db: Database.Database, profileId: string): ConsentExplanation[] {
-  const body = db.prepare('SELECT body FROM profiles WHERE id = ?').pluck().get(profileId) as string | undefined;
-  if (body === undefined) return [];
-  const cells = ((JSON.parse(body) as { aggregates?: { traits?: Record<string, { v: unknown; at: string; src: string }> } }).aggregates?.traits ?? {});
+  const row = db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id = ?').get(profileId) as Row | undefined;
+  if (row === undefined) return [];
+  const cells = ((profileOfRow(row) as { aggregates?: { traits?: Record<string, { v: unknown; at: string; src: string }> } }).aggregates?.traits ?? {});
   const rows = db
     .prepare(
       `SELECT c.purpose, c.value, c.observed_at, c.source, c.stream, c.record_id FROM consent_statements c

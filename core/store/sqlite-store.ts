@@ -31,6 +31,7 @@ import type {
   RefusalRow,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
+import { encodeProfile, profileOfRow } from './profile-codec.js';
 import * as blocking from './sqlite-blocking.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
@@ -112,7 +113,7 @@ export class SqliteStore implements ProfileStore {
     return {
       identifier: db.prepare('SELECT profile_id FROM identifiers WHERE key = ?').pluck(),
       alias: db.prepare('SELECT profile_id FROM aliases WHERE alias = ?').pluck(),
-      profile: db.prepare('SELECT body FROM profiles WHERE id = ?').pluck(),
+      profile: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id = ?'),
       recordByKey: db.prepare('SELECT profile_id, body FROM records WHERE key = ?'),
       recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
       presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
@@ -147,7 +148,7 @@ export class SqliteStore implements ProfileStore {
       insertPresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) VALUES (?, ?)'),
       upsertProfile: db.prepare(
         `INSERT INTO profiles(id, created_at, updated_at, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, body = excluded.body`,
+         ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, updated_at = excluded.updated_at, body = excluded.body`,
       ),
       insertMerge: db.prepare('INSERT INTO merges(survivor, absorbed, record_key, identifier_key, rule, at) VALUES (?, ?, ?, ?, ?, ?)'),
       insertRefused: db.prepare('INSERT INTO refused(record_key, identifier_key, profiles, reason, at) VALUES (?, ?, ?, ?, ?)'),
@@ -175,8 +176,8 @@ export class SqliteStore implements ProfileStore {
   async getProfiles(ids: string[]): Promise<Map<string, ProfileState>> {
     const out = new Map<string, ProfileState>();
     for (const id of ids) {
-      const body = this.stmts.profile.get(id) as string | undefined;
-      if (body !== undefined) out.set(id, JSON.parse(body) as ProfileState);
+      const row = this.stmts.profile.get(id) as Row | undefined;
+      if (row !== undefined) out.set(id, profileOfRow(row));
     }
     return out;
   }
@@ -296,7 +297,7 @@ export class SqliteStore implements ProfileStore {
       for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
       for (const r of res.refused) s.insertRefused.run(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
       for (const p of res.profiles) {
-        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
+        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
         for (const d of batch.destinations) {
           const prev = s.outboxGet.get(d, p.id) as string | undefined;
           s.outboxPut.run(d, p.id, ++this.outboxSeq, prev ?? '[]');
@@ -360,17 +361,17 @@ export class SqliteStore implements ProfileStore {
   }
 
   async profileDocument(id: string): Promise<ProfileDocument | undefined> {
-    const body = this.stmts.profile.get(id) as string | undefined;
-    return body === undefined ? undefined : this.document(JSON.parse(body) as ProfileState);
+    const row = this.stmts.profile.get(id) as Row | undefined;
+    return row === undefined ? undefined : this.document(profileOfRow(row));
   }
 
   async *iterateProfiles(batchSize: number): AsyncIterable<ProfileDocument[]> {
-    const page = this.db.prepare('SELECT body FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck();
+    const page = this.db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id > ? ORDER BY id LIMIT ?');
     let after = '';
     for (;;) {
-      const bodies = page.all(after, batchSize) as string[];
-      if (!bodies.length) return;
-      const states = bodies.map((b) => JSON.parse(b) as ProfileState);
+      const rows = page.all(after, batchSize) as Row[];
+      if (!rows.length) return;
+      const states = rows.map(profileOfRow);
       after = states[states.length - 1].id;
       yield states.map((s) => this.document(s));
     }
@@ -431,7 +432,7 @@ export class SqliteStore implements ProfileStore {
       const links = linksByRecord(r.links);
       for (const [key, id] of r.recordProfiles) s.setRecordResolution.run(id, JSON.stringify(links.get(key) ?? []), key);
       for (const p of r.profiles) {
-        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
+        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
         for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, (s.outboxGet.get(d, p.id) as string | undefined) ?? '[]');
       }
       for (const [key, id] of r.identifierOwners) s.upsertIdentifier.run(key, id);
