@@ -61,6 +61,7 @@ describe('profile bodies (compact form)', () => {
     agg.traits.phone = { v: '+14152000500', at: '2026-01-25T10:00:00Z', src: 'crm/customers/500' };
     agg.computed.orders_count = { v: 1, at: '2026-02-21T12:00:00.000Z', src: 'shop/orders/o1', n: 4 };
     agg.counts = { firstName: { ann: 2, anne: 1 } };
+    p.traits = { ...p.traits, nickname: 'Annie' };
     expect(JSON.stringify(roundTrip(p))).toBe(JSON.stringify(p));
     // A cell without a value reads back as plain JSON would have it (no `v`), not as `v: null`.
     const q = profile();

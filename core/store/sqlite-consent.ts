@@ -90,10 +90,14 @@ export function withdrawalStatus(db: Database.Database, destination: string, pur
   const pending = db
     .prepare(
       `SELECT COUNT(*) FROM delivered d JOIN profiles p ON p.id = d.profile_id
-       WHERE d.destination = ? AND d.hash != ? AND COALESCE(json_extract(p.body, '$.traits.consent.' || ?), 0) != 1`,
+       WHERE d.destination = ? AND d.hash != ? AND COALESCE(
+         json_extract(p.body, '$.traits.consent.' || ?),
+         json_extract(p.body, '$.aggregates.traits."consent.' || ? || '"[0]'),
+         json_extract(p.body, '$.aggregates.traits."consent.' || ? || '".v'), 0) != 1`,
     )
     .pluck()
-    .get(destination, WITHDRAWN_HASH, purpose);
+    // A compact profile body (profile-codec.ts) keeps the value only in its aggregate cell.
+    .get(destination, WITHDRAWN_HASH, purpose, purpose, purpose);
   const withdrawn = db.prepare('SELECT COUNT(*) FROM delivered WHERE destination = ? AND hash = ?').pluck().get(destination, WITHDRAWN_HASH);
   return { pending: Number(pending), withdrawn: Number(withdrawn) };
 }

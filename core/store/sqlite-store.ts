@@ -36,6 +36,7 @@ import * as blocking from './sqlite-blocking.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
+import { encodeLinks } from './record-links.js';
 
 type Row = Record<string, unknown>;
 
@@ -286,7 +287,7 @@ export class SqliteStore implements ProfileStore {
         const key = recordKey(r);
         const profileId = res.assignments.get(key);
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
-        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
+        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), encodeLinks(r.identifiers, links.get(key) ?? []));
       }
       insertConsentStatements(this.db, batch.records, now);
       fault('commit.after-records');
