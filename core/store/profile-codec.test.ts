@@ -95,7 +95,7 @@ describe('schema 3 migration of a store written by schema 2', () => {
     while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true });
   });
 
-  it('rewrites every profile body compactly and every read gives back the profile schema 2 stored', async () => {
+  it('rewrites every profile body and record links compactly, and every read gives back what schema 2 stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-codec-'));
     dirs.push(dir);
     const file = join(dir, 'store.db');
@@ -104,6 +104,10 @@ describe('schema 3 migration of a store written by schema 2', () => {
     const before = old.prepare('SELECT id, body FROM profiles ORDER BY id').all() as Row[];
     const version = old.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
     const bytesBefore = Number(old.prepare('SELECT SUM(length(body)) FROM profiles').pluck().get());
+    const linksBefore = (old.prepare("SELECT key, links FROM records WHERE links != '[]' ORDER BY key").all() as Row[]).flatMap((r) =>
+      (JSON.parse(r.links as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: r.key as string, identifierKey, rule })),
+    );
+    const linkBytesBefore = Number(old.prepare('SELECT SUM(length(links)) FROM records').pluck().get());
     old.close();
     expect(version).toBe('2');
     expect(before.length).toBeGreaterThan(5);
@@ -114,7 +118,11 @@ describe('schema 3 migration of a store written by schema 2', () => {
       const ids = before.map((r) => r.id as string);
       const read = await store.getProfiles(ids);
       for (const r of before) expect(JSON.stringify(read.get(r.id as string))).toBe(r.body);
-      const dumped = (await store.dumpResolution()).profiles.sort((a, b) => a.id.localeCompare(b.id));
+      const snapshot = await store.dumpResolution();
+      const byKey = (a: { recordKey: string }, b: { recordKey: string }) => a.recordKey.localeCompare(b.recordKey);
+      expect(linksBefore.length).toBeGreaterThan(10);
+      expect([...snapshot.links].sort(byKey)).toStrictEqual([...linksBefore].sort(byKey));
+      const dumped = snapshot.profiles.sort((a, b) => a.id.localeCompare(b.id));
       expect(dumped.map((p) => JSON.stringify(p))).toStrictEqual(before.map((r) => r.body));
       // The merged profile still explains itself, consent included (read from the compact body).
       const [survivor] = await store.lookupIdentifiers(['email\u0000farid@mail-box.net']).then((m) => [...m.values()]);
@@ -128,9 +136,11 @@ describe('schema 3 migration of a store written by schema 2', () => {
     }
     const after = new Database(file, { readonly: true });
     const bytesAfter = Number(after.prepare('SELECT SUM(length(body)) FROM profiles').pluck().get());
+    const linkBytesAfter = Number(after.prepare('SELECT SUM(length(links)) FROM records').pluck().get());
     const plainLeft = Number(after.prepare("SELECT COUNT(*) FROM profiles WHERE json_extract(body, '$.id') IS NOT NULL").pluck().get());
     after.close();
     expect(plainLeft).toBe(0);
     expect(bytesAfter).toBeLessThan(bytesBefore * 0.6);
+    expect(linkBytesAfter).toBeLessThan(linkBytesBefore * 0.5);
   });
 });
