@@ -112,12 +112,17 @@ export class SqliteStore implements ProfileStore {
   private prepare() {
     const db = this.db;
     return {
-      identifier: db.prepare('SELECT profile_id FROM identifiers WHERE key = ?').pluck(),
+      // The batch reads take their keys as one JSON array: one statement per batch instead of
+      // one per key, about 2.5x less CPU per key (issue 13).
+      identifiers: db.prepare('SELECT key, profile_id FROM identifiers WHERE key IN (SELECT value FROM json_each(?))').raw(),
+      profiles: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id IN (SELECT value FROM json_each(?))'),
+      recordsByKey: db.prepare('SELECT key, profile_id, body FROM records WHERE key IN (SELECT value FROM json_each(?))'),
+      presentedCounts: db.prepare(
+        'SELECT identifier_key, COUNT(*) FROM presented WHERE identifier_key IN (SELECT value FROM json_each(?)) GROUP BY identifier_key',
+      ).raw(),
       alias: db.prepare('SELECT profile_id FROM aliases WHERE alias = ?').pluck(),
       profile: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id = ?'),
-      recordByKey: db.prepare('SELECT profile_id, body FROM records WHERE key = ?'),
       recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
-      presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
       presenters: db.prepare(
         'SELECT p.profile_id FROM presented p JOIN profiles f ON f.id = p.profile_id WHERE p.identifier_key = ? ORDER BY f.created_at, f.id LIMIT ?',
       ).pluck(),
@@ -166,21 +171,12 @@ export class SqliteStore implements ProfileStore {
   }
 
   async lookupIdentifiers(keys: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const k of keys) {
-      const p = this.stmts.identifier.get(k) as string | undefined;
-      if (p !== undefined) out.set(k, p);
-    }
-    return out;
+    return inOrder(keys, new Map(this.stmts.identifiers.all(JSON.stringify(keys)) as Array<[string, string]>));
   }
 
   async getProfiles(ids: string[]): Promise<Map<string, ProfileState>> {
-    const out = new Map<string, ProfileState>();
-    for (const id of ids) {
-      const row = this.stmts.profile.get(id) as Row | undefined;
-      if (row !== undefined) out.set(id, profileOfRow(row));
-    }
-    return out;
+    const rows = this.stmts.profiles.all(JSON.stringify(ids)) as Row[];
+    return inOrder(ids, new Map(rows.map((r) => [r.id as string, profileOfRow(r)])));
   }
 
   async recordsOfProfiles(ids: string[]): Promise<StoredRecord[]> {
@@ -190,21 +186,13 @@ export class SqliteStore implements ProfileStore {
   }
 
   async existingRecords(keys: string[]): Promise<Map<string, StoredRecord>> {
-    const out = new Map<string, StoredRecord>();
-    for (const k of keys) {
-      const row = this.stmts.recordByKey.get(k) as Row | undefined;
-      if (row) out.set(k, toStored(row));
-    }
-    return out;
+    const rows = this.stmts.recordsByKey.all(JSON.stringify(keys)) as Row[];
+    return inOrder(keys, new Map(rows.map((r) => [r.key as string, toStored(r)])));
   }
 
   async presentedBy(keys: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (const k of keys) {
-      const n = Number(this.stmts.presentedCount.get(k));
-      if (n) out.set(k, n);
-    }
-    return out;
+    const rows = this.stmts.presentedCounts.all(JSON.stringify(keys)) as Array<[string, number]>;
+    return inOrder(keys, new Map(rows.map(([k, n]) => [k, Number(n)])));
   }
 
   async presentersOf(keys: string[], limit: number): Promise<Map<string, string[]>> {
@@ -484,6 +472,16 @@ function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string
   return out;
 }
 
+
+/** The found entries in the order their keys were asked for, as the one-key-at-a-time reads gave them. */
+function inOrder<V>(keys: string[], found: Map<string, V>): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const k of keys) {
+    const v = found.get(k);
+    if (v !== undefined) out.set(k, v);
+  }
+  return out;
+}
 
 function toStored(row: Row): StoredRecord {
   return { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
