@@ -182,7 +182,7 @@ export function profileOfRow(row: Record<string, unknown>): ProfileState {
  * Schema 3, inside the migration's transaction: every stored profile body rewritten
  * in the compact form, and every record's links in the form of record-links.ts.
  */
-export function compactStoredProfiles(db: Database.Database): void {
+export function compactStoredBodies(db: Database.Database): void {
   compactStoredLinks(db);
   const page = db.prepare('SELECT rowid AS r, id, created_at, updated_at, body FROM profiles WHERE rowid > ? ORDER BY rowid LIMIT 1000');
   // Bodies before schema 3 carry their own id and times: those are what readers saw, so the columns take them.

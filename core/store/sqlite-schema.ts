@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { compactStoredProfiles } from './profile-codec.js';
+import { compactStoredBodies } from './profile-codec.js';
 
 /**
  * Tables of the embedded store. SCHEMA_SQL is always the newest shape (a new store
@@ -26,10 +26,11 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 `,
   },
   {
-    // Profile bodies in the compact form of profile-codec.ts (about half the bytes; issue 13).
+    // Profile bodies in the compact form of profile-codec.ts (about half the bytes) and record
+    // links as indexes into the record's identifiers (record-links.ts), issue 13.
     to: 3,
     sql: '',
-    run: compactStoredProfiles,
+    run: compactStoredBodies,
   },
 ];
 
