@@ -83,6 +83,12 @@ describe('profile bodies (compact form)', () => {
     }
   });
 
+  it('compact a profile with a key left undefined (no name guard) and read it back as JSON would', () => {
+    const p = { ...profile(), names: undefined };
+    expect(encodeProfile(p)).not.toContain('"id"');
+    expect(roundTrip(p)).toStrictEqual(JSON.parse(JSON.stringify(p)));
+  });
+
   it('read a body written before schema 3 (it carries its own id and times) as it is', () => {
     const p = profile();
     expect(decodeProfile(JSON.stringify(p), 'other', 'x', 'y')).toStrictEqual(p);

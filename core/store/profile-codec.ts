@@ -95,7 +95,9 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
   for (let k = 3; k < keys.length; k++) {
     const key = keys[k];
     const value = rec[key];
-    if (key.startsWith('$') || value === undefined) return undefined;
+    // JSON leaves an undefined value out: so does the compact form.
+    if (value === undefined) continue;
+    if (key.startsWith('$')) return undefined;
     if (key === 'traitSources' && sameSources(value, (p.aggregates as Record<string, unknown> | undefined)?.traits)) {
       out[key] = 0;
     } else if (key === 'traits' && sameTraits(value, (p.aggregates as Record<string, unknown> | undefined)?.traits)) {
