@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
-import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
+import { parseIdentifierKey, recordKey, type Identifier } from '../schema/canonical.js';
 import type { LinkDecision, ProbabilisticLink, ProfileState, StoredMatchModel, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
@@ -151,6 +151,7 @@ export class SqliteStore implements ProfileStore {
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       upsertIdentifier: db.prepare('INSERT INTO identifiers(key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
       setRecordResolution: db.prepare('UPDATE records SET profile_id = ?, links = ? WHERE key = ?'),
+      identifiersOfRecord: db.prepare("SELECT json_extract(body, '$.identifiers') FROM records WHERE key = ?").pluck(),
       insertPresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) VALUES (?, ?)'),
       upsertProfile: db.prepare(
         `INSERT INTO profiles(id, created_at, updated_at, body) VALUES (?, ?, ?, ?)
@@ -419,7 +420,12 @@ export class SqliteStore implements ProfileStore {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
       const links = linksByRecord(r.links);
-      for (const [key, id] of r.recordProfiles) s.setRecordResolution.run(id, JSON.stringify(links.get(key) ?? []), key);
+      for (const [key, id] of r.recordProfiles) {
+        const own = links.get(key);
+        // Links are written against the record's own identifiers (record-links.ts), read from its body.
+        const ids = own ? (JSON.parse((s.identifiersOfRecord.get(key) as string | null) ?? '[]') as Identifier[]) : [];
+        s.setRecordResolution.run(id, encodeLinks(ids, own ?? []), key);
+      }
       for (const p of r.profiles) {
         s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
         for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, (s.outboxGet.get(d, p.id) as string | undefined) ?? '[]');
