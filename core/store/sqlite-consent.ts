@@ -3,6 +3,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { WITHDRAWN_HASH } from '../privacy/consent.js';
 import type { ConsentExplanation, WithdrawalStatus } from './types.js';
+import { profileOfRow } from './profile-codec.js';
 
 type Row = Record<string, unknown>;
 
@@ -57,9 +58,9 @@ export function insertConsentStatements(db: Database.Database, records: Canonica
 
 /** Per purpose: the statement that stands on the profile, and every statement of its records. */
 export function explainConsent(db: Database.Database, profileId: string): ConsentExplanation[] {
-  const body = db.prepare('SELECT body FROM profiles WHERE id = ?').pluck().get(profileId) as string | undefined;
-  if (body === undefined) return [];
-  const cells = ((JSON.parse(body) as { aggregates?: { traits?: Record<string, { v: unknown; at: string; src: string }> } }).aggregates?.traits ?? {});
+  const row = db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id = ?').get(profileId) as Row | undefined;
+  if (row === undefined) return [];
+  const cells = ((profileOfRow(row) as { aggregates?: { traits?: Record<string, { v: unknown; at: string; src: string }> } }).aggregates?.traits ?? {});
   const rows = db
     .prepare(
       `SELECT c.purpose, c.value, c.observed_at, c.source, c.stream, c.record_id FROM consent_statements c
@@ -89,10 +90,14 @@ export function withdrawalStatus(db: Database.Database, destination: string, pur
   const pending = db
     .prepare(
       `SELECT COUNT(*) FROM delivered d JOIN profiles p ON p.id = d.profile_id
-       WHERE d.destination = ? AND d.hash != ? AND COALESCE(json_extract(p.body, '$.traits.consent.' || ?), 0) != 1`,
+       WHERE d.destination = ? AND d.hash != ? AND COALESCE(
+         json_extract(p.body, '$.traits.consent.' || ?),
+         json_extract(p.body, '$.aggregates.traits."consent.' || ? || '"[0]'),
+         json_extract(p.body, '$.aggregates.traits."consent.' || ? || '".v'), 0) != 1`,
     )
     .pluck()
-    .get(destination, WITHDRAWN_HASH, purpose);
+    // A compact profile body (profile-codec.ts) keeps the value only in its aggregate cell.
+    .get(destination, WITHDRAWN_HASH, purpose, purpose, purpose);
   const withdrawn = db.prepare('SELECT COUNT(*) FROM delivered WHERE destination = ? AND hash = ?').pluck().get(destination, WITHDRAWN_HASH);
   return { pending: Number(pending), withdrawn: Number(withdrawn) };
 }

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { StoredRecord } from '../resolution/types.js';
 import { recordKey } from '../schema/canonical.js';
 import type { ProfileExplanation } from './types.js';
+import { decodeLinks } from './record-links.js';
 
 type Row = Record<string, unknown>;
 
@@ -10,8 +11,8 @@ export function explainProfile(db: Database.Database, profileId: string, records
   const keys = records.map((r) => recordKey(r));
   const linkStmt = db.prepare('SELECT links FROM records WHERE key = ?').pluck();
   const refusedStmt = db.prepare('SELECT * FROM refused WHERE record_key = ? ORDER BY seq');
-  const links = keys.flatMap((k) =>
-    (JSON.parse(linkStmt.get(k) as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: k, identifierKey, rule })),
+  const links = records.flatMap((r, i) =>
+    decodeLinks(linkStmt.get(keys[i]) as string, r.identifiers).map(([identifierKey, rule]) => ({ recordKey: keys[i], identifierKey, rule })),
   );
   const refused = keys.flatMap((k) =>
     (refusedStmt.all(k) as Row[]).map((r) => ({

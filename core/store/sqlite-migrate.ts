@@ -30,7 +30,11 @@ export function migrateStore(db: Database.Database, file: string): void {
     if (!Number.isInteger(version) || version > SCHEMA_VERSION) {
       throw new ConnectionError(`store ${file} was written by a newer Tributary (schema ${v.value}; this one knows up to ${SCHEMA_VERSION})`, {}, { retryable: false });
     }
-    for (const step of MIGRATIONS) if (step.to > version) db.exec(step.sql);
+    for (const step of MIGRATIONS) {
+      if (step.to <= version) continue;
+      if (step.sql) db.exec(step.sql);
+      step.run?.(db);
+    }
     // Tables added since (CREATE ... IF NOT EXISTS) appear without a step of their own.
     db.exec(SCHEMA_SQL);
     if (version < SCHEMA_VERSION) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version');

@@ -1,13 +1,19 @@
+import type Database from 'better-sqlite3';
+import { compactStoredBodies } from './profile-codec.js';
+
 /**
  * Tables of the embedded store. SCHEMA_SQL is always the newest shape (a new store
  * is created from it); a store written by an older version is brought up to date
  * by the steps in MIGRATIONS. When this changes: bump SCHEMA_VERSION, change
  * SCHEMA_SQL, and add the step that turns version N-1 into N.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
-/** `to`: the version the step produces; `sql` runs inside the store's write transaction. */
-export const MIGRATIONS: ReadonlyArray<{ to: number; sql: string }> = [
+/**
+ * `to`: the version the step produces; `sql`, then `run`, inside the store's write
+ * transaction (`run` for a step SQL alone cannot do, such as re-encoding bodies).
+ */
+export const MIGRATIONS: ReadonlyArray<{ to: number; sql: string; run?: (db: Database.Database) => void }> = [
   {
     // Who runs a run (pid and host) and when it last said it is alive, so a run
     // whose process died can be told from one still going (issue 8, item 11).
@@ -18,6 +24,13 @@ ALTER TABLE runs ADD COLUMN host TEXT;
 ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 `,
+  },
+  {
+    // Profile bodies in the compact form of profile-codec.ts (about half the bytes) and record
+    // links as indexes into the record's identifiers (record-links.ts), issue 13.
+    to: 3,
+    sql: '',
+    run: compactStoredBodies,
   },
 ];
 

@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { ProfileState } from '../resolution/types.js';
 import type { DeadLetter, ResolutionSnapshot } from './types.js';
+import { profileOfRow } from './profile-codec.js';
+import { decodeLinks } from './record-links.js';
+import type { Identifier } from '../schema/canonical.js';
 
 /**
  * Whole-store reads of the SQLite store that sit outside the batch hot path:
@@ -33,10 +36,14 @@ export function dumpResolution(db: Database.Database): ResolutionSnapshot {
   const rows = <T = Row>(sql: string) => db.prepare(sql).all() as T[];
   return {
     recordProfiles: new Map(rows('SELECT key, profile_id FROM records').map((r) => [r.key as string, r.profile_id as string])),
-    profiles: (db.prepare('SELECT body FROM profiles').pluck().all() as string[]).map((b) => JSON.parse(b) as ProfileState),
+    profiles: rows('SELECT id, created_at, updated_at, body FROM profiles').map(profileOfRow),
     identifierOwners: new Map(rows('SELECT key, profile_id FROM identifiers').map((r) => [r.key as string, r.profile_id as string])),
-    links: rows('SELECT key, links FROM records').flatMap((r) =>
-      (JSON.parse(r.links as string) as Array<[string, string]>).map(([identifierKey, rule]) => ({ recordKey: r.key as string, identifierKey, rule })),
+    links: rows("SELECT key, links, CASE WHEN links = '[]' THEN NULL ELSE json_extract(body, '$.identifiers') END AS ids FROM records").flatMap((r) =>
+      decodeLinks(r.links as string, r.ids === null ? [] : (JSON.parse(r.ids as string) as Identifier[])).map(([identifierKey, rule]) => ({
+        recordKey: r.key as string,
+        identifierKey,
+        rule,
+      })),
     ),
     presented: rows('SELECT * FROM presented').map((r) => [r.identifier_key as string, r.profile_id as string] as [string, string]),
     refused: rows('SELECT * FROM refused ORDER BY seq').map((r) => ({

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
-import { parseIdentifierKey, recordKey } from '../schema/canonical.js';
+import { parseIdentifierKey, recordKey, type Identifier } from '../schema/canonical.js';
 import type { LinkDecision, ProbabilisticLink, ProfileState, StoredMatchModel, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
@@ -31,10 +31,12 @@ import type {
   RefusalRow,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
+import { encodeProfile, profileOfRow } from './profile-codec.js';
 import * as blocking from './sqlite-blocking.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
+import { encodeLinks } from './record-links.js';
 
 type Row = Record<string, unknown>;
 
@@ -110,12 +112,17 @@ export class SqliteStore implements ProfileStore {
   private prepare() {
     const db = this.db;
     return {
-      identifier: db.prepare('SELECT profile_id FROM identifiers WHERE key = ?').pluck(),
+      // The batch reads take their keys as one JSON array: one statement per batch instead of
+      // one per key, about 2.5x less CPU per key (issue 13).
+      identifiers: db.prepare('SELECT key, profile_id FROM identifiers WHERE key IN (SELECT value FROM json_each(?))').raw(),
+      profiles: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id IN (SELECT value FROM json_each(?))'),
+      recordsByKey: db.prepare('SELECT key, profile_id, body FROM records WHERE key IN (SELECT value FROM json_each(?))'),
+      presentedCounts: db.prepare(
+        'SELECT identifier_key, COUNT(*) FROM presented WHERE identifier_key IN (SELECT value FROM json_each(?)) GROUP BY identifier_key',
+      ).raw(),
       alias: db.prepare('SELECT profile_id FROM aliases WHERE alias = ?').pluck(),
-      profile: db.prepare('SELECT body FROM profiles WHERE id = ?').pluck(),
-      recordByKey: db.prepare('SELECT profile_id, body FROM records WHERE key = ?'),
+      profile: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id = ?'),
       recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
-      presentedCount: db.prepare('SELECT COUNT(*) FROM presented WHERE identifier_key = ?').pluck(),
       presenters: db.prepare(
         'SELECT p.profile_id FROM presented p JOIN profiles f ON f.id = p.profile_id WHERE p.identifier_key = ? ORDER BY f.created_at, f.id LIMIT ?',
       ).pluck(),
@@ -144,10 +151,11 @@ export class SqliteStore implements ProfileStore {
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       upsertIdentifier: db.prepare('INSERT INTO identifiers(key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
       setRecordResolution: db.prepare('UPDATE records SET profile_id = ?, links = ? WHERE key = ?'),
+      identifiersOfRecord: db.prepare("SELECT json_extract(body, '$.identifiers') FROM records WHERE key = ?").pluck(),
       insertPresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) VALUES (?, ?)'),
       upsertProfile: db.prepare(
         `INSERT INTO profiles(id, created_at, updated_at, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, body = excluded.body`,
+         ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, updated_at = excluded.updated_at, body = excluded.body`,
       ),
       insertMerge: db.prepare('INSERT INTO merges(survivor, absorbed, record_key, identifier_key, rule, at) VALUES (?, ?, ?, ?, ?, ?)'),
       insertRefused: db.prepare('INSERT INTO refused(record_key, identifier_key, profiles, reason, at) VALUES (?, ?, ?, ?, ?)'),
@@ -164,21 +172,12 @@ export class SqliteStore implements ProfileStore {
   }
 
   async lookupIdentifiers(keys: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const k of keys) {
-      const p = this.stmts.identifier.get(k) as string | undefined;
-      if (p !== undefined) out.set(k, p);
-    }
-    return out;
+    return inOrder(keys, new Map(this.stmts.identifiers.all(JSON.stringify(keys)) as Array<[string, string]>));
   }
 
   async getProfiles(ids: string[]): Promise<Map<string, ProfileState>> {
-    const out = new Map<string, ProfileState>();
-    for (const id of ids) {
-      const body = this.stmts.profile.get(id) as string | undefined;
-      if (body !== undefined) out.set(id, JSON.parse(body) as ProfileState);
-    }
-    return out;
+    const rows = this.stmts.profiles.all(JSON.stringify(ids)) as Row[];
+    return inOrder(ids, new Map(rows.map((r) => [r.id as string, profileOfRow(r)])));
   }
 
   async recordsOfProfiles(ids: string[]): Promise<StoredRecord[]> {
@@ -188,21 +187,13 @@ export class SqliteStore implements ProfileStore {
   }
 
   async existingRecords(keys: string[]): Promise<Map<string, StoredRecord>> {
-    const out = new Map<string, StoredRecord>();
-    for (const k of keys) {
-      const row = this.stmts.recordByKey.get(k) as Row | undefined;
-      if (row) out.set(k, toStored(row));
-    }
-    return out;
+    const rows = this.stmts.recordsByKey.all(JSON.stringify(keys)) as Row[];
+    return inOrder(keys, new Map(rows.map((r) => [r.key as string, toStored(r)])));
   }
 
   async presentedBy(keys: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (const k of keys) {
-      const n = Number(this.stmts.presentedCount.get(k));
-      if (n) out.set(k, n);
-    }
-    return out;
+    const rows = this.stmts.presentedCounts.all(JSON.stringify(keys)) as Array<[string, number]>;
+    return inOrder(keys, new Map(rows.map(([k, n]) => [k, Number(n)])));
   }
 
   async presentersOf(keys: string[], limit: number): Promise<Map<string, string[]>> {
@@ -290,7 +281,7 @@ export class SqliteStore implements ProfileStore {
         const key = recordKey(r);
         const profileId = res.assignments.get(key);
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
-        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), JSON.stringify(links.get(key) ?? []));
+        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), encodeLinks(r.identifiers, links.get(key) ?? []));
       }
       insertConsentStatements(this.db, batch.records, now);
       fault('commit.after-records');
@@ -301,7 +292,7 @@ export class SqliteStore implements ProfileStore {
       for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
       for (const r of res.refused) s.insertRefused.run(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
       for (const p of res.profiles) {
-        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
+        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
         for (const d of batch.destinations) {
           const prev = s.outboxGet.get(d, p.id) as string | undefined;
           s.outboxPut.run(d, p.id, ++this.outboxSeq, prev ?? '[]');
@@ -365,17 +356,17 @@ export class SqliteStore implements ProfileStore {
   }
 
   async profileDocument(id: string): Promise<ProfileDocument | undefined> {
-    const body = this.stmts.profile.get(id) as string | undefined;
-    return body === undefined ? undefined : this.document(JSON.parse(body) as ProfileState);
+    const row = this.stmts.profile.get(id) as Row | undefined;
+    return row === undefined ? undefined : this.document(profileOfRow(row));
   }
 
   async *iterateProfiles(batchSize: number): AsyncIterable<ProfileDocument[]> {
-    const page = this.db.prepare('SELECT body FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck();
+    const page = this.db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id > ? ORDER BY id LIMIT ?');
     let after = '';
     for (;;) {
-      const bodies = page.all(after, batchSize) as string[];
-      if (!bodies.length) return;
-      const states = bodies.map((b) => JSON.parse(b) as ProfileState);
+      const rows = page.all(after, batchSize) as Row[];
+      if (!rows.length) return;
+      const states = rows.map(profileOfRow);
       after = states[states.length - 1].id;
       yield states.map((s) => this.document(s));
     }
@@ -434,9 +425,14 @@ export class SqliteStore implements ProfileStore {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
       const links = linksByRecord(r.links);
-      for (const [key, id] of r.recordProfiles) s.setRecordResolution.run(id, JSON.stringify(links.get(key) ?? []), key);
+      for (const [key, id] of r.recordProfiles) {
+        const own = links.get(key);
+        // Links are written against the record's own identifiers (record-links.ts), read from its body.
+        const ids = own ? (JSON.parse((s.identifiersOfRecord.get(key) as string | null) ?? '[]') as Identifier[]) : [];
+        s.setRecordResolution.run(id, encodeLinks(ids, own ?? []), key);
+      }
       for (const p of r.profiles) {
-        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, JSON.stringify(p));
+        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
         for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, (s.outboxGet.get(d, p.id) as string | undefined) ?? '[]');
       }
       for (const [key, id] of r.identifierOwners) s.upsertIdentifier.run(key, id);
@@ -488,6 +484,16 @@ function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string
   return out;
 }
 
+
+/** The found entries in the order their keys were asked for, as the one-key-at-a-time reads gave them. */
+function inOrder<V>(keys: string[], found: Map<string, V>): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const k of keys) {
+    const v = found.get(k);
+    if (v !== undefined) out.set(k, v);
+  }
+  return out;
+}
 
 function toStored(row: Row): StoredRecord {
   return { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
