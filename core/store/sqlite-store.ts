@@ -37,6 +37,7 @@ import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.j
 import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
 import { encodeLinks } from './record-links.js';
+import { linksByRecord, writeResolution } from './sqlite-replace.js';
 
 type Row = Record<string, unknown>;
 
@@ -45,9 +46,12 @@ const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
 
 /** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
+/** The store's prepared statements (shared with sqlite-replace.ts). */
+export type StoreStatements = ReturnType<SqliteStore['prepare']>;
+
 export class SqliteStore implements ProfileStore {
   private readonly db: Database.Database;
-  private readonly stmts: ReturnType<SqliteStore['prepare']>;
+  private readonly stmts: StoreStatements;
   /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
   private outboxSeq = 0;
   readonly delivery: SqliteDeliveryLedger;
@@ -420,36 +424,8 @@ export class SqliteStore implements ProfileStore {
   }
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
-    const s = this.stmts;
     await this.whenUnlocked(() => this.db.transaction(() => {
-      this.outboxSeq = Number(s.readSeq.get() ?? 0);
-      for (const t of ['identifiers', 'presented', 'profiles', 'aliases', 'refused']) this.db.exec(`DELETE FROM ${t}`);
-      const links = linksByRecord(r.links);
-      for (const [key, id] of r.recordProfiles) {
-        const own = links.get(key);
-        // Links are written against the record's own identifiers (record-links.ts), read from its body.
-        const ids = own ? (JSON.parse((s.identifiersOfRecord.get(key) as string | null) ?? '[]') as Identifier[]) : [];
-        s.setRecordResolution.run(id, encodeLinks(ids, own ?? []), key);
-      }
-      for (const p of r.profiles) {
-        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
-        for (const d of destinations) s.outboxPut.run(d, p.id, ++this.outboxSeq, (s.outboxGet.get(d, p.id) as string | undefined) ?? '[]');
-      }
-      for (const [key, id] of r.identifierOwners) s.upsertIdentifier.run(key, id);
-      for (const [key, id] of r.presented) s.insertPresented.run(key, id);
-      for (const f of r.refused) s.insertRefused.run(f.recordKey, f.identifierKey, JSON.stringify(f.profiles), f.reason, f.at);
-      for (const [alias, id] of r.aliases) s.insertAlias.run(alias, id);
-      if (r.probabilisticLinks) blocking.replaceProbabilisticLinks(this.db, r.probabilisticLinks);
-      for (const m of r.merges) {
-        s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
-        for (const d of destinations) {
-          const carried = JSON.parse((s.outboxGet.get(d, m.absorbed) as string | undefined) ?? '[]') as string[];
-          const prev = JSON.parse((s.outboxGet.get(d, m.survivor) as string | undefined) ?? '[]') as string[];
-          s.outboxDelete.run(d, m.absorbed);
-          s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...new Set([...prev, ...carried, m.absorbed])]));
-        }
-      }
-      s.writeSeq.run(String(this.outboxSeq));
+      this.outboxSeq = writeResolution(this.db, this.stmts, r, destinations, Number(this.stmts.readSeq.get() ?? 0));
     })());
   }
 
@@ -473,17 +449,6 @@ export class SqliteStore implements ProfileStore {
     return storeCounts(this.db);
   }
 }
-
-function linksByRecord(links: LinkDecision[]): Map<string, Array<[string, string]>> {
-  const out = new Map<string, Array<[string, string]>>();
-  for (const l of links) {
-    let list = out.get(l.recordKey);
-    if (!list) out.set(l.recordKey, (list = []));
-    list.push([l.identifierKey, l.rule]);
-  }
-  return out;
-}
-
 
 /** The found entries in the order their keys were asked for, as the one-key-at-a-time reads gave them. */
 function inOrder<V>(keys: string[], found: Map<string, V>): Map<string, V> {
