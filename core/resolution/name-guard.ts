@@ -236,6 +236,11 @@ export interface NameComparison {
   pair?: [string, string];
   /** Why the sides cannot be one person, when that is not a pair of given names. */
   why?: string;
+  /**
+   * When the match reads a side swapped ("Schwarz Leno" as Leno Schwarz): how alike the words in
+   * the family slot are, which are then the given names as the records wrote them.
+   */
+  swappedLevel?: NameLevel;
 }
 
 /** Some value of `a` equals one of `b` within `edits` typos (one wrong or swapped digit in a date). */
@@ -306,7 +311,7 @@ export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { person
     if (opts.strict && !(nameless(a) && nameless(b))) return { ok: false, score: 0, level: 'none', why: 'one side has no given name, so it cannot be told from another member of the household' };
     return { ok: true, score: 0, level: 'none' };
   }
-  let bestOk: { level: NameLevel; familyOk: boolean; pair: [string, string] } | undefined;
+  let bestOk: { level: NameLevel; familyOk: boolean; pair: [string, string]; swappedLevel?: NameLevel } | undefined;
   let closest: { level: NameLevel; pair: [string, string]; swap: boolean } | undefined;
   for (const ra of readings(a)) {
     for (const rb of readings(b)) {
@@ -324,12 +329,16 @@ export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { person
       const ok = opts.strict ? LEVEL_SCORE[level] >= LEVEL_SCORE.strong : LEVEL_SCORE[level] >= LEVEL_SCORE.strong || (level === 'close' && familyOk);
       if (!ok) continue;
       const better = !bestOk || LEVEL_SCORE[level] > LEVEL_SCORE[bestOk.level] || (level === bestOk.level && familyOk && !bestOk.familyOk);
-      if (better) bestOk = { level, familyOk, pair };
+      if (better) bestOk = { level, familyOk, pair, ...(swap ? { swappedLevel: compareGiven(ra.family!, rb.family!) } : {}) };
     }
   }
   // Weight by how many records carry the matching name, so the usual spelling outweighs a one-off typo.
   const weight = (p: [string, string]) => Math.min(a.given[p[0]] ?? 0, 99) + Math.min(b.given[p[1]] ?? 0, 99);
-  if (bestOk) return { ok: true, score: LEVEL_SCORE[bestOk.level] * 1000 + (bestOk.familyOk ? 500 : 0) + weight(bestOk.pair), level: bestOk.level, pair: bestOk.pair };
+  if (bestOk) {
+    const out: NameComparison = { ok: true, score: LEVEL_SCORE[bestOk.level] * 1000 + (bestOk.familyOk ? 500 : 0) + weight(bestOk.pair), level: bestOk.level, pair: bestOk.pair };
+    if (bestOk.swappedLevel) out.swappedLevel = bestOk.swappedLevel;
+    return out;
+  }
   const level = closest?.level ?? 'differ';
   if (opts.personal && !opts.strict) {
     // Through a personal identifier, where the person lives (or when they were born, with the

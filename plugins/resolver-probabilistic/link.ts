@@ -1,7 +1,7 @@
 import { checkBlockingSize, estimatePairs, pairsFromBlocks } from './blocking.js';
 import { clusterLinks, type Link } from './cluster.js';
 import type { ProbabilisticConfig } from './config.js';
-import { groupNames, linkRefusal, recordNames } from './names.js';
+import { groupNames, linkRefusal, namesReader } from './names.js';
 import { levelMatrix, prepareRecords, train, type MatchModel, type TrainResult } from './model.js';
 import { fastProbability, scoreLevels, weightTable, type PairScore } from './score.js';
 
@@ -61,7 +61,8 @@ export function linkAll(records: LinkRecord[], cfg: ProbabilisticConfig, opts: {
   const review: ScoredLink[] = [];
   const table = weightTable(model);
   const K = cfg.comparisons.length;
-  const names = records.map((r) => recordNames(r.traits, cfg.nameGuard));
+  const readNames = namesReader(cfg);
+  const names = records.map((r) => readNames(r.traits));
   let refusedPairNames = 0;
   for (let p = 0; p < pairs.length; p++) {
     const [a, b] = pairs[p];

@@ -1,15 +1,41 @@
-import { addEvidence, compareEvidence, compareGiven, editDistance, familyName, givenName, type NameEvidence } from '../../core/resolution/name-guard.js';
+import { addEvidence, compareEvidence, compareGiven, editDistance, familyName, foldCode, givenName, traitAt, type NameEvidence, type NameLevel } from '../../core/resolution/name-guard.js';
 import type { ProbabilisticConfig } from './config.js';
 
-/** The given and family name one record carries, as the guard compares them (folded). */
-export function recordNames(traits: Record<string, unknown>, guard: ProbabilisticConfig['nameGuard']): NameEvidence | undefined {
+/** The traits the configuration compares as dates (`kind: date`): the dates of birth the per-link guard reads. */
+export const dateTraits = (cfg: ProbabilisticConfig): string[] => cfg.comparisons.filter((c) => c.kind === 'date').map((c) => c.trait);
+
+/**
+ * The given and family name one record carries, as the guard compares them (folded),
+ * and its date of birth (the first of `dates` it carries, digits and letters only).
+ */
+export function recordNames(traits: Record<string, unknown>, guard: ProbabilisticConfig['nameGuard'], dates: readonly string[] = []): NameEvidence | undefined {
   if (guard === false) return undefined;
   const given = givenName(traits, guard.traits);
   const family = familyName(traits, guard.traits, guard.familyTraits);
   if (!given && !family) return undefined;
   const e: NameEvidence = { given: {}, family: {} };
-  addEvidence(e, { given, family });
+  const dob = dates.map((d) => foldCode(traitAt(traits, d))).find((v) => v !== undefined);
+  addEvidence(e, { given, family, dob });
   return e;
+}
+
+/** The core's name levels, best first. */
+const LEVELS: readonly NameLevel[] = ['exact', 'alias', 'strong', 'close', 'differ'];
+
+/** recordNames as batch linkage and the resolver call it: the guard's names and the configuration's date traits. */
+export function namesReader(cfg: ProbabilisticConfig): (traits: Record<string, unknown>) => NameEvidence | undefined {
+  const dates = dateTraits(cfg);
+  return (traits) => recordNames(traits, cfg.nameGuard, dates);
+}
+
+/**
+ * Two records' dates of birth that cannot be one date mistyped: both present and more than
+ * two edits apart (a wrong digit, two swapped digits or a day/month slip stay within two).
+ */
+function datesDiffer(a: NameEvidence, b: NameEvidence): boolean {
+  const [x] = Object.keys(a.dob ?? {});
+  const [y] = Object.keys(b.dob ?? {});
+  return x !== undefined && y !== undefined && editDistance(x, y, 2) > 2;
 }
 
 /**
@@ -73,10 +99,17 @@ function genderedForm(a: string, b: string): boolean {
  * phone: with nothing but the traits behind a link, names two edits apart (the
  * core's "close": Marie / Mathieu, Charlie / Arhie) or a gendered form are two
  * names; one typo (Anna / Annx), a nickname, an initial or a swap is one.
+ * A match no better than a nickname or a typo (the core's "alias" or "close": Hannah /
+ * Anna, a swapped "Schwarz Leno" / Lena) between two different dates of birth is two
+ * people: at a household's address everything else the model weighs is shared, and one
+ * person's record rarely carries a changed name and a wrong date at once.
  */
 export function givenConflict(a: NameEvidence, b: NameEvidence): boolean {
   const c = compareEvidence(a, b);
   if (!c.ok) return true;
+  // Through a swap the given names sit in the family slot: the weaker of the two slots is the given-name match.
+  const level = c.swappedLevel && LEVELS.indexOf(c.swappedLevel) > LEVELS.indexOf(c.level as NameLevel) ? c.swappedLevel : c.level;
+  if ((level === 'alias' || level === 'close') && datesDiffer(a, b)) return true;
   if (c.level === 'close') return !c.pair || editDistance(c.pair[0], c.pair[1], 1) > 1;
   return c.level === 'alias' && !!c.pair && compareGiven(c.pair[0], c.pair[1]) === 'alias' && genderedForm(c.pair[0], c.pair[1]);
 }

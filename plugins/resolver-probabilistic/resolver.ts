@@ -5,7 +5,7 @@ import type { IdentityGraph, ProbabilisticLink, ProfileState, ResolutionResult, 
 import { parseIdentifierKey, recordKey, type CanonicalRecord } from '../../core/schema/canonical.js';
 import { clusterLinks, type Link } from './cluster.js';
 import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
-import { groupNames, linkRefusal, recordNames } from './names.js';
+import { groupNames, linkRefusal, namesReader } from './names.js';
 import { prepareRecords, type MatchModel, type PreparedRecord } from './model.js';
 import { BoundedScorer, scoreLevels, type PairScore } from './score.js';
 
@@ -138,7 +138,8 @@ export class ProbabilisticResolver implements Resolver {
     const seen = new Set<number>();
     const scorer = new BoundedScorer(cfg, model, cfg.matchThreshold);
     const links: Array<Link & { score: PairScore }> = [];
-    const names = nodes.map((n) => recordNames(n.traits, cfg.nameGuard));
+    const readNames = namesReader(cfg);
+    const names = nodes.map((n) => readNames(n.traits));
     let refusedPairNames = 0;
     for (const members of byKey.values()) {
       for (const i of members) {
