@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,8 @@ let dir: string;
 let clean: StoreSnapshot;
 const prefixes: string[] = [];
 const children: ChildProcess[] = [];
+/** The CLI processes of the running test, for the timeout messages. */
+const started: Array<{ what: string; log: () => string }> = [];
 
 function newPrefix(label: string): string {
   const p = `trib-test-${label}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -56,18 +58,22 @@ function start(args: string[], env: Record<string, string> = {}): Child {
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: e });
   children.push(proc);
   let out = '';
+  started.push({ what: `${args[0]} (pid ${proc.pid})`, log: () => out });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return { proc, log: () => out, exited };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000, progress?: () => string): Promise<T> {
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 120_000, progress?: () => string): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${progress ? ` (${progress()})` : ''}`);
+    if (Date.now() > deadline) {
+      const tails = started.map((c) => `${c.what}: ${c.log().trim().split('\n').slice(-6).join(' | ')}`).join('\n');
+      throw new Error(`timed out waiting for ${what}${progress ? ` (${progress()})` : ''}\n${tails}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -106,6 +112,10 @@ async function stop(c: Child): Promise<void> {
 }
 
 describe('distributed mode (BullMQ on the local Redis)', () => {
+  beforeEach(() => {
+    started.length = 0;
+  });
+
   beforeAll(() => {
     dir = tempDir('queue');
     writeData(dir, CUSTOMERS, ORDERS);
@@ -126,7 +136,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('two workers give the store a single-process run gives; the after-sync delivery is a job of its own', { timeout: 120_000 }, async () => {
+  it('two workers give the store a single-process run gives; the after-sync delivery is a job of its own', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('same');
     const { config, db, feed } = queuedConfig('two-workers', prefix, { deliverAfterSync: true });
     const a = start(['worker', '--config', config]);
@@ -160,7 +170,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect([...new Set(sent.map((x) => x.profile))].sort()).toEqual(ids);
   });
 
-  it('a duplicate job that gets past the queue (its deduplication key removed) waits for the running sync instead of running beside it', { timeout: 120_000 }, async () => {
+  it('a duplicate job that gets past the queue (its deduplication key removed) waits for the running sync instead of running beside it', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('lease');
     const { config, db } = queuedConfig('lease', prefix);
     const a = start(['worker', '--config', config]);
@@ -175,7 +185,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect((await enqueueWork(q.work, { kind: 'sync', name: 'crm', reason: 'manual' })).added).toBe(true);
     await q.close();
     conn.disconnect();
-    await until('both jobs to end in a succeeded run', () => succeededRuns(db).length === 2, 90_000);
+    await until('both jobs to end in a succeeded run', () => succeededRuns(db).length === 2, 180_000);
     await Promise.all([stop(a), stop(b)]);
     expect(noOverlap(db)).toBe(2);
     expect(a.log() + b.log()).toMatch(/sync crm is running in another worker/);
@@ -187,7 +197,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(snapshotStore(db).profiles).toEqual(clean.profiles);
   });
 
-  it('a worker killed mid-sync: another takes the job back and resumes from the last checkpoint; the store equals a clean run', { timeout: 120_000 }, async () => {
+  it('a worker killed mid-sync: another takes the job back and resumes from the last checkpoint; the store equals a clean run', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('kill');
     const { config, db } = queuedConfig('killed', prefix);
     // The 3rd batch is committed, then the process dies without a word (SIGKILL, no cleanup).
@@ -198,7 +208,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(succeededRuns(db)).toHaveLength(0);
 
     const rescuer = start(['worker', '--config', config]);
-    await until('the rescuing worker to finish the sync', () => succeededRuns(db).length === 1, 60_000);
+    await until('the rescuing worker to finish the sync', () => succeededRuns(db).length === 1, 120_000);
     await stop(rescuer);
     expect(rescuer.log()).toMatch(/sync crm started \(job [^,]+, taken back from a stopped worker\)/);
 
@@ -211,7 +221,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     for (const table of Object.keys(clean) as Array<keyof StoreSnapshot>) expect(after[table], `table ${table}`).toEqual(clean[table]);
   });
 
-  it('SIGTERM mid-sync: the worker commits its batch, hands the job back and exits; another worker resumes it', { timeout: 120_000 }, async () => {
+  it('SIGTERM mid-sync: the worker commits its batch, hands the job back and exits; another worker resumes it', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('term');
     const { config, db } = queuedConfig('term', prefix);
     const first = start(['worker', '--config', config]);
@@ -225,7 +235,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(done).toBeLessThan(CUSTOMERS);
     // Handed back, not left to stall: the next worker takes it at once, without waiting for a lock to expire.
     const second = start(['worker', '--config', config]);
-    await until('the second worker to finish the sync', () => succeededRuns(db).length === 1, 60_000);
+    await until('the second worker to finish the sync', () => succeededRuns(db).length === 1, 120_000);
     await stop(second);
     expect(second.log()).not.toMatch(/was stalled/);
     const runs = runsOf(db);
@@ -245,8 +255,11 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     const prefix = newPrefix('burst');
     // Every second, while one sync of the data takes several: most ticks find it running.
     const { config, db } = queuedConfig('burst', prefix, { schedule: '* * * * * *' });
-    const a = start(['run', '--config', config]);
-    const b = start(['run', '--config', config]);
+    // Each process's first committed batch blocks it 2.5 s (a slow batch): ticks handled by the other process meanwhile find the
+    // sync queued or running, whatever the speed of the machine (on a quiet one a whole sync takes less than the 1 s between ticks).
+    const slow = { TRIBUTARY_FAULT: 'batch.after-commit:pause=2500' };
+    const a = start(['run', '--config', config], slow);
+    const b = start(['run', '--config', config], slow);
     const ticksSeen = () => (a.log() + b.log()).match(/tick sync crm at/g)?.length ?? 0;
     const progress = () => `${succeededRuns(db).length} syncs, ${ticksSeen()} ticks, skipped: ${/this tick is skipped/.test(a.log() + b.log())}; last lines: ${(a.log() + b.log()).split('\n').slice(-8).join(' | ')}`;
     await until('two syncs, six ticks and one skipped', () => succeededRuns(db).length >= 2 && ticksSeen() >= 6 && /this tick is skipped/.test(a.log() + b.log()), 240_000, progress);
@@ -270,7 +283,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(after.profiles).toEqual(clean.profiles);
   });
 
-  it('without `queue:`, `worker` and `run --scheduler-only` refuse with one line instead of doing nothing', { timeout: 60_000 }, async () => {
+  it('without `queue:`, `worker` and `run --scheduler-only` refuse with one line instead of doing nothing', { timeout: 120_000 }, async () => {
     const { config } = writeConfig(dir, 'no-queue');
     for (const args of [['worker'], ['run', '--scheduler-only']]) {
       const c = start([...args, '--config', config]);
@@ -279,7 +292,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     }
   });
 
-  it('refused credentials: one line, non-zero exit, no retries, no password', { timeout: 30_000 }, async () => {
+  it('refused credentials: one line, non-zero exit, no retries, no password', { timeout: 60_000 }, async () => {
     const prefix = newPrefix('auth');
     const { config } = queuedConfig('auth', prefix, { redis: 'redis://tributary-nobody:s3cret-Wrong-pw@127.0.0.1:6379' });
     const w = start(['worker', '--config', config]);
@@ -292,7 +305,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(w.log()).not.toContain('s3cret-Wrong-pw');
   });
 
-  it('Redis unreachable at start: a clear line per retry; once a server is there the worker carries on', { timeout: 60_000 }, async () => {
+  it('Redis unreachable at start: a clear line per retry; once a server is there the worker carries on', { timeout: 120_000 }, async () => {
     const prefix = newPrefix('down');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const { config, db } = queuedConfig('down', prefix, { redis: `redis://127.0.0.1:${port}` });
@@ -302,7 +315,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     children.push(server);
     try {
-      await until('the worker to start', () => /worker started/.test(w.log()), 30_000);
+      await until('the worker to start', () => /worker started/.test(w.log()), 60_000);
       const conn = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null });
       const q = openQueues({ prefix }, conn);
       await enqueueWork(q.work, { kind: 'sync', name: 'crm', reason: 'manual' });
@@ -318,7 +331,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
   it.each([
     ['with its data kept on disk (AOF)', true],
     ['empty (no persistence): the scheduler puts the schedules back', false],
-  ])('Redis restarted under a scheduler-only process and a worker, %s: both reconnect and carry on, no tick is handled twice', { timeout: 120_000 }, async (_label, persist) => {
+  ])('Redis restarted under a scheduler-only process and a worker, %s: both reconnect and carry on, no tick is handled twice', { timeout: 300_000 }, async (_label, persist) => {
     const prefix = newPrefix('restart');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const data = tempDir('redis-data');
@@ -334,14 +347,14 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     const worker = start(['worker', '--config', config]);
     const ticks = () => [...worker.log().matchAll(/tick sync crm at (\S+) \(job/g)].map((m) => m[1]);
     try {
-      await until('a sync and a few ticks', () => succeededRuns(db).length >= 1 && ticks().length >= 3, 60_000);
+      await until('a sync and a few ticks', () => succeededRuns(db).length >= 1 && ticks().length >= 3, 120_000);
       server.kill('SIGTERM');
       await new Promise((r) => server.on('exit', r));
-      await until('both processes to notice', () => /is unreachable/.test(worker.log()) && /is unreachable/.test(scheduler.log()), 20_000);
+      await until('both processes to notice', () => /is unreachable/.test(worker.log()) && /is unreachable/.test(scheduler.log()), 40_000);
       const before = ticks().length;
       server = redisServer();
-      await until('the worker to reconnect', () => /is reachable again/.test(worker.log()), 30_000);
-      await until('ticks after the restart', () => ticks().length >= before + 3, 30_000);
+      await until('the worker to reconnect', () => /is reachable again/.test(worker.log()), 60_000);
+      await until('ticks after the restart', () => ticks().length >= before + 3, 60_000);
     } finally {
       await Promise.all([stop(scheduler), stop(worker)]);
       server.kill('SIGTERM');

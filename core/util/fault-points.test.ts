@@ -12,6 +12,11 @@ describe('fault points', () => {
     ]);
   });
 
+  it('parses pause=<ms>: a point that blocks the process for that long, then carries on', () => {
+    expect([...parseFaultSpec('batch.after-commit:pause=2500@2')]).toEqual([['batch.after-commit', { action: 'pause', at: 2, hits: 0, ms: 2500 }]]);
+    expect(parseFaultSpec('batch.after-commit:pause=').size).toBe(0);
+  });
+
   it('ignores unknown points, actions and counts below 1 rather than arming them', () => {
     const m = parseFaultSpec('commit.nowhere:kill,commit.after:explode,commit.inside:kill@0');
     expect(m.size).toBe(0);

@@ -7,6 +7,7 @@
  *   TRIBUTARY_FAULT=commit.after-records:kill@3      SIGKILL on the 3rd time the point is reached
  *   TRIBUTARY_FAULT=commit.after-records:throw@2     throw a FaultInjectedError there instead
  *   TRIBUTARY_FAULT=resolve.inside-lock:kill@4,commit.after:throw@9   several points, comma-separated
+ *   TRIBUTARY_FAULT=batch.after-commit:pause=2000    block the process 2,000 ms there (a slow batch, deterministically)
  *
  * `@n` defaults to 1. The variable is read once, at module load: with it unset,
  * `fault()` is a lookup in an empty map and nothing else. Production never sets it.
@@ -31,7 +32,7 @@ export const FAULT_POINTS = [
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];
-type Action = 'kill' | 'throw';
+type Action = 'kill' | 'throw' | 'pause';
 
 /** What a `throw` fault raises, so a test can tell it from a real failure. */
 export class FaultInjectedError extends Error {
@@ -45,6 +46,8 @@ interface Armed {
   action: Action;
   at: number;
   hits: number;
+  /** For `pause`: how long the process is blocked. */
+  ms?: number;
 }
 
 /** Parses `point:action[@n],...`; anything malformed is reported once on stderr and ignored (this is test-only input). */
@@ -52,12 +55,13 @@ export function parseFaultSpec(spec: string | undefined): Map<string, Armed> {
   const out = new Map<string, Armed>();
   if (!spec) return out;
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([a-z.-]+):(kill|throw)(?:@(\d+))?$/.exec(part);
-    if (!m || !(FAULT_POINTS as readonly string[]).includes(m[1]) || (m[3] !== undefined && Number(m[3]) < 1)) {
-      process.stderr.write(`TRIBUTARY_FAULT: ignoring "${part}" (expected <point>:kill|throw[@n], points: ${FAULT_POINTS.join(', ')})\n`);
+    const m = /^([a-z.-]+):(kill|throw|pause=(\d+))(?:@(\d+))?$/.exec(part);
+    if (!m || !(FAULT_POINTS as readonly string[]).includes(m[1]) || (m[4] !== undefined && Number(m[4]) < 1)) {
+      process.stderr.write(`TRIBUTARY_FAULT: ignoring "${part}" (expected <point>:kill|throw|pause=<ms>[@n], points: ${FAULT_POINTS.join(', ')})\n`);
       continue;
     }
-    out.set(m[1], { action: m[2] as Action, at: m[3] === undefined ? 1 : Number(m[3]), hits: 0 });
+    const action = (m[3] === undefined ? m[2] : 'pause') as Action;
+    out.set(m[1], { action, at: m[4] === undefined ? 1 : Number(m[4]), hits: 0, ...(m[3] === undefined ? {} : { ms: Number(m[3]) }) });
   }
   return out;
 }
@@ -69,6 +73,11 @@ export function fault(point: FaultPoint): void {
   if (armed.size === 0) return;
   const a = armed.get(point);
   if (!a || ++a.hits !== a.at) return;
+  if (a.action === 'pause') {
+    // Blocks the whole process, as a long synchronous commit does; the point then carries on.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, a.ms ?? 0);
+    return;
+  }
   if (a.action === 'kill') {
     // SIGKILL, not exit(): no finally blocks, no ROLLBACK, no flush; what a power cut or OOM kill leaves.
     process.kill(process.pid, 'SIGKILL');
