@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { decodeProfile } from '../../core/store/profile-codec.js';
 
 /**
  * Every table of a SQLite store as one comparable value, for "a crashed and
@@ -43,7 +44,7 @@ export function snapshotStore(file: string): StoreSnapshot {
       merges: all('SELECT seq, survivor, absorbed, record_key, identifier_key, rule FROM merges ORDER BY seq'),
       aliases: all('SELECT alias, profile_id FROM aliases ORDER BY alias'),
       outbox: all('SELECT destination, profile_id, seq, merged_from FROM outbox ORDER BY destination, seq'),
-      profiles: all('SELECT id, body FROM profiles ORDER BY id'),
+      profiles: all('SELECT id, body, created_at, updated_at FROM profiles ORDER BY id'),
       deadLetters: all('SELECT id, sync, stream, record_id, origin, reason, payload FROM dead_letters ORDER BY id'),
       state: all('SELECT sync, stream, state FROM state ORDER BY sync, stream'),
       meta: all('SELECT key, value FROM meta ORDER BY key'),
@@ -52,9 +53,11 @@ export function snapshotStore(file: string): StoreSnapshot {
     const rank = new Map([...ids].sort().map((id, i) => [id, `P${i}`]));
     const canon = (v: unknown): unknown => (typeof v === 'string' ? v.replace(PROFILE_ID, (id) => rank.get(id) ?? id) : v);
     const canonRows = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, canon(v)])));
+    // Decoded, not compared as stored: the same profile may be written compact or as plain JSON (profile-codec.ts).
     const profiles = tables.profiles.map((p) => {
-      const { createdAt: _c, updatedAt: _u, ...body } = JSON.parse(canon(p.body) as string) as Record<string, unknown>;
-      return { id: canon(p.id), body };
+      const decoded = decodeProfile(canon(p.body) as string, canon(p.id) as string, String(p.created_at), String(p.updated_at));
+      const { createdAt: _c, updatedAt: _u, id, ...body } = decoded as unknown as Record<string, unknown>;
+      return { id, body };
     });
     return {
       records: canonRows(tables.records),
