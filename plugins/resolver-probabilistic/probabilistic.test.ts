@@ -7,20 +7,10 @@ import { probabilisticSchema, type ProbabilisticConfig } from './config.js';
 import { linkAll, type LinkRecord } from './link.js';
 import { prepareRecords, runEm, train } from './model.js';
 import { BoundedScorer, scorePair } from './score.js';
-import { people } from './__fixtures__/people.js';
+import { PEOPLE_SETTINGS, people } from './__fixtures__/people.js';
 
 const cfg = (over: Partial<Record<string, unknown>> = {}): ProbabilisticConfig =>
-  probabilisticSchema.parse({
-    comparisons: [
-      { trait: 'firstName', kind: 'jaro-winkler', termFrequency: true },
-      { trait: 'lastName', kind: 'jaro-winkler', termFrequency: true },
-      { trait: 'dob', kind: 'date' },
-      { trait: 'zip', kind: 'postcode' },
-    ],
-    blocking: [{ name: 'zip', on: ['zip'] }, { name: 'dob', on: ['dob'] }],
-    randomPairs: 5000,
-    ...over,
-  });
+  probabilisticSchema.parse({ ...PEOPLE_SETTINGS, ...over });
 
 describe('comparison levels', () => {
   it('dates: exact, one digit off, day/month transposed, same year, else', () => {

@@ -4,20 +4,11 @@ import type { ResolverContext } from '../../core/resolution/types.js';
 import type { CanonicalRecord } from '../../core/schema/canonical.js';
 import { SqliteStore } from '../../core/store/sqlite-store.js';
 import { probabilisticSchema } from './config.js';
-import { people } from './__fixtures__/people.js';
+import { PEOPLE_SETTINGS, people } from './__fixtures__/people.js';
 import { ProbabilisticResolver, RESOLVER_ID } from './resolver.js';
 import { trainFromStore } from './train.js';
 
-const settings = {
-  comparisons: [
-    { trait: 'firstName', kind: 'jaro-winkler', termFrequency: true },
-    { trait: 'lastName', kind: 'jaro-winkler', termFrequency: true },
-    { trait: 'dob', kind: 'date' },
-    { trait: 'zip', kind: 'postcode' },
-  ],
-  blocking: [{ name: 'zip', on: ['zip'] }, { name: 'dob', on: ['dob'] }],
-  randomPairs: 5000,
-};
+const settings = PEOPLE_SETTINGS;
 const cfg = probabilisticSchema.parse(settings);
 
 function ctx(): ResolverContext {

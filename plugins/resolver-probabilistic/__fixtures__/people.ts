@@ -18,3 +18,18 @@ export function people(n: number): LinkRecord[] {
   return out;
 }
 
+
+/** The comparison and blocking settings the plugin's tests use with `people`. */
+export const PEOPLE_SETTINGS = {
+  comparisons: [
+    { trait: 'firstName', kind: 'jaro-winkler', termFrequency: true },
+    { trait: 'lastName', kind: 'jaro-winkler', termFrequency: true },
+    { trait: 'dob', kind: 'date' },
+    { trait: 'zip', kind: 'postcode' },
+  ],
+  blocking: [
+    { name: 'zip', on: ['zip'] },
+    { name: 'dob', on: ['dob'] },
+  ],
+  randomPairs: 5000,
+};
