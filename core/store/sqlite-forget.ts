@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import { parseIdentifierKey } from '../schema/canonical.js';
 import { suppressionHash } from '../privacy/suppression.js';
+import { bumpGraphGeneration } from './graph-cache-session.js';
 import type {
   DeleteStatus,
   ForgetCounts,
@@ -86,6 +87,8 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     private readonly db: Database.Database,
     /** Run a write, waiting while another process holds the write lock (a sync's batch). */
     private readonly write: <T>(fn: () => T) => Promise<T>,
+    /** Told when a forget changes the identity graph (the store's graph cache drops itself). */
+    private readonly onGraphChange: () => void = () => {},
   ) {}
 
   async forget(input: ForgetInput): Promise<ForgetResult> {
@@ -97,6 +100,9 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
 
   private forgetInTransaction(input: ForgetInput, at: string): Omit<ForgetResult, 'walTruncated'> {
     const db = this.db;
+    // Identifiers, presented rows and profiles go: every process's graph cache must load again.
+    bumpGraphGeneration(db);
+    this.onGraphChange();
     const counts: ForgetCounts = {};
     const add = (table: string, n: number) => {
       if (n) counts[table] = (counts[table] ?? 0) + n;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ConnectionError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { bumpGraphGeneration } from './graph-cache-session.js';
 
 type Row = Record<string, unknown>;
 
@@ -37,6 +38,8 @@ export function migrateStore(db: Database.Database, file: string): void {
     }
     // Tables added since (CREATE ... IF NOT EXISTS) appear without a step of their own.
     db.exec(SCHEMA_SQL);
+    // A migration may rewrite graph rows: no process's graph cache (graph-cache.ts) is still valid.
+    bumpGraphGeneration(db);
     if (version < SCHEMA_VERSION) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version');
   }).immediate();
 }

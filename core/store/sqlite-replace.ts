@@ -6,6 +6,7 @@ import { encodeProfile } from './profile-codec.js';
 import { encodeLinks } from './record-links.js';
 import type { StoreStatements } from './sqlite-store.js';
 import type { ResolutionSnapshot } from './types.js';
+import { bumpGraphGeneration } from './graph-cache-session.js';
 
 /**
  * `resolve --rebuild`'s write: the rebuilt partition replaces the stored one
@@ -44,6 +45,8 @@ export function writeResolution(db: Database.Database, s: StoreStatements, r: Re
     }
   }
   s.writeSeq.run(String(seq));
+  // Other processes' graph caches must load the rebuilt graph.
+  bumpGraphGeneration(db);
   return seq;
 }
 

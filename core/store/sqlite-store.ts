@@ -38,6 +38,7 @@ import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
 import { encodeLinks } from './record-links.js';
 import { linksByRecord, writeResolution } from './sqlite-replace.js';
+import { bumpGraphGeneration, GraphCacheSession, type GraphCacheStats } from './graph-cache-session.js';
 
 type Row = Record<string, unknown>;
 
@@ -61,10 +62,13 @@ export class SqliteStore implements ProfileStore {
   /** How long a write waits for the write lock another process holds (a `resolve --rebuild` holds it for its whole run). */
   private readonly lockWaitMs: number;
   private readonly runs: SqliteRuns;
+  /** The identity graph in memory between batches (graph-cache.ts); undefined when turned off. */
+  private readonly graph?: GraphCacheSession;
 
   constructor(
     private readonly file: string,
-    opts: { lockWaitMs?: number } = {},
+    /** `graphCache: false` (or TRIB_GRAPH_CACHE=0) reads the graph from SQL every batch, as before. */
+    opts: { lockWaitMs?: number; graphCache?: boolean } = {},
   ) {
     this.lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -105,7 +109,13 @@ export class SqliteStore implements ProfileStore {
       },
       (fn) => this.whenUnlocked(fn),
     );
-    this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn));
+    if (opts.graphCache ?? process.env.TRIB_GRAPH_CACHE !== '0') this.graph = new GraphCacheSession(this.db);
+    this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn), () => this.graph?.invalidate());
+  }
+
+  /** What the in-memory graph did (loads, batches applied, reads answered), for tests and benchmarks. */
+  graphCacheStats(): GraphCacheStats | undefined {
+    return this.graph?.stats();
   }
 
   /** The store's schema version, for tests and diagnostics. */
@@ -176,6 +186,8 @@ export class SqliteStore implements ProfileStore {
   }
 
   async lookupIdentifiers(keys: string[]): Promise<Map<string, string>> {
+    const cached = this.graph?.ready();
+    if (cached) return cached.lookup(keys);
     return inOrder(keys, new Map(this.stmts.identifiers.all(JSON.stringify(keys)) as Array<[string, string]>));
   }
 
@@ -196,11 +208,15 @@ export class SqliteStore implements ProfileStore {
   }
 
   async presentedBy(keys: string[]): Promise<Map<string, number>> {
+    const cached = this.graph?.ready();
+    if (cached) return cached.presentedCounts(keys);
     const rows = this.stmts.presentedCounts.all(JSON.stringify(keys)) as Array<[string, number]>;
     return inOrder(keys, new Map(rows.map(([k, n]) => [k, Number(n)])));
   }
 
   async presentersOf(keys: string[], limit: number): Promise<Map<string, string[]>> {
+    const cached = this.graph?.ready();
+    if (cached) return cached.presenters(keys, limit);
     const out = new Map<string, string[]>();
     for (const k of keys) {
       const ids = this.stmts.presenters.all(k, limit) as string[];
@@ -236,14 +252,20 @@ export class SqliteStore implements ProfileStore {
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     await this.whenUnlocked(() => this.db.exec('BEGIN IMMEDIATE'));
+    this.graph?.beginExclusive();
+    let committed = false;
     try {
       const result = await fn();
       fault('commit.inside');
       this.db.exec('COMMIT');
+      committed = true;
+      // The graph cache takes the batch's changes only now that they are durable.
+      this.graph?.endExclusive(true);
       fault('commit.after');
       return result;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (!committed) this.graph?.endExclusive(false);
       throw err;
     }
   }
@@ -259,7 +281,7 @@ export class SqliteStore implements ProfileStore {
     const res = batch.resolution;
     const now = new Date().toISOString();
     fault('commit.before-transaction');
-    await this.whenUnlocked(() => this.db.transaction(() => {
+    const generation = await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = Number(s.readSeq.get() ?? 0);
       // Merges first: absorbed profiles hand everything to their survivor.
       for (const m of res.merges) {
@@ -307,8 +329,11 @@ export class SqliteStore implements ProfileStore {
       if (res.probabilisticLinks) blocking.saveProbabilisticLinks(this.db, res.probabilisticLinks);
       for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
       s.writeSeq.run(String(this.outboxSeq));
+      const generation = bumpGraphGeneration(this.db);
       fault('commit.before-commit');
+      return generation;
     })());
+    this.graph?.batchWritten({ merges: res.merges, owners: res.identifierOwners, presented: res.presented, profiles: res.profiles }, generation);
   }
 
   private insertDeadLetter(dl: DeadLetterInput, at: string) {
@@ -424,9 +449,11 @@ export class SqliteStore implements ProfileStore {
   }
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
+    this.graph?.invalidate();
     await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = writeResolution(this.db, this.stmts, r, destinations, Number(this.stmts.readSeq.get() ?? 0));
     })());
+    this.graph?.invalidate();
   }
 
   async close(): Promise<void> {
