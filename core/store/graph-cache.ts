@@ -114,7 +114,7 @@ export class GraphCache {
     // moveIdentifiers: every key owned by the absorbed profile is now the survivor's.
     this.forward[a] = s;
     // movePresented then deletePresented: the absorbed profile's rows go to the survivor, unless it owns the key.
-    for (const key of this.presentedBySlot.get(a) ?? []) {
+    for (const key of [...(this.presentedBySlot.get(a) ?? [])]) {
       this.removePresented(key, a);
       if (this.ownerSlot(key) !== s) this.addPresented(key, s);
     }

@@ -87,8 +87,6 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     private readonly db: Database.Database,
     /** Run a write, waiting while another process holds the write lock (a sync's batch). */
     private readonly write: <T>(fn: () => T) => Promise<T>,
-    /** Told when a forget changes the identity graph (the store's graph cache drops itself). */
-    private readonly onGraphChange: () => void = () => {},
   ) {}
 
   async forget(input: ForgetInput): Promise<ForgetResult> {
@@ -102,7 +100,6 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     const db = this.db;
     // Identifiers, presented rows and profiles go: every process's graph cache must load again.
     bumpGraphGeneration(db);
-    this.onGraphChange();
     const counts: ForgetCounts = {};
     const add = (table: string, n: number) => {
       if (n) counts[table] = (counts[table] ?? 0) + n;

@@ -110,7 +110,7 @@ export class SqliteStore implements ProfileStore {
       (fn) => this.whenUnlocked(fn),
     );
     if (opts.graphCache ?? process.env.TRIB_GRAPH_CACHE !== '0') this.graph = new GraphCacheSession(this.db);
-    this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn), () => this.graph?.invalidate());
+    this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn));
   }
 
   /** What the in-memory graph did (loads, batches applied, reads answered), for tests and benchmarks. */
