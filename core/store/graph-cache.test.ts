@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identifierKey } from '../schema/canonical.js';
+import type { ProfileState, ResolutionResult } from '../resolution/types.js';
+import type { BatchCommit } from './types.js';
 import { SqliteStore } from './sqlite-store.js';
 import { allKeys, graphCounts, graphView, Runner, scratchDir, workload } from './__fixtures__/graph-workload.js';
 
@@ -62,6 +64,51 @@ describe('graph cache: the same answers as the store', () => {
     const plain = store(false);
     await new Runner().batch(plain, workload(3, 1, 10)[0]);
     expect(plain.graphCacheStats()).toBeUndefined();
+  });
+});
+
+/** A batch written as given (no resolver), so the store's merge statements meet cases a resolver rarely makes. */
+function handBatch(records: string[], r: Partial<ResolutionResult>): BatchCommit {
+  const profile = (id: string, at: string): ProfileState => ({
+    id, createdAt: at, updatedAt: at, identifiers: [], recordCount: 1, traits: {}, traitSources: {}, computed: {}, aggregates: {},
+  });
+  return {
+    sync: 'crm',
+    records: records.map((id) => ({ kind: 'identify', source: 'crm', stream: 'people', recordId: id, observedAt: '2026-01-01T00:00:00.000Z', identifiers: [], traits: {} })),
+    resolution: {
+      assignments: new Map(records.map((id) => [`crm/people/${id}`, r.profiles?.[0]?.id ?? 'A'])),
+      links: [], identifierOwners: new Map(), merges: [], refused: [], profiles: [], genericValues: [], presented: [],
+      ...r,
+      ...(r.profiles ? { profiles: r.profiles.map((p) => profile(p.id, p.createdAt)) } : {}),
+    },
+    deadLetters: [], checkpoints: [], destinations: [],
+  };
+}
+
+describe('graph cache: merges the resolver rarely makes', () => {
+  it('a survivor that presented a value the absorbed profile owned stops presenting it; a presenter without a profile row is counted, not listed', async () => {
+    const cached = store();
+    const at = (s: number) => `2026-01-01T00:00:0${s}.000Z`;
+    const commit = (b: BatchCommit) => cached.exclusive(() => cached.commitBatch(b));
+    await commit(handBatch(['1'], {
+      identifierOwners: new Map([['email\u0000a@x.com', 'A'], ['phone\u0000+1', 'A'], ['email\u0000b@x.com', 'B']]),
+      presented: [['email\u0000a@x.com', 'B'], ['phone\u0000+1', 'C'], ['phone\u0000+1', 'ghost'], ['email\u0000b@x.com', 'A']],
+      profiles: [{ id: 'A', createdAt: at(1) }, { id: 'B', createdAt: at(2) }, { id: 'C', createdAt: at(3) }] as ProfileState[],
+    }));
+    await expectSameAsSql(cached);
+    await commit(handBatch(['2'], {
+      merges: [{ survivor: 'B', absorbed: 'A', recordKey: 'crm/people/2', identifierKey: 'email\u0000a@x.com', rule: 'test', at: at(4) }],
+      profiles: [{ id: 'B', createdAt: at(2) }] as ProfileState[],
+    }));
+    await expectSameAsSql(cached);
+    const keys = ['email\u0000a@x.com', 'phone\u0000+1', 'email\u0000b@x.com'];
+    expect(await graphView(cached, keys)).toEqual({
+      owners: [['email\u0000a@x.com', 'B'], ['phone\u0000+1', 'B'], ['email\u0000b@x.com', 'B']],
+      presentedBy: [['phone\u0000+1', 2]],
+      presenters: [['phone\u0000+1', ['C']]],
+    });
+    // Loaded by the first comparison; the merge batch replayed onto it.
+    expect(cached.graphCacheStats()).toMatchObject({ loads: 1, applied: 1 });
   });
 });
 

@@ -449,10 +449,10 @@ export class SqliteStore implements ProfileStore {
   }
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
-    this.graph?.invalidate();
     await this.whenUnlocked(() => this.db.transaction(() => {
       this.outboxSeq = writeResolution(this.db, this.stmts, r, destinations, Number(this.stmts.readSeq.get() ?? 0));
     })());
+    // Not replayed: dropped (inside an exclusive, reads go to SQL until it ends).
     this.graph?.invalidate();
   }
 
