@@ -54,7 +54,10 @@ describe('graph cache: the same answers as the store', () => {
     const first = store();
     const runner = new Runner();
     for (const batch of workload(11, 6, 30)) await runner.batch(first, batch);
+    expect(first.graphCacheStats()!.loaded).toBe(true);
     await first.close();
+    // Closing lets the memory go.
+    expect(first.graphCacheStats()!.loaded).toBe(false);
     const again = store();
     await expectSameAsSql(again);
     expect(again.graphCacheStats()).toMatchObject({ loads: 1, applied: 0 });

@@ -457,6 +457,8 @@ export class SqliteStore implements ProfileStore {
   }
 
   async close(): Promise<void> {
+    // The in-memory graph goes with the connection (a closed store may stay referenced).
+    this.graph?.invalidate();
     if (this.db.open) this.db.close();
   }
 
