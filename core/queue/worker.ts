@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import { authError, checkRedis, isAuthError, isConnectionLoss, redisClient, redisSecrets } from './connection.js';
 import { TICKS, WORK, openQueues, type QueueHandles, type TickJob, type WorkJob } from './jobs.js';
 import { processTick, workProcessor } from './processor.js';
+import { redisRateGates } from '../delivery/rate-limit-redis.js';
 import { removeStaleSchedulers, upsertSchedulers } from './scheduler.js';
 
 export interface DistributedOptions {
@@ -71,6 +72,8 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
     // Each Worker blocks on its own connection; BullMQ duplicates a client given as an instance.
     const base = { prefix: cfg.prefix, lockDuration: cfg.lockDurationMs, stalledInterval: cfg.stalledIntervalMs, maxStalledCount: cfg.maxStalledCount };
     const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, onProgress: opts.onProgress, redis: handles[0].client, prefix: cfg.prefix };
+    // Destination budgets count every worker's requests, not this process's alone.
+    engine.useRateGates(redisRateGates({ redis: handles[0].client, prefix: cfg.prefix }));
     const w = redisClient({ url: cfg.redis, logger, role: 'worker' });
     const t = redisClient({ url: cfg.redis, logger, role: 'tick worker' });
     handles.push(w, t);
@@ -105,6 +108,7 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
       logger.warn(`queue: running jobs did not stop within ${timeout} ms; closing anyway (another worker takes them back after the lock expires)`);
       await Promise.allSettled(workers.map((w) => w.close(true)));
     }
+    engine.useRateGates(undefined);
     await queues.close();
     for (const h of handles) h.client.disconnect();
   };
