@@ -8,6 +8,8 @@ import { eventDestinations, retentionTargets, runRetention } from '../privacy/re
 import type { ProfileStore } from '../store/types.js';
 import { outcomeLine } from '../cli/commands/run.js';
 import { enqueueWork, type TickJob, type WorkJob } from './jobs.js';
+import { recordFired, tickIsCurrent, type CatchUpPolicy, type SlotStore } from './catch-up.js';
+import { schedulesOf } from './scheduler.js';
 
 export interface ProcessorDeps {
   engine: Engine;
@@ -19,8 +21,10 @@ export interface ProcessorDeps {
   /** How long a job that finds its sync held elsewhere waits before it looks again. */
   retryHeldMs: number;
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
-  /** The queue's Redis connection, for the once-per-firing claim. */
-  redis: FiringStore;
+  /** The queue's Redis connection, for the once-per-firing claim and the last handled firing. */
+  redis: SlotStore;
+  /** What a tick that arrives late past its schedule's next firing does (`queue.catchUp`, default `once`). */
+  catchUp?: CatchUpPolicy;
   /** The queue prefix of the deployment (the claim's keys live under it). */
   prefix: string;
 }
@@ -56,11 +60,18 @@ export async function processTick(deps: ProcessorDeps, job: Job<TickJob>): Promi
   const slot = Number(String(job.id).split(':').pop());
   const slotMs = Number.isFinite(slot) ? slot : job.timestamp + (job.opts.delay ?? 0);
   const at = new Date(slotMs).toISOString();
+  const pattern = deps.engine ? schedulesOf(deps.engine.config).find((s) => s.kind === kind && s.name === name)?.pattern : undefined;
+  const current = await tickIsCurrent({ redis: deps.redis, prefix: deps.prefix, policy: deps.catchUp ?? 'once' }, { kind, name, slotMs, pattern });
+  if (!current.current) {
+    deps.logger.info(`${kind} ${name}: the firing of ${at} is skipped: ${current.why} (job ${job.id})`);
+    return { added: false };
+  }
   if (!(await claimFiring(deps.redis, deps.prefix, kind, name, slotMs))) {
     // Worded so that it does not read as a handled tick (`tick <kind> <name> at`).
     deps.logger.info(`${kind} ${name}: the firing of ${at} was handled already (job ${job.id}); ignored`);
     return { added: false };
   }
+  await recordFired(deps.redis, deps.prefix, kind, name, slotMs);
   const { added, jobId } = await enqueueWork(deps.work, { kind, name, reason: 'schedule' }, job.timestamp);
   // The test of "once per tick" reads these lines: keep `tick <kind> <name> at <time>` in them.
   const head = `tick ${kind} ${name} at ${at} (job ${job.id})`;

@@ -6,7 +6,8 @@ import { authError, checkRedis, isAuthError, isConnectionLoss, redisClient, redi
 import { TICKS, WORK, openQueues, type QueueHandles, type TickJob, type WorkJob } from './jobs.js';
 import { processTick, workProcessor } from './processor.js';
 import { redisRateGates } from '../delivery/rate-limit-redis.js';
-import { removeStaleSchedulers, upsertSchedulers } from './scheduler.js';
+import { removeStaleSchedulers, schedulesOf, upsertSchedulers } from './scheduler.js';
+import { catchUp } from './catch-up.js';
 
 export interface DistributedOptions {
   /** Process jobs (`tributary worker`, `tributary run`); false for `run --scheduler-only`. */
@@ -59,7 +60,9 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
   queues.work.on('error', onError('work queue'));
   if (opts.schedule) {
     const names = await upsertSchedulers(queues.ticks, engine.config, logger);
-    await removeStaleSchedulers(queues.ticks, names, logger);
+    // A schedule that comes back later starts afresh (its catch-up compares with its own firings only).
+    for (const id of await removeStaleSchedulers(queues.ticks, names, logger)) await handles[0].client.del(`${cfg.prefix}:last-fired:${id}`);
+    await catchUp({ redis: handles[0].client, prefix: cfg.prefix, work: queues.work, logger, policy: cfg.catchUp }, schedulesOf(engine.config));
     // A Redis that came back empty (no persistence, a failover to a fresh replica) has lost the schedulers: put them
     // back on every reconnect. Upserting is idempotent: a slot's tick job has a fixed id, so none fires twice.
     handles[0].client.on('ready', () => {
@@ -71,7 +74,7 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
   if (opts.work) {
     // Each Worker blocks on its own connection; BullMQ duplicates a client given as an instance.
     const base = { prefix: cfg.prefix, lockDuration: cfg.lockDurationMs, stalledInterval: cfg.stalledIntervalMs, maxStalledCount: cfg.maxStalledCount };
-    const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, onProgress: opts.onProgress, redis: handles[0].client, prefix: cfg.prefix };
+    const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, catchUp: cfg.catchUp, onProgress: opts.onProgress, redis: handles[0].client, prefix: cfg.prefix };
     // Destination budgets count every worker's requests, not this process's alone.
     engine.useRateGates(redisRateGates({ redis: handles[0].client, prefix: cfg.prefix }));
     const w = redisClient({ url: cfg.redis, logger, role: 'worker' });
