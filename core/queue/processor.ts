@@ -29,13 +29,21 @@ export interface ProcessorDeps {
   prefix: string;
 }
 
-/** The one Redis command the firing claim needs (an ioredis client has it). */
+/** The Redis commands the firing claim needs (an ioredis client has them). */
 export interface FiringStore {
   set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>;
+  set(key: string, value: string, px: 'PX', ms: number): Promise<string | null>;
+}
+
+/** Who runs a sync now, as a Redis key beside the store lease `sync:<name>` (value: JSON worker, job, since). */
+export function holderKey(prefix: string, sync: string): string {
+  return `${prefix}:holder:sync:${sync}`;
 }
 
 /** Who this worker is in the store's leases; the lease records our pid, so a dead holder on this host is taken over at once. */
 const OWNER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+/** This worker's id: in its store leases, as the BullMQ worker name (a job's `processedBy`), in its metrics. */
+export const WORKER_ID = OWNER;
 /** The store lease of a running sync lasts this long past its last renewal (a holder on another host that died). */
 const SYNC_LEASE_MS = 60_000;
 
@@ -99,7 +107,15 @@ export async function processSync(deps: ProcessorDeps, job: Job<WorkJob>, token?
     logger.warn(`sync ${name} is running in another worker (${held.holder}); job ${job.id} waits ${deps.retryHeldMs} ms`);
     return handBack(job, token, deps.retryHeldMs);
   }
-  const renew = setInterval(() => void store.delivery.renewLease(lease, OWNER, SYNC_LEASE_MS).catch(() => undefined), SYNC_LEASE_MS / 3);
+  // The lease as `tributary status` reads it (the store has no listing of its leases): same holder, same lifetime.
+  const holder = holderKey(deps.prefix, name);
+  const holderValue = JSON.stringify({ worker: OWNER, job: job.id, since: new Date().toISOString() });
+  const mirror = () => deps.redis.set(holder, holderValue, 'PX', SYNC_LEASE_MS).catch(() => undefined);
+  await mirror();
+  const renew = setInterval(() => {
+    void store.delivery.renewLease(lease, OWNER, SYNC_LEASE_MS).catch(() => undefined);
+    void mirror();
+  }, SYNC_LEASE_MS / 3);
   renew.unref();
   try {
     logger.info(`sync ${name} started (job ${job.id}${job.attemptsStarted > 1 ? `, taken back from a stopped worker` : ''})`);
@@ -132,6 +148,7 @@ export async function processSync(deps: ProcessorDeps, job: Job<WorkJob>, token?
     return { runId: o.runId, ok: true };
   } finally {
     clearInterval(renew);
+    await deps.redis.del(holder).catch(() => undefined);
     await store.delivery.releaseLease(lease, OWNER).catch(() => undefined);
   }
 }

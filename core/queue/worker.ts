@@ -1,10 +1,11 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Booted } from '../container.js';
 import type { QueueConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { authError, checkRedis, isAuthError, isConnectionLoss, redisClient, redisSecrets } from './connection.js';
 import { TICKS, WORK, openQueues, type QueueHandles, type TickJob, type WorkJob } from './jobs.js';
-import { processTick, workProcessor } from './processor.js';
+import { WORKER_ID, processTick, workProcessor } from './processor.js';
+import { serveWorkerMetrics, workerMetrics, type WorkerMetrics } from './metrics.js';
 import { redisRateGates } from '../delivery/rate-limit-redis.js';
 import { removeStaleSchedulers, schedulesOf, upsertSchedulers } from './scheduler.js';
 import { catchUp } from './catch-up.js';
@@ -19,6 +20,10 @@ export interface DistributedOptions {
   /** Longest wait for running jobs to reach a batch boundary on SIGTERM before the worker closes anyway. */
   shutdownTimeoutMs?: number;
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
+  /** Serve Prometheus metrics of this worker on this port (`tributary worker --metrics-port`). */
+  metricsPort?: number;
+  /** Address the metrics server listens on (default all interfaces, so Prometheus on another host can scrape). */
+  metricsHost?: string;
 }
 
 export interface Distributed {
@@ -28,6 +33,8 @@ export interface Distributed {
   stop(reason: string): Promise<void>;
   /** Resolves when a connection gave up for good (credentials refused after a restart of Redis). */
   fatal: Promise<Error>;
+  /** The port the metrics are served on, when asked for. */
+  metricsPort?: number;
 }
 
 /**
@@ -71,6 +78,8 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
   }
 
   const workers: Worker[] = [];
+  let metrics: WorkerMetrics | undefined;
+  let metricsServer: Awaited<ReturnType<typeof serveWorkerMetrics>> | undefined;
   if (opts.work) {
     // Each Worker blocks on its own connection; BullMQ duplicates a client given as an instance.
     const base = { prefix: cfg.prefix, lockDuration: cfg.lockDurationMs, stalledInterval: cfg.stalledIntervalMs, maxStalledCount: cfg.maxStalledCount };
@@ -82,9 +91,19 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
     handles.push(w, t);
     watch(w);
     watch(t);
+    let work = workProcessor(deps);
+    let tick = (job: Job<TickJob>) => processTick(deps, job);
+    if (opts.metricsPort !== undefined) {
+      metrics = workerMetrics(WORKER_ID);
+      metrics.observeCommits(store);
+      work = metrics.instrument((j) => j.data.kind, work);
+      tick = metrics.instrument(() => 'tick', tick);
+      metricsServer = await serveWorkerMetrics(metrics.registry, { port: opts.metricsPort, host: opts.metricsHost });
+      logger.info(`worker metrics on http://${opts.metricsHost ?? '0.0.0.0'}:${metricsServer.port}/metrics (worker ${WORKER_ID})`);
+    }
     workers.push(
-      new Worker<WorkJob>(WORK, workProcessor(deps), { ...base, connection: w.client, concurrency: opts.concurrency ?? cfg.concurrency }),
-      new Worker<TickJob>(TICKS, (job) => processTick(deps, job), { ...base, connection: t.client, concurrency: 1 }),
+      new Worker<WorkJob>(WORK, work, { ...base, name: WORKER_ID, connection: w.client, concurrency: opts.concurrency ?? cfg.concurrency }),
+      new Worker<TickJob>(TICKS, tick, { ...base, name: WORKER_ID, connection: t.client, concurrency: 1 }),
     );
     for (const worker of workers) {
       worker.on('error', onError(`${worker.name} worker`));
@@ -112,8 +131,9 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
       await Promise.allSettled(workers.map((w) => w.close(true)));
     }
     engine.useRateGates(undefined);
+    await metricsServer?.close();
     await queues.close();
     for (const h of handles) h.client.disconnect();
   };
-  return { queues, workers, stop, fatal };
+  return { queues, workers, stop, fatal, metricsPort: metricsServer?.port };
 }
