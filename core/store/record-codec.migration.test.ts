@@ -81,6 +81,22 @@ describe('schema 4 migration (compact record bodies)', () => {
     }
   });
 
+  it('forget on a migrated store finds the values as the source wrote them in the compact bodies', async () => {
+    const store = new SqliteStore(schema3Copy());
+    try {
+      // Only Bob's record has '(415) 555-0102' (the raw value of his phone, normalized +14155550102).
+      await store.addDeadLetters([
+        { sync: 'crm', stream: 'customers', reason: 'bad row', payload: { phone: '(415) 555-0102' } },
+        { sync: 'crm', stream: 'customers', reason: 'bad row', payload: { phone: '(415) 555-0199' } },
+      ]);
+      const [bob] = [...(await store.lookupIdentifiers(['email\u0000bob@mail-box.net'])).values()];
+      await store.privacy.forget({ kind: 'forget', profileIds: [bob], suppressKeys: [] });
+      expect((await store.listDeadLetters({ limit: 10 })).map((d) => d.payload)).toStrictEqual([{ phone: '(415) 555-0199' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a body whose header differs from its row stays plain and is read as it is', async () => {
     const file = schema3Copy();
     const db = new Database(file);
