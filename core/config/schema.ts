@@ -306,6 +306,10 @@ export const queueSchema = z
     lockDurationMs: z.number().int().min(500).default(30_000).describe("A job's lock lasts this long unless its worker renews it (every half of it)."),
     stalledIntervalMs: z.number().int().min(500).default(30_000).describe('How often a worker looks for jobs whose lock expired (their worker died) and takes them back.'),
     maxStalledCount: z.number().int().min(0).default(1).describe('Times a job may be taken back from a dead worker before it fails.'),
+    catchUp: z
+      .enum(['none', 'once'])
+      .default('once')
+      .describe('A schedule that missed firings while every worker (or the scheduler) was down: "once" runs it once on start, "none" waits for its next firing.'),
   })
   .strict();
 

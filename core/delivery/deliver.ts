@@ -5,7 +5,7 @@ import { deliverEvents } from './events.js';
 import { deliverForgetDeletes } from './forget-deletes.js';
 import { deliverOutboxPage, type PassDeps } from './incremental.js';
 import type { DestinationPlan } from './plan.js';
-import { RateLimiter, type DeliveryClock } from './rate-limit.js';
+import { RateLimiter, type DeliveryClock, type RateGateFactory } from './rate-limit.js';
 import { emptyCounts, itemBytes, pack, withWriteTimeout, writeWithRetry } from './send.js';
 import { DEFAULT_WRITE_MS } from '../config/timeouts.js';
 import { hasGrant } from '../privacy/consent.js';
@@ -21,6 +21,8 @@ export interface DeliverDeps {
   writeTimeoutMs?: number;
   /** How messages name a connector: `connector "x" (plugin y)`. */
   describeConnector?: (id: string) => string;
+  /** The rate gate of each run when the budget must hold beyond this process (distributed mode); else in memory. */
+  rateGate?: RateGateFactory;
 }
 
 export interface DeliverOptions {
@@ -58,7 +60,9 @@ export async function deliver(deps: DeliverDeps, checkedPlan: DestinationPlan, s
     throw new ConnectionError(`destination ${name} is disabled (${status.disabled}); fix the endpoint, then run: tributary deliver ${name} --enable`, { sync: name }, { retryable: false });
   }
   const counts = emptyCounts();
-  const limiter = new RateLimiter(plan.budgets, deps.clock, signal, status.rateLevels);
+  const limiter = deps.rateGate
+    ? deps.rateGate({ destination: name, budgets: plan.budgets, clock: deps.clock, signal, levels: status.rateLevels })
+    : new RateLimiter(plan.budgets, deps.clock, signal, status.rateLevels);
   const ctx: DestinationContext = { name, config: plan.config, logger: deps.logger, metrics: { count: () => undefined }, signal, rate: limiter, ...(deps.baseDir ? { baseDir: deps.baseDir } : {}) };
   const pass: PassDeps = { store, plan, ctx, clock: deps.clock, signal, counts };
   try {

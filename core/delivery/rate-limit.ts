@@ -30,7 +30,7 @@ export type BucketLevels = Record<string, { times: number[] }>;
  * (19 requests in the first second of a 10/s budget), which is exactly what a
  * vendor counting per window answers with 429s.
  */
-class Window {
+export class Window {
   private readonly times: Float64Array;
   private head = 0;
   private size = 0;
@@ -81,18 +81,37 @@ class Window {
  */
 export const WINDOW_SLACK_MS = 50;
 
-const WINDOWS: Array<[keyof RateBudget, number]> = [
+export const WINDOWS: Array<[keyof RateBudget, number]> = [
   ['perSecond', 1000],
   ['perMinute', 60_000],
   ['perHour', 3_600_000],
 ];
+
+/** The gate of one delivery run: a RateGate the run also asks how long it waited and what to save at its end. */
+export interface DeliveryGate extends RateGate {
+  /** Total time spent waiting for room, for the run summary. */
+  readonly waitedMs: number;
+  /** Recent request times to save with the run (the next run in this mode starts from them). */
+  levels(): BucketLevels;
+}
+
+/**
+ * Makes the gate of one delivery run. Implement it when the budget must hold
+ * beyond one process: distributed mode gives one backed by Redis
+ * (core/delivery/rate-limit-redis.ts), so every worker counts against the same
+ * windows. Without one, the run uses the in-memory `RateLimiter`.
+ *
+ * @example
+ *   const gates: RateGateFactory = (o) => new RateLimiter(o.budgets, o.clock, o.signal, o.levels);
+ */
+export type RateGateFactory = (opts: { destination: string; budgets: Record<string, RateBudget>; clock: DeliveryClock; signal?: AbortSignal; levels?: BucketLevels }) => DeliveryGate;
 
 /**
  * The rate gate of one destination: named budgets, each a set of windows that
  * must all have room. Requests wait in arrival order (one queue per budget),
  * so concurrent writers cannot starve each other or burst past the limit.
  */
-export class RateLimiter implements RateGate {
+export class RateLimiter implements DeliveryGate {
   private readonly buckets = new Map<string, Array<{ key: string; window: Window }>>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly queues = new Map<string, Promise<void>>();

@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { deliver, DeliveryIncompleteError, type DeliverOptions } from '../delivery/deliver.js';
 import { planDestination, type DestinationPlan } from '../delivery/plan.js';
-import { realClock, type DeliveryClock } from '../delivery/rate-limit.js';
+import { realClock, type DeliveryClock, type RateGateFactory } from '../delivery/rate-limit.js';
 import { emptyCounts } from '../delivery/send.js';
 import type { DeliveryCounts } from '../store/types.js';
 import { runSourceSync } from './sync-runner.js';
@@ -93,6 +93,8 @@ export class Engine {
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly resolveLock = new Mutex();
   private redactorCache?: Redactor;
+  /** Set by distributed mode (core/queue/worker.ts): delivery budgets shared by every worker. */
+  private rateGates?: RateGateFactory;
 
   /** Errors reach run history and the terminal; a connector may have put a secret in one. */
   private get redactor(): Redactor {
@@ -106,6 +108,11 @@ export class Engine {
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {}
+
+  /** Distributed mode: every later delivery of this process takes its rate budget from `gates`. */
+  useRateGates(gates: RateGateFactory | undefined): void {
+    this.rateGates = gates;
+  }
 
   get config() {
     return this.loaded.config;
@@ -282,6 +289,7 @@ export class Engine {
           baseDir: dirname(resolve(this.loaded.file)),
           writeTimeoutMs: this.loaded.config.timeouts.write,
           describeConnector: (id) => this.registry.describe('destination', id),
+          rateGate: this.rateGates,
         },
         plan,
         signal,

@@ -21,7 +21,7 @@ export interface WorkJob {
   /** The source (sync) or destination (deliver) name. */
   name: string;
   /** What asked for it: a schedule tick, a sync that committed, a worker that stopped part way. */
-  reason: 'schedule' | 'after-sync' | 'handed-back' | 'manual';
+  reason: 'schedule' | 'after-sync' | 'handed-back' | 'manual' | 'catch-up';
 }
 
 export type TickJob = Pick<WorkJob, 'kind' | 'name'>;

@@ -8,6 +8,8 @@ import { eventDestinations, retentionTargets, runRetention } from '../privacy/re
 import type { ProfileStore } from '../store/types.js';
 import { outcomeLine } from '../cli/commands/run.js';
 import { enqueueWork, type TickJob, type WorkJob } from './jobs.js';
+import { recordFired, tickIsCurrent, type CatchUpPolicy, type SlotStore } from './catch-up.js';
+import { schedulesOf } from './scheduler.js';
 
 export interface ProcessorDeps {
   engine: Engine;
@@ -19,19 +21,29 @@ export interface ProcessorDeps {
   /** How long a job that finds its sync held elsewhere waits before it looks again. */
   retryHeldMs: number;
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
-  /** The queue's Redis connection, for the once-per-firing claim. */
-  redis: FiringStore;
+  /** The queue's Redis connection, for the once-per-firing claim and the last handled firing. */
+  redis: SlotStore;
+  /** What a tick that arrives late past its schedule's next firing does (`queue.catchUp`, default `once`). */
+  catchUp?: CatchUpPolicy;
   /** The queue prefix of the deployment (the claim's keys live under it). */
   prefix: string;
 }
 
-/** The one Redis command the firing claim needs (an ioredis client has it). */
+/** The Redis commands the firing claim needs (an ioredis client has them). */
 export interface FiringStore {
   set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>;
+  set(key: string, value: string, px: 'PX', ms: number): Promise<string | null>;
+}
+
+/** Who runs a sync now, as a Redis key beside the store lease `sync:<name>` (value: JSON worker, job, since). */
+export function holderKey(prefix: string, sync: string): string {
+  return `${prefix}:holder:sync:${sync}`;
 }
 
 /** Who this worker is in the store's leases; the lease records our pid, so a dead holder on this host is taken over at once. */
 const OWNER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+/** This worker's id: in its store leases, as the BullMQ worker name (a job's `processedBy`), in its metrics. */
+export const WORKER_ID = OWNER;
 /** The store lease of a running sync lasts this long past its last renewal (a holder on another host that died). */
 const SYNC_LEASE_MS = 60_000;
 
@@ -56,11 +68,18 @@ export async function processTick(deps: ProcessorDeps, job: Job<TickJob>): Promi
   const slot = Number(String(job.id).split(':').pop());
   const slotMs = Number.isFinite(slot) ? slot : job.timestamp + (job.opts.delay ?? 0);
   const at = new Date(slotMs).toISOString();
+  const pattern = deps.engine ? schedulesOf(deps.engine.config).find((s) => s.kind === kind && s.name === name)?.pattern : undefined;
+  const current = await tickIsCurrent({ redis: deps.redis, prefix: deps.prefix, policy: deps.catchUp ?? 'once' }, { kind, name, slotMs, pattern });
+  if (!current.current) {
+    deps.logger.info(`${kind} ${name}: the firing of ${at} is skipped: ${current.why} (job ${job.id})`);
+    return { added: false };
+  }
   if (!(await claimFiring(deps.redis, deps.prefix, kind, name, slotMs))) {
     // Worded so that it does not read as a handled tick (`tick <kind> <name> at`).
     deps.logger.info(`${kind} ${name}: the firing of ${at} was handled already (job ${job.id}); ignored`);
     return { added: false };
   }
+  await recordFired(deps.redis, deps.prefix, kind, name, slotMs);
   const { added, jobId } = await enqueueWork(deps.work, { kind, name, reason: 'schedule' }, job.timestamp);
   // The test of "once per tick" reads these lines: keep `tick <kind> <name> at <time>` in them.
   const head = `tick ${kind} ${name} at ${at} (job ${job.id})`;
@@ -88,7 +107,15 @@ export async function processSync(deps: ProcessorDeps, job: Job<WorkJob>, token?
     logger.warn(`sync ${name} is running in another worker (${held.holder}); job ${job.id} waits ${deps.retryHeldMs} ms`);
     return handBack(job, token, deps.retryHeldMs);
   }
-  const renew = setInterval(() => void store.delivery.renewLease(lease, OWNER, SYNC_LEASE_MS).catch(() => undefined), SYNC_LEASE_MS / 3);
+  // The lease as `tributary status` reads it (the store has no listing of its leases): same holder, same lifetime.
+  const holder = holderKey(deps.prefix, name);
+  const holderValue = JSON.stringify({ worker: OWNER, job: job.id, since: new Date().toISOString() });
+  const mirror = () => deps.redis.set(holder, holderValue, 'PX', SYNC_LEASE_MS).catch(() => undefined);
+  await mirror();
+  const renew = setInterval(() => {
+    void store.delivery.renewLease(lease, OWNER, SYNC_LEASE_MS).catch(() => undefined);
+    void mirror();
+  }, SYNC_LEASE_MS / 3);
   renew.unref();
   try {
     logger.info(`sync ${name} started (job ${job.id}${job.attemptsStarted > 1 ? `, taken back from a stopped worker` : ''})`);
@@ -121,6 +148,7 @@ export async function processSync(deps: ProcessorDeps, job: Job<WorkJob>, token?
     return { runId: o.runId, ok: true };
   } finally {
     clearInterval(renew);
+    await deps.redis.del(holder).catch(() => undefined);
     await store.delivery.releaseLease(lease, OWNER).catch(() => undefined);
   }
 }

@@ -7,7 +7,7 @@ import { schedulesOf } from './scheduler.js';
 describe('queue config', () => {
   it('queue: takes a Redis URL and fills BullMQ-like defaults; a bad prefix or an unknown key is refused', () => {
     const c = configSchema.parse({ queue: { redis: 'redis://127.0.0.1:6379' } });
-    expect(c.queue).toEqual({ redis: 'redis://127.0.0.1:6379', prefix: 'tributary', concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 1 });
+    expect(c.queue).toEqual({ redis: 'redis://127.0.0.1:6379', prefix: 'tributary', concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 1, catchUp: 'once' });
     expect(configSchema.parse({}).queue).toBeUndefined();
     expect(configSchema.safeParse({ queue: { redis: 'redis://x', prefix: 'a:b' } }).success).toBe(false); // `:` separates BullMQ's own key parts
     expect(configSchema.safeParse({ queue: { redis: 'redis://x', concurency: 2 } }).success).toBe(false);

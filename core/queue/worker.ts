@@ -1,11 +1,14 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Booted } from '../container.js';
 import type { QueueConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { authError, checkRedis, isAuthError, isConnectionLoss, redisClient, redisSecrets } from './connection.js';
 import { TICKS, WORK, openQueues, type QueueHandles, type TickJob, type WorkJob } from './jobs.js';
-import { processTick, workProcessor } from './processor.js';
-import { removeStaleSchedulers, upsertSchedulers } from './scheduler.js';
+import { WORKER_ID, processTick, workProcessor } from './processor.js';
+import { serveWorkerMetrics, workerMetrics, type WorkerMetrics } from './metrics.js';
+import { redisRateGates } from '../delivery/rate-limit-redis.js';
+import { removeStaleSchedulers, schedulesOf, upsertSchedulers } from './scheduler.js';
+import { catchUp } from './catch-up.js';
 
 export interface DistributedOptions {
   /** Process jobs (`tributary worker`, `tributary run`); false for `run --scheduler-only`. */
@@ -17,6 +20,10 @@ export interface DistributedOptions {
   /** Longest wait for running jobs to reach a batch boundary on SIGTERM before the worker closes anyway. */
   shutdownTimeoutMs?: number;
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
+  /** Serve Prometheus metrics of this worker on this port (`tributary worker --metrics-port`). */
+  metricsPort?: number;
+  /** Address the metrics server listens on (default all interfaces, so Prometheus on another host can scrape). */
+  metricsHost?: string;
 }
 
 export interface Distributed {
@@ -26,6 +33,8 @@ export interface Distributed {
   stop(reason: string): Promise<void>;
   /** Resolves when a connection gave up for good (credentials refused after a restart of Redis). */
   fatal: Promise<Error>;
+  /** The port the metrics are served on, when asked for. */
+  metricsPort?: number;
 }
 
 /**
@@ -58,7 +67,9 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
   queues.work.on('error', onError('work queue'));
   if (opts.schedule) {
     const names = await upsertSchedulers(queues.ticks, engine.config, logger);
-    await removeStaleSchedulers(queues.ticks, names, logger);
+    // A schedule that comes back later starts afresh (its catch-up compares with its own firings only).
+    for (const id of await removeStaleSchedulers(queues.ticks, names, logger)) await handles[0].client.del(`${cfg.prefix}:last-fired:${id}`);
+    await catchUp({ redis: handles[0].client, prefix: cfg.prefix, work: queues.work, logger, policy: cfg.catchUp }, schedulesOf(engine.config));
     // A Redis that came back empty (no persistence, a failover to a fresh replica) has lost the schedulers: put them
     // back on every reconnect. Upserting is idempotent: a slot's tick job has a fixed id, so none fires twice.
     handles[0].client.on('ready', () => {
@@ -67,18 +78,32 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
   }
 
   const workers: Worker[] = [];
+  let metrics: WorkerMetrics | undefined;
+  let metricsServer: Awaited<ReturnType<typeof serveWorkerMetrics>> | undefined;
   if (opts.work) {
     // Each Worker blocks on its own connection; BullMQ duplicates a client given as an instance.
     const base = { prefix: cfg.prefix, lockDuration: cfg.lockDurationMs, stalledInterval: cfg.stalledIntervalMs, maxStalledCount: cfg.maxStalledCount };
-    const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, onProgress: opts.onProgress, redis: handles[0].client, prefix: cfg.prefix };
+    const deps = { engine, store, logger, work: queues.work, signal: controller.signal, retryHeldMs: cfg.lockDurationMs, catchUp: cfg.catchUp, onProgress: opts.onProgress, redis: handles[0].client, prefix: cfg.prefix };
+    // Destination budgets count every worker's requests, not this process's alone.
+    engine.useRateGates(redisRateGates({ redis: handles[0].client, prefix: cfg.prefix }));
     const w = redisClient({ url: cfg.redis, logger, role: 'worker' });
     const t = redisClient({ url: cfg.redis, logger, role: 'tick worker' });
     handles.push(w, t);
     watch(w);
     watch(t);
+    let work = workProcessor(deps);
+    let tick = (job: Job<TickJob>) => processTick(deps, job);
+    if (opts.metricsPort !== undefined) {
+      metrics = workerMetrics(WORKER_ID);
+      metrics.observeCommits(store);
+      work = metrics.instrument((j) => j.data.kind, work);
+      tick = metrics.instrument(() => 'tick', tick);
+      metricsServer = await serveWorkerMetrics(metrics.registry, { port: opts.metricsPort, host: opts.metricsHost });
+      logger.info(`worker metrics on http://${opts.metricsHost ?? '0.0.0.0'}:${metricsServer.port}/metrics (worker ${WORKER_ID})`);
+    }
     workers.push(
-      new Worker<WorkJob>(WORK, workProcessor(deps), { ...base, connection: w.client, concurrency: opts.concurrency ?? cfg.concurrency }),
-      new Worker<TickJob>(TICKS, (job) => processTick(deps, job), { ...base, connection: t.client, concurrency: 1 }),
+      new Worker<WorkJob>(WORK, work, { ...base, name: WORKER_ID, connection: w.client, concurrency: opts.concurrency ?? cfg.concurrency }),
+      new Worker<TickJob>(TICKS, tick, { ...base, name: WORKER_ID, connection: t.client, concurrency: 1 }),
     );
     for (const worker of workers) {
       worker.on('error', onError(`${worker.name} worker`));
@@ -105,8 +130,10 @@ export async function startDistributed(booted: Booted, cfg: QueueConfig, opts: D
       logger.warn(`queue: running jobs did not stop within ${timeout} ms; closing anyway (another worker takes them back after the lock expires)`);
       await Promise.allSettled(workers.map((w) => w.close(true)));
     }
+    engine.useRateGates(undefined);
+    await metricsServer?.close();
     await queues.close();
     for (const h of handles) h.client.disconnect();
   };
-  return { queues, workers, stop, fatal };
+  return { queues, workers, stop, fatal, metricsPort: metricsServer?.port };
 }

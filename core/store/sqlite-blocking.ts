@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ProbabilisticLink, StoredMatchModel, StoredRecord } from '../resolution/types.js';
+import { decodeRecord, RECORD_COLUMNS } from './record-codec.js';
 
 /**
  * Blocking keys, probabilistic links and match models, for resolvers that compare
@@ -33,7 +34,7 @@ export function candidatesByBlockingKey(db: Database.Database, keys: string[], p
     `SELECT b.record_key FROM blocking_keys b JOIN records r ON r.key = b.record_key
      WHERE b.key = ? ORDER BY r.seq DESC LIMIT ?`,
   ).pluck();
-  const body = db.prepare('SELECT profile_id, body FROM records WHERE key = ?');
+  const body = db.prepare(`SELECT profile_id, ${RECORD_COLUMNS} FROM records WHERE key = ?`);
   // A record filed under several of the batch's keys is read and parsed once.
   const parsed = new Map<string, StoredRecord>();
   const out = new Map<string, StoredRecord[]>();
@@ -44,7 +45,7 @@ export function candidatesByBlockingKey(db: Database.Database, keys: string[], p
       if (!rec) {
         const row = body.get(rk) as Row | undefined;
         if (!row) continue;
-        rec = { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
+        rec = { ...decodeRecord(row), profileId: row.profile_id as string };
         parsed.set(rk, rec);
       }
       list.push(rec);

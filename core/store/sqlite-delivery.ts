@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import type { DeadLetterInput, DeliveryLedger, DeliverySettlement, DestinationStatus, StoredTrackRecord, WithdrawalStatus } from './types.js';
 import { lastPurpose, recordPurpose, withdrawalStatus } from './sqlite-consent.js';
+import { decodeRecord, RECORD_COLUMNS } from './record-codec.js';
 
 type Row = Record<string, unknown>;
 
@@ -154,13 +155,13 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
 
   async trackRecordsAfter(seq: number, limit: number): Promise<StoredTrackRecord[]> {
     const rows = this.db
-      .prepare("SELECT seq, key, profile_id, body FROM records WHERE seq > ? AND kind = 'track' ORDER BY seq LIMIT ?")
+      .prepare(`SELECT seq, key, profile_id, ${RECORD_COLUMNS} FROM records WHERE seq > ? AND kind = 'track' ORDER BY seq LIMIT ?`)
       .all(seq, limit) as Row[];
     return rows.map(toTrack);
   }
 
   async trackRecordsByKey(keys: string[]): Promise<StoredTrackRecord[]> {
-    const stmt = this.db.prepare("SELECT seq, key, profile_id, body FROM records WHERE key = ? AND kind = 'track'");
+    const stmt = this.db.prepare(`SELECT seq, key, profile_id, ${RECORD_COLUMNS} FROM records WHERE key = ? AND kind = 'track'`);
     return keys.map((k) => stmt.get(k) as Row | undefined).filter((r): r is Row => !!r).map(toTrack);
   }
 
@@ -229,5 +230,5 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
 }
 
 function toTrack(r: Row): StoredTrackRecord {
-  return { seq: Number(r.seq), key: r.key as string, profileId: r.profile_id as string, record: JSON.parse(r.body as string) as CanonicalRecord };
+  return { seq: Number(r.seq), key: r.key as string, profileId: r.profile_id as string, record: decodeRecord(r) };
 }

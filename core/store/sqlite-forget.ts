@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import { parseIdentifierKey } from '../schema/canonical.js';
 import { suppressionHash } from '../privacy/suppression.js';
+import { decodeRecord, encodeRecord, identifiersOfBody, RECORD_COLUMNS } from './record-codec.js';
 import { bumpGraphGeneration } from './graph-cache-session.js';
 import type {
   DeleteStatus,
@@ -124,8 +125,7 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     for (const id of ids) {
       for (const r of db.prepare('SELECT key, body FROM records WHERE profile_id = ?').all(id) as Row[]) {
         recordKeys.push(r.key as string);
-        const body = JSON.parse(r.body as string) as CanonicalRecord;
-        for (const i of body.identifiers) {
+        for (const i of identifiersOfBody(r.body as string)) {
           values.add(i.value);
           if (i.raw) values.add(String(i.raw).trim());
         }
@@ -252,9 +252,9 @@ export class SqlitePrivacyLedger implements PrivacyLedger {
     const at = new Date().toISOString();
     return this.write(() =>
       this.db.transaction(() => {
-        const rows = this.db.prepare(`SELECT key, body FROM records WHERE ${where}`).all(...args) as Row[];
+        const rows = this.db.prepare(`SELECT key, ${RECORD_COLUMNS} FROM records WHERE ${where}`).all(...args) as Row[];
         const put = this.db.prepare('UPDATE records SET body = ? WHERE key = ?');
-        for (const r of rows) put.run(JSON.stringify(expiredRecord(JSON.parse(r.body as string) as CanonicalRecord, opts.keepProperties, at)), r.key);
+        for (const r of rows) put.run(encodeRecord(expiredRecord(decodeRecord(r), opts.keepProperties, at)), r.key);
         return rows.length;
       }).immediate(),
     );

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import type { Identifier } from '../schema/canonical.js';
 import type { LinkDecision } from '../resolution/types.js';
 import * as blocking from './sqlite-blocking.js';
 import { encodeProfile } from './profile-codec.js';
 import { encodeLinks } from './record-links.js';
+import { identifiersOfBody } from './record-codec.js';
 import type { StoreStatements } from './sqlite-store.js';
 import type { ResolutionSnapshot } from './types.js';
 import { bumpGraphGeneration } from './graph-cache-session.js';
@@ -23,7 +23,8 @@ export function writeResolution(db: Database.Database, s: StoreStatements, r: Re
   for (const [key, id] of r.recordProfiles) {
     const own = links.get(key);
     // Links are written against the record's own identifiers (record-links.ts), read from its body.
-    const ids = own ? (JSON.parse((s.identifiersOfRecord.get(key) as string | null) ?? '[]') as Identifier[]) : [];
+    const body = own ? (s.identifiersOfRecord.get(key) as string | undefined) : undefined;
+    const ids = body === undefined ? [] : identifiersOfBody(body);
     s.setRecordResolution.run(id, encodeLinks(ids, own ?? []), key);
   }
   for (const p of r.profiles) {

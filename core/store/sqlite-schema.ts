@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { compactStoredBodies } from './profile-codec.js';
+import { compactStoredRecords } from './record-codec.js';
 
 /**
  * Tables of the embedded store. SCHEMA_SQL is always the newest shape (a new store
@@ -7,7 +8,7 @@ import { compactStoredBodies } from './profile-codec.js';
  * by the steps in MIGRATIONS. When this changes: bump SCHEMA_VERSION, change
  * SCHEMA_SQL, and add the step that turns version N-1 into N.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * `to`: the version the step produces; `sql`, then `run`, inside the store's write
@@ -32,6 +33,13 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
     sql: '',
     run: compactStoredBodies,
   },
+  {
+    // Record bodies without what the row's columns hold, identifiers as short arrays
+    // (record-codec.ts), issue 13.
+    to: 4,
+    sql: '',
+    run: compactStoredRecords,
+  },
 ];
 
 export const SCHEMA_SQL = `
@@ -43,6 +51,7 @@ CREATE TABLE IF NOT EXISTS records (
   profile_id TEXT NOT NULL,
   kind TEXT NOT NULL,
   observed_at TEXT NOT NULL,
+  -- The record without the columns above (record-codec.ts).
   body TEXT NOT NULL,
   -- The identifiers this record links, with the rule: JSON [[identifier key, rule], ...].
   -- Kept on the record row, not in a table of its own: one write per record instead of one per link.

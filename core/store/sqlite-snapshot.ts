@@ -3,7 +3,7 @@ import type { ProfileState } from '../resolution/types.js';
 import type { DeadLetter, ResolutionSnapshot } from './types.js';
 import { profileOfRow } from './profile-codec.js';
 import { decodeLinks } from './record-links.js';
-import type { Identifier } from '../schema/canonical.js';
+import { identifiersOfBody } from './record-codec.js';
 
 /**
  * Whole-store reads of the SQLite store that sit outside the batch hot path:
@@ -38,8 +38,8 @@ export function dumpResolution(db: Database.Database): ResolutionSnapshot {
     recordProfiles: new Map(rows('SELECT key, profile_id FROM records').map((r) => [r.key as string, r.profile_id as string])),
     profiles: rows('SELECT id, created_at, updated_at, body FROM profiles').map(profileOfRow),
     identifierOwners: new Map(rows('SELECT key, profile_id FROM identifiers').map((r) => [r.key as string, r.profile_id as string])),
-    links: rows("SELECT key, links, CASE WHEN links = '[]' THEN NULL ELSE json_extract(body, '$.identifiers') END AS ids FROM records").flatMap((r) =>
-      decodeLinks(r.links as string, r.ids === null ? [] : (JSON.parse(r.ids as string) as Identifier[])).map(([identifierKey, rule]) => ({
+    links: rows("SELECT key, links, CASE WHEN links = '[]' THEN NULL ELSE body END AS body FROM records").flatMap((r) =>
+      decodeLinks(r.links as string, r.body === null ? [] : identifiersOfBody(r.body as string)).map(([identifierKey, rule]) => ({
         recordKey: r.key as string,
         identifierKey,
         rule,

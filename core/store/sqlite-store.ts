@@ -37,6 +37,7 @@ import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.j
 import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
 import { encodeLinks } from './record-links.js';
+import { decodeRecord, encodeRecord, RECORD_COLUMNS } from './record-codec.js';
 import { linksByRecord, writeResolution } from './sqlite-replace.js';
 import { bumpGraphGeneration, GraphCacheSession, type GraphCacheStats } from './graph-cache-session.js';
 
@@ -130,13 +131,13 @@ export class SqliteStore implements ProfileStore {
       // one per key, about 2.5x less CPU per key (issue 13).
       identifiers: db.prepare('SELECT key, profile_id FROM identifiers WHERE key IN (SELECT value FROM json_each(?))').raw(),
       profiles: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id IN (SELECT value FROM json_each(?))'),
-      recordsByKey: db.prepare('SELECT key, profile_id, body FROM records WHERE key IN (SELECT value FROM json_each(?))'),
+      recordsByKey: db.prepare(`SELECT key, profile_id, ${RECORD_COLUMNS} FROM records WHERE key IN (SELECT value FROM json_each(?))`),
       presentedCounts: db.prepare(
         'SELECT identifier_key, COUNT(*) FROM presented WHERE identifier_key IN (SELECT value FROM json_each(?)) GROUP BY identifier_key',
       ).raw(),
       alias: db.prepare('SELECT profile_id FROM aliases WHERE alias = ?').pluck(),
       profile: db.prepare('SELECT id, created_at, updated_at, body FROM profiles WHERE id = ?'),
-      recordsOfProfile: db.prepare('SELECT profile_id, body FROM records WHERE profile_id = ? ORDER BY seq'),
+      recordsOfProfile: db.prepare(`SELECT profile_id, ${RECORD_COLUMNS} FROM records WHERE profile_id = ? ORDER BY seq`),
       presenters: db.prepare(
         'SELECT p.profile_id FROM presented p JOIN profiles f ON f.id = p.profile_id WHERE p.identifier_key = ? ORDER BY f.created_at, f.id LIMIT ?',
       ).pluck(),
@@ -165,7 +166,7 @@ export class SqliteStore implements ProfileStore {
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       upsertIdentifier: db.prepare('INSERT INTO identifiers(key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
       setRecordResolution: db.prepare('UPDATE records SET profile_id = ?, links = ? WHERE key = ?'),
-      identifiersOfRecord: db.prepare("SELECT json_extract(body, '$.identifiers') FROM records WHERE key = ?").pluck(),
+      identifiersOfRecord: db.prepare('SELECT body FROM records WHERE key = ?').pluck(),
       insertPresented: db.prepare('INSERT OR IGNORE INTO presented(identifier_key, profile_id) VALUES (?, ?)'),
       upsertProfile: db.prepare(
         `INSERT INTO profiles(id, created_at, updated_at, body) VALUES (?, ?, ?, ?)
@@ -307,7 +308,7 @@ export class SqliteStore implements ProfileStore {
         const key = recordKey(r);
         const profileId = res.assignments.get(key);
         if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
-        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, JSON.stringify(r), encodeLinks(r.identifiers, links.get(key) ?? []));
+        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, encodeRecord(r), encodeLinks(r.identifiers, links.get(key) ?? []));
       }
       insertConsentStatements(this.db, batch.records, now);
       fault('commit.after-records');
@@ -434,7 +435,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   async *iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]> {
-    const page = this.db.prepare('SELECT seq, profile_id, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    const page = this.db.prepare(`SELECT seq, profile_id, ${RECORD_COLUMNS} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`);
     let after = 0;
     for (;;) {
       const rows = page.all(after, batchSize) as Row[];
@@ -490,5 +491,5 @@ function inOrder<V>(keys: string[], found: Map<string, V>): Map<string, V> {
 }
 
 function toStored(row: Row): StoredRecord {
-  return { ...(JSON.parse(row.body as string) as StoredRecord), profileId: row.profile_id as string };
+  return { ...decodeRecord(row), profileId: row.profile_id as string };
 }

@@ -8,6 +8,7 @@ import { configuredStreams, connectorFor, parsePluginConfig } from '../../engine
 import { testConnectorContext } from '../../engine/connector-context.js';
 import { configDirOf } from '../../container.js';
 import { countsLine, globals, positiveInt, reportError, withEngine } from '../shared.js';
+import { queueStatus, queueStatusLines } from '../../queue/status.js';
 import { deadLettersRetryCommand, describeCounts, destinationStatus, destinationStatusLines } from './deliver.js';
 
 export function validateCommand(): Command {
@@ -122,7 +123,7 @@ export function discoverCommand(): Command {
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('Show the last runs: status, duration, counts (live while running), deliveries')
+    .description('Show the last runs: status, duration, counts (live while running), deliveries; with `queue:` also the queues, workers and who runs what')
     .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
     .option('--json', 'print JSON')
     .action(async (opts: { limit: number; json?: boolean }, cmd: Command) => {
@@ -132,10 +133,16 @@ export function statusCommand(): Command {
           await engine.interruptAbandonedRuns().catch((err) => logger.debug(`cannot check for abandoned runs: ${errorMessage(err)}`));
           const runs = await store.recentRuns(opts.limit);
           const destinations = await destinationStatus(engine, store);
+          // Distributed mode: what the queue holds and who runs what (core/queue/status.ts).
+          const cfg = engine.config.queue;
+          const queue = cfg
+            ? await queueStatus(cfg, engine.config.sources.map((s) => s.name), (await store.recentRuns(Math.max(opts.limit, 200))).filter((r) => r.status === 'running'))
+            : undefined;
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify({ runs, destinations }, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ runs, destinations, ...(queue ? { queue } : {}) }, null, 2)}\n`);
             return;
           }
+          if (queue) for (const line of queueStatusLines(queue)) process.stdout.write(`${line}\n`);
           for (const line of destinationStatusLines(destinations)) process.stdout.write(`${line}\n`);
           if (!runs.length) process.stdout.write('no runs yet\n');
           const now = Date.now();

@@ -40,10 +40,20 @@ export function workerCommand(): Command {
     .option('--concurrency <n>', 'jobs at once in this process (default: queue.concurrency)', positiveInt)
     .option('--shutdown-timeout <seconds>', 'on SIGTERM, wait this long for running jobs to stop', positiveInt, 60)
     .option('--progress-every <seconds>', 'log the counts of a running sync this often', positiveInt, 30)
-    .action(async (opts: { concurrency?: number; shutdownTimeout: number; progressEvery: number }, cmd: Command) => {
+    .option('--metrics-port <port>', 'serve Prometheus metrics of this worker on GET /metrics at this port', positiveInt)
+    .option('--metrics-host <address>', 'address the metrics server listens on', '0.0.0.0')
+    .action(async (opts: { concurrency?: number; shutdownTimeout: number; progressEvery: number; metricsPort?: number; metricsHost: string }, cmd: Command) => {
       try {
         await withEngine(cmd, (booted) =>
-          runDistributed(booted, { work: true, schedule: false, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout * 1000, progressEvery: opts.progressEvery }),
+          runDistributed(booted, {
+            work: true,
+            schedule: false,
+            concurrency: opts.concurrency,
+            shutdownTimeoutMs: opts.shutdownTimeout * 1000,
+            progressEvery: opts.progressEvery,
+            metricsPort: opts.metricsPort,
+            metricsHost: opts.metricsHost,
+          }),
         );
       } catch (err) {
         reportError(err, !!globals(cmd).verbose);
