@@ -105,7 +105,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 /** Heap bytes per identifier of a cold-loaded graph cache (needs --expose-gc), or undefined. */
 async function graphCacheBytes(file: string): Promise<{ perIdentifier: number; identifiers: number; loadSeconds: number } | undefined> {
   if (!gc) return undefined;
-  const store = new SqliteStore(file);
+  const store = new SqliteStore(file, { graphCache: true });
   try {
     gc();
     const before = process.memoryUsage().heapUsed;
@@ -126,7 +126,7 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'trib-bench-resolve-'));
   const us = (cpu: number, records: number) => `${fmt((cpu * 1e6) / records, 1)} µs/record`;
   try {
-    const cache = process.env.TRIB_GRAPH_CACHE === '0' ? 'off (TRIB_GRAPH_CACHE=0)' : 'on';
+    const cache = process.env.TRIB_GRAPH_CACHE === '1' ? 'on (TRIB_GRAPH_CACHE=1)' : 'off (TRIB_GRAPH_CACHE=1 turns it on)';
     process.stdout.write(`resolve benchmark: ${fmt(n)} records (~30% duplicates), then ${fmt(inc)} incremental; batch ${batchSize}; graph cache ${cache}\n`);
     const floor = await measured(async () => bareUnionFind(n));
     process.stdout.write(`bare in-memory union-find (floor): ${floor.seconds.toFixed(2)} s, CPU ${floor.cpu.toFixed(2)} s = ${us(floor.cpu, n)}, ${fmt(floor.result)} clusters\n`);

@@ -17,7 +17,7 @@ afterEach(() => dir.cleanup());
 
 describe('graph cache and the commit fault points', () => {
   it('a fault before or at COMMIT leaves the cache as it was; a fault after COMMIT finds the batch in it', async () => {
-    const cached = new SqliteStore(dir.file);
+    const cached = new SqliteStore(dir.file, { graphCache: true });
     const sql = new SqliteStore(dir.file, { graphCache: false });
     const runner = new Runner();
     const [one, two, three, four, five] = workload(21, 5, 30);

@@ -63,10 +63,14 @@ describe('graph cache: the same answers as the store', () => {
     expect(again.graphCacheStats()).toMatchObject({ loads: 1, applied: 0 });
   });
 
-  it('is off with graphCache: false (reads SQL)', async () => {
+  it('is off with graphCache: false, and by default (reads SQL)', async () => {
     const plain = store(false);
     await new Runner().batch(plain, workload(3, 1, 10)[0]);
     expect(plain.graphCacheStats()).toBeUndefined();
+    // Off by default too (TRIB_GRAPH_CACHE=1 turns it on).
+    const byDefault = new SqliteStore(':memory:');
+    open.push(byDefault);
+    if (process.env.TRIB_GRAPH_CACHE !== '1') expect(byDefault.graphCacheStats()).toBeUndefined();
   });
 });
 
