@@ -109,6 +109,8 @@ export function foldCode(v: unknown): string | undefined {
 /** A trait by name, or by a dotted path into a nested object (`address.postalCode`). */
 export function traitAt(traits: Record<string, unknown>, path: string): unknown {
   if (path in traits) return traits[path];
+  // A plain name that is not there is not there: no splitting (this runs for every record).
+  if (!path.includes('.')) return undefined;
   let cur: unknown = traits;
   for (const part of path.split('.')) {
     if (!cur || typeof cur !== 'object') return undefined;
