@@ -2,7 +2,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
-import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitAt, type NameEvidence } from './name-guard.js';
+import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -81,12 +81,14 @@ export class DeterministicResolver implements Resolver {
     const strictVia = guard ? guard.strictVia : [];
     /** Household identifiers (a landline) are compared strictly; the other guarded types (an email) as personal. */
     const guardMode = (type: string) => (strictVia.includes(type) ? STRICT : PERSONAL);
+    const dobGetters = guard ? guard.dateOfBirthTraits.map(traitGetter) : [];
+    const postcodeGetters = guard ? guard.postalCodeTraits.map(traitGetter) : [];
     const namesOf = (traits: Record<string, unknown>): NameEvidence => {
       const e = emptyEvidence();
       if (!guard) return e;
-      const first = (paths: readonly string[]) => {
-        for (const p of paths) {
-          const v = foldCode(traitAt(traits, p));
+      const first = (getters: ReadonlyArray<(t: Record<string, unknown>) => unknown>) => {
+        for (const get of getters) {
+          const v = foldCode(get(traits));
           if (v !== undefined) return v;
         }
         return undefined;
@@ -94,8 +96,8 @@ export class DeterministicResolver implements Resolver {
       addEvidence(e, {
         given: givenName(traits, guard.traits),
         family: familyName(traits, guard.traits, guard.familyTraits),
-        dob: first(guard.dateOfBirthTraits),
-        postcode: first(guard.postalCodeTraits),
+        dob: first(dobGetters),
+        postcode: first(postcodeGetters),
       });
       return e;
     };
