@@ -2,6 +2,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
+import { breaksCapOrLimit } from './limits.js';
 import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
@@ -170,30 +171,8 @@ export class DeterministicResolver implements Resolver {
     const recompute = new Set<string>();
     const touched = new Set<string>();
 
-    const wouldBreak = (parts: readonly Working[], extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey): string | undefined => {
-      const counts = new Map<string, number>();
-      const seen = new Set<string>();
-      let records = addRecords;
-      for (const w of parts) {
-        records += w.state.recordCount;
-        for (const k of w.keys) seen.add(k);
-        for (const [cls, n] of w.classCounts) counts.set(cls, (counts.get(cls) ?? 0) + n);
-      }
-      const count = (c: CandidateKey) => {
-        if (seen.has(c.key)) return;
-        seen.add(c.key);
-        counts.set(c.limitClass, (counts.get(c.limitClass) ?? 0) + 1);
-      };
-      for (const c of extra) count(c);
-      if (more) count(more);
-      if (records > rules.maxRecords) return `cap: more than ${rules.maxRecords} records in one profile`;
-      if (seen.size > rules.maxIdentifiers) return `cap: more than ${rules.maxIdentifiers} identifiers in one profile`;
-      for (const [cls, n] of counts) {
-        const limit = rules.limitFor(cls);
-        if (limit !== undefined && n > limit) return `limit: more than ${limit} ${cls.replace(':', '.')} values in one profile`;
-      }
-      return undefined;
-    };
+    const wouldBreak = (parts: readonly Working[], extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey) =>
+      breaksCapOrLimit(rules, parts, extra, addRecords, more);
 
     /** Why joining `other` through `c` is refused by name, or undefined; with the match score when allowed. */
     const nameCheck = (c: CandidateKey, mine: NameEvidence, target: Working | undefined, other: Working): { reason?: string; score: number } => {
