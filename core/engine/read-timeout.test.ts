@@ -47,3 +47,27 @@ describe('withReadIdleTimeout', () => {
     expect(log).toEqual(['cleanup']);
   });
 });
+
+describe('withReadIdleTimeout: the deadline starts again at every wait', () => {
+  it('a connector that is slow for each item, but always inside the deadline, never times out', async () => {
+    vi.useFakeTimers();
+    async function* slow() {
+      for (let i = 1; i <= 10; i++) {
+        await new Promise((r) => setTimeout(r, 80));
+        yield i;
+      }
+    }
+    const got: number[] = [];
+    const ac = new AbortController();
+    const consume = (async () => {
+      for await (const v of withReadIdleTimeout(slow(), 100, ac, idleError)) got.push(v);
+    })().then(
+      () => 'done',
+      (e: Error) => e.message,
+    );
+    await vi.advanceTimersByTimeAsync(10 * 80 + 50);
+    expect(await consume).toBe('done');
+    expect(got).toHaveLength(10);
+    expect(ac.signal.aborted).toBe(false);
+  });
+});

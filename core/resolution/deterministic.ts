@@ -2,7 +2,8 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
-import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitAt, type NameEvidence } from './name-guard.js';
+import { breaksCapOrLimit } from './limits.js';
+import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -26,6 +27,9 @@ interface Working {
 
 /** How many presenters of a value are fetched per key; past this many a value is generic anyway. */
 const PRESENTER_LIMIT = 50;
+const STRICT: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ strict: true });
+const PERSONAL: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ personal: true });
+const NONE: readonly Working[] = Object.freeze([]);
 
 /**
  * The default resolver: exact identifiers link records, guarded by rules.
@@ -51,7 +55,12 @@ export class DeterministicResolver implements Resolver {
     const now = ctx.now().toISOString();
 
     const candidates = batch.map((r) => rules.candidates(r.identifiers));
-    const allKeys = [...new Set(candidates.flatMap((c) => [...c.keys.map((k) => k.key), ...c.blocked.map((b) => b.key)]))];
+    const keySet = new Set<string>();
+    for (const c of candidates) {
+      for (const k of c.keys) keySet.add(k.key);
+      for (const b of c.blocked) keySet.add(b.key);
+    }
+    const allKeys = [...keySet];
     const recordKeys = batch.map(recordKey);
     const [owners, existing] = await Promise.all([graph.lookupIdentifiers(allKeys), graph.existingRecords(recordKeys)]);
     // Only an owned value can have been refused for a profile: ask about those alone.
@@ -63,23 +72,33 @@ export class DeterministicResolver implements Resolver {
       graph.presentersOf && presentedKeys.length
         ? await graph.presentersOf(presentedKeys, Math.max(PRESENTER_LIMIT, rules.genericThreshold + 1))
         : new Map<string, string[]>();
-    const loadIds = new Set<string>([...owners.values(), ...[...existing.values()].map((r) => r.profileId), ...[...storedPresenters.values()].flat()]);
+    const loadIds = new Set<string>(owners.values());
+    for (const r of existing.values()) loadIds.add(r.profileId);
+    for (const ps of storedPresenters.values()) for (const p of ps) loadIds.add(p);
     const loaded = await graph.getProfiles([...loadIds]);
 
     const guard = ctx.rules.nameGuard;
     const guarded = (type: string) => !!guard && guard.via.includes(type);
     const strictVia = guard ? guard.strictVia : [];
     /** Household identifiers (a landline) are compared strictly; the other guarded types (an email) as personal. */
-    const guardMode = (type: string) => (strictVia.includes(type) ? { strict: true } : { personal: true });
+    const guardMode = (type: string) => (strictVia.includes(type) ? STRICT : PERSONAL);
+    const dobGetters = guard ? guard.dateOfBirthTraits.map(traitGetter) : [];
+    const postcodeGetters = guard ? guard.postalCodeTraits.map(traitGetter) : [];
     const namesOf = (traits: Record<string, unknown>): NameEvidence => {
       const e = emptyEvidence();
       if (!guard) return e;
-      const first = (paths: readonly string[]) => paths.map((p) => foldCode(traitAt(traits, p))).find((v) => v !== undefined);
+      const first = (getters: ReadonlyArray<(t: Record<string, unknown>) => unknown>) => {
+        for (const get of getters) {
+          const v = foldCode(get(traits));
+          if (v !== undefined) return v;
+        }
+        return undefined;
+      };
       addEvidence(e, {
         given: givenName(traits, guard.traits),
         family: familyName(traits, guard.traits, guard.familyTraits),
-        dob: first(guard.dateOfBirthTraits),
-        postcode: first(guard.postalCodeTraits),
+        dob: first(dobGetters),
+        postcode: first(postcodeGetters),
       });
       return e;
     };
@@ -104,10 +123,18 @@ export class DeterministicResolver implements Resolver {
       return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
     };
     /** The profiles presenting a value: its owner first, then the others, oldest first. */
-    const presentersOf = (key: string): Working[] => {
-      const ids = new Set<string>();
+    const presentersOf = (key: string): readonly Working[] => {
       const o = ownerOf(key);
-      for (const p of [...(storedPresenters.get(key) ?? []), ...(presented.get(key) ?? [])]) ids.add(final(p));
+      const stored = storedPresenters.get(key);
+      const local = presented.get(key);
+      if (!stored && !local) {
+        // Most values have no presenter but their owner: no sets, no sorting.
+        const owner = o === undefined ? undefined : working.get(o);
+        return owner ? [owner] : NONE;
+      }
+      const ids = new Set<string>();
+      if (stored) for (const p of stored) ids.add(final(p));
+      if (local) for (const p of local) ids.add(final(p));
       if (o !== undefined) ids.delete(o);
       const others = [...ids].flatMap((id) => (working.has(id) ? [working.get(id)!] : [])).sort((a, b) => (older(a, b) ? -1 : 1));
       const owner = o === undefined ? undefined : working.get(o);
@@ -118,8 +145,7 @@ export class DeterministicResolver implements Resolver {
      * names can be one person's count once (a person with a refused misspelt record is
      * still one person); a nameless profile counts on its own. Stops past the threshold.
      */
-    const presenterCount = (key: string, type: string): number => {
-      const ps = presentersOf(key);
+    const presenterCount = (key: string, type: string, ps: readonly Working[]): number => {
       const unseen = Math.max(0, (presentedCounts.get(key) ?? 0) - (storedPresenters.get(key)?.length ?? 0));
       if (!guarded(type)) return ps.length + unseen;
       const groups: NameEvidence[][] = [];
@@ -145,28 +171,8 @@ export class DeterministicResolver implements Resolver {
     const recompute = new Set<string>();
     const touched = new Set<string>();
 
-    const wouldBreak = (parts: Working[], extra: CandidateKey[], addRecords: number): string | undefined => {
-      const counts = new Map<string, number>();
-      const seen = new Set<string>();
-      let records = addRecords;
-      for (const w of parts) {
-        records += w.state.recordCount;
-        for (const k of w.keys) seen.add(k);
-        for (const [cls, n] of w.classCounts) counts.set(cls, (counts.get(cls) ?? 0) + n);
-      }
-      for (const c of extra) {
-        if (seen.has(c.key)) continue;
-        seen.add(c.key);
-        counts.set(c.limitClass, (counts.get(c.limitClass) ?? 0) + 1);
-      }
-      if (records > rules.maxRecords) return `cap: more than ${rules.maxRecords} records in one profile`;
-      if (seen.size > rules.maxIdentifiers) return `cap: more than ${rules.maxIdentifiers} identifiers in one profile`;
-      for (const [cls, n] of counts) {
-        const limit = rules.limitFor(cls);
-        if (limit !== undefined && n > limit) return `limit: more than ${limit} ${cls.replace(':', '.')} values in one profile`;
-      }
-      return undefined;
-    };
+    const wouldBreak = (parts: readonly Working[], extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey) =>
+      breaksCapOrLimit(rules, parts, extra, addRecords, more);
 
     /** Why joining `other` through `c` is refused by name, or undefined; with the match score when allowed. */
     const nameCheck = (c: CandidateKey, mine: NameEvidence, target: Working | undefined, other: Working): { reason?: string; score: number } => {
@@ -236,7 +242,8 @@ export class DeterministicResolver implements Resolver {
       /** Values through which the record joined a profile that presents (not owns) them. */
       const joinedVia: CandidateKey[] = [];
       for (const c of keys) {
-        const count = presenterCount(c.key, c.type);
+        const presenters = presentersOf(c.key);
+        const count = presenterCount(c.key, c.type, presenters);
         if (count > rules.genericThreshold) {
           if (!genericReported.has(c.key)) {
             genericReported.add(c.key);
@@ -245,7 +252,6 @@ export class DeterministicResolver implements Resolver {
           refuse(c, ownerOf(c.key) ? [ownerOf(c.key)!] : [], `generic: presented by more than ${rules.genericThreshold} profiles`);
           continue;
         }
-        const presenters = presentersOf(c.key);
         const ownerId = ownerOf(c.key);
         if (target && ownerId === target.state.id) {
           accepted.push(c);
@@ -254,7 +260,7 @@ export class DeterministicResolver implements Resolver {
         if (!presenters.length) {
           // A value nobody holds yet: only the limits of the profile it would join apply.
           const parts = target ? [target] : [];
-          const limit = wouldBreak(parts, [...accepted, c], prev ? 0 : 1);
+          const limit = wouldBreak(parts, accepted, prev ? 0 : 1, c);
           if (limit) refuse(c, parts.map((p) => p.state.id), limit);
           else accepted.push(c);
           continue;
@@ -269,7 +275,7 @@ export class DeterministicResolver implements Resolver {
         for (const p of presenters) {
           if (p === target) continue;
           const parts = target ? [target, p] : [p];
-          const limit = wouldBreak(parts, [...accepted, c], prev ? 0 : 1);
+          const limit = wouldBreak(parts, accepted, prev ? 0 : 1, c);
           const names = limit ? { reason: limit, score: 0 } : nameCheck(c, mine, target, p);
           if (names.reason) {
             firstRefusal ??= { reason: names.reason, parts };
@@ -297,8 +303,9 @@ export class DeterministicResolver implements Resolver {
       for (const c of accepted) {
         links.push({ recordKey: rk, identifierKey: c.key, rule: c.rule });
         // A value joined through a profile that only presents it stays its owner's.
-        if (ownerOf(c.key) !== undefined && ownerOf(c.key) !== pid) continue;
-        if (ownerOf(c.key) === undefined) localOwners.set(c.key, pid);
+        const o = ownerOf(c.key);
+        if (o !== undefined && o !== pid) continue;
+        if (o === undefined) localOwners.set(c.key, pid);
         addKey(target, c);
       }
       for (const c of keys) {

@@ -37,9 +37,19 @@ function nicknameLines(): string {
 /** Lowercase, accents and other scripts folded to ASCII, letters only: "  Chloé " -> "chloe", "Дмитрий" -> "dmitrii". */
 export function foldName(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
+  // Names recur (every record of a batch is folded, and a few hundred given names cover most people).
+  const hit = foldMemo.get(v);
+  if (hit !== undefined) return hit === NO_NAME ? undefined : hit;
   const f = anyAscii(v).toLowerCase().replace(/[^a-z]/g, '');
+  if (foldMemo.size >= FOLD_MEMO_MAX) foldMemo.clear();
+  foldMemo.set(v, f.length >= 1 ? f : NO_NAME);
   return f.length >= 1 ? f : undefined;
 }
+
+/** Folded names remembered, by the text as written, up to a bound; then dropped at once. */
+const FOLD_MEMO_MAX = 50_000;
+const NO_NAME = '\u0000';
+const foldMemo = new Map<string, string>();
 
 const isFullNameField = (f: string) => /name$/i.test(f) && !/^(first|given|last|family|sur)/i.test(f);
 
@@ -106,9 +116,26 @@ export function foldCode(v: unknown): string | undefined {
   return f.length >= 3 ? f : undefined;
 }
 
+/** `traitAt` for one path, with the path split once: what runs for every record reads many traits. */
+export function traitGetter(path: string): (traits: Record<string, unknown>) => unknown {
+  if (!path.includes('.')) return (traits) => (path in traits ? traits[path] : undefined);
+  const parts = path.split('.');
+  return (traits) => {
+    if (path in traits) return traits[path];
+    let cur: unknown = traits;
+    for (const part of parts) {
+      if (!cur || typeof cur !== 'object') return undefined;
+      cur = (cur as Record<string, unknown>)[part];
+    }
+    return cur;
+  };
+}
+
 /** A trait by name, or by a dotted path into a nested object (`address.postalCode`). */
 export function traitAt(traits: Record<string, unknown>, path: string): unknown {
   if (path in traits) return traits[path];
+  // A plain name that is not there is not there: no splitting (this runs for every record).
+  if (!path.includes('.')) return undefined;
   let cur: unknown = traits;
   for (const part of path.split('.')) {
     if (!cur || typeof cur !== 'object') return undefined;

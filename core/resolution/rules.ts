@@ -103,6 +103,8 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
   const priorities = new Map<string, number>();
   rules.mergeOn.forEach((m, i) => priorities.set(m, rules.mergeOn.length - i));
 
+  const limitCache = new Map<string, number | undefined>();
+
   function limitClass(type: string, namespace?: string) {
     return namespace ? `${type}:${namespace}` : type;
   }
@@ -130,9 +132,12 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
       return { keys, blocked };
     },
     limitFor(cls) {
+      // Asked for every candidate join; the few classes of a config are answered once each.
+      if (limitCache.has(cls)) return limitCache.get(cls);
       const colon = cls.indexOf(':');
-      if (colon < 0) return rules.limits[cls];
-      return rules.limits[`${cls.slice(0, colon)}.${cls.slice(colon + 1)}`] ?? rules.limits[cls.slice(0, colon)];
+      const limit = colon < 0 ? rules.limits[cls] : (rules.limits[`${cls.slice(0, colon)}.${cls.slice(colon + 1)}`] ?? rules.limits[cls.slice(0, colon)]);
+      if (limitCache.size < 1000) limitCache.set(cls, limit);
+      return limit;
     },
     limitClassOfKey(key) {
       const head = key.slice(0, key.indexOf('\u0000'));

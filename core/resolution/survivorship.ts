@@ -117,10 +117,10 @@ function combineTrait(rule: TraitRule, a: Cell | undefined, b: Cell): Cell {
   }
 }
 
-function traitCell(rule: TraitRule, value: unknown, r: CanonicalRecord): Cell | undefined {
+function traitCell(rule: TraitRule, value: unknown, r: CanonicalRecord, src: string): Cell | undefined {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
   if ((rule.strategy === 'sum' || rule.strategy === 'min' || rule.strategy === 'max') && asNumber(value) === undefined) return undefined;
-  const cell: Cell = { v: rule.strategy === 'sum' ? asNumber(value) : value, at: r.observedAt, src: recordKey(r) };
+  const cell: Cell = { v: rule.strategy === 'sum' ? asNumber(value) : value, at: r.observedAt, src };
   if (rule.strategy === 'source_priority') {
     const i = (rule.sources ?? []).indexOf(r.source);
     cell.rank = i < 0 ? Number.MAX_SAFE_INTEGER : i;
@@ -136,10 +136,9 @@ function eventValue(def: ComputedTrait, r: CanonicalRecord): unknown {
   return r.event?.properties[def.property];
 }
 
-function computedCell(def: ComputedTrait, r: CanonicalRecord): Cell | undefined {
+function computedCell(def: ComputedTrait, r: CanonicalRecord, src: string): Cell | undefined {
   if (r.kind !== 'track' || !r.event) return undefined;
   if (def.event && def.event !== r.event.name) return undefined;
-  const src = recordKey(r);
   switch (def.op) {
     case 'count':
       return { v: 1, at: r.observedAt, src };
@@ -189,17 +188,22 @@ function isConsentCell(name: string): boolean {
  * Consent is not a trait rule the YAML can change: per purpose the latest
  * statement stands and a tie favours the withdrawal (core/privacy/consent.ts).
  */
-function applyConsent(traits: Record<string, Cell>, r: CanonicalRecord): void {
+function applyConsent(traits: Record<string, Cell>, r: CanonicalRecord, src: string): void {
   if (!r.consent) return;
   for (const [purpose, value] of Object.entries(r.consent)) {
     const name = CONSENT_PREFIX + purpose;
-    traits[name] = latestConsent(traits[name], { v: value, at: r.observedAt, src: recordKey(r) });
+    traits[name] = latestConsent(traits[name], { v: value, at: r.observedAt, src });
   }
 }
 
 /** Applies records and merges to profile state, per the survivorship rules in YAML. */
 export class Survivorship {
-  constructor(private readonly rules: Pick<ResolutionConfig, 'traits' | 'computed'>) {}
+  /** The computed-trait rules as pairs, taken once (they were listed again for every record). */
+  private readonly computedRules: Array<[string, ComputedTrait]>;
+
+  constructor(private readonly rules: Pick<ResolutionConfig, 'traits' | 'computed'>) {
+    this.computedRules = Object.entries(rules.computed);
+  }
 
   private aggregates(p: ProfileState): Aggregates {
     const a = p.aggregates as Partial<Aggregates>;
@@ -210,14 +214,17 @@ export class Survivorship {
 
   apply(p: ProfileState, r: CanonicalRecord): void {
     const agg = this.aggregates(p);
-    for (const [name, value] of Object.entries(r.traits)) {
+    // One key text for every cell this record supplies (it was built once per cell).
+    const src = recordKey(r);
+    for (const name in r.traits) {
+      if (!Object.hasOwn(r.traits, name)) continue;
       const rule = this.rules.traits[name] ?? DEFAULT_RULE;
-      const cell = traitCell(rule, value, r);
+      const cell = traitCell(rule, r.traits[name], r, src);
       if (cell) agg.traits[name] = combineTrait(rule, agg.traits[name], cell);
     }
-    applyConsent(agg.traits, r);
-    for (const [name, def] of Object.entries(this.rules.computed)) {
-      const cell = computedCell(def, r);
+    applyConsent(agg.traits, r, src);
+    for (const [name, def] of this.computedRules) {
+      const cell = computedCell(def, r, src);
       if (cell) agg.computed[name] = combineComputed(def, agg.computed[name], cell);
     }
     this.publish(p);

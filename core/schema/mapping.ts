@@ -48,6 +48,8 @@ export interface MappingContext {
 }
 
 const NAME_TRAITS = new Set(['firstName', 'lastName', 'name', 'fullName']);
+/** Distinct observedAt texts remembered per stream mapping. */
+const TIMESTAMP_MEMO_MAX = 10_000;
 
 function isEmpty(v: unknown): boolean {
   return v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
@@ -115,6 +117,20 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
   ]);
 
   const timestampOptions = { dateFormat: mctx.dateFormat };
+  // observedAt values recur (a day's export, an hourly job): parsed answers are kept per text
+  // up to a bound, then dropped at once. Per mapping, so the stream's dateFormat is part of the key.
+  const timestampMemo = new Map<string, ReturnType<typeof normalizeTimestamp>>();
+  const timestamp = (raw: unknown) => {
+    if (typeof raw !== 'string') return normalizeTimestamp(raw, timestampOptions);
+    let n = timestampMemo.get(raw);
+    if (n === undefined) {
+      n = normalizeTimestamp(raw, timestampOptions);
+      if (timestampMemo.size >= TIMESTAMP_MEMO_MAX) timestampMemo.clear();
+      timestampMemo.set(raw, n);
+    }
+    return n;
+  };
+  const singleKey = mctx.primaryKey.length === 1 ? mctx.primaryKey[0] : undefined;
 
   type Made = { ok: true; id: Identifier } | { ok: false; reason: string; shown?: unknown };
   function makeIdentifier(spec: (typeof identifierSpecs)[number], raw: unknown, data: Record<string, unknown>): Made {
@@ -133,19 +149,29 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     return { ok: true, id: { type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) } };
   }
 
-  function map(data: Record<string, unknown>): MapResult {
-    const idParts = mctx.primaryKey.map((k) => getPath(data, k));
-    if (idParts.some(isEmpty)) {
-      return { ok: false, reason: `primary key ${mctx.primaryKey.join(', ')} is empty` };
+  /** The record id: one key column is its value; several are a JSON array, so ("a|b","c") and ("a","b|c") stay apart. */
+  function recordIdOf(data: Record<string, unknown>): { ok: true; value: string } | { ok: false; reason: string } {
+    if (singleKey !== undefined) {
+      const v = getPath(data, singleKey);
+      if (isEmpty(v)) return { ok: false, reason: `primary key ${singleKey} is empty` };
+      // The common case, a text key, needs no intermediate objects.
+      return typeof v === 'string' ? { ok: true, value: v } : keyPart(singleKey, v);
     }
+    const idParts = mctx.primaryKey.map((k) => getPath(data, k));
+    if (idParts.some(isEmpty)) return { ok: false, reason: `primary key ${mctx.primaryKey.join(', ')} is empty` };
     const keyTexts: string[] = [];
     for (let i = 0; i < idParts.length; i++) {
       const part = keyPart(mctx.primaryKey[i], idParts[i]);
-      if (!part.ok) return { ok: false, reason: part.reason };
+      if (!part.ok) return part;
       keyTexts.push(part.value);
     }
-    // One key column is its value; several are a JSON array, so ("a|b","c") and ("a","b|c") stay apart.
-    const recordId = keyTexts.length === 1 ? keyTexts[0] : JSON.stringify(keyTexts);
+    return { ok: true, value: keyTexts.length === 1 ? keyTexts[0] : JSON.stringify(keyTexts) };
+  }
+
+  function map(data: Record<string, unknown>): MapResult {
+    const id = recordIdOf(data);
+    if (!id.ok) return { ok: false, reason: id.reason };
+    const recordId = id.value;
     const warnings: FieldWarning[] = [];
     /** Why each identifier field gave nothing usable, for the dead letter. */
     const unusable: Array<{ field: string; reason: string }> = [];
@@ -195,7 +221,7 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     if (!mapping.observedAt) observedAt = mctx.now();
     else {
       const raw = getPath(data, mapping.observedAt);
-      const n = isEmpty(raw) ? undefined : normalizeTimestamp(raw, timestampOptions);
+      const n = isEmpty(raw) ? undefined : timestamp(raw);
       if (n?.ok) observedAt = n.value;
       else {
         observedAt = mctx.now();

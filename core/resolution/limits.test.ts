@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { CandidateKey } from './rules.js';
+import { breaksCapOrLimit, breaksMany, breaksOne, type Countable } from './limits.js';
+
+// The one-profile path must give the general path's answer, reason text included, in every case:
+// it decides nearly every join, and a different reason is a different refusal in the store.
+
+function prng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+const CLASSES = ['email', 'phone', 'external_id:crm', 'external_id:shop'];
+
+describe('caps and limits: one profile', () => {
+  it('agrees with the general computation on 20,000 random joins (caps, limits, repeated and owned keys)', () => {
+    const rnd = prng(7);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+    const key = (): CandidateKey => {
+      const limitClass = pick(CLASSES);
+      return { key: `${limitClass}\u0000v${Math.floor(rnd() * 6)}`, type: limitClass.split(':')[0], limitClass, priority: 1, rule: 'mergeOn:x' };
+    };
+    let refusals = 0;
+    const reasons = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const limits: Record<string, number> = { email: 1 + Math.floor(rnd() * 3), 'external_id:crm': 1, phone: 2 };
+      const rules = { limitFor: (cls: string) => limits[cls], maxRecords: 2 + Math.floor(rnd() * 4), maxIdentifiers: 2 + Math.floor(rnd() * 5) };
+      let w: Countable | undefined;
+      if (rnd() < 0.8) {
+        w = { state: { recordCount: Math.floor(rnd() * 5) }, keys: new Set(), classCounts: new Map() };
+        for (let k = Math.floor(rnd() * 5); k > 0; k--) {
+          const c = key();
+          if (w.keys.has(c.key)) continue;
+          w.keys.add(c.key);
+          w.classCounts.set(c.limitClass, (w.classCounts.get(c.limitClass) ?? 0) + 1);
+        }
+      }
+      const extra = Array.from({ length: Math.floor(rnd() * 4) }, key);
+      const more = rnd() < 0.7 ? key() : undefined;
+      const add = rnd() < 0.5 ? 0 : 1;
+      const expected = breaksMany(rules, w ? [w] : [], extra, add, more);
+      expect(breaksOne(rules, w, extra, add, more)).toBe(expected);
+      expect(breaksCapOrLimit(rules, w ? [w] : [], extra, add, more)).toBe(expected);
+      if (expected) {
+        refusals++;
+        reasons.add(expected.replace(/\d+/g, 'N'));
+      }
+    }
+    // The cases exercised every kind of reason, and allowed joins too.
+    expect([...reasons].sort()).toEqual([
+      'cap: more than N identifiers in one profile',
+      'cap: more than N records in one profile',
+      'limit: more than N email values in one profile',
+      'limit: more than N external_id.crm values in one profile',
+      'limit: more than N phone values in one profile',
+    ]);
+    expect(refusals).toBeGreaterThan(2000);
+    expect(refusals).toBeLessThan(18_000);
+  });
+});
