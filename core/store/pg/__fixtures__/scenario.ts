@@ -29,7 +29,8 @@ export function scenarioBatches(opts: { people: number; seed: number; batchSize:
   const ds = generatePeople({ people: opts.people, seed: opts.seed });
   const clock = pinnedClock();
   const out: ScenarioBatch[] = [];
-  for (const source of SOURCES) {
+  // The CRM last, as in the example: its records (id + email + phone) merge profiles the others made.
+  for (const source of [...SOURCES].sort((x, y) => Number(x === 'crm') - Number(y === 'crm'))) {
     const cfg = config.sources.find((s) => s.name === source)!;
     const stream = cfg.streams[0];
     const { map } = compileMapping(stream.mapping, {
