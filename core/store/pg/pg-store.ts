@@ -1,19 +1,18 @@
 import type { ProfileDocument, StreamState } from '../../plugin/types.js';
-import type { ProfileState, StoredRecord } from '../../resolution/types.js';
-import type { PrivacyLedger } from '../../privacy/forget-types.js';
+import type { ProbabilisticLink, ProfileState, StoredMatchModel, StoredRecord } from '../../resolution/types.js';
 import { fault } from '../../util/fault-points.js';
 import type {
   AbandonedRunPolicy,
   BatchCommit,
   DeadLetter,
   DeadLetterInput,
-  DeliveryLedger,
   FieldWarningGroup,
   FieldWarningQuery,
   FinishedStatus,
   OutboxEntry,
   ProfileExplanation,
   ProfileStore,
+  RefusalRow,
   ResolutionSnapshot,
   RunRecord,
   RunSummary,
@@ -25,11 +24,24 @@ import { commitBatchPg, insertDeadLetters, type CommitHooks } from './pg-commit.
 import { PgRuns } from './pg-runs.js';
 import * as docs from './pg-docs.js';
 import { ackOutbox, pendingOutbox } from './pg-outbox.js';
+import { DELIVERY_PG_SCHEMA_SQL, PgDeliveryLedger } from './pg-delivery.js';
+import { CONSENT_PG_SCHEMA_SQL, explainConsent, insertConsentStatements } from './pg-consent.js';
+import { INBOX_PG_SCHEMA_SQL, PgInboxReader } from './pg-inbox.js';
+import { LOCK_RESOLVE_PREFIX, PRIVACY_PG_SCHEMA_SQL, PgPrivacyLedger, lockResolve } from './pg-privacy.js';
+import { explainProfile } from './pg-explain.js';
+import { listRefusals } from './pg-refusals.js';
+import { fieldWarnings } from './pg-warnings.js';
+import { dumpResolution, iterateRecords, listDeadLetters, replaceResolution } from './pg-snapshot.js';
+import * as blocking from './pg-blocking.js';
 
 export type { PgStoreOptions } from './pg-conn.js';
 
-/** The name of the resolve lock; the key also holds the schema, so stores in different schemas of one database do not wait for each other. */
-export const LOCK_RESOLVE = 'tributary:resolve:';
+/**
+ * The resolve lock: `pg_advisory_xact_lock(hashtextextended(LOCK_RESOLVE || current_schema(), 0))`.
+ * The key holds the schema, so stores in different schemas of one database do not wait for each other.
+ * A forget (pg-forget.ts) and a rebuild take the same lock.
+ */
+export const LOCK_RESOLVE = LOCK_RESOLVE_PREFIX;
 
 /**
  * The PostgreSQL store: the SQLite store's tables and semantics, shared by any
@@ -42,15 +54,23 @@ export const LOCK_RESOLVE = 'tributary:resolve:';
 export class PgStore implements ProfileStore {
   readonly conn: PgConn;
   private readonly runs: PgRuns;
-  private readonly hooks: CommitHooks = {};
-  readonly delivery: DeliveryLedger;
-  readonly privacy: PrivacyLedger;
+  private readonly hooks: CommitHooks;
+  readonly delivery: PgDeliveryLedger;
+  readonly privacy: PgPrivacyLedger;
+  readonly inbox: PgInboxReader;
 
   constructor(opts: PgStoreOptions) {
     this.conn = new PgConn(opts);
-    this.runs = new PgRuns(this.conn);
-    this.delivery = notWired<DeliveryLedger>('delivery');
-    this.privacy = notWired<PrivacyLedger>('privacy');
+    const conn = this.conn;
+    this.runs = new PgRuns(conn);
+    this.delivery = new PgDeliveryLedger(conn, { insertDeadLetter: (dl, at) => insertDeadLetters(conn, [dl], at) });
+    this.privacy = new PgPrivacyLedger(conn);
+    this.inbox = new PgInboxReader(conn);
+    this.hooks = {
+      consent: (records, at) => insertConsentStatements(conn, records, at),
+      blockingKeys: (entries) => blocking.saveBlockingKeys(conn, entries),
+      probabilisticLinks: (links) => blocking.saveProbabilisticLinks(conn, links),
+    };
   }
 
   /** Opens the store and creates or migrates its tables (under the migration lock) before first use. */
@@ -67,7 +87,7 @@ export class PgStore implements ProfileStore {
 
   /** Every concern's DDL, core first. */
   static schemaParts(): string[] {
-    return [CORE_PG_SCHEMA_SQL];
+    return [CORE_PG_SCHEMA_SQL, DELIVERY_PG_SCHEMA_SQL, CONSENT_PG_SCHEMA_SQL, PRIVACY_PG_SCHEMA_SQL, INBOX_PG_SCHEMA_SQL, blocking.BLOCKING_PG_SCHEMA_SQL];
   }
 
   lookupIdentifiers(keys: string[]): Promise<Map<string, string>> {
@@ -94,9 +114,33 @@ export class PgStore implements ProfileStore {
     return graph.presentersOf(this.conn, keys, limit);
   }
 
+  candidatesByBlockingKey(keys: string[], perKey: number): Promise<Map<string, StoredRecord[]>> {
+    return blocking.candidatesByBlockingKey(this.conn, keys, perKey);
+  }
+
+  latestMatchModel(resolver: string): Promise<StoredMatchModel | undefined> {
+    return blocking.latestMatchModel(this.conn, resolver);
+  }
+
+  saveMatchModel(resolver: string, trainedAt: string, body: (version: number) => string): Promise<number> {
+    return blocking.saveMatchModel(this.conn, resolver, trainedAt, body);
+  }
+
+  saveBlockingKeys(entries: Array<[string, string[]]>): Promise<void> {
+    return this.conn.tx(() => blocking.saveBlockingKeys(this.conn, entries));
+  }
+
+  probabilisticLinksOfProfile(profileId: string): Promise<ProbabilisticLink[]> {
+    return blocking.probabilisticLinksOfProfile(this.conn, profileId);
+  }
+
+  allProbabilisticLinks(): Promise<ProbabilisticLink[]> {
+    return blocking.allProbabilisticLinks(this.conn);
+  }
+
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const result = await this.conn.tx(async () => {
-      await this.conn.q('SELECT pg_advisory_xact_lock(hashtextextended($1 || current_schema(), 0))', [LOCK_RESOLVE]);
+      await lockResolve(this.conn);
       const r = await fn();
       fault('pgcommit.inside');
       return r;
@@ -162,29 +206,33 @@ export class PgStore implements ProfileStore {
     return ackOutbox(this.conn, destination, entries);
   }
 
-  async explain(_profileId: string): Promise<ProfileExplanation> {
-    throw notWiredError('explain');
+  async explain(profileId: string): Promise<ProfileExplanation> {
+    const records = await this.recordsOfProfiles([profileId]);
+    return { ...(await explainProfile(this.conn, profileId, records)), consent: await explainConsent(this.conn, profileId) };
   }
 
-  async listDeadLetters(_opts: { limit: number; sync?: string }): Promise<DeadLetter[]> {
-    throw notWiredError('listDeadLetters');
+  listRefusals(limit: number): Promise<{ refusals: RefusalRow[]; total: number }> {
+    return listRefusals(this.conn, limit);
   }
 
-  async fieldWarnings(_q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }> {
-    throw notWiredError('fieldWarnings');
+  listDeadLetters(opts: { limit: number; sync?: string }): Promise<DeadLetter[]> {
+    return listDeadLetters(this.conn, opts);
   }
 
-  // eslint-disable-next-line require-yield
-  async *iterateRecords(_batchSize: number): AsyncIterable<StoredRecord[]> {
-    throw notWiredError('iterateRecords');
+  fieldWarnings(q: FieldWarningQuery): Promise<{ groups: FieldWarningGroup[]; total: number }> {
+    return fieldWarnings(this.conn, q);
   }
 
-  async replaceResolution(_r: ResolutionSnapshot, _destinations: string[]): Promise<void> {
-    throw notWiredError('replaceResolution');
+  iterateRecords(batchSize: number): AsyncIterable<StoredRecord[]> {
+    return iterateRecords(this.conn, batchSize);
   }
 
-  async dumpResolution(): Promise<ResolutionSnapshot> {
-    throw notWiredError('dumpResolution');
+  replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
+    return replaceResolution(this.conn, r, destinations);
+  }
+
+  dumpResolution(): Promise<ResolutionSnapshot> {
+    return dumpResolution(this.conn);
   }
 
   private closed?: Promise<void>;
@@ -192,14 +240,4 @@ export class PgStore implements ProfileStore {
   close(): Promise<void> {
     return (this.closed ??= this.conn.close());
   }
-}
-
-function notWiredError(what: string): Error {
-  return new Error(`the PostgreSQL store has no ${what} yet (comes with the pgread/pgledgers merge)`);
-}
-
-function notWired<T extends object>(what: string): T {
-  return new Proxy({} as T, {
-    get: (_t, prop) => (typeof prop === 'string' && prop !== 'then' ? () => Promise.reject(notWiredError(`${what}.${prop}`)) : undefined),
-  });
 }
