@@ -71,6 +71,9 @@ describe.each([
     expect(await writer.appendGroups([[ev('b')]])).toEqual([{ accepted: 0, duplicates: 1 }]);
     // web: n and the two keyless; app: a.
     expect(await writer.backlog()).toBe(4);
+    // A release covers its own stream only.
+    expect(await reader.release('web', 'track', Number.MAX_SAFE_INTEGER)).toBe(2);
+    expect((await reader.read('web', { afterSeq: 0, limit: 10 })).map((r) => r.dedupKey)).toEqual(['n']);
   });
 
   it('never hands out a seq again after the rows holding the highest ones were deleted', async () => {
@@ -145,5 +148,8 @@ describe('inbox on postgres', () => {
     expect(pgWriter.ping()).toBe(true);
     expect(pgWriter.backlog()).toBe(2);
     expect(pgWriter.drainLagSeconds()).toBeGreaterThanOrEqual(59);
+    // Between measurements the backlog counts this writer's own commits (the server adds only those after its call).
+    await pgWriter.appendGroups([[ev('newer'), ev('new')]]);
+    expect(pgWriter.backlog()).toBe(3);
   });
 });
