@@ -136,6 +136,24 @@ describe('inbox on postgres', () => {
     expect(rows.map((r) => r.dedupKey)).toEqual(['first', 'slow', 'fast']);
   });
 
+  it('gives up after lockWaitMs behind a writer that does not finish (the requests get 503), leaving no key behind', async () => {
+    const { reader, schema } = openPg();
+    const writer = new PgInboxWriter({ url: TEST_PG_URL, schema }, { lockWaitMs: 300 });
+    cleanup.push(() => writer.close());
+    await writer.appendGroups([[ev('warm')]]);
+    const other = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${schema}` });
+    await other.connect();
+    cleanup.push(() => other.end());
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_INBOX]);
+    const started = Date.now();
+    await expect(writer.appendGroups([[ev('k')]])).rejects.toThrow(/lock timeout/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await other.query('ROLLBACK');
+    expect(await writer.appendGroups([[ev('k')]])).toEqual([{ accepted: 1, duplicates: 0 }]);
+    expect((await reader.read('web', { afterSeq: 0, limit: 10 })).map((r) => r.dedupKey)).toEqual(['warm', 'k']);
+  });
+
   it('the probes answer synchronously from the last measurement: ping false until the store was reached, backlog and lag after', async () => {
     const down = new PgInboxWriter({ url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 500 });
     cleanup.push(() => down.close());
