@@ -30,10 +30,19 @@ CREATE TABLE IF NOT EXISTS destinations (
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at BIGINT NOT NULL);
 `;
 
-/** Queue profiles (in this order) for a destination with fresh outbox seqs, keeping what an entry already carries (merged_from). */
+/**
+ * Row locks in one order: every multi-row upsert here takes its rows in profile
+ * id byte order (as enqueueAll does), so two transactions writing the same
+ * destination's rows (a requeue and an enqueueAll, say) wait for each other
+ * instead of deadlocking. Writers of the outbox elsewhere (commitBatch) should
+ * keep the same order.
+ */
+const ID_ORDER = 'COLLATE "C"';
+
+/** Queue profiles for a destination with fresh outbox seqs (in id order), keeping what an entry already carries (merged_from). */
 const OUTBOX_PUT = `
 INSERT INTO outbox(destination, profile_id, seq, merged_from)
-SELECT $1, t.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM unnest($2::text[]) WITH ORDINALITY AS u(id, ord) ORDER BY ord) t
+SELECT $1, t.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM unnest($2::text[]) AS u(id) ORDER BY id ${ID_ORDER}) t
 ON CONFLICT (destination, profile_id) DO UPDATE SET seq = excluded.seq`;
 
 /** Keep the last of repeated keys, in the order of their last occurrence (what row-by-row upserts leave). */
@@ -102,7 +111,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
       if (put.length) {
         await q(
           `INSERT INTO delivered(destination, profile_id, ref, hash, at)
-           SELECT $1, id, ref, hash, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, ref, hash)
+           SELECT $1, id, ref, hash, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, ref, hash) ORDER BY id ${ID_ORDER}
            ON CONFLICT (destination, profile_id) DO UPDATE SET ref = excluded.ref, hash = excluded.hash, at = excluded.at`,
           [destination, put.map((p) => p.profileId), put.map((p) => p.ref), put.map((p) => p.hash), now],
         );
@@ -116,7 +125,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
         const items = [...byItem.keys()];
         await q(
           `INSERT INTO delivery_failures(destination, item, runs, first_at, reason)
-           SELECT $1, item, n, $4, reason FROM unnest($2::text[], $3::int[], $5::text[]) AS t(item, n, reason)
+           SELECT $1, item, n, $4, reason FROM unnest($2::text[], $3::int[], $5::text[]) AS t(item, n, reason) ORDER BY item ${ID_ORDER}
            ON CONFLICT (destination, item) DO UPDATE SET runs = delivery_failures.runs + excluded.runs, reason = excluded.reason`,
           [destination, items, items.map((i) => byItem.get(i)!.n), now, items.map((i) => byItem.get(i)!.reason)],
         );
@@ -124,9 +133,12 @@ export class PgDeliveryLedger implements DeliveryLedger {
       if (st.cleared.length) await q('DELETE FROM delivery_failures WHERE destination = $1 AND item = ANY($2::text[])', [destination, st.cleared]);
       if (st.ack.length) {
         // Deleting by (profile, seq) keeps an entry that a sync re-queued meanwhile.
+        // Locked in id order first (see ID_ORDER); an entry re-queued meanwhile no longer matches its seq and stays.
         await q(
-          `DELETE FROM outbox o USING unnest($2::text[], $3::bigint[]) AS a(id, seq)
-           WHERE o.destination = $1 AND o.profile_id = a.id AND o.seq = a.seq`,
+          `WITH locked AS (
+             SELECT o.ctid AS row FROM outbox o JOIN unnest($2::text[], $3::bigint[]) AS a(id, seq) ON o.profile_id = a.id AND o.seq = a.seq
+             WHERE o.destination = $1 ORDER BY o.profile_id ${ID_ORDER} FOR UPDATE OF o)
+           DELETE FROM outbox WHERE ctid IN (SELECT row FROM locked)`,
           [destination, st.ack.map((e) => e.profileId), st.ack.map((e) => e.seq)],
         );
       }
@@ -155,7 +167,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
     const [r] = await this.conn.q<{ n: string }>(
       `WITH ins AS (
          INSERT INTO outbox(destination, profile_id, seq, merged_from)
-         SELECT $1, p.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM profiles ORDER BY id COLLATE "C") p
+         SELECT $1, p.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM profiles ORDER BY id ${ID_ORDER}) p
          ON CONFLICT (destination, profile_id) DO UPDATE SET seq = excluded.seq
          RETURNING 1)
        SELECT COUNT(*) AS n FROM ins`,
@@ -210,7 +222,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
   }
 
   async eventRetries(destination: string, limit: number): Promise<string[]> {
-    const rows = await this.conn.q<{ record_key: string }>('SELECT record_key FROM event_retry WHERE destination = $1 ORDER BY record_key COLLATE "C" LIMIT $2', [destination, limit]);
+    const rows = await this.conn.q<{ record_key: string }>(`SELECT record_key FROM event_retry WHERE destination = $1 ORDER BY record_key ${ID_ORDER} LIMIT $2`, [destination, limit]);
     return rows.map((r) => r.record_key);
   }
 
