@@ -34,10 +34,19 @@ CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, p
  * Row locks in one order: every multi-row upsert here takes its rows in profile
  * id byte order (as enqueueAll does), so two transactions writing the same
  * destination's rows (a requeue and an enqueueAll, say) wait for each other
- * instead of deadlocking. Writers of the outbox elsewhere (commitBatch) should
- * keep the same order.
+ * instead of deadlocking; and transactions touching several tables touch them in
+ * one order: delivered, dead_letters, delivery_failures, outbox, event_retry,
+ * destinations. Writers of the outbox elsewhere (commitBatch) should keep the same order.
  */
 const ID_ORDER = 'COLLATE "C"';
+
+/**
+ * A DELETE that takes its row locks in id order (see ID_ORDER): the rows are
+ * locked by a sorted SELECT ... FOR UPDATE first. A plain DELETE locks in scan order.
+ */
+function orderedDelete(table: string, where: string, orderBy: string): string {
+  return `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${where} ORDER BY ${orderBy} ${ID_ORDER} FOR UPDATE)`;
+}
 
 /** Queue profiles for a destination with fresh outbox seqs (in id order), keeping what an entry already carries (merged_from). */
 const OUTBOX_PUT = `
@@ -116,7 +125,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
           [destination, put.map((p) => p.profileId), put.map((p) => p.ref), put.map((p) => p.hash), now],
         );
       }
-      if (st.remove.length) await q('DELETE FROM delivered WHERE destination = $1 AND profile_id = ANY($2::text[])', [destination, st.remove]);
+      if (st.remove.length) await q(orderedDelete('delivered', 'destination = $1 AND profile_id = ANY($2::text[])', 'profile_id'), [destination, st.remove]);
       for (const dl of st.deadLetters) await this.deps.insertDeadLetter(dl, now);
       if (st.failed.length) {
         // An item named twice counts twice, as two row-by-row upserts would; the last reason stands.
@@ -130,7 +139,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
           [destination, items, items.map((i) => byItem.get(i)!.n), now, items.map((i) => byItem.get(i)!.reason)],
         );
       }
-      if (st.cleared.length) await q('DELETE FROM delivery_failures WHERE destination = $1 AND item = ANY($2::text[])', [destination, st.cleared]);
+      if (st.cleared.length) await q(orderedDelete('delivery_failures', 'destination = $1 AND item = ANY($2::text[])', 'item'), [destination, st.cleared]);
       if (st.ack.length) {
         // Deleting by (profile, seq) keeps an entry that a sync re-queued meanwhile.
         // Locked in id order first (see ID_ORDER); an entry re-queued meanwhile no longer matches its seq and stays.
@@ -142,7 +151,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
           [destination, st.ack.map((e) => e.profileId), st.ack.map((e) => e.seq)],
         );
       }
-      if (st.eventRetried?.length) await q('DELETE FROM event_retry WHERE destination = $1 AND record_key = ANY($2::text[])', [destination, st.eventRetried]);
+      if (st.eventRetried?.length) await q(orderedDelete('event_retry', 'destination = $1 AND record_key = ANY($2::text[])', 'record_key'), [destination, st.eventRetried]);
       if (st.eventSeq !== undefined) {
         await q('INSERT INTO destinations(name, event_seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET event_seq = excluded.event_seq', [destination, st.eventSeq]);
       }
@@ -241,9 +250,8 @@ export class PgDeliveryLedger implements DeliveryLedger {
       taken.sort((a, b) => order(a) - order(b));
       const events = taken.filter((r) => r.stream === 'events').map((r) => r.record_id);
       const profiles = taken.filter((r) => r.stream === 'profiles').map((r) => r.record_id);
-      if (events.length) {
-        await this.conn.q('INSERT INTO event_retry(destination, record_key) SELECT $1, k FROM unnest($2::text[]) AS t(k) ON CONFLICT DO NOTHING', [destination, events]);
-      }
+      // Tables in the order of ID_ORDER's comment: failures, then the outbox, then event retries.
+      await this.conn.q(orderedDelete('delivery_failures', 'destination = $1 AND item = ANY($2::text[])', 'item'), [destination, taken.map((r) => r.record_id)]);
       if (profiles.length) {
         // The profile may have been merged since it failed: its survivor is what goes out now.
         const aliases = await this.conn.q<{ alias: string; profile_id: string }>('SELECT alias, profile_id FROM aliases WHERE alias = ANY($1::text[])', [profiles]);
@@ -251,7 +259,12 @@ export class PgDeliveryLedger implements DeliveryLedger {
         const queued = lastOf(profiles.map((p) => survivor.get(p) ?? p), (p) => p);
         await this.conn.q(OUTBOX_PUT, [destination, queued]);
       }
-      await this.conn.q('DELETE FROM delivery_failures WHERE destination = $1 AND item = ANY($2::text[])', [destination, taken.map((r) => r.record_id)]);
+      if (events.length) {
+        await this.conn.q(
+          `INSERT INTO event_retry(destination, record_key) SELECT $1, k FROM unnest($2::text[]) AS t(k) ORDER BY k ${ID_ORDER} ON CONFLICT DO NOTHING`,
+          [destination, events],
+        );
+      }
       return taken.length;
     });
   }
