@@ -205,7 +205,7 @@ describe.each(BACKENDS)('delivery ledger on %s', (kind, openBackend) => {
       const b = await backend();
       const ids = Array.from({ length: 300 }, (_, i) => `p${String(i).padStart(4, '0')}`);
       await b.exec("INSERT INTO profiles(id, created_at, updated_at, body) SELECT id, 'x', 'x', '{}' FROM unnest(?::text[]) AS t(id)", [ids]);
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < 8; round++) {
         await b.ledger.enqueueAll('out');
         // Dead letters and acks in the reverse of id order: row locks taken in the order given would cross.
         const reversed = [...ids].reverse();
