@@ -123,3 +123,42 @@ describe.each(SIDES)('privacy ledger (%s)', (name, make) => {
     expect(await s.privacy.expireTrackRecords({ ...opts, maxSeq: 3 })).toBe(0);
   });
 });
+
+describe('privacy ledger (postgres only)', () => {
+  it('vacuums the tables a forget touched once it has committed (the dead tuples of the person are pruned)', async () => {
+    const [, make] = SIDES[1];
+    const s = await make('priv_vacuum');
+    open.push(s);
+    await seedPeople(s);
+    const conn = s.conn!;
+    const lastVacuum = async () =>
+      (await conn.q<{ relname: string; v: string | null }>('SELECT relname, last_vacuum::text AS v FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = ANY($2::text[]) ORDER BY relname', [conn.schema, ['records', 'identifiers', 'profiles', 'inbox']]));
+    expect((await lastVacuum()).every((r) => r.v === null)).toBe(true);
+    const result = await s.privacy.forget({ profileIds: ['p_ada'], suppressKeys: [], kind: 'forget', at: AT });
+    expect(result.walTruncated).toBe(false);
+    // VACUUM reports to the statistics as it finishes; another backend may see it a moment later.
+    let rows = await lastVacuum();
+    for (let i = 0; i < 50 && !rows.every((r) => r.v !== null); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      rows = await lastVacuum();
+    }
+    expect(rows.map((r) => [r.relname, r.v !== null])).toEqual([['identifiers', true], ['inbox', true], ['profiles', true], ['records', true]]);
+  });
+
+  it('a forget inside a caller\'s transaction joins it and is rolled back with it', async () => {
+    const [, make] = SIDES[1];
+    const s = await make('priv_join');
+    open.push(s);
+    await seedPeople(s);
+    const conn = s.conn!;
+    await expect(
+      conn.tx(async () => {
+        await s.privacy.forget({ profileIds: ['p_ada'], suppressKeys: [], kind: 'forget', at: AT });
+        throw new Error('caller failed');
+      }),
+    ).rejects.toThrow('caller failed');
+    // Rolled back with the caller: she is still there, nothing is suppressed.
+    expect(await s.rows('records', "profile_id = 'p_ada'")).toHaveLength(1);
+    expect(await s.privacy.hasSuppressions()).toBe(false);
+  });
+});
