@@ -82,6 +82,7 @@ describe.each(SIDES)('read side (%s)', (name, make) => {
 
   it('explains a profile: records, links decoded against the body, refusals, its own and absorbed merges, aliases', async () => {
     const s = await side();
+    await s.insert('refused', { record_key: 'crm/customers/ada', identifier_key: ADA_EMAIL_KEY, profiles: '["p_ada"]', reason: 'later', at: '2026-01-04T00:00:00.000Z' });
     const e = await reads(s).explain('p_ada');
     expect(e.profileId).toBe('p_ada');
     expect(e.aliases).toEqual(['p_old']);
@@ -90,13 +91,20 @@ describe.each(SIDES)('read side (%s)', (name, make) => {
       { recordKey: 'crm/customers/ada', identifierKey: ADA_EMAIL_KEY, rule: 'mergeOn:email' },
       { recordKey: 'crm/customers/ada', identifierKey: ADA_PHONE_KEY, rule: 'mergeOn:phone' },
     ]);
-    expect(e.refused).toEqual([{ recordKey: 'crm/customers/ada', identifierKey: ADA_PHONE_KEY, profiles: ['p_ada', 'p_x'], reason: 'too many', at: '2026-01-03T00:00:00.000Z' }]);
+    expect(e.refused).toEqual([
+      { recordKey: 'crm/customers/ada', identifierKey: ADA_PHONE_KEY, profiles: ['p_ada', 'p_x'], reason: 'too many', at: '2026-01-03T00:00:00.000Z' },
+      { recordKey: 'crm/customers/ada', identifierKey: ADA_EMAIL_KEY, profiles: ['p_ada'], reason: 'later', at: '2026-01-04T00:00:00.000Z' },
+    ]);
     expect(e.merges.map((m) => [m.survivor, m.absorbed, m.identifierKey])).toEqual([
       ['p_ada', 'p_old', ADA_PHONE_KEY],
       ['p_old', 'p_older', ADA_EMAIL_KEY],
     ]);
+    // Refusals come grouped by record, in the records' order, then oldest first.
+    await s.insert('refused', { record_key: 'crm/customers/carl', identifier_key: BOB_EMAIL_KEY, profiles: '[]', reason: 'carl', at: AT });
+    await s.insert('refused', { record_key: 'crm/customers/bob', identifier_key: BOB_EMAIL_KEY, profiles: '[]', reason: 'bob again', at: AT });
     const bob = await reads(s).explain('p_bob');
     expect(bob.links).toContainEqual({ recordKey: 'crm/customers/carl', identifierKey: BOB_EMAIL_KEY, rule: 'sameAs' });
+    expect(bob.refused.map((f) => f.reason)).toEqual(['conflict', 'kept', 'bob again', 'carl']);
   });
 
   it('lists the newest refusals first with the profile their record is in now, and the total', async () => {
