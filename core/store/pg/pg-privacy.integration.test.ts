@@ -90,7 +90,8 @@ describe.each(SIDES)('privacy ledger (%s)', (name, make) => {
     const s = await side();
     expect(await s.privacy.profilesHolding([ADA_EMAIL_KEY])).toEqual(['p_ada', 'p_bob']);
     expect(await s.privacy.profilesHolding([ADA_PHONE_KEY])).toEqual(['p_ada']);
-    const held = await s.privacy.subjectHoldings(['p_ada', 'p_old'], [ADA_EMAIL, 'x9']);
+    // Values are matched case-insensitively (the payload wrote the address in capitals); 'x9' is too short to search for.
+    const held = await s.privacy.subjectHoldings(['p_ada', 'p_old'], ['Ada.Lovelace@Babbage.co.uk', 'x9']);
     expect(held.delivered).toEqual([
       { destination: 'out', ref: `email:${ADA_EMAIL}`, at: AT },
       { destination: 'out', ref: 'email:old-ref-of-ada', at: AT },
@@ -145,7 +146,7 @@ describe('privacy ledger (postgres only)', () => {
     expect(rows.map((r) => [r.relname, r.v !== null])).toEqual([['identifiers', true], ['inbox', true], ['profiles', true], ['records', true]]);
   });
 
-  it('a forget inside a caller\'s transaction joins it and is rolled back with it', async () => {
+  it('a forget inside a caller\'s transaction joins it: rolled back or committed with it, the transaction still usable', async () => {
     const [, make] = SIDES[1];
     const s = await make('priv_join');
     open.push(s);
@@ -160,5 +161,12 @@ describe('privacy ledger (postgres only)', () => {
     // Rolled back with the caller: she is still there, nothing is suppressed.
     expect(await s.rows('records', "profile_id = 'p_ada'")).toHaveLength(1);
     expect(await s.privacy.hasSuppressions()).toBe(false);
+    // Committed with the caller: the caller's transaction is still usable after it (no VACUUM tried inside it).
+    await conn.tx(async () => {
+      await s.privacy.forget({ profileIds: ['p_ada'], suppressKeys: [], kind: 'forget', at: AT });
+      await conn.q("INSERT INTO meta(key, value) VALUES ('after_forget', 'yes')");
+    });
+    expect(await s.rows('records', "profile_id = 'p_ada'")).toEqual([]);
+    expect(await s.rows('meta', "key = 'after_forget'")).toEqual([{ key: 'after_forget', value: 'yes' }]);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolutionSnapshot } from '../types.js';
 import { dumpResolution, replaceResolution } from './pg-snapshot.js';
+import { CHUNK } from './pg-sql.js';
 import { allProbabilisticLinks } from './pg-blocking.js';
 import { postgresSide, type Side } from './__fixtures__/dual.js';
 import { ADA_EMAIL_KEY, ADA_PHONE_KEY, AT, BOB_EMAIL_KEY, seedPeople } from './__fixtures__/people.js';
@@ -91,5 +92,42 @@ describe('replaceResolution (postgres)', () => {
     await replaceResolution(s.conn!, r, []);
     expect(await allProbabilisticLinks(s.conn!)).toEqual(kept);
     expect(await s.rows('outbox')).toHaveLength(2);
+  });
+});
+
+describe('replaceResolution in several statements (postgres)', () => {
+  it('writes more rows than one statement takes (CHUNK) without losing or mixing any', async () => {
+    const s = await seeded('replace_chunks');
+    const conn = s.conn!;
+    const n = CHUNK * 2 + 7;
+    const ids = Array.from({ length: n }, (_, i) => i);
+    await conn.q(
+      `INSERT INTO records(key, source, stream, record_id, profile_id, kind, observed_at, body)
+       SELECT 'crm/bulk/' || i, 'crm', 'bulk', i::text, 'old', 'identify', $2, '{"identifiers":[{"type":"email","value":"u' || i || '@x.io"}]}'
+       FROM unnest($1::int[]) AS i`,
+      [ids, AT],
+    );
+    const template = (await dumpResolution(conn)).profiles[0];
+    const r: ResolutionSnapshot = {
+      recordProfiles: new Map(ids.map((i) => [`crm/bulk/${i}`, `p${i}`])),
+      profiles: ids.map((i) => ({ ...template, id: `p${i}` })),
+      identifierOwners: new Map(ids.map((i) => [`email\u0000u${i}@x.io`, `p${i}`])),
+      links: ids.map((i) => ({ recordKey: `crm/bulk/${i}`, identifierKey: `email\u0000u${i}@x.io`, rule: 'mergeOn:email' })),
+      presented: [],
+      refused: [],
+      aliases: new Map(),
+      merges: [],
+    };
+    await replaceResolution(conn, r, ['out']);
+    const d = await dumpResolution(conn);
+    // The seeded people's records are not in this snapshot: they keep their rows.
+    const bulk = (key: string) => key.startsWith('crm/bulk/');
+    expect(new Map([...d.recordProfiles].filter(([k]) => bulk(k)))).toEqual(r.recordProfiles);
+    expect(d.identifierOwners).toEqual(r.identifierOwners);
+    expect(d.links.filter((l) => bulk(l.recordKey))).toEqual(r.links);
+    expect(d.profiles).toHaveLength(n);
+    const outbox = await conn.q<{ profile_id: string; seq: string }>("SELECT profile_id, seq FROM outbox WHERE destination = 'out' AND profile_id NOT IN ('p_ada', 'p_bob') ORDER BY seq");
+    // One entry per profile, queued in the snapshot's order.
+    expect(outbox.map((o) => o.profile_id)).toEqual(ids.map((i) => `p${i}`));
   });
 });
