@@ -22,6 +22,9 @@ export interface RunFigures {
   machineBusy: number;
   load: string;
   profiles: number;
+  /** Batch commits logged by the processes: their count and summed ms from asking for the store's lock to commit done. */
+  batches: number;
+  batchMs: number;
 }
 
 export const CLI = join(process.cwd(), 'dist', 'core', 'cli', 'main.js');
@@ -30,22 +33,37 @@ const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 interface Child {
   proc: ChildProcess;
   log(): string;
+  batches: { n: number; ms: number };
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 function start(args: string[]): Child {
   const env = { ...process.env };
   delete env.TRIBUTARY_FAULT;
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Debug logs for the engine's `batch committed ... ms=` lines (sync-runner.ts): the time each batch spent
+  // waiting for and holding the store's resolve lock.
+  const proc = spawn(process.execPath, [CLI, '--log-level', 'debug', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
-  // Keep the tail only: a long run logs progress lines.
+  let partial = '';
+  const batches = { n: 0, ms: 0 };
+  // Keep the tail only: a long run logs a few lines per batch.
   const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
+    const text = d.toString();
+    out = (out + text).slice(-20_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      const m = /batch committed .*\bms=(\d+)/.exec(l);
+      if (m) {
+        batches.n++;
+        batches.ms += Number(m[1]);
+      }
+    }
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  return { proc, log: () => out, exited };
+  return { proc, log: () => out, batches, exited };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,7 +94,19 @@ export async function runSingle(label: string, configFile: string, records: numb
   if (code !== 0) throw new Error(`${label}: tributary sync exited with ${code ?? signal}:\n${c.log().slice(-3000)}`);
   const totals = await storeTotals(configFile);
   if (totals.read !== records) throw new Error(`${label}: the sync runs read ${totals.read} records, expected ${records}`);
-  return { label, workers: 1, records, seconds, workerCpu: cpu, workerCpuWhole: cpu, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total), load, profiles: totals.profiles };
+  return {
+    label,
+    workers: 1,
+    records,
+    seconds,
+    workerCpu: cpu,
+    workerCpuWhole: cpu,
+    machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
+    load,
+    profiles: totals.profiles,
+    batches: c.batches.n,
+    batchMs: c.batches.ms,
+  };
 }
 
 export interface DistributedRun {
@@ -165,6 +195,8 @@ export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
       machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
       load,
       profiles: totals.profiles,
+      batches: workers.reduce((a, w) => a + w.batches.n, 0),
+      batchMs: workers.reduce((a, w) => a + w.batches.ms, 0),
     };
   } finally {
     for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');

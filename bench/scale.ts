@@ -42,6 +42,10 @@ function line(r: RunFigures): string {
     `${r.label}: ${fmt(r.records)} records in ${r.seconds.toFixed(1)} s = ${fmt(r.records / r.seconds)} records/s`,
     `  CPU tributary ${r.workerCpu.toFixed(1)} s (${us(r.workerCpu)}; start to exit ${r.workerCpuWhole.toFixed(1)} s)`,
   ];
+  if (r.batches) {
+    const share = r.batchMs / 1000 / (r.seconds * r.workers);
+    parts.push(`  resolve + commit, lock wait included: ${r.batches} batches, ${(r.batchMs / 1000).toFixed(1)} s summed = ${us(r.batchMs / 1000)} (${(share * 100).toFixed(0)}% of the processes' wall time)`);
+  }
   if (r.pgCpu) parts.push(`  CPU PostgreSQL backends ${r.pgCpu.cpu.toFixed(1)} s (${us(r.pgCpu.cpu)}, ${r.pgCpu.backends} backends)`);
   if (r.redis) parts.push(`  Redis (whole server, other users included): CPU ${r.redis.cpu.toFixed(1)} s, ${fmt(r.redis.commands)} commands`);
   parts.push(`  machine: ${(r.machineBusy * 100).toFixed(0)}% of 2 cores busy (all users), load average at start ${r.load}; profiles ${fmt(r.profiles)}`);
