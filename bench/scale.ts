@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -13,12 +14,13 @@ import { runDistributed, runSingle, type RunFigures } from './scale-run.js';
 
 /**
  * `npm run bench -- scale [--store postgres|sqlite] [--sources 20] [--records 100000] [--workers 1,2,4]
- *  [--batch 5000] [--pg URL] [--redis URL] [--timeout-min 60] [--keep]`
+ *  [--batch 5000] [--pg URL] [--redis URL | --private-redis] [--timeout-min 60] [--keep]`
  *
  * Distributed mode end to end: N `tributary worker` processes take one sync job per source from a private
  * BullMQ prefix and write to one shared store (a fresh PostgreSQL schema or SQLite file per run); then the
  * same records in one `tributary sync` process on SQLite. Fails (exit 1) if a job fails, a run reads fewer
- * records than generated, or two runs end with different profile counts.
+ * records than generated, or two runs end with different profile counts. `--private-redis` starts a
+ * redis-server of its own on a free port (no persistence), so its CPU and command counts are this bench's alone.
  */
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -40,14 +42,14 @@ function line(r: RunFigures): string {
   const us = (s: number) => `${fmt((s * 1e6) / r.records, 1)} µs/record`;
   const parts = [
     `${r.label}: ${fmt(r.records)} records in ${r.seconds.toFixed(1)} s = ${fmt(r.records / r.seconds)} records/s`,
-    `  CPU tributary ${r.workerCpu.toFixed(1)} s (${us(r.workerCpu)}; start to exit ${r.workerCpuWhole.toFixed(1)} s)`,
+    `  CPU tributary ${r.workerCpu.toFixed(1)} s (${us(r.workerCpu)}; start to exit ${r.workerCpuWhole.toFixed(1)} s) = ${(r.workerCpu / r.seconds).toFixed(2)} cores on average`,
   ];
   if (r.batches) {
     const share = r.batchMs / 1000 / (r.seconds * r.workers);
     parts.push(`  resolve + commit, lock wait included: ${r.batches} batches, ${(r.batchMs / 1000).toFixed(1)} s summed = ${us(r.batchMs / 1000)} (${(share * 100).toFixed(0)}% of the processes' wall time)`);
   }
   if (r.pgCpu) parts.push(`  CPU PostgreSQL backends ${r.pgCpu.cpu.toFixed(1)} s (${us(r.pgCpu.cpu)}, ${r.pgCpu.backends} backends)`);
-  if (r.redis) parts.push(`  Redis (whole server, other users included): CPU ${r.redis.cpu.toFixed(1)} s, ${fmt(r.redis.commands)} commands`);
+  if (r.redis) parts.push(`  Redis (whole server): CPU ${r.redis.cpu.toFixed(1)} s, ${fmt(r.redis.commands)} commands`);
   parts.push(`  machine: ${(r.machineBusy * 100).toFixed(0)}% of 2 cores busy (all users), load average at start ${r.load}; profiles ${fmt(r.profiles)}`);
   return parts.join('\n');
 }
@@ -58,7 +60,14 @@ export async function run(args: string[]): Promise<void> {
   const workerCounts = arg(args, 'workers', '1,2,4').split(',').map(Number);
   const batchSize = arg(args, 'batch', 5000);
   const pgUrl = arg(args, 'pg', 'postgres://postgres@127.0.0.1:5432/test');
-  const redisUrl = arg(args, 'redis', 'redis://127.0.0.1:6379');
+  let redisUrl = arg(args, 'redis', 'redis://127.0.0.1:6379');
+  let privateRedis: ChildProcess | undefined;
+  if (args.includes('--private-redis')) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    privateRedis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    redisUrl = `redis://127.0.0.1:${port}`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const timeoutMs = arg(args, 'timeout-min', 60) * 60_000;
   let storeKind = arg(args, 'store', 'postgres');
   if (storeKind !== 'postgres' && storeKind !== 'sqlite') throw new Error(`--store: expected postgres or sqlite, got ${storeKind}`);
@@ -72,7 +81,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     const total = sources * records;
     process.stdout.write(`scale benchmark: ${sources} sources x ${fmt(records)} records = ${fmt(total)}, batch ${batchSize}, workers ${workerCounts.join(',')}, dir ${dir}\n`);
-    process.stdout.write(`machine: 2 cores, load average ${loadAverage()}\n`);
+    process.stdout.write(`machine: 2 cores, load average ${loadAverage()}; Redis ${privateRedis ? `private server on ${redisUrl}` : redisUrl}\n`);
     const gen = await timed(() => generateScaleData(dir, sources, records));
     const data = gen.result;
     process.stdout.write(`generated ${sources} CSV files over ${fmt(data.population)} people in ${gen.seconds.toFixed(1)} s\n`);
@@ -113,6 +122,12 @@ export async function run(args: string[]): Promise<void> {
       });
       results.push(r);
       process.stdout.write(`${line(r)}\n`);
+      if (r.redis) {
+        process.stdout.write(
+          `  Redis per sync job: ${fmt(r.redis.commands / sources)} commands, ${fmt((r.redis.cpu * 1000) / sources, 1)} ms CPU; ${fmt(r.redis.commands / r.seconds)} commands/s ` +
+            `(${privateRedis ? 'private server: this run alone' : 'shared server: other users included'})\n`,
+        );
+      }
       if ('schema' in store) {
         // The statistics collector reports with a delay of up to a second.
         await new Promise((res) => setTimeout(res, 1500));
@@ -141,6 +156,7 @@ export async function run(args: string[]): Promise<void> {
       for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`).catch(() => undefined);
       await admin.end();
     }
+    privateRedis?.kill('SIGTERM');
     if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }
 }
