@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { boot } from '../core/container.js';
@@ -27,7 +27,8 @@ export interface RunFigures {
   batchMs: number;
 }
 
-export const CLI = join(process.cwd(), 'dist', 'core', 'cli', 'main.js');
+/** The CLI of the same build as this bench (dist/ or another outDir). */
+export const CLI = fileURLToPath(new URL('../core/cli/main.js', import.meta.url));
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface Child {
