@@ -10,6 +10,8 @@ import { configNeeds } from './plugin/loader-manifest.js';
 import type { Logger } from './plugin/types.js';
 import type { PluginDefinition } from './plugin/define-plugin.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { PgStore } from './store/pg/pg-store.js';
+import { describeUrl } from './store/pg/pg-conn.js';
 import type { ProfileStore } from './store/types.js';
 import { TOKENS, type Clock } from './tokens.js';
 import { consoleLogger, Redactor, type LogLevel } from './util/logger.js';
@@ -43,20 +45,21 @@ export function configDirOf(loaded: Pick<LoadedConfig, 'file'>): string {
   return dirname(resolve(loaded.file));
 }
 
-/** Where the store lives, as opened: a relative SQLite path resolves against the config file's folder. */
+/**
+ * Where the store lives, as opened: a relative SQLite path resolves against the config file's folder;
+ * a PostgreSQL store is its URL without the password (and its schema), safe to print.
+ */
 export function storeLocation(loaded: LoadedConfig): string {
   const s = loaded.config.store;
   if ('sqlite' in s) return s.sqlite === ':memory:' ? s.sqlite : resolve(configDirOf(loaded), s.sqlite);
-  return 'postgres';
+  return `${describeUrl(s.postgres)}${s.schema ? ` schema ${s.schema}` : ''}`;
 }
 
-export function openStore(loaded: LoadedConfig): ProfileStore {
+/** Opens the store the config names; a PostgreSQL store creates or migrates its tables (under a lock) first. */
+export async function openStore(loaded: LoadedConfig): Promise<ProfileStore> {
   const s = loaded.config.store;
   if ('sqlite' in s) return new SqliteStore(storeLocation(loaded));
-  throw new ConfigError('store.postgres: the PostgreSQL store is not available yet; use store: { sqlite: <path> }', {
-    file: loaded.file,
-    line: loaded.lineOf(['store', 'postgres']),
-  });
+  return PgStore.open({ url: s.postgres, schema: s.schema, max: s.pool });
 }
 
 /** Load config and plugins, open the store, and wire everything in one container. */
@@ -83,7 +86,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   collectConnectorSecrets(loaded, registry, logger);
   registry.validateConfig(loaded);
 
-  const store = opts.store ?? openStore(loaded);
+  const store = opts.store ?? (await openStore(loaded));
   container.bind(TOKENS.LoadedConfig).toConstantValue(loaded);
   container.bind(TOKENS.ProfileStore).toConstantValue(store);
   container.bind(TOKENS.PluginRegistry).toConstantValue(registry);

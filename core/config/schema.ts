@@ -269,7 +269,17 @@ export const resolutionSchema = z
 
 export const storeSchema = z.union([
   z.object({ sqlite: z.string().min(1) }).strict(),
-  z.object({ postgres: z.string().min(1) }).strict(),
+  z
+    .object({
+      postgres: z.string().min(1).describe('PostgreSQL URL, e.g. "${DATABASE_URL}" (postgres://user:password@host:port/db); the password is never printed.'),
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a plain lower-case schema name')
+        .optional()
+        .describe("Schema of the store's tables (created if missing); default: the role's search_path, usually public."),
+      pool: z.number().int().min(1).max(100).default(4).describe('Connections each process keeps to PostgreSQL.'),
+    })
+    .strict(),
 ]);
 
 export const serveSchema = z

@@ -6,6 +6,7 @@ import { configuredStreams, connectorFor, parsePluginConfig } from '../engine/pl
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { Logger } from '../plugin/types.js';
 import { openInbox } from './threaded-inbox.js';
+import { PgInboxWriter } from '../store/pg/pg-inbox.js';
 import type { InboundRoute } from './contract.js';
 import { TributaryServer } from './server.js';
 import { WriteKeys } from './tracking/handler.js';
@@ -20,8 +21,9 @@ export const TRACKING_CONNECTOR = 'tracking';
  */
 export function buildServer(loaded: LoadedConfig, registry: PluginRegistry, logger: Logger, overrides: Partial<ServeConfig> = {}): TributaryServer {
   const config: ServeConfig = { ...loaded.config.serve, ...overrides };
-  if (!('sqlite' in loaded.config.store) || loaded.config.store.sqlite === ':memory:') {
-    throw new ConfigError('store: `tributary serve` needs a SQLite store file (the inbox is shared with the syncs that drain it)', { file: loaded.file, line: loaded.lineOf(['store']) });
+  const store = loaded.config.store;
+  if (!('postgres' in store) && (!('sqlite' in store) || store.sqlite === ':memory:')) {
+    throw new ConfigError('store: `tributary serve` needs a SQLite store file or a PostgreSQL store (the inbox is shared with the syncs that drain it)', { file: loaded.file, line: loaded.lineOf(['store']) });
   }
   const keys = new WriteKeys();
   const routes: InboundRoute[] = [];
@@ -57,6 +59,10 @@ export function buildServer(loaded: LoadedConfig, registry: PluginRegistry, logg
       routes.push(r);
     }
   });
-  const inbox = openInbox(storeLocation(loaded), { durability: config.durability });
+  // PostgreSQL: the writer's own pool on the store's database (and schema, when the store config names one).
+  const inbox =
+    'postgres' in store
+      ? new PgInboxWriter({ url: store.postgres, schema: (store as { schema?: string }).schema }, { durability: config.durability })
+      : openInbox(storeLocation(loaded), { durability: config.durability });
   return new TributaryServer({ config, inbox, keys, routes, logger });
 }

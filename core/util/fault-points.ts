@@ -29,6 +29,14 @@ export const FAULT_POINTS = [
   'commit.after',
   /** sync-runner: the batch is committed and the write lock released; outside any transaction. */
   'batch.after-commit',
+  /** pg-commit commitBatchPg: merges applied and the batch's records written; the rest not yet. */
+  'pgcommit.after-records',
+  /** pg-commit commitBatchPg: every row of the batch written; the transaction not yet committed. */
+  'pgcommit.before-commit',
+  /** pg-store exclusive: resolved and written, the COMMIT (and the release of the resolve lock) is about to run. */
+  'pgcommit.inside',
+  /** pg-store exclusive: COMMIT returned; the batch is durable. */
+  'pgcommit.after',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];
