@@ -17,7 +17,7 @@ export interface RunFigures {
   workerCpu: number;
   workerCpuWhole: number;
   pgCpu?: { cpu: number; backends: number };
-  /** Server-wide deltas of Redis's own counters over the window. */
+  /** Server-wide deltas of Redis's own counters over the window; commands without the bench's own polls of job states. */
   redis?: { cpu: number; commands: number };
   machineBusy: number;
   load: string;
@@ -128,6 +128,11 @@ export interface DistributedRun {
 export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   const queues = openQueues({ prefix: o.prefix }, redis);
+  // The bench's own polling of job states is counted by Redis too: measure what one poll costs, to take it out.
+  const cal0 = await redisCounters(redis);
+  for (let i = 0; i < 50; i++) await queues.work.getJobState(`calibration-${i}`);
+  const perPoll = ((await redisCounters(redis)).commands - cal0.commands - 1) / 50;
+  let polls = 0;
   const c0 = reapedChildrenCpu();
   const workers = Array.from({ length: o.workers }, () => start(['worker', '--config', o.configFile]));
   try {
@@ -155,6 +160,7 @@ export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
     let lastSample = 0;
     for (;;) {
       const states = await Promise.all(ids.map((id) => queues.work.getJobState(id)));
+      polls += ids.length;
       const failed = ids.filter((_, i) => states[i] === 'failed');
       if (failed.length) {
         const job = await queues.work.getJob(failed[0]);
@@ -166,7 +172,7 @@ export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
         await pgCpu.sample(pids);
         lastSample = Date.now();
       }
-      await sleep(200);
+      await sleep(500);
     }
     await pgCpu?.sample(pids);
     const w1 = pids.map((p) => procCpu(p) ?? 0);
@@ -192,7 +198,7 @@ export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
       workerCpu: w1.reduce((a, x, i) => a + x - w0[i], 0),
       workerCpuWhole: reapedChildrenCpu() - c0,
       pgCpu: pgCpu?.seconds(),
-      redis: { cpu: r1.cpu - r0.cpu, commands: r1.commands - r0.commands },
+      redis: { cpu: r1.cpu - r0.cpu, commands: r1.commands - r0.commands - Math.round(polls * perPoll) - 2 },
       machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
       load,
       profiles: totals.profiles,
