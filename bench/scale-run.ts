@@ -128,11 +128,8 @@ export interface DistributedRun {
 export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   const queues = openQueues({ prefix: o.prefix }, redis);
-  // The bench's own polling of job states is counted by Redis too: measure what one poll costs, to take it out.
-  const cal0 = await redisCounters(redis);
-  for (let i = 0; i < 50; i++) await queues.work.getJobState(`calibration-${i}`);
-  const perPoll = ((await redisCounters(redis)).commands - cal0.commands - 1) / 50;
-  let polls = 0;
+  // The bench's own polls are counted by Redis too: two ZCARDs a round, taken out of the figure.
+  let pollCommands = 0;
   const c0 = reapedChildrenCpu();
   const workers = Array.from({ length: o.workers }, () => start(['worker', '--config', o.configFile]));
   try {
@@ -159,15 +156,14 @@ export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
     }
     let lastSample = 0;
     for (;;) {
-      const states = await Promise.all(ids.map((id) => queues.work.getJobState(id)));
-      polls += ids.length;
-      const failed = ids.filter((_, i) => states[i] === 'failed');
-      if (failed.length) {
-        const job = await queues.work.getJob(failed[0]);
-        throw new Error(`${o.label}: job ${failed[0]} failed: ${job?.failedReason}\n${workers.map((w) => w.log().slice(-1500)).join('\n---\n')}`);
+      const [done, failed] = await Promise.all([redis.zcard(`${o.prefix}:work:completed`), redis.zcard(`${o.prefix}:work:failed`)]);
+      pollCommands += 2;
+      if (failed) {
+        const [job] = await queues.work.getFailed(0, 0);
+        throw new Error(`${o.label}: job ${job?.id} failed: ${job?.failedReason}\n${workers.map((w) => w.log().slice(-1500)).join('\n---\n')}`);
       }
-      if (states.every((s) => s === 'completed')) break;
-      if (Date.now() - enqueuedAt > o.timeoutMs) throw new Error(`${o.label}: not done after ${o.timeoutMs / 1000} s (states: ${states.join(' ')})`);
+      if (done >= ids.length) break;
+      if (Date.now() - enqueuedAt > o.timeoutMs) throw new Error(`${o.label}: not done after ${o.timeoutMs / 1000} s (${done} of ${ids.length} jobs completed)`);
       if (pgCpu && Date.now() - lastSample > 1000) {
         await pgCpu.sample(pids);
         lastSample = Date.now();
@@ -198,7 +194,7 @@ export async function runDistributed(o: DistributedRun): Promise<RunFigures> {
       workerCpu: w1.reduce((a, x, i) => a + x - w0[i], 0),
       workerCpuWhole: reapedChildrenCpu() - c0,
       pgCpu: pgCpu?.seconds(),
-      redis: { cpu: r1.cpu - r0.cpu, commands: r1.commands - r0.commands - Math.round(polls * perPoll) - 2 },
+      redis: { cpu: r1.cpu - r0.cpu, commands: r1.commands - r0.commands - pollCommands - 1 },
       machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
       load,
       profiles: totals.profiles,
