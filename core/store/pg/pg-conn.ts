@@ -103,6 +103,11 @@ export class PgConn {
       throw this.translate(err);
     }
     let broken: Error | undefined;
+    // A checked-out client whose backend goes away (terminated, server restart) emits 'error';
+    // the pool only listens on idle clients, and an unheard 'error' ends the process. The
+    // pending or next query fails too (a retryable ConnectionError); the client is discarded.
+    const onError = (err: Error) => void (broken ??= err);
+    client.on('error', onError);
     try {
       await client.query(opts.isolation ? `BEGIN ISOLATION LEVEL ${opts.isolation.toUpperCase()}` : 'BEGIN');
       const result = await this.current.run(client, fn);
@@ -114,6 +119,7 @@ export class PgConn {
       else await client.query('ROLLBACK').catch((rb: Error) => (broken = rb));
       throw this.translate(err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -110,13 +110,17 @@ export async function pgSnapshot(conn: PgConn): Promise<Record<string, unknown[]
   return out;
 }
 
-/** The backend holding a schema's resolve lock (PgStore.exclusive), if one does. */
-export async function resolveLockHolder(admin: PgConn, schema: string): Promise<number | undefined> {
+/**
+ * The backend holding a schema's resolve lock (PgStore.exclusive), if one does; with `idleForMs`,
+ * only when it has sat idle in its transaction that long (a batch stopped at a fault point, not one at work).
+ */
+export async function resolveLockHolder(admin: PgConn, schema: string, idleForMs = 0): Promise<number | undefined> {
   const rows = await admin.q<{ pid: number }>(
-    `SELECT l.pid FROM pg_locks l
+    `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-        AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('tributary:resolve:' || $1, 0)`,
-    [schema],
+        AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('tributary:resolve:' || $1, 0)
+        AND ($2::int = 0 OR (a.state = 'idle in transaction' AND now() - a.state_change > make_interval(secs => $2::int / 1000.0)))`,
+    [schema, idleForMs],
   );
   return rows[0]?.pid;
 }
