@@ -30,10 +30,28 @@ CREATE TABLE IF NOT EXISTS destinations (
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, expires_at BIGINT NOT NULL);
 `;
 
-/** Queue profiles (in this order) for a destination with fresh outbox seqs, keeping what an entry already carries (merged_from). */
+/**
+ * Row locks in one order: every multi-row upsert here takes its rows in profile
+ * id byte order (as enqueueAll does), so two transactions writing the same
+ * destination's rows (a requeue and an enqueueAll, say) wait for each other
+ * instead of deadlocking; and transactions touching several tables touch them in
+ * one order: delivered, dead_letters, delivery_failures, outbox, event_retry,
+ * destinations. Writers of the outbox elsewhere (commitBatch) should keep the same order.
+ */
+const ID_ORDER = 'COLLATE "C"';
+
+/**
+ * A DELETE that takes its row locks in id order (see ID_ORDER): the rows are
+ * locked by a sorted SELECT ... FOR UPDATE first. A plain DELETE locks in scan order.
+ */
+function orderedDelete(table: string, where: string, orderBy: string): string {
+  return `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${where} ORDER BY ${orderBy} ${ID_ORDER} FOR UPDATE)`;
+}
+
+/** Queue profiles for a destination with fresh outbox seqs (in id order), keeping what an entry already carries (merged_from). */
 const OUTBOX_PUT = `
 INSERT INTO outbox(destination, profile_id, seq, merged_from)
-SELECT $1, t.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM unnest($2::text[]) WITH ORDINALITY AS u(id, ord) ORDER BY ord) t
+SELECT $1, t.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM unnest($2::text[]) AS u(id) ORDER BY id ${ID_ORDER}) t
 ON CONFLICT (destination, profile_id) DO UPDATE SET seq = excluded.seq`;
 
 /** Keep the last of repeated keys, in the order of their last occurrence (what row-by-row upserts leave). */
@@ -102,12 +120,12 @@ export class PgDeliveryLedger implements DeliveryLedger {
       if (put.length) {
         await q(
           `INSERT INTO delivered(destination, profile_id, ref, hash, at)
-           SELECT $1, id, ref, hash, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, ref, hash)
+           SELECT $1, id, ref, hash, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, ref, hash) ORDER BY id ${ID_ORDER}
            ON CONFLICT (destination, profile_id) DO UPDATE SET ref = excluded.ref, hash = excluded.hash, at = excluded.at`,
           [destination, put.map((p) => p.profileId), put.map((p) => p.ref), put.map((p) => p.hash), now],
         );
       }
-      if (st.remove.length) await q('DELETE FROM delivered WHERE destination = $1 AND profile_id = ANY($2::text[])', [destination, st.remove]);
+      if (st.remove.length) await q(orderedDelete('delivered', 'destination = $1 AND profile_id = ANY($2::text[])', 'profile_id'), [destination, st.remove]);
       for (const dl of st.deadLetters) await this.deps.insertDeadLetter(dl, now);
       if (st.failed.length) {
         // An item named twice counts twice, as two row-by-row upserts would; the last reason stands.
@@ -116,21 +134,24 @@ export class PgDeliveryLedger implements DeliveryLedger {
         const items = [...byItem.keys()];
         await q(
           `INSERT INTO delivery_failures(destination, item, runs, first_at, reason)
-           SELECT $1, item, n, $4, reason FROM unnest($2::text[], $3::int[], $5::text[]) AS t(item, n, reason)
+           SELECT $1, item, n, $4, reason FROM unnest($2::text[], $3::int[], $5::text[]) AS t(item, n, reason) ORDER BY item ${ID_ORDER}
            ON CONFLICT (destination, item) DO UPDATE SET runs = delivery_failures.runs + excluded.runs, reason = excluded.reason`,
           [destination, items, items.map((i) => byItem.get(i)!.n), now, items.map((i) => byItem.get(i)!.reason)],
         );
       }
-      if (st.cleared.length) await q('DELETE FROM delivery_failures WHERE destination = $1 AND item = ANY($2::text[])', [destination, st.cleared]);
+      if (st.cleared.length) await q(orderedDelete('delivery_failures', 'destination = $1 AND item = ANY($2::text[])', 'item'), [destination, st.cleared]);
       if (st.ack.length) {
         // Deleting by (profile, seq) keeps an entry that a sync re-queued meanwhile.
+        // Locked in id order first (see ID_ORDER); an entry re-queued meanwhile no longer matches its seq and stays.
         await q(
-          `DELETE FROM outbox o USING unnest($2::text[], $3::bigint[]) AS a(id, seq)
-           WHERE o.destination = $1 AND o.profile_id = a.id AND o.seq = a.seq`,
+          `WITH locked AS (
+             SELECT o.ctid AS row FROM outbox o JOIN unnest($2::text[], $3::bigint[]) AS a(id, seq) ON o.profile_id = a.id AND o.seq = a.seq
+             WHERE o.destination = $1 ORDER BY o.profile_id ${ID_ORDER} FOR UPDATE OF o)
+           DELETE FROM outbox WHERE ctid IN (SELECT row FROM locked)`,
           [destination, st.ack.map((e) => e.profileId), st.ack.map((e) => e.seq)],
         );
       }
-      if (st.eventRetried?.length) await q('DELETE FROM event_retry WHERE destination = $1 AND record_key = ANY($2::text[])', [destination, st.eventRetried]);
+      if (st.eventRetried?.length) await q(orderedDelete('event_retry', 'destination = $1 AND record_key = ANY($2::text[])', 'record_key'), [destination, st.eventRetried]);
       if (st.eventSeq !== undefined) {
         await q('INSERT INTO destinations(name, event_seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET event_seq = excluded.event_seq', [destination, st.eventSeq]);
       }
@@ -155,7 +176,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
     const [r] = await this.conn.q<{ n: string }>(
       `WITH ins AS (
          INSERT INTO outbox(destination, profile_id, seq, merged_from)
-         SELECT $1, p.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM profiles ORDER BY id COLLATE "C") p
+         SELECT $1, p.id, nextval('outbox_seq_gen'), '[]' FROM (SELECT id FROM profiles ORDER BY id ${ID_ORDER}) p
          ON CONFLICT (destination, profile_id) DO UPDATE SET seq = excluded.seq
          RETURNING 1)
        SELECT COUNT(*) AS n FROM ins`,
@@ -210,7 +231,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
   }
 
   async eventRetries(destination: string, limit: number): Promise<string[]> {
-    const rows = await this.conn.q<{ record_key: string }>('SELECT record_key FROM event_retry WHERE destination = $1 ORDER BY record_key COLLATE "C" LIMIT $2', [destination, limit]);
+    const rows = await this.conn.q<{ record_key: string }>(`SELECT record_key FROM event_retry WHERE destination = $1 ORDER BY record_key ${ID_ORDER} LIMIT $2`, [destination, limit]);
     return rows.map((r) => r.record_key);
   }
 
@@ -229,9 +250,8 @@ export class PgDeliveryLedger implements DeliveryLedger {
       taken.sort((a, b) => order(a) - order(b));
       const events = taken.filter((r) => r.stream === 'events').map((r) => r.record_id);
       const profiles = taken.filter((r) => r.stream === 'profiles').map((r) => r.record_id);
-      if (events.length) {
-        await this.conn.q('INSERT INTO event_retry(destination, record_key) SELECT $1, k FROM unnest($2::text[]) AS t(k) ON CONFLICT DO NOTHING', [destination, events]);
-      }
+      // Tables in the order of ID_ORDER's comment: failures, then the outbox, then event retries.
+      await this.conn.q(orderedDelete('delivery_failures', 'destination = $1 AND item = ANY($2::text[])', 'item'), [destination, taken.map((r) => r.record_id)]);
       if (profiles.length) {
         // The profile may have been merged since it failed: its survivor is what goes out now.
         const aliases = await this.conn.q<{ alias: string; profile_id: string }>('SELECT alias, profile_id FROM aliases WHERE alias = ANY($1::text[])', [profiles]);
@@ -239,7 +259,12 @@ export class PgDeliveryLedger implements DeliveryLedger {
         const queued = lastOf(profiles.map((p) => survivor.get(p) ?? p), (p) => p);
         await this.conn.q(OUTBOX_PUT, [destination, queued]);
       }
-      await this.conn.q('DELETE FROM delivery_failures WHERE destination = $1 AND item = ANY($2::text[])', [destination, taken.map((r) => r.record_id)]);
+      if (events.length) {
+        await this.conn.q(
+          `INSERT INTO event_retry(destination, record_key) SELECT $1, k FROM unnest($2::text[]) AS t(k) ORDER BY k ${ID_ORDER} ON CONFLICT DO NOTHING`,
+          [destination, events],
+        );
+      }
       return taken.length;
     });
   }

@@ -11,7 +11,10 @@ import { customerLines, orderLines } from '../../../test/crash/dataset.js';
 // Concurrency and a dropped connection, with the real CLI in child processes on
 // one PostgreSQL schema each:
 // - two processes syncing overlapping people at the same time give one profile
-//   per person and the partition of a single process that syncs both;
+//   per person and the partition of a single process that syncs both (real
+//   processes, real timing: this one passed once with the resolve lock removed,
+//   the two did not happen to meet on a person; pg-concurrency.integration.test.ts
+//   forces the meeting and fails without the lock);
 // - the server dropping the connection of a batch inside its transaction (the
 //   backend terminated while a fault point holds the batch before COMMIT) makes
 //   the engine retry from the last checkpoint, and the final store equals a clean run's.

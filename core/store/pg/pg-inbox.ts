@@ -106,6 +106,9 @@ export class PgInboxWriter {
   private lastPrune = 0;
   private probed = { at: 0, ok: false, backlog: 0, oldest: undefined as string | undefined };
   private probing?: Promise<void>;
+  /** Events this writer committed, and how many of them the last measurement had seen. */
+  private committed = 0;
+  private committedAtProbe = 0;
   private closed = false;
 
   constructor(store: PgStoreOptions, opts: InboxWriteOptions = {}) {
@@ -191,6 +194,7 @@ export class PgInboxWriter {
       }
       return out;
     });
+    for (const r of results) this.committed += r.accepted;
     if (now.getTime() - this.lastPrune > 60_000) {
       this.lastPrune = now.getTime();
       const cutoff = new Date(now.getTime() - this.dedupDays * 86_400_000).toISOString();
@@ -204,10 +208,12 @@ export class PgInboxWriter {
     this.probing ??= (async () => {
       try {
         await this.ensureReady();
+        const committed = this.committed;
         const [r] = await this.conn.q<{ n: string; oldest: string | null }>(
           'SELECT (SELECT COUNT(*) FROM inbox) AS n, (SELECT received_at FROM inbox ORDER BY seq LIMIT 1) AS oldest',
         );
         this.probed = { at: Date.now(), ok: true, backlog: Number(r.n), oldest: r.oldest ?? undefined };
+        this.committedAtProbe = committed;
       } catch (err) {
         this.probed = { ...this.probed, at: Date.now(), ok: false };
         throw err;
@@ -222,10 +228,15 @@ export class PgInboxWriter {
     if (!this.closed && !this.probing && Date.now() - this.probed.at > PROBE_REFRESH_MS) void this.refresh().catch(() => undefined);
   }
 
-  /** Rows not yet drained, over every source (as last measured). */
+  /**
+   * Rows not yet drained, over every source: as last measured, plus what this
+   * writer committed since (the server counts its commits after the call on top,
+   * so a stale measurement must not forget those before it). A commit that
+   * overlapped the measurement may be counted twice until the next one.
+   */
   backlog(): number {
     this.stale();
-    return this.probed.backlog;
+    return this.probed.backlog + (this.committed - this.committedAtProbe);
   }
 
   /** Seconds since the oldest undrained event was received (0 when empty; as last measured). */

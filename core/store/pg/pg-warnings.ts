@@ -24,33 +24,38 @@ function filter(q: { sync?: string; stream?: string }): { where: string; args: u
 
 const FROM = `FROM records r CROSS JOIN LATERAL json_array_elements(CASE WHEN json_typeof(r.body::json -> 'warnings') = 'array' THEN r.body::json -> 'warnings' END) AS w`;
 
+/**
+ * The biggest groups and their first examples (by seq) in one statement: one
+ * scan of the records, where the SQLite store runs one examples query per group.
+ */
 export async function queryFieldWarnings(conn: PgConn, q: FieldWarningQuery): Promise<FieldWarningGroup[]> {
   const { where, args } = filter(q);
-  const groups = await conn.q<{ sync: string; stream: string; field: string; reason: string; n: string }>(
-    `SELECT r.source AS sync, r.stream AS stream, w ->> 'field' AS field, w ->> 'reason' AS reason, count(*) AS n
-     ${FROM} WHERE ${where}
-     GROUP BY r.source, r.stream, w ->> 'field', w ->> 'reason'
-     ORDER BY n DESC, r.source COLLATE "C", r.stream COLLATE "C", (w ->> 'field') COLLATE "C", (w ->> 'reason') COLLATE "C"
-     LIMIT $${args.length + 1}`,
-    [...args, q.limit],
+  const n = args.length;
+  const rows = await conn.q<{ sync: string; stream: string; field: string; reason: string; n: string; recordid: string; value: unknown }>(
+    `WITH w AS MATERIALIZED (
+       SELECT r.source, r.stream, r.seq, r.record_id, w ->> 'field' AS field, w ->> 'reason' AS reason, w -> 'value' AS value
+       ${FROM} WHERE ${where}
+     ), g AS (
+       SELECT source, stream, field, reason, count(*) AS n FROM w GROUP BY source, stream, field, reason
+       ORDER BY n DESC, source COLLATE "C", stream COLLATE "C", field COLLATE "C", reason COLLATE "C" LIMIT $${n + 1}
+     ), e AS (
+       SELECT w.source, w.stream, w.field, w.reason, w.record_id, w.value,
+         row_number() OVER (PARTITION BY w.source, w.stream, w.field, w.reason ORDER BY w.seq) AS rn
+       FROM w JOIN g ON g.source = w.source AND g.stream = w.stream AND g.field IS NOT DISTINCT FROM w.field AND g.reason IS NOT DISTINCT FROM w.reason
+     )
+     SELECT g.source AS sync, g.stream, g.field, g.reason, g.n, e.record_id AS recordid, e.value
+     FROM g LEFT JOIN e ON e.source = g.source AND e.stream = g.stream AND e.field IS NOT DISTINCT FROM g.field AND e.reason IS NOT DISTINCT FROM g.reason AND e.rn <= $${n + 2}
+     ORDER BY g.n DESC, g.source COLLATE "C", g.stream COLLATE "C", g.field COLLATE "C", g.reason COLLATE "C", e.rn`,
+    [...args, q.limit, q.examples],
   );
   const out: FieldWarningGroup[] = [];
-  for (const g of groups) {
-    // `w -> 'value'` is json: node-postgres parses it, so objects, arrays, booleans and numbers come back as they were written.
-    const examples = await conn.q<{ recordid: string; value: unknown }>(
-      `SELECT r.record_id AS recordid, w -> 'value' AS value ${FROM}
-       WHERE r.source = $1 AND r.stream = $2 AND r.body LIKE '%"warnings":[{%' AND w ->> 'field' = $3 AND w ->> 'reason' = $4
-       ORDER BY r.seq LIMIT $5`,
-      [g.sync, g.stream, g.field, g.reason, q.examples],
-    );
-    out.push({
-      sync: g.sync,
-      stream: g.stream,
-      field: g.field,
-      reason: g.reason,
-      count: Number(g.n),
-      examples: examples.map((e) => ({ recordId: e.recordid, value: e.value ?? null })),
-    });
+  let last: FieldWarningGroup | undefined;
+  for (const r of rows) {
+    if (!last || last.sync !== r.sync || last.stream !== r.stream || last.field !== r.field || last.reason !== r.reason) {
+      out.push((last = { sync: r.sync, stream: r.stream, field: r.field, reason: r.reason, count: Number(r.n), examples: [] }));
+    }
+    // `value` is json: node-postgres parses it, so objects, arrays, booleans and numbers come back as they were written.
+    if (r.recordid !== null) last.examples.push({ recordId: r.recordid, value: r.value ?? null });
   }
   return out;
 }
