@@ -16,6 +16,7 @@ const BENCHES: Record<string, string> = {
   serve: './serve.js',
   sftp: './sftp.js',
   http: './http.js',
+  scale: './scale.js',
 };
 
 const [name, ...args] = process.argv.slice(2);
