@@ -37,8 +37,11 @@ export interface ForgetResult {
   suppressed: number;
   /** Destinations that hold the person and got a delete queued. */
   deletes: Array<{ destination: string; profileId: string }>;
-  /** The WAL was emptied (a reader in another process can keep it from being truncated). */
-  walTruncated: boolean;
+  /**
+   * SQLite: the WAL was emptied (a reader in another process can keep it from being truncated).
+   * Absent on a store without a local WAL file (PostgreSQL vacuums the touched tables instead).
+   */
+  walTruncated?: boolean;
 }
 
 /** One queued destination delete, with what addresses the record there. */

@@ -74,7 +74,7 @@ export function forgetCommand(): Command {
           return;
         }
         const result = await runForget(store, plan, { reason: opts.reason, suppressOnly: opts.suppressOnly });
-        if (!result.walTruncated) logger.warn('another process is reading the store: its write-ahead log is emptied at the next checkpoint, not now');
+        if (result.walTruncated === false) logger.warn('another process is reading the store: its write-ahead log is emptied at the next checkpoint, not now');
         // Sent now, under each destination's delivery lease; what fails stays queued for the next delivery run.
         const problems: string[] = [];
         if (opts.deliver) {

@@ -48,9 +48,9 @@ export class PgPrivacyLedger implements PrivacyLedger {
   async forget(input: ForgetInput): Promise<ForgetResult> {
     const at = input.at ?? new Date().toISOString();
     const result = await this.conn.tx(() => forgetInTransaction(this.conn, input, at));
-    // No WAL to empty here (see vacuumAfterForget): `walTruncated` stays false, the dead tuples are vacuumed.
+    // No WAL file of ours to empty here (see vacuumAfterForget): `walTruncated` is left out, the dead tuples are vacuumed.
     await vacuumAfterForget(this.conn);
-    return { ...result, walTruncated: false };
+    return result;
   }
 
   async unsuppress(keys: string[], reason?: string, request?: number): Promise<{ requestId: number; removed: number }> {

@@ -4,6 +4,7 @@ import { DeterministicResolver } from '../../../resolution/deterministic.js';
 import type { CanonicalRecord } from '../../../schema/canonical.js';
 import { compileMapping } from '../../../schema/mapping.js';
 import { decodeProfile } from '../../profile-codec.js';
+import { decodeRecord } from '../../record-codec.js';
 import type { SqliteStore } from '../../sqlite-store.js';
 import type { ProfileStore } from '../../types.js';
 import type { PgConn } from '../pg-conn.js';
@@ -100,6 +101,8 @@ function normalise(table: string, rows: Array<Record<string, unknown>>, keys: st
     for (const k of keys) o[k] = decode(o[k] as string);
     // Bodies compared decoded: the same profile may be written compact or plain.
     if (table === 'profiles') o.body = decodeProfile(o.body as string, o.id as string, o.created_at as string, o.updated_at as string);
+    // Record bodies too: SQLite (schema 4) writes them compact, the PostgreSQL store plain.
+    if (table === 'records') o.body = decodeRecord(o);
     return o;
   });
   // Tables without an order of their own are compared as sets.
