@@ -10,8 +10,7 @@ import { configNeeds } from './plugin/loader-manifest.js';
 import type { Logger } from './plugin/types.js';
 import type { PluginDefinition } from './plugin/define-plugin.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import { PgStore } from './store/pg/pg-store.js';
-import { describeUrl } from './store/pg/pg-conn.js';
+import { describeUrl } from './store/pg/pg-url.js';
 import type { ProfileStore } from './store/types.js';
 import { TOKENS, type Clock } from './tokens.js';
 import { consoleLogger, Redactor, type LogLevel } from './util/logger.js';
@@ -59,6 +58,8 @@ export function storeLocation(loaded: LoadedConfig): string {
 export async function openStore(loaded: LoadedConfig): Promise<ProfileStore> {
   const s = loaded.config.store;
   if ('sqlite' in s) return new SqliteStore(storeLocation(loaded));
+  // Imported here, not at the top: a config on SQLite never loads the PostgreSQL driver (start-up time).
+  const { PgStore } = await import('./store/pg/pg-store.js');
   return PgStore.open({ url: s.postgres, schema: s.schema, max: s.pool });
 }
 

@@ -6,7 +6,7 @@ import { configuredStreams, connectorFor, parsePluginConfig } from '../engine/pl
 import type { PluginRegistry } from '../plugin/loader.js';
 import type { Logger } from '../plugin/types.js';
 import { openInbox } from './threaded-inbox.js';
-import { PgInboxWriter } from '../store/pg/pg-inbox.js';
+import type { InboxBackend } from './server.js';
 import type { InboundRoute } from './contract.js';
 import { TributaryServer } from './server.js';
 import { WriteKeys } from './tracking/handler.js';
@@ -19,7 +19,13 @@ export const TRACKING_CONNECTOR = 'tracking';
  * the `inbound` routes of every source whose connector has them, and an inbox
  * writer on the store file (its own connection).
  */
-export function buildServer(loaded: LoadedConfig, registry: PluginRegistry, logger: Logger, overrides: Partial<ServeConfig> = {}): TributaryServer {
+export function buildServer(
+  loaded: LoadedConfig,
+  registry: PluginRegistry,
+  logger: Logger,
+  overrides: Partial<ServeConfig> = {},
+  pgInbox?: InboxBackend,
+): TributaryServer {
   const config: ServeConfig = { ...loaded.config.serve, ...overrides };
   const store = loaded.config.store;
   if (!('postgres' in store) && (!('sqlite' in store) || store.sqlite === ':memory:')) {
@@ -60,9 +66,18 @@ export function buildServer(loaded: LoadedConfig, registry: PluginRegistry, logg
     }
   });
   // PostgreSQL: the writer's own pool on the store's database (and schema, when the store config names one).
-  const inbox =
-    'postgres' in store
-      ? new PgInboxWriter({ url: store.postgres, schema: (store as { schema?: string }).schema }, { durability: config.durability })
-      : openInbox(storeLocation(loaded), { durability: config.durability });
+  if ('postgres' in store && !pgInbox) throw new Error('buildServer: a PostgreSQL store needs its inbox opened first (openPgInbox)');
+  const inbox = 'postgres' in store ? pgInbox! : openInbox(storeLocation(loaded), { durability: config.durability });
   return new TributaryServer({ config, inbox, keys, routes, logger });
+}
+
+/**
+ * The inbox of a PostgreSQL store, for buildServer. Imported when asked for, so a config on
+ * SQLite never loads the PostgreSQL driver; undefined for a SQLite store.
+ */
+export async function openPgInbox(loaded: LoadedConfig, overrides: Partial<ServeConfig> = {}): Promise<InboxBackend | undefined> {
+  const store = loaded.config.store;
+  if (!('postgres' in store)) return undefined;
+  const { PgInboxWriter } = await import('../store/pg/pg-inbox.js');
+  return new PgInboxWriter({ url: store.postgres, schema: store.schema }, { durability: overrides.durability ?? loaded.config.serve.durability });
 }

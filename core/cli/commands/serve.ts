@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Booted } from '../../container.js';
-import { buildServer } from '../../serve/setup.js';
+import { buildServer, openPgInbox } from '../../serve/setup.js';
 import type { TributaryServer } from '../../serve/server.js';
 import { globals, reportError, withEngine } from '../shared.js';
 
@@ -17,10 +17,16 @@ export interface ServeFlags {
 
 /** Start the HTTP server of a booted config; the caller closes it. */
 export async function startServer(booted: Booted, flags: ServeFlags): Promise<TributaryServer> {
-  const server = buildServer(booted.loaded, booted.registry, booted.logger, {
-    ...(flags.port !== undefined ? { port: flags.port } : {}),
-    ...(flags.host !== undefined ? { host: flags.host } : {}),
-  });
+  const server = buildServer(
+    booted.loaded,
+    booted.registry,
+    booted.logger,
+    {
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      ...(flags.host !== undefined ? { host: flags.host } : {}),
+    },
+    await openPgInbox(booted.loaded),
+  );
   const addr = await server.listen();
   booted.logger.info(`serve listening on http://${addr.address}:${addr.port}`, { port: addr.port });
   return server;

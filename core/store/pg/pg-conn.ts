@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { ConnectionError } from '../../errors.js';
+import { describeUrl } from './pg-url.js';
 
 /** How the PostgreSQL store connects: a URL, and optionally a schema of its own (tests, several deployments in one database). */
 export interface PgStoreOptions {
@@ -12,6 +13,8 @@ export interface PgStoreOptions {
   /** Connect timeout, ms; default 10,000. */
   connectTimeoutMs?: number;
 }
+
+export { describeUrl };
 
 type Values = unknown[];
 
@@ -30,15 +33,6 @@ function isConnectionFailure(err: { code?: string; message?: string }): boolean 
   return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(err.message ?? '');
 }
 
-/** `postgres://user@host:port/db`, never the password. */
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
-  } catch {
-    return 'postgres (unparsable URL)';
-  }
-}
 
 /**
  * The store's connections: a pool, and the client of the current transaction.

@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { boot, type Booted } from '../../container.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { captureLogger } from '../../../test/kit/context.js';
-import { buildServer } from '../../serve/setup.js';
+import { buildServer, openPgInbox } from '../../serve/setup.js';
 import type { TributaryServer } from '../../serve/server.js';
 import { WRITE_KEY, removeTrackingConfigs, trackingConfig } from '../../serve/__fixtures__/tracking-config.js';
 import { PgInboxReader } from './pg-inbox.js';
@@ -23,7 +23,7 @@ describe('tributary serve on a PostgreSQL store', () => {
     cleanup.push(drop);
     // The same config with `store: { postgres }` (the store itself is opened by the syncs, not by serve).
     const loaded = { ...booted.loaded, config: { ...booted.loaded.config, store: { postgres: TEST_PG_URL, schema } } } as unknown as LoadedConfig;
-    const server: TributaryServer = buildServer(loaded, booted.registry, captureLogger(), { port: 0, host: '127.0.0.1' });
+    const server: TributaryServer = buildServer(loaded, booted.registry, captureLogger(), { port: 0, host: '127.0.0.1' }, await openPgInbox(loaded));
     cleanup.push(() => server.close());
     const { port } = await server.listen(0, '127.0.0.1');
     const base = `http://127.0.0.1:${port}`;
