@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
-import type { CanonicalRecord } from '../schema/canonical.js';
 import type { DeadLetterInput, DeliveryLedger, DeliverySettlement, DestinationStatus, StoredTrackRecord, WithdrawalStatus } from './types.js';
 import { lastPurpose, recordPurpose, withdrawalStatus } from './sqlite-consent.js';
 import { decodeRecord, RECORD_COLUMNS } from './record-codec.js';
+import { destinationStatusOfRow } from './row-shapes.js';
 
 type Row = Record<string, unknown>;
 
@@ -98,15 +98,7 @@ export class SqliteDeliveryLedger implements DeliveryLedger {
 
   async status(destination: string): Promise<DestinationStatus> {
     const r = this.s.status.get(destination) as Row | undefined;
-    if (!r) return { name: destination, eventSeq: 0 };
-    return {
-      name: destination,
-      initializedAt: (r.initialized_at as string | null) ?? undefined,
-      disabled: (r.disabled as string | null) ?? undefined,
-      eventSeq: Number(r.event_seq),
-      rateLevels: r.rate_levels ? JSON.parse(r.rate_levels as string) : undefined,
-      lastRun: r.last_run ? JSON.parse(r.last_run as string) : undefined,
-    };
+    return destinationStatusOfRow(destination, r);
   }
 
   async enqueueAll(destination: string): Promise<number> {

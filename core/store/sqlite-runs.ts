@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { ConnectionError } from '../errors.js';
 import type { AbandonedRunPolicy, FinishedStatus, RunRecord, RunSummary } from './types.js';
+import { runOfRow } from './row-shapes.js';
 
 type Row = Record<string, unknown>;
 
@@ -102,7 +103,7 @@ export class SqliteRuns {
             if (!reason) continue;
             const error = `interrupted: ${reason}; the next run resumes from the last committed checkpoint`;
             mark.run(now.toISOString(), error, row.id);
-            gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
+            gone.push({ ...runOfRow(row), status: 'interrupted', finishedAt: now.toISOString(), error });
           }
           return gone;
         })
@@ -112,22 +113,7 @@ export class SqliteRuns {
 
   async recent(limit: number): Promise<RunRecord[]> {
     const rows = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Row[];
-    return rows.map(toRun);
+    return rows.map(runOfRow);
   }
 }
 
-function toRun(r: Row): RunRecord {
-  return {
-    id: Number(r.id),
-    name: r.name as string,
-    kind: r.kind as RunRecord['kind'],
-    startedAt: r.started_at as string,
-    finishedAt: (r.finished_at as string | null) ?? undefined,
-    status: r.status as RunRecord['status'],
-    summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
-    error: (r.error as string | null) ?? undefined,
-    pid: r.pid === null || r.pid === undefined ? undefined : Number(r.pid),
-    host: (r.host as string | null) ?? undefined,
-    heartbeatAt: (r.heartbeat_at as string | null) ?? undefined,
-  };
-}

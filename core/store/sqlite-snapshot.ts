@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import type { ProfileState } from '../resolution/types.js';
 import type { DeadLetter, ResolutionSnapshot } from './types.js';
 import { profileOfRow } from './profile-codec.js';
 import { decodeLinks } from './record-links.js';
 import { identifiersOfBody } from './record-codec.js';
+import { deadLetterOfRow } from './row-shapes.js';
 
 /**
  * Whole-store reads of the SQLite store that sit outside the batch hot path:
@@ -19,16 +19,7 @@ export function listDeadLetters(db: Database.Database, opts: { limit: number; sy
       ? db.prepare('SELECT * FROM dead_letters WHERE sync = ? ORDER BY id DESC LIMIT ?').all(opts.sync, opts.limit)
       : db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(opts.limit)
   ) as Row[];
-  return rows.map((r) => ({
-    id: Number(r.id),
-    sync: r.sync as string,
-    stream: r.stream as string,
-    recordId: (r.record_id as string | null) ?? undefined,
-    origin: (r.origin as string | null) ?? undefined,
-    reason: r.reason as string,
-    payload: JSON.parse(r.payload as string),
-    at: r.at as string,
-  }));
+  return rows.map(deadLetterOfRow);
 }
 
 /** The current partition and its decisions, as `replaceResolution` takes them back. */

@@ -3,6 +3,7 @@ import type { DeadLetterInput, DeliveryLedger, DeliverySettlement, DestinationSt
 import type { PgConn } from './pg-conn.js';
 import { lastPurpose, recordPurpose, withdrawalStatus } from './pg-consent.js';
 import { PgLeases } from './pg-leases.js';
+import { destinationStatusOfRow } from '../row-shapes.js';
 
 type Row = Record<string, unknown>;
 
@@ -160,15 +161,7 @@ export class PgDeliveryLedger implements DeliveryLedger {
 
   async status(destination: string): Promise<DestinationStatus> {
     const [r] = await this.conn.q('SELECT * FROM destinations WHERE name = $1', [destination]);
-    if (!r) return { name: destination, eventSeq: 0 };
-    return {
-      name: destination,
-      initializedAt: (r.initialized_at as string | null) ?? undefined,
-      disabled: (r.disabled as string | null) ?? undefined,
-      eventSeq: Number(r.event_seq),
-      rateLevels: r.rate_levels ? JSON.parse(r.rate_levels as string) : undefined,
-      lastRun: r.last_run ? JSON.parse(r.last_run as string) : undefined,
-    };
+    return destinationStatusOfRow(destination, r);
   }
 
   async enqueueAll(destination: string): Promise<number> {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { AbandonedRunPolicy, FinishedStatus, RunRecord, RunSummary } from '../types.js';
 import type { PgConn } from './pg-conn.js';
+import { runOfRow } from '../row-shapes.js';
 
 type Row = Record<string, unknown>;
 
@@ -65,29 +66,14 @@ export class PgRuns {
           "UPDATE runs SET status = 'interrupted', finished_at = $1, error = $2 WHERE id = $3 AND status = 'running' RETURNING id",
           [now.toISOString(), error, row.id],
         );
-        if (marked.length) gone.push({ ...toRun(row), status: 'interrupted', finishedAt: now.toISOString(), error });
+        if (marked.length) gone.push({ ...runOfRow(row), status: 'interrupted', finishedAt: now.toISOString(), error });
       }
       return gone;
     });
   }
 
   async recent(limit: number): Promise<RunRecord[]> {
-    return (await this.conn.q('SELECT * FROM runs ORDER BY id DESC LIMIT $1', [limit])).map(toRun);
+    return (await this.conn.q('SELECT * FROM runs ORDER BY id DESC LIMIT $1', [limit])).map(runOfRow);
   }
 }
 
-function toRun(r: Row): RunRecord {
-  return {
-    id: Number(r.id),
-    name: r.name as string,
-    kind: r.kind as RunRecord['kind'],
-    startedAt: r.started_at as string,
-    finishedAt: (r.finished_at as string | null) ?? undefined,
-    status: r.status as RunRecord['status'],
-    summary: r.summary ? (JSON.parse(r.summary as string) as RunSummary) : undefined,
-    error: (r.error as string | null) ?? undefined,
-    pid: r.pid === null || r.pid === undefined ? undefined : Number(r.pid),
-    host: (r.host as string | null) ?? undefined,
-    heartbeatAt: (r.heartbeat_at as string | null) ?? undefined,
-  };
-}

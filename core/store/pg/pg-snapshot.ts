@@ -5,6 +5,7 @@ import { profileOfRow } from '../profile-codec.js';
 import { decodeLinks } from '../record-links.js';
 import type { PgConn } from './pg-conn.js';
 import { fromPgKey } from './pg-keys.js';
+import { deadLetterOfRow } from '../row-shapes.js';
 
 export { replaceResolution } from './pg-replace.js';
 
@@ -21,16 +22,7 @@ export async function listDeadLetters(conn: PgConn, opts: { limit: number; sync?
   const rows = opts.sync
     ? await conn.q<Row>('SELECT * FROM dead_letters WHERE sync = $1 ORDER BY id DESC LIMIT $2', [opts.sync, opts.limit])
     : await conn.q<Row>('SELECT * FROM dead_letters ORDER BY id DESC LIMIT $1', [opts.limit]);
-  return rows.map((r) => ({
-    id: Number(r.id),
-    sync: r.sync as string,
-    stream: r.stream as string,
-    recordId: (r.record_id as string | null) ?? undefined,
-    origin: (r.origin as string | null) ?? undefined,
-    reason: r.reason as string,
-    payload: JSON.parse(r.payload as string),
-    at: r.at as string,
-  }));
+  return rows.map(deadLetterOfRow);
 }
 
 /** Every record, oldest first, `batchSize` at a time (keyset paging on seq: rows written meanwhile are not skipped or repeated). */
