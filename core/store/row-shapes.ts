@@ -1,4 +1,5 @@
-import type { DeadLetter, DestinationStatus, RunRecord, RunSummary } from './types.js';
+import { hostname } from 'node:os';
+import type { AbandonedRunPolicy, DeadLetter, DestinationStatus, RunRecord, RunSummary } from './types.js';
 
 /**
  * Rows read back as the store interface's objects. Both stores have the same tables and
@@ -47,5 +48,22 @@ export function destinationStatusOfRow(destination: string, r: Row | undefined):
     eventSeq: Number(r.event_seq),
     rateLevels: r.rate_levels ? JSON.parse(r.rate_levels as string) : undefined,
     lastRun: r.last_run ? JSON.parse(r.last_run as string) : undefined,
+  };
+}
+
+/**
+ * Why a `running` run row is abandoned, or undefined while it is not: a run of this host whose
+ * process is gone, or any other run with no heartbeat since `policy.staleMs` before `now`.
+ */
+export function abandonedBecause(policy: AbandonedRunPolicy, now: Date): (row: Row) => string | undefined {
+  const me = hostname();
+  const staleBefore = new Date(now.getTime() - policy.staleMs).toISOString();
+  return (row) => {
+    const pid = row.pid === null || row.pid === undefined ? undefined : Number(row.pid);
+    const host = text(row.host);
+    const lastSign = text(row.heartbeat_at) ?? (row.started_at as string);
+    if (host === me && pid !== undefined) return pid !== process.pid && !policy.isAlive(pid) ? `its process (pid ${pid} on ${host}) is gone` : undefined;
+    if (lastSign >= staleBefore) return undefined;
+    return host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
   };
 }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { ConnectionError } from '../errors.js';
 import type { AbandonedRunPolicy, FinishedStatus, RunRecord, RunSummary } from './types.js';
-import { runOfRow } from './row-shapes.js';
+import { abandonedBecause, runOfRow } from './row-shapes.js';
 
 type Row = Record<string, unknown>;
 
@@ -79,17 +79,8 @@ export class SqliteRuns {
   }
 
   async interruptAbandoned(opts: AbandonedRunPolicy): Promise<RunRecord[]> {
-    const me = hostname();
     const now = opts.now ?? new Date();
-    const staleBefore = new Date(now.getTime() - opts.staleMs).toISOString();
-    const why = (row: Row): string | undefined => {
-      const pid = row.pid === null ? undefined : Number(row.pid);
-      const host = (row.host as string | null) ?? undefined;
-      const lastSign = (row.heartbeat_at as string | null) ?? (row.started_at as string);
-      if (host === me && pid !== undefined) return pid !== process.pid && !opts.isAlive(pid) ? `its process (pid ${pid} on ${host}) is gone` : undefined;
-      if (lastSign >= staleBefore) return undefined;
-      return host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
-    };
+    const why = abandonedBecause(opts, now);
     const running = this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id");
     // Called before every run (each tick of the daemon): take the write lock only when there is something to mark.
     if (!(running.all() as Row[]).some((r) => why(r) !== undefined)) return [];

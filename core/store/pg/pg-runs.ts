@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { AbandonedRunPolicy, FinishedStatus, RunRecord, RunSummary } from '../types.js';
 import type { PgConn } from './pg-conn.js';
-import { runOfRow } from '../row-shapes.js';
+import { abandonedBecause, runOfRow } from '../row-shapes.js';
 
 type Row = Record<string, unknown>;
 
@@ -41,17 +41,8 @@ export class PgRuns {
   }
 
   async interruptAbandoned(opts: AbandonedRunPolicy): Promise<RunRecord[]> {
-    const me = hostname();
     const now = opts.now ?? new Date();
-    const staleBefore = new Date(now.getTime() - opts.staleMs).toISOString();
-    const why = (row: Row): string | undefined => {
-      const pid = row.pid === null ? undefined : Number(row.pid);
-      const host = (row.host as string | null) ?? undefined;
-      const lastSign = (row.heartbeat_at as string | null) ?? (row.started_at as string);
-      if (host === me && pid !== undefined) return pid !== process.pid && !opts.isAlive(pid) ? `its process (pid ${pid} on ${host}) is gone` : undefined;
-      if (lastSign >= staleBefore) return undefined;
-      return host ? `no sign of life from pid ${pid} on ${host} since ${lastSign}` : `started by an older Tributary and no sign of life since ${lastSign}`;
-    };
+    const why = abandonedBecause(opts, now);
     const select = "SELECT * FROM runs WHERE status = 'running' ORDER BY id";
     // Called before every run: write only when there is something to mark.
     if (!(await this.conn.q(select)).some((r) => why(r) !== undefined)) return [];
