@@ -77,6 +77,36 @@ export function snapshotStore(file: string): StoreSnapshot {
   }
 }
 
+/**
+ * The first row where two tables of snapshots differ, both sides as JSON, or undefined when they are equal:
+ * for a failure message that shows the difference (vitest truncates a long array and prints "no visual difference").
+ */
+export function firstDifference(actual: unknown[], expected: unknown[], labels = { actual: 'actual', expected: 'expected' }): string | undefined {
+  for (let i = 0; i < Math.max(actual.length, expected.length); i++) {
+    const a = sortedJson(actual[i]);
+    const e = sortedJson(expected[i]);
+    if (a === e) continue;
+    return `row ${i} of ${actual.length} (${labels.expected}: ${expected.length} rows) differs${differingFields(actual[i], expected[i])}\n  ${labels.actual}: ${a ?? '(none)'}\n  ${labels.expected}: ${e ?? '(none)'}`;
+  }
+  return undefined;
+}
+
+/** ` in id ("P3" vs "P4"), body`: the columns of two rows that differ, short values shown; '' for anything but two rows. */
+function differingFields(x: unknown, y: unknown): string {
+  const isRow = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isRow(x) || !isRow(y)) return '';
+  const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => sortedJson(x[k]) !== sortedJson(y[k]));
+  const shown = (k: string) => (typeof x[k] === 'object' || typeof y[k] === 'object' ? k : `${k} (${JSON.stringify(x[k])} vs ${JSON.stringify(y[k])})`);
+  return fields.length ? ` in ${fields.map(shown).join(', ')}` : '';
+}
+
+/** JSON with object keys sorted, so that key order (which toEqual ignores) makes no difference. */
+function sortedJson(v: unknown): string | undefined {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
 export interface RunRow {
   id: number;
   status: string;
