@@ -229,10 +229,16 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
   it('SIGTERM mid-sync: the worker commits its batch, hands the job back and exits; another worker resumes it', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('term');
     const { config, db } = queuedConfig('term', prefix);
-    const first = start(['worker', '--config', config]);
+    // Where the stop lands decides what the resumed store may differ in, so the test chooses it instead of the machine's
+    // load: after the 6th batch commits (checkpoint at row 3,000) the process blocks 2 s, and the SIGTERM sent meanwhile is
+    // handled when the reader next waits for the file, at the end of a 64 KiB read chunk: row 4,030 here (6 of 6 runs; the
+    // chunk read during the pause is parsed first), or 3,036. Either cuts a block of 50 rows between the rows that make
+    // Dora's two profiles (x012 email, x022 phone) and the row that joins them (x037). Unchosen, the stop landed at 3,036
+    // in 2 of 11 local runs, each failing as the CI run did.
+    const first = start(['worker', '--config', config], { TRIBUTARY_FAULT: 'batch.after-commit:pause=2000@6' });
     await until('the first worker started', () => /worker started/.test(first.log()));
     await enqueueSync(prefix);
-    await until('a batch committed', () => existsSync(db) && consumedRows(db, 'crm').customers >= ROWS_PER_BATCH);
+    await until('the 6th batch committed', () => existsSync(db) && consumedRows(db, 'crm').customers >= 6 * ROWS_PER_BATCH);
     first.proc.kill('SIGTERM');
     expect((await first.exited).code, first.log()).toBe(0);
     expect(first.log()).toMatch(/sync crm interrupted after .*; handed back to the queue/);
@@ -245,14 +251,33 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
     expect(second.log()).not.toMatch(/was stalled/);
     const runs = runsOf(db);
     expect(runs.map((r) => r.status)).toEqual(['interrupted', 'succeeded']);
+    // The stopped run committed the rows it had read past its last checkpoint (the batch in flight); the next reads them again.
+    const readBeforeStop = runs[0].summary!.streams.customers.read;
+    expect(readBeforeStop).toBeGreaterThan(done);
     const last = runs[1].summary!.streams;
     expect(last.customers.read + last.orders.read).toBe(TOTAL - done);
     const after = snapshotStore(db);
-    // Profiles, the identity graph and the checkpoints are those of a clean run. Not compared: `records`, `refused`,
-    // `outbox` and `meta` differ after a SIGTERM between checkpoints (rows after the last checkpoint are applied again on
-    // resume: new sequence numbers, a refusal that names one more profile). That is the engine's stop, the same in
-    // single-process mode; see the branch report.
-    expectSameTables(after, clean, ['profiles', 'identifiers', 'presented', 'merges', 'aliases', 'deadLetters', 'state']);
+    // Profiles, identifiers and the checkpoints are those of a clean run.
+    expectSameTables(after, clean, ['profiles', 'identifiers', 'presented', 'deadLetters', 'state']);
+    // The merge history may hold more than a clean run's: rows the stopped run committed past its checkpoint can have made
+    // two profiles that a later row joins (Dora above). A clean run resolves those rows in one batch and makes one profile,
+    // so it records no merge; the resumed run merges the two, keeps the absorbed id as an alias, and ends with the same
+    // profiles. Every merge of the clean run is there, in its order; each extra one was made by a row the stopped run had
+    // not read, before the checkpoint that follows its last one.
+    const withoutSeq = (rows: unknown[]) => (rows as Array<Record<string, unknown>>).map(({ seq: _seq, ...m }) => m);
+    const cleanMerges = new Set(withoutSeq(clean.merges).map((m) => JSON.stringify(m)));
+    const merges = withoutSeq(after.merges);
+    const kept = merges.filter((m) => cleanMerges.has(JSON.stringify(m)));
+    expect(firstDifference(kept, withoutSeq(clean.merges), { actual: 'resumed', expected: 'clean' }), 'merges of a clean run').toBeUndefined();
+    const extra = merges.filter((m) => !cleanMerges.has(JSON.stringify(m))) as Array<{ record_key: string; absorbed: string }>;
+    const row = (key: string) => (key.startsWith('crm/customers/') ? Number(key.slice('crm/customers/'.length)) : NaN);
+    expect(extra.filter((m) => !(row(m.record_key) >= readBeforeStop && row(m.record_key) < done + ROWS_PER_BATCH)), 'merges a clean run does not make, outside the rows the stop cut').toEqual([]);
+    const absorbedByExtra = new Set(extra.map((m) => m.absorbed));
+    const aliases = (after.aliases as Array<{ alias: string }>).filter((a) => !absorbedByExtra.has(a.alias));
+    expect(firstDifference(aliases, clean.aliases, { actual: 'resumed', expected: 'clean' }), 'aliases of a clean run').toBeUndefined();
+    // Not compared: `records`, `refused`, `outbox` and `meta` differ after a SIGTERM between checkpoints (rows after the last
+    // checkpoint are applied again on resume: new sequence numbers, a refusal that names one more profile, the extra merge
+    // in an outbox row's merged_from). That is the engine's stop, the same in single-process mode.
   });
 
   // Two CLI processes, each syncing the whole data set at least once: on a machine running other suites this takes minutes, not seconds.

@@ -4,10 +4,19 @@ import { decodeProfile } from '../../core/store/profile-codec.js';
 /**
  * Every table of a SQLite store as one comparable value, for "a crashed and
  * resumed run equals a clean run". Profile ids are random per run, so each is
- * replaced by its rank among all profile ids the store mentions: ids sort in
- * creation order (core/util/ids.ts), and two runs that made the same decisions
- * created the same profiles in the same order. Wall-clock columns (`at`,
- * `created_at`, `updated_at`, profile createdAt/updatedAt) are the only ones left out.
+ * replaced by a name two runs that made the same decisions agree on:
+ * - a live profile (a row of `profiles`) by its rank among live profiles, `P0`..:
+ *   ids sort in creation order (core/util/ids.ts), and such runs created the same
+ *   profiles in the same order;
+ * - an absorbed profile by the merge that absorbed it, `A(<record key>)` (`#n` when
+ *   one record absorbed several, in id order);
+ * - any other id by its rank among those, `G0`...
+ * Absorbed ids are kept out of the live ranks so that one merge only a resumed run
+ * made (a stop that split rows a clean run resolves together, see the SIGTERM test
+ * in core/queue/distributed.integration.test.ts) shows in `merges` and `aliases`
+ * instead of renumbering every later profile.
+ * Wall-clock columns (`at`, `created_at`, `updated_at`, profile createdAt/updatedAt)
+ * are the only ones left out.
  * Runs are not part of it: a crashed store has more of them by design (see `runs`).
  */
 export interface StoreSnapshot {
@@ -50,7 +59,7 @@ export function snapshotStore(file: string): StoreSnapshot {
       meta: all('SELECT key, value FROM meta ORDER BY key'),
     };
     for (const rows of Object.values(tables)) for (const r of rows) for (const v of Object.values(r)) collect(v);
-    const rank = new Map([...ids].sort().map((id, i) => [id, `P${i}`]));
+    const rank = canonicalIds(ids, tables.profiles, tables.merges);
     const canon = (v: unknown): unknown => (typeof v === 'string' ? v.replace(PROFILE_ID, (id) => rank.get(id) ?? id) : v);
     const canonRows = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, canon(v)])));
     // Decoded, not compared as stored: the same profile may be written compact or as plain JSON (profile-codec.ts).
@@ -75,6 +84,25 @@ export function snapshotStore(file: string): StoreSnapshot {
   } finally {
     db.close();
   }
+}
+
+/** The name of every profile id the store mentions (see StoreSnapshot). */
+function canonicalIds(ids: Set<string>, profiles: Row[], merges: Row[]): Map<string, string> {
+  const out = new Map<string, string>();
+  [...new Set(profiles.map((p) => String(p.id)))].sort().forEach((id, i) => out.set(id, `P${i}`));
+  const byRecord = new Map<string, string[]>();
+  for (const m of merges) {
+    const absorbed = String(m.absorbed);
+    if (out.has(absorbed)) continue; // still a row of `profiles`: named as live
+    const key = String(m.record_key);
+    byRecord.set(key, [...(byRecord.get(key) ?? []), absorbed]);
+  }
+  for (const [key, absorbed] of byRecord) {
+    const distinct = [...new Set(absorbed)].sort();
+    distinct.forEach((id, n) => out.set(id, distinct.length === 1 ? `A(${key})` : `A(${key})#${n}`));
+  }
+  [...ids].filter((id) => !out.has(id)).sort().forEach((id, i) => out.set(id, `G${i}`));
+  return out;
 }
 
 /**
