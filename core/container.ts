@@ -57,7 +57,7 @@ export function storeLocation(loaded: LoadedConfig): string {
 /** Opens the store the config names; a PostgreSQL store creates or migrates its tables (under a lock) first. */
 export async function openStore(loaded: LoadedConfig): Promise<ProfileStore> {
   const s = loaded.config.store;
-  if ('sqlite' in s) return new SqliteStore(storeLocation(loaded));
+  if ('sqlite' in s) return new SqliteStore(storeLocation(loaded), { commitThread: s.commitThread });
   // Imported here, not at the top: a config on SQLite never loads the PostgreSQL driver (start-up time).
   const { PgStore } = await import('./store/pg/pg-store.js');
   return PgStore.open({ url: s.postgres, schema: s.schema, max: s.pool });

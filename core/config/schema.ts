@@ -268,7 +268,15 @@ export const resolutionSchema = z
   .strict();
 
 export const storeSchema = z.union([
-  z.object({ sqlite: z.string().min(1) }).strict(),
+  z
+    .object({
+      sqlite: z.string().min(1),
+      commitThread: z
+        .boolean()
+        .default(false)
+        .describe('Write each batch on a thread of its own while the next batch is read and resolved (uses a second core). Same transactions and crash safety; off by default.'),
+    })
+    .strict(),
   z
     .object({
       postgres: z.string().min(1).describe('PostgreSQL URL, e.g. "${DATABASE_URL}" (postgres://user:password@host:port/db); the password is never printed.'),
@@ -325,7 +333,7 @@ export const queueSchema = z
 
 export const configSchema = z
   .object({
-    store: storeSchema.default({ sqlite: './.tributary/tributary.db' }),
+    store: storeSchema.default({ sqlite: './.tributary/tributary.db', commitThread: false }),
     plugins: z.array(z.string()).default([]).describe('Extra plugin modules: paths or npm packages.'),
     normalize: z
       .object({ defaultRegion: z.string().length(2).default('US') })

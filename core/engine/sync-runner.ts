@@ -10,7 +10,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileMapping, getPath } from '../schema/mapping.js';
 import { compileBlocklist } from '../resolution/rules.js';
-import type { Resolver } from '../resolution/types.js';
+import type { IdentityGraph, ResolutionResult, Resolver } from '../resolution/types.js';
 import type { DeadLetterInput, ProfileStore, RunSummary } from '../store/types.js';
 import type { Mutex } from '../util/mutex.js';
 import type { Clock } from '../tokens.js';
@@ -150,6 +150,13 @@ export async function runSourceSync(
     }
   };
 
+  // With a commit thread (store `commitThread`), batch N is written while batch N+1 is read and resolved.
+  const pipeline = store.commitPipeline?.();
+  const inFlight: Array<Promise<void>> = [];
+  const settle = async () => {
+    while (inFlight.length) await inFlight.shift();
+  };
+
   let flushing = false;
   const flush = async () => {
     if (!pending.length && !pendingErrors.length && !checkpoints.size) return;
@@ -195,44 +202,65 @@ export async function runSourceSync(
     let records = [...byKey.values()];
     const cps = [...checkpoints].map(([stream, s]) => ({ stream, state: s }));
     const started = Date.now();
-    await deps.resolveLock.run(() => store.exclusive(async () => {
+    const resolveBatch = async (graph: IdentityGraph) => {
       fault('resolve.inside-lock');
       // Under the write lock, so a forget committed meanwhile is seen: a forgotten person is never stored again.
       records = await dropSuppressed({ store, summary, region: loaded.config.normalize.defaultRegion }, records, deadLetters);
       const resolution = records.length
-        ? await deps.resolver.resolve(
-            { logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId },
-            records,
-            store,
-          )
+        ? await deps.resolver.resolve({ logger, rules: loaded.config.resolution, now: () => deps.clock.now(), newProfileId }, records, graph)
         : emptyResolution();
       for (const g of resolution.genericValues) logger.warn('identifier stopped linking: used by too many profiles', { identifier: g.identifierKey.replace('\u0000', ':'), profiles: g.profiles });
       countRefusals(resolution.refused);
-      await store.commitBatch({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations });
-      const absorbed = new Set(resolution.merges.map((m) => m.absorbed));
-      summary.profiles.merged += absorbed.size;
+      return resolution;
+    };
+    const countProfiles = (resolution: ResolutionResult) => {
+      summary.profiles.merged += new Set(resolution.merges.map((m) => m.absorbed)).size;
       for (const p of resolution.profiles) {
         if (p.createdAt === p.updatedAt) summary.profiles.created++;
         else summary.profiles.updated++;
       }
-    }));
-    fault('batch.after-commit');
-    if (connector.drainsInbox) await releaseInbox(store, source.name, cps, logger);
+    };
+    const afterCommit = async (committed: RunSummary, count: number, dead: number) => {
+      fault('batch.after-commit');
+      if (connector.drainsInbox) await releaseInbox(store, source.name, cps, logger);
+      const totals = Object.values(committed.streams).reduce((a, s) => ({ read: a.read + s.read, written: a.written + s.written }), { read: 0, written: 0 });
+      logger.debug('batch committed', { sync: source.name, records: count, deadLetters: dead, ms: Date.now() - started, read: totals.read, written: totals.written });
+      for (const c of cps) logger.debug('checkpoint saved', { sync: source.name, stream: c.stream, state: c.state });
+      deps.onBatch?.(committed);
+      deps.onProgress?.({ sync: source.name, ...totals });
+    };
+    if (pipeline) {
+      // One batch in flight while this one is resolved; the one before it must be committed by now.
+      const held = performance.now();
+      while (inFlight.length > 1) await inFlight.shift();
+      pipeline.stats.heldMs += performance.now() - held;
+      let done!: Promise<number>;
+      await deps.resolveLock.run(async () => {
+        const base = pipeline.begin();
+        const resolution = await resolveBatch(pipeline.view(store));
+        countProfiles(resolution);
+        done = pipeline.submit({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations }, base);
+      });
+      // The counts as they stand with this batch: what the run has committed once it is.
+      const committed = structuredClone(summary);
+      const count = records.length;
+      const previous = inFlight.at(-1) ?? Promise.resolve();
+      const tail = previous.then(() => done).then(() => afterCommit(committed, count, deadLetters.length));
+      tail.catch(() => undefined); // awaited later; a failure must not count as unhandled meanwhile
+      inFlight.push(tail);
+    } else {
+      await deps.resolveLock.run(() =>
+        store.exclusive(async () => {
+          const resolution = await resolveBatch(store);
+          await store.commitBatch({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations });
+          countProfiles(resolution);
+        }),
+      );
+      await afterCommit(structuredClone(summary), records.length, deadLetters.length);
+    }
     pending = [];
     pendingErrors = [];
     checkpoints = new Map();
-    const totals = Object.values(summary.streams).reduce((a, s) => ({ read: a.read + s.read, written: a.written + s.written }), { read: 0, written: 0 });
-    logger.debug('batch committed', {
-      sync: source.name,
-      records: records.length,
-      deadLetters: deadLetters.length,
-      ms: Date.now() - started,
-      read: totals.read,
-      written: totals.written,
-    });
-    for (const c of cps) logger.debug('checkpoint saved', { sync: source.name, stream: c.stream, state: c.state });
-    deps.onBatch?.(structuredClone(summary));
-    deps.onProgress?.({ sync: source.name, ...totals });
     flushing = false;
   };
 
@@ -262,10 +290,13 @@ export async function runSourceSync(
       if (signal.aborted) break;
     }
     await flush();
+    await settle();
     if (refusedTotal) {
       logger.warn('identifier links refused (see `tributary profiles refusals`)', { sync: source.name, refused: refusedTotal, sample: refusalSample });
     }
   } catch (err) {
+    // Batches already handed to the commit thread are written (or fail) before the run reports.
+    await Promise.allSettled(inFlight);
     onFailure?.(summary);
     if (err instanceof TributaryError) throw err;
     // Only what the connector threw may be a flaky server; a failure while resolving or committing is not retried.

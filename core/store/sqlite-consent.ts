@@ -37,16 +37,16 @@ export function recordPurpose(db: Database.Database, destination: string, purpos
   db.prepare('INSERT OR REPLACE INTO consent_destinations(destination, purpose) VALUES (?, ?)').run(destination, purpose ?? null);
 }
 
+export const CONSENT_INSERT_SQL = `INSERT OR IGNORE INTO consent_statements(record_key, purpose, value, observed_at, source, stream, record_id, stored_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+
 const inserts = new WeakMap<Database.Database, Database.Statement>();
 
 /** Store the consent statements of a batch's records. Called inside the batch's transaction. */
 export function insertConsentStatements(db: Database.Database, records: CanonicalRecord[], at: string): void {
   let stmt = inserts.get(db);
   if (!stmt) {
-    stmt = db.prepare(
-      `INSERT OR IGNORE INTO consent_statements(record_key, purpose, value, observed_at, source, stream, record_id, stored_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    stmt = db.prepare(CONSENT_INSERT_SQL);
     inserts.set(db, stmt);
   }
   for (const r of records) {

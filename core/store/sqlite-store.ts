@@ -2,13 +2,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
-import { parseIdentifierKey, recordKey, type Identifier } from '../schema/canonical.js';
+import { parseIdentifierKey, type Identifier } from '../schema/canonical.js';
 import type { LinkDecision, ProbabilisticLink, ProfileState, StoredMatchModel, StoredRecord } from '../resolution/types.js';
 import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
-import { CONSENT_SCHEMA_SQL, explainConsent, insertConsentStatements } from './sqlite-consent.js';
+import { CONSENT_INSERT_SQL, CONSENT_SCHEMA_SQL, explainConsent } from './sqlite-consent.js';
 import { listRefusals } from './sqlite-refusals.js';
 import { migrateStore } from './sqlite-migrate.js';
 import { danglingReferences, dumpResolution, listDeadLetters, storeCounts } from './sqlite-snapshot.js';
@@ -31,15 +31,16 @@ import type {
   RefusalRow,
 } from './types.js';
 import { toProfileDocument } from './profile-document.js';
-import { encodeProfile, profileOfRow } from './profile-codec.js';
+import { profileOfRow } from './profile-codec.js';
 import * as blocking from './sqlite-blocking.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
-import { encodeLinks } from './record-links.js';
-import { decodeRecord, encodeRecord, RECORD_COLUMNS } from './record-codec.js';
-import { linksByRecord, writeResolution } from './sqlite-replace.js';
-import { bumpGraphGeneration, GraphCacheSession, type GraphCacheStats } from './graph-cache-session.js';
+import { encodeBatch, writeBatch, type EncodedBatch } from './sqlite-commit.js';
+import { decodeRecord, RECORD_COLUMNS } from './record-codec.js';
+import { writeResolution } from './sqlite-replace.js';
+import { CommitPipeline } from './commit-pipeline.js';
+import { GraphCacheSession, readGraphGeneration, type GraphCacheStats } from './graph-cache-session.js';
 
 type Row = Record<string, unknown>;
 
@@ -55,7 +56,6 @@ export class SqliteStore implements ProfileStore {
   private readonly db: Database.Database;
   private readonly stmts: StoreStatements;
   /** Outbox sequence, loaded from and saved to `meta` inside each write transaction, so processes sharing the file never reuse one. */
-  private outboxSeq = 0;
   readonly delivery: SqliteDeliveryLedger;
   readonly privacy: SqlitePrivacyLedger;
   readonly inbox: SqliteInboxReader;
@@ -65,6 +65,8 @@ export class SqliteStore implements ProfileStore {
   private readonly runs: SqliteRuns;
   /** The identity graph in memory between batches (graph-cache.ts); undefined when turned off. */
   private readonly graph?: GraphCacheSession;
+  private readonly commitThread: boolean;
+  private pipeline?: CommitPipeline;
 
   constructor(
     private readonly file: string,
@@ -72,7 +74,7 @@ export class SqliteStore implements ProfileStore {
      * `graphCache: true` (or TRIB_GRAPH_CACHE=1) keeps the identity graph in memory between batches.
      * Off by default: measured, it did not lower CPU per record and raised peak RSS (docs/benchmarks.md).
      */
-    opts: { lockWaitMs?: number; graphCache?: boolean } = {},
+    opts: { lockWaitMs?: number; graphCache?: boolean; commitThread?: boolean } = {},
   ) {
     this.lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -115,11 +117,27 @@ export class SqliteStore implements ProfileStore {
     );
     if (opts.graphCache ?? process.env.TRIB_GRAPH_CACHE === '1') this.graph = new GraphCacheSession(this.db);
     this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn));
+    this.commitThread = (opts.commitThread ?? process.env.TRIB_COMMIT_THREAD === '1') && file !== ':memory:' && !this.graph;
+  }
+
+  /**
+   * The thread that commits the engine's batches while this one resolves the next
+   * (commit-pipeline.ts), when the store was opened with `commitThread`; started on first use.
+   */
+  commitPipeline(): CommitPipeline | undefined {
+    if (!this.commitThread) return undefined;
+    this.pipeline ??= CommitPipeline.start(this.file, () => this.graphGeneration(), this.lockWaitMs);
+    return this.pipeline;
   }
 
   /** What the in-memory graph did (loads, batches applied, reads answered), for tests and benchmarks. */
   graphCacheStats(): GraphCacheStats | undefined {
     return this.graph?.stats();
+  }
+
+  /** The identity graph's generation (graph-cache-session.ts), as this connection sees it now. */
+  graphGeneration(): number {
+    return readGraphGeneration(this.db);
   }
 
   /** The store's schema version, for tests and diagnostics. */
@@ -185,6 +203,7 @@ export class SqliteStore implements ProfileStore {
       outboxPut: db.prepare('INSERT OR REPLACE INTO outbox(destination, profile_id, seq, merged_from) VALUES (?, ?, ?, ?)'),
       outboxDelete: db.prepare('DELETE FROM outbox WHERE destination = ? AND profile_id = ?'),
       outboxAck: db.prepare('DELETE FROM outbox WHERE destination = ? AND profile_id = ? AND seq = ?'),
+      insertConsent: db.prepare(CONSENT_INSERT_SQL),
       insertDeadLetter: db.prepare('INSERT INTO dead_letters(sync, stream, record_id, origin, reason, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
   }
@@ -281,63 +300,16 @@ export class SqliteStore implements ProfileStore {
   }
 
   async commitBatch(batch: BatchCommit): Promise<void> {
-    const s = this.stmts;
     const res = batch.resolution;
-    const now = new Date().toISOString();
+    const encoded = encodeBatch(batch, new Date().toISOString());
     fault('commit.before-transaction');
-    const generation = await this.whenUnlocked(() => this.db.transaction(() => {
-      this.outboxSeq = Number(s.readSeq.get() ?? 0);
-      // Merges first: absorbed profiles hand everything to their survivor.
-      for (const m of res.merges) {
-        s.moveRecords.run(m.survivor, m.absorbed);
-        s.moveIdentifiers.run(m.survivor, m.absorbed);
-        s.moveAliases.run(m.survivor, m.absorbed);
-        s.movePresented.run(m.survivor, m.absorbed, m.survivor);
-        s.deletePresented.run(m.absorbed);
-        s.dropOwnedPresented.run(m.survivor, m.survivor);
-        s.insertAlias.run(m.absorbed, m.survivor);
-        s.deleteProfile.run(m.absorbed);
-        s.insertMerge.run(m.survivor, m.absorbed, m.recordKey, m.identifierKey, m.rule, m.at);
-        for (const d of batch.destinations) {
-          const carried = s.outboxGet.get(d, m.absorbed) as string | undefined;
-          const survivorPrev = s.outboxGet.get(d, m.survivor) as string | undefined;
-          const merged = new Set<string>([...JSON.parse(survivorPrev ?? '[]'), ...JSON.parse(carried ?? '[]'), m.absorbed]);
-          s.outboxDelete.run(d, m.absorbed);
-          s.outboxPut.run(d, m.survivor, ++this.outboxSeq, JSON.stringify([...merged]));
-        }
-      }
-      const links = linksByRecord(res.links);
-      for (const r of batch.records) {
-        const key = recordKey(r);
-        const profileId = res.assignments.get(key);
-        if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
-        s.upsertRecord.run(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, encodeRecord(r), encodeLinks(r.identifiers, links.get(key) ?? []));
-      }
-      insertConsentStatements(this.db, batch.records, now);
-      fault('commit.after-records');
-      // A record read again replaces its refusals rather than adding the same ones once more.
-      // Without the resolver's list, every record is treated as possibly read again.
-      for (const key of res.reread ?? batch.records.map(recordKey)) s.deleteRefused.run(key);
-      for (const [key, profileId] of res.identifierOwners) s.upsertIdentifier.run(key, profileId);
-      for (const [key, profileId] of res.presented) s.insertPresented.run(key, profileId);
-      for (const r of res.refused) s.insertRefused.run(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
-      for (const p of res.profiles) {
-        s.upsertProfile.run(p.id, p.createdAt, p.updatedAt, encodeProfile(p));
-        for (const d of batch.destinations) {
-          const prev = s.outboxGet.get(d, p.id) as string | undefined;
-          s.outboxPut.run(d, p.id, ++this.outboxSeq, prev ?? '[]');
-        }
-      }
-      for (const dl of batch.deadLetters) this.insertDeadLetter(dl, now);
-      if (res.blockingKeys) blocking.saveBlockingKeys(this.db, res.blockingKeys);
-      if (res.probabilisticLinks) blocking.saveProbabilisticLinks(this.db, res.probabilisticLinks);
-      for (const c of batch.checkpoints) s.upsertState.run(batch.sync, c.stream, JSON.stringify(c.state), now);
-      s.writeSeq.run(String(this.outboxSeq));
-      const generation = bumpGraphGeneration(this.db);
-      fault('commit.before-commit');
-      return generation;
-    })());
+    const generation = await this.writeEncoded(encoded);
     this.graph?.batchWritten({ merges: res.merges, owners: res.identifierOwners, presented: res.presented, profiles: res.profiles }, generation);
+  }
+
+  /** Write a batch encodeBatch made, in one transaction (a savepoint inside `exclusive`); returns the new graph generation. */
+  writeEncoded(encoded: EncodedBatch): Promise<number> {
+    return this.whenUnlocked(() => this.db.transaction(() => writeBatch(this.db, this.stmts, encoded))());
   }
 
   private insertDeadLetter(dl: DeadLetterInput, at: string) {
@@ -354,6 +326,7 @@ export class SqliteStore implements ProfileStore {
   }
 
   updateRun(id: number, summary?: RunSummary): Promise<void> {
+    if (this.pipeline?.depth) return this.pipeline.updateRun(id, summary);
     return this.runs.update(id, summary);
   }
 
@@ -454,7 +427,7 @@ export class SqliteStore implements ProfileStore {
 
   async replaceResolution(r: ResolutionSnapshot, destinations: string[]): Promise<void> {
     await this.whenUnlocked(() => this.db.transaction(() => {
-      this.outboxSeq = writeResolution(this.db, this.stmts, r, destinations, Number(this.stmts.readSeq.get() ?? 0));
+      writeResolution(this.db, this.stmts, r, destinations, Number(this.stmts.readSeq.get() ?? 0));
     })());
     // Not replayed: dropped (inside an exclusive, reads go to SQL until it ends).
     this.graph?.invalidate();
@@ -463,6 +436,7 @@ export class SqliteStore implements ProfileStore {
   async close(): Promise<void> {
     // The in-memory graph goes with the connection (a closed store may stay referenced).
     this.graph?.invalidate();
+    await this.pipeline?.close();
     if (this.db.open) this.db.close();
   }
 

@@ -1,3 +1,4 @@
+import type { CommitPipeline } from './commit-pipeline.js';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import type { CanonicalRecord } from '../schema/canonical.js';
 import type { PrivacyLedger } from '../privacy/forget-types.js';
@@ -200,6 +201,11 @@ export interface ProfileStore extends IdentityGraph {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   loadState(sync: string): Promise<Record<string, StreamState>>;
   commitBatch(batch: BatchCommit): Promise<void>;
+  /**
+   * Optional: a thread committing the engine's batches while the next is resolved
+   * (commit-pipeline.ts); undefined when the store commits on the caller's thread.
+   */
+  commitPipeline?(): CommitPipeline | undefined;
   addDeadLetters(items: DeadLetterInput[]): Promise<void>;
 
   /** Record a run as `running`, with this process's pid and host. */

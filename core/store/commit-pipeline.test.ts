@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionError } from '../errors.js';
+import { DeterministicResolver } from '../resolution/deterministic.js';
+import { resolutionSchema } from '../config/schema.js';
+import type { CanonicalRecord } from '../schema/canonical.js';
+import type { IdentityGraph } from '../resolution/types.js';
+import { snapshotStore } from '../../test/crash/store-snapshot.js';
+import { Runner, scratchDir, workload } from './__fixtures__/graph-workload.js';
+import type { CommitPipeline } from './commit-pipeline.js';
+import { SqliteStore } from './sqlite-store.js';
+
+// The commit thread (commit-pipeline.ts, commit-worker.ts) runs the compiled worker in dist/: `npm test` builds it first.
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function scratch() {
+  const s = scratchDir();
+  cleanups.push(s.cleanup);
+  return s.file;
+}
+
+/** The worker reads TRIBUTARY_FAULT when it starts; this thread's fault points were armed (empty) at import. */
+function threadedStore(file: string, fault?: string): { store: SqliteStore; pipeline: CommitPipeline } {
+  const before = process.env.TRIBUTARY_FAULT;
+  if (fault) process.env.TRIBUTARY_FAULT = fault;
+  try {
+    const store = new SqliteStore(file, { commitThread: true });
+    const pipeline = store.commitPipeline();
+    if (!pipeline) throw new Error('no compiled commit worker: run `npm run build` first');
+    return { store, pipeline };
+  } finally {
+    if (before === undefined) delete process.env.TRIBUTARY_FAULT;
+    else process.env.TRIBUTARY_FAULT = before;
+  }
+}
+
+/** Customers, then batches of orders of the same customers: no merges, every order batch updates profiles the one before updated. */
+function customersThenOrders(customers: number, orderBatches: number, perBatch: number): CanonicalRecord[][] {
+  const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+  const out: CanonicalRecord[][] = [];
+  out.push(
+    Array.from({ length: customers }, (_, i) => ({
+      kind: 'identify' as const,
+      source: 'crm',
+      stream: 'people',
+      recordId: `c${i}`,
+      observedAt: at(i),
+      identifiers: [{ type: 'email', value: `p${i}@x.com` }],
+      traits: { firstName: `F${i}` },
+    })) as CanonicalRecord[],
+  );
+  let o = 0;
+  for (let b = 0; b < orderBatches; b++) {
+    out.push(
+      Array.from({ length: perBatch }, () => {
+        const who = (o * 7) % customers;
+        return {
+          kind: 'track' as const,
+          source: 'shop',
+          stream: 'orders',
+          recordId: `o${o}`,
+          observedAt: at(customers + o++),
+          identifiers: [{ type: 'email', value: `p${who}@x.com` }],
+          traits: {},
+          event: { name: 'order_completed', properties: {}, revenue: 10 },
+        };
+      }) as CanonicalRecord[],
+    );
+  }
+  return out;
+}
+
+const RULES = resolutionSchema.parse({ computed: { orders: { event: 'order_completed', op: 'count' }, spent: { event: 'order_completed', op: 'sum', property: 'revenue' } } });
+
+/** Resolve and hand over batches as the engine does with a commit thread: the next one is resolved while one is in flight. */
+async function runThreaded(pipeline: CommitPipeline, store: SqliteStore, batches: CanonicalRecord[][], rules = RULES) {
+  const resolver = new DeterministicResolver();
+  let ids = 0;
+  let clock = Date.parse('2026-02-01T00:00:00Z');
+  const inFlight: Array<Promise<number>> = [];
+  for (const records of batches) {
+    while (inFlight.length > 1) await inFlight.shift();
+    const base = pipeline.begin();
+    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules, now: () => new Date((clock += 1000)), newProfileId: () => `p${String(++ids).padStart(5, '0')}` };
+    const resolution = await resolver.resolve(ctx, records, pipeline.view(store) as IdentityGraph);
+    inFlight.push(pipeline.submit({ sync: 'crm', records, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base));
+  }
+  await Promise.all(inFlight);
+}
+
+/** The same batches resolved and committed on one thread, one `exclusive` each (the reference). */
+async function runSequential(file: string, batches: CanonicalRecord[][], rules = RULES) {
+  const store = new SqliteStore(file);
+  const resolver = new DeterministicResolver();
+  let ids = 0;
+  let clock = Date.parse('2026-02-01T00:00:00Z');
+  for (const records of batches) {
+    await store.exclusive(async () => {
+      const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules, now: () => new Date((clock += 1000)), newProfileId: () => `p${String(++ids).padStart(5, '0')}` };
+      const resolution = await resolver.resolve(ctx, records, store);
+      await store.commitBatch({ sync: 'crm', records, resolution, deadLetters: [], checkpoints: [], destinations: [] });
+    });
+  }
+  await store.close();
+}
+
+describe('commit thread', () => {
+  it('orders resolved while the batch before is unwritten read its profiles from the batch in flight: the store is the one-thread store', { timeout: 60_000 }, async () => {
+    const batches = customersThenOrders(300, 8, 200);
+    const reference = scratch();
+    await runSequential(reference, batches);
+
+    const file = scratch();
+    // The 3rd batch's write waits 400 ms before its transaction: the 4th is resolved on a graph that does not have it yet.
+    const { store, pipeline } = threadedStore(file, 'commit.before-transaction:pause=400@3');
+    await runThreaded(pipeline, store, batches);
+    expect(pipeline.stats.overlayReads).toBeGreaterThan(0);
+    expect(pipeline.stats.batches).toBe(batches.length);
+    await store.close();
+
+    const got = snapshotStore(file);
+    const want = snapshotStore(reference);
+    for (const table of Object.keys(want) as Array<keyof typeof want>) expect(got[table], `table ${table}`).toEqual(want[table]);
+    // The orders counted on their people: 1,600 orders over 300 customers.
+    const counts = (got.profiles as Array<{ body: { computed: { orders?: number } } }>).map((p) => p.body.computed.orders ?? 0);
+    expect(counts.reduce((a, n) => a + n, 0)).toBe(1600);
+  });
+
+  it('batches that merge, refuse and present wait for the batch in flight: the store is the one-thread store', { timeout: 60_000 }, async () => {
+    const batches = workload(11, 24, 40);
+    const rules = new Runner().rules;
+    const reference = scratch();
+    await runSequential(reference, batches, rules);
+
+    const file = scratch();
+    const { store, pipeline } = threadedStore(file, 'commit.before-transaction:pause=300@2');
+    await runThreaded(pipeline, store, batches, rules);
+    expect(Object.keys(pipeline.stats.waits)).toContain('merges or blocking keys');
+    await store.close();
+
+    const got = snapshotStore(file);
+    const want = snapshotStore(reference);
+    expect(want.merges.length).toBeGreaterThan(0);
+    for (const table of Object.keys(want) as Array<keyof typeof want>) expect(got[table], `table ${table}`).toEqual(want[table]);
+  });
+
+  it('a batch resolved before another process changed the graph is not written; the sync is told to retry from its checkpoint', { timeout: 60_000 }, async () => {
+    const file = scratch();
+    const { store, pipeline } = threadedStore(file);
+    const [first, second] = customersThenOrders(50, 1, 20);
+    const base = pipeline.begin();
+    const resolver = new DeterministicResolver();
+    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: RULES, now: () => new Date('2026-02-01T00:00:00Z'), newProfileId: (() => { let n = 0; return () => `q${++n}`; })() };
+    const resolution = await resolver.resolve(ctx, first, pipeline.view(store));
+
+    // Meanwhile another process commits a batch to the same file.
+    const other = new SqliteStore(file);
+    await new Runner().batch(other, second);
+    await other.close();
+
+    const done = pipeline.submit({ sync: 'crm', records: first, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base);
+    const err = await done.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).retryable).toBe(true);
+    expect((err as Error).message).toMatch(/identity graph changed while the batch was resolved.*retried from its last checkpoint/);
+    // Nothing of the refused batch is stored: only the other process's 20 orders and their profiles.
+    expect((snapshotStore(file).records as Array<{ source: string }>).map((r) => r.source)).toEqual(Array(20).fill('shop'));
+    // And nothing is handed over after it.
+    expect(() => pipeline.begin()).toThrow(/identity graph changed/);
+    await store.close();
+  });
+});
