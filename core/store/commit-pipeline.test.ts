@@ -147,29 +147,68 @@ describe('commit thread', () => {
     for (const table of Object.keys(want) as Array<keyof typeof want>) expect(got[table], `table ${table}`).toEqual(want[table]);
   });
 
-  it('a batch resolved before another process changed the graph is not written; the sync is told to retry from its checkpoint', { timeout: 60_000 }, async () => {
+  it('a batch resolved before another process changed the graph is not written, nor one resolved on top of it; the retry is', { timeout: 60_000 }, async () => {
     const file = scratch();
     const { store, pipeline } = threadedStore(file);
     const [first, second] = customersThenOrders(50, 1, 20);
-    const base = pipeline.begin();
+    const later = customersThenOrders(60, 0, 0)[0].slice(50);
     const resolver = new DeterministicResolver();
-    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: RULES, now: () => new Date('2026-02-01T00:00:00Z'), newProfileId: (() => { let n = 0; return () => `q${++n}`; })() };
-    const resolution = await resolver.resolve(ctx, first, pipeline.view(store));
+    let n = 0;
+    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: RULES, now: () => new Date('2026-02-01T00:00:00Z'), newProfileId: () => `q${String(++n).padStart(4, '0')}` };
+    const hand = async (records: CanonicalRecord[], base = pipeline.begin()) =>
+      pipeline.submit({ sync: 'crm', records, resolution: await resolver.resolve(ctx, records, pipeline.view(store)), deadLetters: [], checkpoints: [], destinations: [] }, base);
+    const outcome = (p: Promise<number>) => p.then(() => 'written', (e: unknown) => e);
 
+    const base = pipeline.begin();
+    const resolution = await resolver.resolve(ctx, first, pipeline.view(store));
     // Meanwhile another process commits a batch to the same file.
     const other = new SqliteStore(file);
     await new Runner().batch(other, second);
     await other.close();
 
-    const done = pipeline.submit({ sync: 'crm', records: first, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base);
-    const err = await done.then(() => undefined, (e: unknown) => e);
+    const refused = outcome(pipeline.submit({ sync: 'crm', records: first, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base));
+    // Resolved while the refused batch is still in flight: on top of it.
+    expect(pipeline.begin()).toBe('chain');
+    const onTop = outcome(hand(later, 'chain'));
+    const err = await refused;
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as ConnectionError).retryable).toBe(true);
     expect((err as Error).message).toMatch(/identity graph changed while the batch was resolved.*retried from its last checkpoint/);
-    // Nothing of the refused batch is stored: only the other process's 20 orders and their profiles.
-    expect((snapshotStore(file).records as Array<{ source: string }>).map((r) => r.source)).toEqual(Array(20).fill('shop'));
-    // And nothing is handed over after it.
-    expect(() => pipeline.begin()).toThrow(/identity graph changed/);
+    expect(await onTop).toBeInstanceOf(Error);
+    // Nothing of either batch is stored: only the other process's 20 orders.
+    const sources = () => (snapshotStore(file).records as Array<{ source: string; record_id: string }>).map((r) => `${r.source}/${r.record_id}`);
+    expect(sources()).toEqual(second.map((r) => `shop/${r.recordId}`));
+
+    // The retry (what the engine does from the checkpoint) starts afresh on the store and is written.
+    expect(await outcome(hand(first))).toBe('written');
+    expect(sources()).toEqual([...second.map((r) => `shop/${r.recordId}`), ...first.map((r) => `crm/${r.recordId}`)]);
+    await store.close();
+  });
+
+  it('a batch that fails in the thread takes the batch resolved on top of it along; nothing of either is stored', { timeout: 60_000 }, async () => {
+    const file = scratch();
+    // The 2nd batch throws once its records are written (inside its transaction).
+    const { store, pipeline } = threadedStore(file, 'commit.after-records:throw@2');
+    const [people] = customersThenOrders(90, 0, 0);
+    const [a, b, c] = [people.slice(0, 30), people.slice(30, 60), people.slice(60)];
+    const resolver = new DeterministicResolver();
+    let n = 0;
+    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: RULES, now: () => new Date('2026-02-01T00:00:00Z'), newProfileId: () => `q${String(++n).padStart(4, '0')}` };
+    // Resolved one after the other (the engine holds its resolve lock), each handed over without waiting for its COMMIT.
+    const hand = async (records: CanonicalRecord[]) => {
+      const base = pipeline.begin();
+      const resolution = await resolver.resolve(ctx, records, pipeline.view(store));
+      return { done: pipeline.submit({ sync: 'crm', records, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base) };
+    };
+    await (await hand(a)).done;
+    const failing = (await hand(b)).done.then(() => 'written', (e: unknown) => (e as Error).message);
+    const onTop = (await hand(c)).done.then(() => 'written', (e: unknown) => (e as Error).message);
+    expect(await failing).toMatch(/fault injected at commit\.after-records/);
+    expect(await onTop).not.toBe('written');
+    await pipeline.drain().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200)); // the thread has answered both by now; nothing else may land
+    const ids = (snapshotStore(file).records as Array<{ record_id: string }>).map((r) => r.record_id);
+    expect(ids).toEqual(a.map((r) => r.recordId));
     await store.close();
   });
 });

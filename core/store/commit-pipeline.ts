@@ -42,6 +42,8 @@ export class CommitPipeline {
   private readonly inFlight: InFlight[] = [];
   private readonly waiting = new Map<number, { resolve(g: number): void; reject(e: Error): void }>();
   private failed?: Error;
+  /** The thread itself is gone: nothing more can be written through it. */
+  private dead?: Error;
   private closed = false;
   /** Batches written; time the engine held its next batch back (one in flight at a time); reads answered by a batch in flight (overlayReads); the reads that had to wait for a batch in flight (by what they touched) and how long. */
   readonly stats = { batches: 0, waits: {} as Record<string, number>, waitedMs: 0, heldMs: 0, overlayReads: 0 };
@@ -57,9 +59,9 @@ export class CommitPipeline {
       if (m.error) w.reject(this.fail(m.error));
       else w.resolve(m.generation!);
     });
-    worker.on('error', (err) => this.failAll(new TributaryError(`the commit thread failed: ${err.message}`, {}, { cause: err })));
+    worker.on('error', (err) => this.failAll((this.dead = new TributaryError(`the commit thread failed: ${err.message}`, {}, { cause: err }))));
     worker.on('exit', (code) => {
-      if (!this.closed) this.failAll(new TributaryError(`the commit thread exited (${code}) with batches unwritten`));
+      if (!this.closed) this.failAll((this.dead ??= new TributaryError(`the commit thread exited (${code})`)));
     });
   }
 
@@ -72,13 +74,19 @@ export class CommitPipeline {
 
   /** Call before the resolver's first read of a batch. */
   begin(): CommitBase {
-    if (this.failed) throw this.failed;
+    if (this.dead) throw this.dead;
+    if (this.failed) {
+      // Batches resolved on top of a failed one fail with it; once none is left, the next starts afresh on the store.
+      if (this.inFlight.length) throw this.failed;
+      this.failed = undefined;
+    }
     return this.inFlight.length ? 'chain' : this.generationNow();
   }
 
   /** Hand a resolved batch over; resolves once it is committed (to the new graph generation). */
   submit(batch: BatchCommit, base: CommitBase): Promise<number> {
-    if (this.failed) return Promise.reject(this.failed);
+    const refused = this.dead ?? this.failed;
+    if (refused) return Promise.reject(refused);
     const id = this.nextId++;
     const res = batch.resolution;
     const done = new Promise<number>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
@@ -107,7 +115,7 @@ export class CommitPipeline {
 
   /** A run's progress, written by the thread after the batches before it (it holds the write lock meanwhile). */
   updateRun(runId: number, summary: RunSummary | undefined): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve: () => resolve(), reject }));
     this.worker.postMessage({ id, updateRun: [runId, summary] });
@@ -222,6 +230,7 @@ export class CommitPipeline {
 
   private failAll(err: Error) {
     this.failed ??= err;
+    // Every batch still waiting was resolved on top of the failed one: it fails with it.
     for (const w of this.waiting.values()) w.reject(this.failed);
     this.waiting.clear();
   }
