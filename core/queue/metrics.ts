@@ -65,7 +65,7 @@ export function workerMetrics(workerId: string) {
    * commit hook of its own, so the worker wraps the commit of the store it was
    * booted with (its one store, for the life of the process).
    */
-  function observeCommits(store: Pick<ProfileStore, 'commitBatch'>): void {
+  function observeCommits(store: Pick<ProfileStore, 'commitBatch' | 'commitPipeline'>): void {
     const commit = store.commitBatch.bind(store);
     store.commitBatch = async (batch) => {
       const end = commitSeconds.startTimer({ source: batch.sync });
@@ -73,6 +73,20 @@ export function workerMetrics(workerId: string) {
       end();
       records.inc({ source: batch.sync }, batch.records.length);
     };
+    // With a commit thread the engine hands batches to it instead: timed from hand-over to COMMIT.
+    const pipeline = store.commitPipeline?.();
+    if (pipeline) {
+      const submit = pipeline.submit.bind(pipeline);
+      pipeline.submit = (batch, base) => {
+        const end = commitSeconds.startTimer({ source: batch.sync });
+        const done = submit(batch, base);
+        done.then(() => {
+          end();
+          records.inc({ source: batch.sync }, batch.records.length);
+        }, () => undefined);
+        return done;
+      };
+    }
   }
 
   return { registry, completed, failed, handedBack, records, commitSeconds, instrument, observeCommits };
