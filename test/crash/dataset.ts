@@ -72,14 +72,17 @@ export function writeData(dir: string, customers: number, orders: number): void 
   writeFileSync(join(dir, 'orders.csv'), ['id,email,amount,at', ...orderLines(orders, customers)].join('\n') + '\n');
 }
 
-/** A config with its own store, an incremental destination (manual trigger: only the outbox matters) and computed traits. */
-export function writeConfig(dir: string, name: string, extra: { schedule?: string } = {}): { config: string; db: string } {
+/**
+ * A config with its own store, an incremental destination (manual trigger: only the outbox matters) and computed traits.
+ * `commitThread` sets the SQLite store's option of that name either way (absent: the store's default).
+ */
+export function writeConfig(dir: string, name: string, extra: { schedule?: string; commitThread?: boolean } = {}): { config: string; db: string } {
   const config = join(dir, `${name}.yaml`);
   const db = join(dir, `${name}.db`);
   writeFileSync(
     config,
     stringify({
-      store: { sqlite: db },
+      store: { sqlite: db, ...(extra.commitThread !== undefined ? { commitThread: extra.commitThread } : {}) },
       plugins: [DESTINATION_PLUGIN],
       sources: [
         {
