@@ -143,9 +143,10 @@ export function runSync(config: string, fault?: string): SyncResult {
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The same, without blocking the test's event loop (for the daemon test's polling). */
-export function startCli(args: string[]) {
+/** The same, without blocking the test's event loop (for the daemon test's polling); `fault` as for runSync. */
+export function startCli(args: string[], fault?: string) {
   const env = { ...process.env };
   delete env.TRIBUTARY_FAULT;
+  if (fault) env.TRIBUTARY_FAULT = fault;
   return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
