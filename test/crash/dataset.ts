@@ -72,14 +72,17 @@ export function writeData(dir: string, customers: number, orders: number): void 
   writeFileSync(join(dir, 'orders.csv'), ['id,email,amount,at', ...orderLines(orders, customers)].join('\n') + '\n');
 }
 
-/** A config with its own store, an incremental destination (manual trigger: only the outbox matters) and computed traits. */
-export function writeConfig(dir: string, name: string, extra: { schedule?: string } = {}): { config: string; db: string } {
+/**
+ * A config with its own store, an incremental destination (manual trigger: only the outbox matters) and computed traits.
+ * `commitThread` sets the SQLite store's option of that name either way (absent: the store's default).
+ */
+export function writeConfig(dir: string, name: string, extra: { schedule?: string; commitThread?: boolean } = {}): { config: string; db: string } {
   const config = join(dir, `${name}.yaml`);
   const db = join(dir, `${name}.db`);
   writeFileSync(
     config,
     stringify({
-      store: { sqlite: db },
+      store: { sqlite: db, ...(extra.commitThread !== undefined ? { commitThread: extra.commitThread } : {}) },
       plugins: [DESTINATION_PLUGIN],
       sources: [
         {
@@ -140,9 +143,10 @@ export function runSync(config: string, fault?: string): SyncResult {
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The same, without blocking the test's event loop (for the daemon test's polling). */
-export function startCli(args: string[]) {
+/** The same, without blocking the test's event loop (for the daemon test's polling); `fault` as for runSync. */
+export function startCli(args: string[], fault?: string) {
   const env = { ...process.env };
   delete env.TRIBUTARY_FAULT;
+  if (fault) env.TRIBUTARY_FAULT = fault;
   return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
