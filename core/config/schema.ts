@@ -273,8 +273,8 @@ export const storeSchema = z.union([
       sqlite: z.string().min(1),
       commitThread: z
         .boolean()
-        .default(false)
-        .describe('Write each batch on a thread of its own while the next batch is read and resolved (uses a second core). Same transactions and crash safety; off by default.'),
+        .optional()
+        .describe('Write each batch on a thread of its own while the next batch is read and resolved (uses a second core). Same transactions and crash safety; off unless set (or TRIB_COMMIT_THREAD=1).'),
     })
     .strict(),
   z
@@ -333,7 +333,7 @@ export const queueSchema = z
 
 export const configSchema = z
   .object({
-    store: storeSchema.default({ sqlite: './.tributary/tributary.db', commitThread: false }),
+    store: storeSchema.default({ sqlite: './.tributary/tributary.db' }),
     plugins: z.array(z.string()).default([]).describe('Extra plugin modules: paths or npm packages.'),
     normalize: z
       .object({ defaultRegion: z.string().length(2).default('US') })

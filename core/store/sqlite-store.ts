@@ -117,6 +117,7 @@ export class SqliteStore implements ProfileStore {
     );
     if (opts.graphCache ?? process.env.TRIB_GRAPH_CACHE === '1') this.graph = new GraphCacheSession(this.db);
     this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn));
+    // TRIB_COMMIT_THREAD=1 turns it on where the config does not say (a whole test suite run with the thread).
     this.commitThread = (opts.commitThread ?? process.env.TRIB_COMMIT_THREAD === '1') && file !== ':memory:' && !this.graph;
   }
 
