@@ -9,6 +9,7 @@ import { linksByRecord } from './sqlite-replace.js';
 import * as blocking from './sqlite-blocking.js';
 import { bumpGraphGeneration } from './graph-cache-session.js';
 import type { BatchCommit } from './types.js';
+import type { StoreStatements } from './sqlite-statements.js';
 
 /**
  * A batch as the SQLite statements take it: every row already encoded, in flat
@@ -90,36 +91,8 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
   };
 }
 
-type Stmt = Database.Statement;
-/** The prepared statements writeBatch runs (sqlite-store.ts prepares them once per connection). */
-export interface CommitStatements {
-  readSeq: Stmt;
-  writeSeq: Stmt;
-  moveRecords: Stmt;
-  moveIdentifiers: Stmt;
-  moveAliases: Stmt;
-  movePresented: Stmt;
-  deletePresented: Stmt;
-  dropOwnedPresented: Stmt;
-  insertAlias: Stmt;
-  deleteProfile: Stmt;
-  insertMerge: Stmt;
-  outboxGet: Stmt;
-  outboxPut: Stmt;
-  outboxDelete: Stmt;
-  upsertRecord: Stmt;
-  insertConsent: Stmt;
-  deleteRefused: Stmt;
-  upsertIdentifier: Stmt;
-  insertPresented: Stmt;
-  insertRefused: Stmt;
-  upsertProfile: Stmt;
-  insertDeadLetter: Stmt;
-  upsertState: Stmt;
-}
-
 /** Write an encoded batch inside the caller's transaction; returns the new graph generation. */
-export function writeBatch(db: Database.Database, s: CommitStatements, e: EncodedBatch): number {
+export function writeBatch(db: Database.Database, s: StoreStatements, e: EncodedBatch): number {
   let seq = Number(s.readSeq.get() ?? 0);
   // Merges first: absorbed profiles hand everything to their survivor.
   for (const m of e.merges) {

@@ -4,7 +4,7 @@ import * as blocking from './sqlite-blocking.js';
 import { encodeProfile } from './profile-codec.js';
 import { encodeLinks } from './record-links.js';
 import { identifiersOfBody } from './record-codec.js';
-import type { StoreStatements } from './sqlite-store.js';
+import type { StoreStatements } from './sqlite-statements.js';
 import type { ResolutionSnapshot } from './types.js';
 import { bumpGraphGeneration } from './graph-cache-session.js';
 
