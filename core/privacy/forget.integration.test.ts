@@ -206,7 +206,9 @@ describe('tributary forget, end to end (Brevo contract server and PostgreSQL)', 
     expect((await cli(file, 'sync', '--no-deliver')).code).toBe(0);
     // Ada again, last in a long file: the sync reaches her row after the forget has committed.
     writeCsv([...many, ADA]);
-    const sync = spawn('node', [CLI, '--config', file, 'sync', '--json', '--no-deliver'], { cwd: dir, env: env() });
+    // The sync blocks 3 s after its 2nd batch (a slow batch, deterministically): the forget below starts and commits
+    // before the sync can reach Ada's row, however fast the machine reads the other 20,000.
+    const sync = spawn('node', [CLI, '--config', file, 'sync', '--json', '--no-deliver'], { cwd: dir, env: { ...env(), TRIBUTARY_FAULT: 'batch.after-commit:pause=3000@2' } });
     let out = '';
     sync.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const done = new Promise<number | null>((res) => sync.on('close', res));
