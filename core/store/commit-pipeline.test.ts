@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { ConnectionError } from '../errors.js';
 import { DeterministicResolver } from '../resolution/deterministic.js';
 import { resolutionSchema } from '../config/schema.js';
@@ -75,16 +76,26 @@ function customersThenOrders(customers: number, orderBatches: number, perBatch: 
 
 const RULES = resolutionSchema.parse({ computed: { orders: { event: 'order_completed', op: 'count' }, spent: { event: 'order_completed', op: 'sum', property: 'revenue' } } });
 
+/** A resolver context with its own clock (one second a call) and numbered profile ids, as a sync's run would have. */
+function resolveContext(rules: typeof RULES, prefix: string) {
+  let ids = 0;
+  let clock = Date.parse('2026-02-01T00:00:00Z');
+  return {
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    rules,
+    now: () => new Date((clock += 1000)),
+    newProfileId: () => `${prefix}${String(++ids).padStart(5, '0')}`,
+  };
+}
+
 /** Resolve and hand over batches as the engine does with a commit thread: the next one is resolved while one is in flight. */
 async function runThreaded(pipeline: CommitPipeline, store: SqliteStore, batches: CanonicalRecord[][], rules = RULES) {
   const resolver = new DeterministicResolver();
-  let ids = 0;
-  let clock = Date.parse('2026-02-01T00:00:00Z');
+  const ctx = resolveContext(rules, 'p');
   const inFlight: Array<Promise<number>> = [];
   for (const records of batches) {
     while (inFlight.length > 1) await inFlight.shift();
     const base = pipeline.begin();
-    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules, now: () => new Date((clock += 1000)), newProfileId: () => `p${String(++ids).padStart(5, '0')}` };
     const resolution = await resolver.resolve(ctx, records, pipeline.view(store) as IdentityGraph);
     inFlight.push(pipeline.submit({ sync: 'crm', records, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base));
   }
@@ -95,11 +106,9 @@ async function runThreaded(pipeline: CommitPipeline, store: SqliteStore, batches
 async function runSequential(file: string, batches: CanonicalRecord[][], rules = RULES) {
   const store = new SqliteStore(file);
   const resolver = new DeterministicResolver();
-  let ids = 0;
-  let clock = Date.parse('2026-02-01T00:00:00Z');
+  const ctx = resolveContext(rules, 'p');
   for (const records of batches) {
     await store.exclusive(async () => {
-      const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules, now: () => new Date((clock += 1000)), newProfileId: () => `p${String(++ids).padStart(5, '0')}` };
       const resolution = await resolver.resolve(ctx, records, store);
       await store.commitBatch({ sync: 'crm', records, resolution, deadLetters: [], checkpoints: [], destinations: [] });
     });
@@ -153,8 +162,7 @@ describe('commit thread', () => {
     const [first, second] = customersThenOrders(50, 1, 20);
     const later = customersThenOrders(60, 0, 0)[0].slice(50);
     const resolver = new DeterministicResolver();
-    let n = 0;
-    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: RULES, now: () => new Date('2026-02-01T00:00:00Z'), newProfileId: () => `q${String(++n).padStart(4, '0')}` };
+    const ctx = resolveContext(RULES, 'q');
     const hand = async (records: CanonicalRecord[], base = pipeline.begin()) =>
       pipeline.submit({ sync: 'crm', records, resolution: await resolver.resolve(ctx, records, pipeline.view(store)), deadLetters: [], checkpoints: [], destinations: [] }, base);
     const outcome = (p: Promise<number>) => p.then(() => 'written', (e: unknown) => e);
@@ -192,8 +200,7 @@ describe('commit thread', () => {
     const [people] = customersThenOrders(90, 0, 0);
     const [a, b, c] = [people.slice(0, 30), people.slice(30, 60), people.slice(60)];
     const resolver = new DeterministicResolver();
-    let n = 0;
-    const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, rules: RULES, now: () => new Date('2026-02-01T00:00:00Z'), newProfileId: () => `q${String(++n).padStart(4, '0')}` };
+    const ctx = resolveContext(RULES, 'q');
     // Resolved one after the other (the engine holds its resolve lock), each handed over without waiting for its COMMIT.
     const hand = async (records: CanonicalRecord[]) => {
       const base = pipeline.begin();
@@ -209,6 +216,24 @@ describe('commit thread', () => {
     await new Promise((r) => setTimeout(r, 200)); // the thread has answered both by now; nothing else may land
     const ids = (snapshotStore(file).records as Array<{ record_id: string }>).map((r) => r.record_id);
     expect(ids).toEqual(a.map((r) => r.recordId));
+    await store.close();
+  });
+
+  it('a progress row the thread cannot write fails that update only, with the reason; batches go on', { timeout: 60_000 }, async () => {
+    const file = scratch();
+    const { store, pipeline } = threadedStore(file);
+    const runId = await store.startRun('crm', 'sync');
+    // Once the thread has opened the store (it answers an update), another connection removes what the update writes to.
+    await pipeline.updateRun(runId, undefined);
+    const other = new Database(file);
+    other.exec('DROP TABLE runs');
+    other.close();
+    await expect(pipeline.updateRun(runId, undefined)).rejects.toThrow(/could not write the run's progress: no such table: runs/);
+    const [people] = customersThenOrders(10, 0, 0);
+    const base = pipeline.begin();
+    const resolution = await new DeterministicResolver().resolve(resolveContext(RULES, 'r'), people, pipeline.view(store));
+    await pipeline.submit({ sync: 'crm', records: people, resolution, deadLetters: [], checkpoints: [], destinations: [] }, base);
+    expect(snapshotStore(file).records).toHaveLength(10);
     await store.close();
   });
 });

@@ -52,11 +52,12 @@ export class CommitPipeline {
     private readonly worker: Worker,
     private readonly generationNow: () => number,
   ) {
-    worker.on('message', (m: { id: number; generation?: number; error?: CommitWorkerError }) => {
+    worker.on('message', (m: { id: number; generation?: number; error?: CommitWorkerError; progressError?: string }) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
-      if (m.error) w.reject(this.fail(m.error));
+      if (m.progressError !== undefined) w.reject(new TributaryError(`the commit thread could not write the run's progress: ${m.progressError}`));
+      else if (m.error) w.reject(this.fail(m.error));
       else w.resolve(m.generation!);
     });
     worker.on('error', (err) => this.failAll((this.dead = new TributaryError(`the commit thread failed: ${err.message}`, {}, { cause: err }))));

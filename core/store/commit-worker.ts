@@ -16,7 +16,7 @@ import { fault } from '../util/fault-points.js';
  * this thread). Inside the write transaction the stored generation must still be that
  * one: when another process (or a forget, a rebuild) changed the graph in between, the
  * batch was resolved on a graph that is gone and is not written (`conflict`).
- * Out: { id, generation } after COMMIT, or { id, error }.
+ * Out: { id, generation } after COMMIT, or { id, error }; for updateRun { id, progressError? }.
  */
 interface In {
   id: number;
@@ -52,8 +52,12 @@ async function handle(msg: In): Promise<void> {
     return;
   }
   if (msg.updateRun) {
-    await store.updateRun(...msg.updateRun).catch(() => undefined);
-    port.postMessage({ id: msg.id, generation: last ?? -1 });
+    // A progress row that cannot be written fails that update only (the caller logs it), not the batches around it.
+    const progressError = await store.updateRun(...msg.updateRun).then(
+      () => undefined,
+      (err: unknown) => (err as Error).message,
+    );
+    port.postMessage({ id: msg.id, generation: last ?? -1, progressError });
     return;
   }
   try {
