@@ -83,6 +83,25 @@ describe('profile bodies (compact form)', () => {
     }
   });
 
+  it('write `traitSources` as 0 only when it names every cell, in the cells order, by its source', () => {
+    const cases: Array<(s: Record<string, string>) => Record<string, string>> = [
+      ({ 'consent.newsletter': _dropped, ...rest }) => rest, // the last cell not named
+      (s) => ({ ...s, nickname: s.firstName }), // one name too many
+      ({ firstName, ...rest }) => ({ ...rest, firstName }), // the same names in another order
+    ];
+    for (const change of cases) {
+      const p = profile();
+      p.traitSources = change(p.traitSources);
+      expect(encodeProfile(p)).not.toContain('"traitSources":0');
+      expect(JSON.stringify(roundTrip(p))).toBe(JSON.stringify(p));
+    }
+    expect(encodeProfile(profile())).toContain('"traitSources":0');
+    // Id and times not the first three keys: only plain JSON keeps the order.
+    const { id, ...rest } = profile();
+    const moved = { ...rest, id } as ProfileState;
+    expect(encodeProfile(moved)).toBe(JSON.stringify(moved));
+  });
+
   it('compact a profile with a key left undefined (no name guard) and read it back as JSON would', () => {
     const p = { ...profile(), names: undefined };
     expect(encodeProfile(p)).not.toContain('"id"');
