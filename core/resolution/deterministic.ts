@@ -371,7 +371,8 @@ export class DeterministicResolver implements Resolver {
     const profiles: ProfileState[] = [];
     for (const id of new Set([...touched].map(final))) {
       const w = working.get(id)!;
-      w.state.identifiers = [...w.keys].sort();
+      // Keys only grow: a profile that gained none keeps its (sorted) list.
+      if (w.keys.size !== w.state.identifiers.length) w.state.identifiers = [...w.keys].sort();
       w.state.updatedAt = now;
       if (guard) w.state.names = w.names;
       profiles.push(w.state);

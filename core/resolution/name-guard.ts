@@ -105,7 +105,7 @@ export function addEvidence(into: NameEvidence, from: NameEvidence | OneRecord):
     if (v === undefined) continue;
     const m = (into[f] ??= {});
     if (typeof v === 'string') m[v] = (m[v] ?? 0) + 1;
-    else for (const [k, n] of Object.entries(v)) m[k] = (m[k] ?? 0) + n;
+    else for (const k in v) m[k] = (m[k] ?? 0) + v[k];
   }
 }
 

@@ -47,6 +47,23 @@ describe('blocklist predicate', () => {
     expect(keys.map((k) => k.key)).toEqual(['email\u0000jane@acme.io']);
     expect(refused.map((b) => b.reason)).toEqual([expect.stringMatching(/test@example\.com/), expect.stringMatching(/\+14155555555/)]);
   });
+
+  it('a record naming one identifier twice has it once, highest priority first, the namespace rule named', () => {
+    const rules = compileRules(resolutionSchema.parse({ mergeOn: ['external_id.crm', 'email', 'phone'] }));
+    const { keys, blocked: refused } = rules.candidates([
+      { type: 'email', value: 'jane@acme.io' },
+      { type: 'email', value: 'test@example.com' },
+      { type: 'external_id', namespace: 'crm', value: 'C-1' },
+      { type: 'email', value: 'jane@acme.io' },
+      { type: 'email', value: 'test@example.com' },
+      { type: 'external_id', namespace: 'shop', value: 'S-1' },
+    ]);
+    expect(keys.map((k) => [k.key, k.rule, k.limitClass])).toEqual([
+      ['external_id:crm\u0000C-1', 'mergeOn:external_id.crm', 'external_id:crm'],
+      ['email\u0000jane@acme.io', 'mergeOn:email', 'email'],
+    ]);
+    expect(refused.map((b) => b.key)).toEqual(['email\u0000test@example.com']);
+  });
 });
 
 describe('effective rules (resolve --show-rules)', () => {

@@ -105,6 +105,23 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
 
   const limitCache = new Map<string, number | undefined>();
 
+  // What an identifier type (and namespace) links under, worked out once per pair: it was
+  // three strings built for every identifier of every record.
+  type Described = { priority: number; limitClass: string; rule: string } | undefined;
+  const described = new Map<string, Map<string, Described>>();
+  function describe(type: string, namespace?: string): Described {
+    let byNamespace = described.get(type);
+    if (!byNamespace) described.set(type, (byNamespace = new Map()));
+    const ns = namespace ?? '';
+    if (byNamespace.has(ns)) return byNamespace.get(ns);
+    const specific = namespace ? `${type}.${namespace}` : undefined;
+    const priority = (specific && priorities.get(specific)) || priorities.get(type);
+    const d = priority ? { priority, limitClass: limitClass(type, namespace), rule: `mergeOn:${specific && priorities.get(specific) ? specific : type}` } : undefined;
+    // Namespaces come from data: past a bound, answers are worked out again rather than kept.
+    if (byNamespace.size < 1000) byNamespace.set(ns, d);
+    return d;
+  }
+
   function limitClass(type: string, namespace?: string) {
     return namespace ? `${type}:${namespace}` : type;
   }
@@ -113,22 +130,20 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
     candidates(ids) {
       const keys: CandidateKey[] = [];
       const blocked: Array<{ key: string; reason: string }> = [];
-      const seen = new Set<string>();
       for (const id of ids) {
-        const specific = id.namespace ? `${id.type}.${id.namespace}` : undefined;
-        const priority = (specific && priorities.get(specific)) || priorities.get(id.type);
-        if (!priority) continue;
+        const d = describe(id.type, id.namespace);
+        if (!d) continue;
         const key = identifierKey(id);
-        if (seen.has(key)) continue;
-        seen.add(key);
+        // A record has a few identifiers: a scan of both lists beats a Set per record.
+        if (keys.some((k) => k.key === key) || blocked.some((b) => b.key === key)) continue;
         const reason = blockedReason(id.type, id.value);
         if (reason) {
           blocked.push({ key, reason });
           continue;
         }
-        keys.push({ key, type: id.type, limitClass: limitClass(id.type, id.namespace), priority, rule: `mergeOn:${specific && priorities.get(specific) ? specific : id.type}` });
+        keys.push({ key, type: id.type, limitClass: d.limitClass, priority: d.priority, rule: d.rule });
       }
-      keys.sort((a, b) => b.priority - a.priority);
+      if (keys.length > 1) keys.sort((a, b) => b.priority - a.priority);
       return { keys, blocked };
     },
     limitFor(cls) {

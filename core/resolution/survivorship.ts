@@ -257,7 +257,9 @@ export class Survivorship {
     const agg = this.aggregates(p);
     const traits: Record<string, unknown> = {};
     const sources: Record<string, string> = {};
-    for (const [name, cell] of Object.entries(agg.traits)) {
+    // for...in, not Object.entries: this runs for every record applied (the pairs were garbage).
+    for (const name in agg.traits) {
+      const cell = agg.traits[name];
       if (name.startsWith('consent.')) {
         const consent = (traits.consent ??= {}) as Record<string, unknown>;
         consent[name.slice(8)] = cell.v;
@@ -266,6 +268,8 @@ export class Survivorship {
     }
     p.traits = traits;
     p.traitSources = sources;
-    p.computed = Object.fromEntries(Object.entries(agg.computed).map(([k, c]) => [k, c.v]));
+    const computed: Record<string, unknown> = {};
+    for (const k in agg.computed) computed[k] = agg.computed[k].v;
+    p.computed = computed;
   }
 }
