@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteStore } from './sqlite-store.js';
+import { COMMIT_THREAD_CACHE_MB, SqliteStore } from './sqlite-store.js';
 import type { RunSummary } from './types.js';
 import type { EncodedBatch } from './sqlite-commit.js';
 import { fault } from '../util/fault-points.js';
@@ -34,7 +34,7 @@ export interface CommitWorkerError {
 }
 
 const port = parentPort!;
-const store = new SqliteStore(workerData.file as string, { lockWaitMs: workerData.lockWaitMs as number | undefined, graphCache: false });
+const store = new SqliteStore(workerData.file as string, { lockWaitMs: workerData.lockWaitMs as number | undefined, graphCache: false, cacheMb: COMMIT_THREAD_CACHE_MB });
 let last: number | undefined;
 let chain = Promise.resolve();
 

@@ -47,6 +47,14 @@ type Row = Record<string, unknown>;
 
 /** WAL pages (4 KiB each) before SQLite checkpoints on its own: 64 MiB. */
 const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+/**
+ * SQLite's page cache per connection, in MB. Measured on the 1M pipeline (docs/benchmarks.md,
+ * "Page cache"): 256 MB per connection bought no speed over 64 (the OS caches the file as well)
+ * and cost ~190 MB of RSS per connection; the commit thread's connection only writes what the
+ * main one has just read, so it keeps less.
+ */
+export const CACHE_MB = 64;
+export const COMMIT_THREAD_CACHE_MB = 32;
 
 
 /** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
@@ -73,7 +81,7 @@ export class SqliteStore implements ProfileStore {
      * `graphCache: true` (or TRIB_GRAPH_CACHE=1) keeps the identity graph in memory between batches.
      * Off by default: measured, it did not lower CPU per record and raised peak RSS (docs/benchmarks.md).
      */
-    opts: { lockWaitMs?: number; graphCache?: boolean; commitThread?: boolean } = {},
+    opts: { lockWaitMs?: number; graphCache?: boolean; commitThread?: boolean; cacheMb?: number } = {},
   ) {
     this.lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -87,7 +95,7 @@ export class SqliteStore implements ProfileStore {
     // only an OS crash or power loss can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.db.pragma('cache_size = -262144');
+    this.db.pragma(`cache_size = -${Math.round((opts.cacheMb ?? CACHE_MB) * 1024)}`);
     // A 5,000-record batch dirties more than the default 1,000 WAL pages, so nearly every
     // commit also checkpointed (copy back + fsync). A larger bound lets a page written by
     // many batches be copied back once; `checkpoint()` at the end of a sync empties it.
