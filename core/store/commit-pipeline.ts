@@ -216,8 +216,10 @@ export class CommitPipeline {
     this.closed = true;
     const id = this.nextId++;
     const bye = new Promise<void>((resolve) => this.waiting.set(id, { resolve: () => resolve(), reject: () => resolve() }));
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ id, close: true });
-    await Promise.race([bye, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    // Its connection closed and its port too, the thread ends by itself (its exit handlers run); stopped only if it does not.
+    await Promise.race([bye.then(() => exited), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await this.worker.terminate();
   }
 
