@@ -114,7 +114,7 @@ export class CommitPipeline {
     return done;
   }
 
-  /** A run's progress, written by the thread after the batches before it (it holds the write lock meanwhile). */
+  /** A run's heartbeat (its counts go with each batch, in its transaction), written by the thread after the batches before it (it holds the write lock meanwhile). */
   updateRun(runId: number, summary: RunSummary | undefined): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
