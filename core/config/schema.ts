@@ -274,7 +274,7 @@ export const storeSchema = z.union([
       commitThread: z
         .boolean()
         .optional()
-        .describe('Write each batch on a thread of its own while the next batch is read and resolved (uses a second core). Same transactions and crash safety; off unless set (or TRIB_COMMIT_THREAD=1).'),
+        .describe('Write each batch on a thread of its own while the next batch is read and resolved (uses a second core). Same transactions and crash safety. On by default for a file; false turns it off (where this is not set, TRIB_COMMIT_THREAD=0 or 1 decides).'),
     })
     .strict(),
   z

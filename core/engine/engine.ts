@@ -177,9 +177,10 @@ export class Engine {
         resolveLock: this.resolveLock,
         incrementalDestinations: this.incrementalDestinations(),
         onProgress: opts.onProgress,
+        // The run's row is written with each batch, in its transaction (sync-runner.ts, runRow); the heartbeat stays.
+        runRow: (committed: RunSummary) => ({ id, summary: addSummaries([...earlier, committed]) }),
         onBatch: (committed: RunSummary) => {
           live = addSummaries([...earlier, committed]);
-          void beat(live);
         },
       };
       // A server that drops us is retried with backoff; each attempt resumes from the last committed checkpoint.

@@ -34,8 +34,13 @@ export interface SyncDeps {
   resolveLock: Mutex;
   incrementalDestinations: string[];
   onProgress?: (p: { sync: string; read: number; written: number }) => void;
-  /** After each committed batch, with the counts of the run so far (the engine writes them to the run row). */
+  /** After each committed batch, with the counts of this attempt so far. */
   onBatch?: (committed: RunSummary) => void;
+  /**
+   * The run's row as it stands once a batch with these counts (of this attempt) is committed: the store writes it in
+   * the batch's own transaction, so the row never counts a batch that is not committed nor misses one that is.
+   */
+  runRow?: (committed: RunSummary) => { id: number; summary: RunSummary };
 }
 
 interface StreamPlan {
@@ -213,13 +218,28 @@ export async function runSourceSync(
       countRefusals(resolution.refused);
       return resolution;
     };
-    const countProfiles = (resolution: ResolutionResult) => {
-      summary.profiles.merged += new Set(resolution.merges.map((m) => m.absorbed)).size;
+    const countProfiles = (into: RunSummary, resolution: ResolutionResult) => {
+      into.profiles.merged += new Set(resolution.merges.map((m) => m.absorbed)).size;
       for (const p of resolution.profiles) {
-        if (p.createdAt === p.updatedAt) summary.profiles.created++;
-        else summary.profiles.updated++;
+        if (p.createdAt === p.updatedAt) into.profiles.created++;
+        else into.profiles.updated++;
       }
     };
+    /** The counts as they stand with this batch: what the run has committed once it is. */
+    const withBatch = (resolution: ResolutionResult) => {
+      const committed = structuredClone(summary);
+      countProfiles(committed, resolution);
+      return committed;
+    };
+    const batchOf = (resolution: ResolutionResult, committed: RunSummary) => ({
+      sync: source.name,
+      records,
+      resolution,
+      deadLetters,
+      checkpoints: cps,
+      destinations: deps.incrementalDestinations,
+      run: deps.runRow?.(committed),
+    });
     const afterCommit = async (committed: RunSummary, count: number, dead: number) => {
       fault('batch.after-commit');
       if (connector.drainsInbox) await releaseInbox(store, source.name, cps, logger);
@@ -235,28 +255,30 @@ export async function runSourceSync(
       while (inFlight.length > 1) await inFlight.shift();
       pipeline.stats.heldMs += performance.now() - held;
       let done!: Promise<number>;
+      let committed!: RunSummary;
       await deps.resolveLock.run(async () => {
         const base = pipeline.begin();
         const resolution = await resolveBatch(pipeline.view(store));
-        countProfiles(resolution);
-        done = pipeline.submit({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations }, base);
+        committed = withBatch(resolution);
+        countProfiles(summary, resolution);
+        done = pipeline.submit(batchOf(resolution, committed), base);
       });
-      // The counts as they stand with this batch: what the run has committed once it is.
-      const committed = structuredClone(summary);
       const count = records.length;
       const previous = inFlight.at(-1) ?? Promise.resolve();
       const tail = previous.then(() => done).then(() => afterCommit(committed, count, deadLetters.length));
       tail.catch(() => undefined); // awaited later; a failure must not count as unhandled meanwhile
       inFlight.push(tail);
     } else {
+      let committed!: RunSummary;
       await deps.resolveLock.run(() =>
         store.exclusive(async () => {
           const resolution = await resolveBatch(store);
-          await store.commitBatch({ sync: source.name, records, resolution, deadLetters, checkpoints: cps, destinations: deps.incrementalDestinations });
-          countProfiles(resolution);
+          committed = withBatch(resolution);
+          await store.commitBatch(batchOf(resolution, committed));
+          countProfiles(summary, resolution);
         }),
       );
-      await afterCommit(structuredClone(summary), records.length, deadLetters.length);
+      await afterCommit(committed, records.length, deadLetters.length);
     }
     pending = [];
     pendingErrors = [];

@@ -114,7 +114,7 @@ export class CommitPipeline {
     return done;
   }
 
-  /** A run's progress, written by the thread after the batches before it (it holds the write lock meanwhile). */
+  /** A run's heartbeat (its counts go with each batch, in its transaction), written by the thread after the batches before it (it holds the write lock meanwhile). */
   updateRun(runId: number, summary: RunSummary | undefined): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
@@ -216,8 +216,10 @@ export class CommitPipeline {
     this.closed = true;
     const id = this.nextId++;
     const bye = new Promise<void>((resolve) => this.waiting.set(id, { resolve: () => resolve(), reject: () => resolve() }));
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ id, close: true });
-    await Promise.race([bye, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    // Its connection closed and its port too, the thread ends by itself (its exit handlers run); stopped only if it does not.
+    await Promise.race([bye.then(() => exited), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await this.worker.terminate();
   }
 

@@ -21,7 +21,7 @@ import { fault } from '../util/fault-points.js';
 interface In {
   id: number;
   encoded?: EncodedBatch;
-  /** A run's progress, written in order with the batches (the main thread would wait for the lock this thread holds). */
+  /** A run's heartbeat, written in order with the batches (the main thread would wait for the lock this thread holds); its counts come with each batch. */
   updateRun?: [number, RunSummary | undefined];
   base?: number | 'chain';
   close?: boolean;
@@ -34,7 +34,12 @@ export interface CommitWorkerError {
 }
 
 const port = parentPort!;
-const store = new SqliteStore(workerData.file as string, { lockWaitMs: workerData.lockWaitMs as number | undefined, graphCache: false, cacheMb: COMMIT_THREAD_CACHE_MB });
+const store = new SqliteStore(workerData.file as string, {
+  lockWaitMs: workerData.lockWaitMs as number | undefined,
+  graphCache: false,
+  commitThread: false,
+  cacheMb: COMMIT_THREAD_CACHE_MB,
+});
 let last: number | undefined;
 let chain = Promise.resolve();
 

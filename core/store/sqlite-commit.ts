@@ -44,6 +44,8 @@ export interface EncodedBatch {
   checkpoints: Array<[string, string]>;
   blockingKeys?: Array<[string, string[]]>;
   probabilisticLinks?: ProbabilisticLink[];
+  /** The run's id and its counts (JSON) once this batch is committed. */
+  run?: [number, string];
 }
 
 export const RECORD_FIELDS = 9;
@@ -88,6 +90,7 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
     checkpoints: batch.checkpoints.map((c) => [c.stream, JSON.stringify(c.state)]),
     blockingKeys: res.blockingKeys,
     probabilisticLinks: res.probabilisticLinks,
+    run: batch.run && [batch.run.id, JSON.stringify(batch.run.summary)],
   };
 }
 
@@ -137,6 +140,8 @@ export function writeBatch(db: Database.Database, s: StoreStatements, e: Encoded
   if (e.blockingKeys) blocking.saveBlockingKeys(db, e.blockingKeys);
   if (e.probabilisticLinks) blocking.saveProbabilisticLinks(db, e.probabilisticLinks);
   for (const [stream, state] of e.checkpoints) s.upsertState.run(e.sync, stream, state, e.at);
+  // With its checkpoint: the run's row counts exactly the batches committed, on the thread or not (commit-pipeline.ts).
+  if (e.run) db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(e.run[1], e.at, e.run[0]);
   s.writeSeq.run(String(seq));
   const generation = bumpGraphGeneration(db);
   fault('commit.before-commit');

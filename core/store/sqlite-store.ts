@@ -80,6 +80,7 @@ export class SqliteStore implements ProfileStore {
     /**
      * `graphCache: true` (or TRIB_GRAPH_CACHE=1) keeps the identity graph in memory between batches.
      * Off by default: measured, it did not lower CPU per record and raised peak RSS (docs/benchmarks.md).
+     * `commitThread` (default on for a file, see below) writes the engine's batches on a thread (commit-pipeline.ts).
      */
     opts: { lockWaitMs?: number; graphCache?: boolean; commitThread?: boolean; cacheMb?: number } = {},
   ) {
@@ -124,8 +125,9 @@ export class SqliteStore implements ProfileStore {
     );
     if (opts.graphCache ?? process.env.TRIB_GRAPH_CACHE === '1') this.graph = new GraphCacheSession(this.db);
     this.privacy = new SqlitePrivacyLedger(this.db, (fn) => this.whenUnlocked(fn));
-    // TRIB_COMMIT_THREAD=1 turns it on where the config does not say (a whole test suite run with the thread).
-    this.commitThread = (opts.commitThread ?? process.env.TRIB_COMMIT_THREAD === '1') && file !== ':memory:' && !this.graph;
+    // On by default for a file (never for `:memory:`, which a second connection cannot share; nor with the graph cache).
+    // Where the config does not say, TRIB_COMMIT_THREAD=0 turns it off (=1, or unset: on), e.g. for a whole test suite run.
+    this.commitThread = (opts.commitThread ?? process.env.TRIB_COMMIT_THREAD !== '0') && file !== ':memory:' && !this.graph;
   }
 
   /**

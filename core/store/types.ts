@@ -29,6 +29,8 @@ export interface BatchCommit {
   checkpoints: Array<{ stream: string; state: StreamState }>;
   /** Incremental destinations that must hear about the profiles this batch changed. */
   destinations: string[];
+  /** The run's row once this batch is committed, written in the batch's transaction (heartbeat too). */
+  run?: { id: number; summary: RunSummary };
 }
 
 /** What one delivery run did for one destination. */

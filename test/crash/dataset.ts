@@ -18,6 +18,12 @@ export const CLI = join(process.cwd(), 'dist', 'core', 'cli', 'main.js');
 export const DESTINATION_PLUGIN = join(process.cwd(), 'test', 'crash', 'jsonl-destination.mjs');
 export const ROWS_PER_BATCH = 500;
 
+/**
+ * Whether the CLI children of this test run commit on the SQLite store's commit thread where their YAML does not set
+ * `commitThread`: the store's default is on, and `TRIB_COMMIT_THREAD=0` turns it off for a whole run, as in the store.
+ */
+export const THREAD_BY_DEFAULT = process.env.TRIB_COMMIT_THREAD !== '0';
+
 /** A temp folder of its own, so parallel runs on one machine never meet. */
 export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `trib-${label}-${process.pid}-${randomBytes(3).toString('hex')}-`));

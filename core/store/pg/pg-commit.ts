@@ -90,6 +90,8 @@ export async function commitBatchPg(conn: PgConn, batch: BatchCommit, hooks: Com
         [batch.sync, [...last.keys()], [...last.values()], now],
       );
     }
+    // With its checkpoint: the run's row counts exactly the batches committed.
+    if (batch.run) await conn.q("UPDATE runs SET summary = $1, heartbeat_at = $2 WHERE id = $3 AND status = 'running'", [JSON.stringify(batch.run.summary), now, batch.run.id]);
     await outbox.write(conn);
     fault('pgcommit.before-commit');
   });
