@@ -92,17 +92,18 @@ describe('tributary run (the daemon)', () => {
 
     const { config, db } = writeConfig(dir, 'daemon', { schedule: '* * * * * *' });
     // Where the stop lands decides what the resumed store may differ in (see the end), so the test chooses it instead of
-    // the machine's load: after the 6th batch commits (checkpoint at row 3,000) the process blocks 2 s, and the SIGTERM
+    // the machine's load: after the 6th batch commits (checkpoint at row 3,000) the process blocks 4 s, and the SIGTERM
     // sent meanwhile is handled when the reader next waits for the file, at the end of a 64 KiB read chunk (row 4,030 in
     // each of the 5 runs logged, splitting block 80 between its Dora rows; core/queue/distributed.integration.test.ts does
     // the same).
-    const child = startCli(['run', '--config', config], 'batch.after-commit:pause=2000@6');
+    const child = startCli(['run', '--config', config], 'batch.after-commit:pause=4000@6');
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const deadline = Date.now() + 60_000;
     const committed = () => count(db, "SELECT COALESCE(SUM(json_extract(value, '$.rows')), 0) FROM state, json_each(state, '$.files')");
-    while (committed() < 6 * ROWS_PER_BATCH && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Signalled once the process says it is held there (the fault point's line), not on a poll of the store that load can delay past the pause.
+    while (!stderr.includes('TRIBUTARY_FAULT: batch.after-commit paused') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(committed()).toBe(6 * ROWS_PER_BATCH);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

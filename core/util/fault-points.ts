@@ -7,7 +7,8 @@
  *   TRIBUTARY_FAULT=commit.after-records:kill@3      SIGKILL on the 3rd time the point is reached
  *   TRIBUTARY_FAULT=commit.after-records:throw@2     throw a FaultInjectedError there instead
  *   TRIBUTARY_FAULT=resolve.inside-lock:kill@4,commit.after:throw@9   several points, comma-separated
- *   TRIBUTARY_FAULT=batch.after-commit:pause=2000    block the process 2,000 ms there (a slow batch, deterministically)
+ *   TRIBUTARY_FAULT=batch.after-commit:pause=2000    block the process 2,000 ms there (a slow batch, deterministically),
+ *                                                    after writing `TRIBUTARY_FAULT: <point> paused <ms> ms (hit <n>)` to stderr
  *
  * `@n` defaults to 1. The variable is read once, at module load: with it unset,
  * `fault()` is a lookup in an empty map and nothing else. Production never sets it.
@@ -82,7 +83,9 @@ export function fault(point: FaultPoint): void {
   const a = armed.get(point);
   if (!a || ++a.hits !== a.at) return;
   if (a.action === 'pause') {
-    // Blocks the whole process, as a long synchronous commit does; the point then carries on.
+    // Blocks the whole process, as a long synchronous commit does; the point then carries on. The line first, so a
+    // test can act while the process is held (send a signal) instead of guessing when that is from the store.
+    process.stderr.write(`TRIBUTARY_FAULT: ${point} paused ${a.ms ?? 0} ms (hit ${a.hits})\n`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, a.ms ?? 0);
     return;
   }
