@@ -141,7 +141,7 @@ export function writeBatch(db: Database.Database, s: StoreStatements, e: Encoded
   if (e.probabilisticLinks) blocking.saveProbabilisticLinks(db, e.probabilisticLinks);
   for (const [stream, state] of e.checkpoints) s.upsertState.run(e.sync, stream, state, e.at);
   // With its checkpoint: the run's row counts exactly the batches committed, on the thread or not (commit-pipeline.ts).
-  if (e.run) db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(e.run[1], e.at, e.run[0]);
+  if (e.run) s.updateRunOfBatch.run(e.run[1], e.at, e.run[0]);
   s.writeSeq.run(String(seq));
   const generation = bumpGraphGeneration(db);
   fault('commit.before-commit');

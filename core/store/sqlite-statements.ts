@@ -65,6 +65,7 @@ export class Statements {
         `INSERT INTO state(sync, stream, state, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(sync, stream) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
       ),
+      updateRunOfBatch: db.prepare("UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'"),
       outboxGet: db.prepare('SELECT merged_from FROM outbox WHERE destination = ? AND profile_id = ?').pluck(),
       outboxPut: db.prepare('INSERT OR REPLACE INTO outbox(destination, profile_id, seq, merged_from) VALUES (?, ?, ?, ?)'),
       outboxDelete: db.prepare('DELETE FROM outbox WHERE destination = ? AND profile_id = ?'),
