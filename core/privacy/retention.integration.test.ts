@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { profileOfRow } from '../store/profile-codec.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/core/cli/main.js');
@@ -54,8 +55,8 @@ describe('retention in the daemon', () => {
         ['o2', true, {}],
         ['o3', false, { amount: '5' }],
       ]);
-      const body = JSON.parse(d.prepare('SELECT body FROM profiles').pluck().get() as string) as { computed: Record<string, unknown> };
-      expect(body.computed).toMatchObject({ orders: 3, spent: 30 });
+      const profile = profileOfRow(d.prepare('SELECT id, created_at, updated_at, body FROM profiles').get() as Record<string, unknown>);
+      expect(profile.computed).toMatchObject({ orders: 3, spent: 30 });
     } finally {
       d.close();
     }

@@ -108,6 +108,62 @@ describe('profile bodies (compact form)', () => {
     expect(roundTrip(p)).toStrictEqual(JSON.parse(JSON.stringify(p)));
   });
 
+  it('write a cell\'s time once per source, and keep the time of a cell whose time is not its source\'s', () => {
+    const p = profile();
+    const body = JSON.parse(encodeProfile(p)) as { $s: string[]; $t: string[]; aggregates: { traits: Record<string, unknown[]> } };
+    expect(body.$t).toStrictEqual(['2026-03-01T00:00:00.000Z', '2026-01-25T10:00:00.000Z', '2026-02-21T12:00:00.000Z']);
+    expect(body.aggregates.traits.firstName).toStrictEqual(['Ann', 0]);
+    expect(body.aggregates.traits.phone).toStrictEqual(['+14152000500', 1]);
+    // The same source seen again at another time (a later record of a stream with one key): that cell says its time.
+    const q = profile();
+    const cells = q.aggregates.traits as Record<string, { v: unknown; at: string; src: string }>;
+    cells.email = { ...cells.email, at: '2026-04-02T08:00:00.000Z' };
+    const packed = JSON.parse(encodeProfile(q)) as { aggregates: { traits: Record<string, unknown[]> } };
+    expect(packed.aggregates.traits.email).toStrictEqual(['user500@mail-box.net', '2026-04-02T08:00:00.000Z', 0]);
+    expect(JSON.stringify(roundTrip(q))).toBe(JSON.stringify(q));
+  });
+
+  it('write `computed` as 0 only when it is exactly the values of the computed cells', () => {
+    expect(encodeProfile(profile())).toContain('"computed":0');
+    const changes: Array<(c: Record<string, unknown>) => Record<string, unknown>> = [
+      (c) => ({ ...c, orders_count: 2 }), // a value the cell does not hold
+      ({ lifetime_value, ...rest }) => ({ lifetime_value, ...rest }), // another order
+      ({ lifetime_value: _dropped, ...rest }) => rest, // a cell without its value
+    ];
+    for (const change of changes) {
+      const p = profile();
+      p.computed = change(p.computed) as ProfileState['computed'];
+      expect(encodeProfile(p)).not.toContain('"computed":0');
+      expect(JSON.stringify(roundTrip(p))).toBe(JSON.stringify(p));
+    }
+  });
+
+  it('read a compact body written before the seventh session ([v, at, i] cells, no $t, computed spelt out) as it was', () => {
+    const p = profile();
+    const news = 'newsletter/subscribers/n500';
+    const old = {
+      identifiers: p.identifiers,
+      recordCount: 3,
+      traits: 0,
+      traitSources: 0,
+      computed: { orders_count: 1, lifetime_value: 0.99 },
+      aggregates: {
+        traits: {
+          firstName: ['Ann', '2026-03-01T00:00:00.000Z', 0],
+          lastName: ['Rossi', '2026-01-25T10:00:00.000Z', 1],
+          email: ['user500@mail-box.net', '2026-03-01T00:00:00.000Z', 0],
+          phone: ['+14152000500', '2026-01-25T10:00:00.000Z', 1],
+          'consent.newsletter': [true, '2026-03-01T00:00:00.000Z', 0],
+        },
+        computed: { orders_count: [1, '2026-02-21T12:00:00.000Z', 2], lifetime_value: [0.99, '2026-02-21T12:00:00.000Z', 2] },
+      },
+      names: p.names,
+      $s: [news, 'crm/customers/500', 'shop/orders/o39500'],
+    };
+    expect(JSON.stringify(decodeProfile(JSON.stringify(old), p.id, p.createdAt, p.updatedAt))).toBe(JSON.stringify(p));
+    expect(encodeProfile(p).length).toBeLessThan(JSON.stringify(old).length * 0.85);
+  });
+
   it('read a body written before schema 3 (it carries its own id and times) as it is', () => {
     const p = profile();
     expect(decodeProfile(JSON.stringify(p), 'other', 'x', 'y')).toStrictEqual(p);

@@ -16,13 +16,18 @@ import type { Identifier } from '../schema/canonical.js';
  * resolver publishes from the cells (SQL that reads a trait looks in both places:
  * see `withdrawalStatus`).
  *
+ * Since the seventh session a cell whose time is its source's (the common case: a
+ * record's values share its observedAt) is `[v, i]`, the time kept once per source in
+ * `$t` next to `$s`; `computed` is `0` when it is exactly the values of the computed
+ * cells. Bodies with `[v, at, i]` cells (written before) read as they did.
+ *
  * The codec never changes what the resolver gets back: a profile the compact form
  * cannot reproduce exactly (a key starting with `$`, an array where a cell goes, a
  * cell without a value) is stored as plain JSON, and a body that carries `id` (plain,
  * or written before schema 3) is read as it is.
  */
 type Cell = { v: unknown; at: string; src: string };
-type Packed = [unknown, string, number];
+type Packed = [unknown, string, number] | [unknown, number];
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -82,6 +87,24 @@ function sameJson(a: unknown, b: unknown): boolean {
   return i === kb.length;
 }
 
+/** The values of the computed cells under their names, or undefined when one is not a cell. */
+function valuesOfCells(cells: unknown): Record<string, unknown> | undefined {
+  if (!isPlainObject(cells)) return undefined;
+  const values: Record<string, unknown> = {};
+  for (const name in cells) {
+    const cell = cells[name];
+    if (!isCell(cell)) return undefined;
+    values[name] = cell.v;
+  }
+  return values;
+}
+
+function sameComputed(computed: unknown, cells: unknown): boolean {
+  if (!isPlainObject(computed)) return false;
+  const derived = valuesOfCells(cells);
+  return derived !== undefined && sameJson(derived, computed);
+}
+
 function sameTraits(traits: unknown, cells: unknown): boolean {
   if (!isPlainObject(traits) || !isPlainObject(cells)) return false;
   const derived = traitsOfCells(cells);
@@ -96,6 +119,8 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
   if (k !== 3) return undefined;
   // Sources are few (a profile's records): a list searched in place beats a Map built per profile.
   const sources: string[] = [];
+  // The time of each source's first cell: later cells of that source with the same time leave theirs out.
+  const times: string[] = [];
   const out: Record<string, unknown> = {};
   const cells = (p.aggregates as Record<string, unknown> | undefined)?.traits;
   const cellKeys = isPlainObject(cells) ? Object.keys(cells) : [];
@@ -109,6 +134,8 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
     if (key === 'traitSources' && sameSources(value, cells, cellKeys)) {
       out[key] = 0;
     } else if (key === 'traits' && sameTraits(value, cells)) {
+      out[key] = 0;
+    } else if (key === 'computed' && sameComputed(value, (p.aggregates as Record<string, unknown> | undefined)?.computed)) {
       out[key] = 0;
     } else if (key === 'aggregates' && isPlainObject(value)) {
       const groups: Record<string, unknown> = {};
@@ -127,18 +154,24 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
             continue;
           }
           let i = sources.indexOf(cell.src);
-          if (i < 0) i = sources.push(cell.src) - 1;
-          packed[name] = [cell.v, cell.at, i] satisfies Packed;
+          if (i < 0) {
+            i = sources.push(cell.src) - 1;
+            times.push(cell.at);
+          }
+          packed[name] = (cell.at === times[i] ? [cell.v, i] : [cell.v, cell.at, i]) satisfies Packed;
         }
         groups[g] = packed;
       }
       out[key] = groups;
     } else {
-      if ((key === 'traitSources' || key === 'traits') && value === 0) return undefined;
+      if ((key === 'traitSources' || key === 'traits' || key === 'computed') && value === 0) return undefined;
       out[key] = value;
     }
   }
-  if (sources.length) out.$s = sources;
+  if (sources.length) {
+    out.$s = sources;
+    out.$t = times;
+  }
   return out;
 }
 
@@ -152,6 +185,7 @@ export function decodeProfile(body: string, id: string, createdAt: string, updat
   const o = JSON.parse(body) as Record<string, unknown>;
   if ('id' in o) return o as unknown as ProfileState;
   const sources = (o.$s as string[] | undefined) ?? [];
+  const times = (o.$t as string[] | undefined) ?? [];
   const out: Record<string, unknown> = { id, createdAt, updatedAt };
   // The parsed object is ours: packed cells are replaced where they are (key order kept).
   const aggregates = isPlainObject(o.aggregates) ? o.aggregates : undefined;
@@ -161,14 +195,17 @@ export function decodeProfile(body: string, id: string, createdAt: string, updat
       if (!isPlainObject(entries)) continue;
       for (const name in entries) {
         const c = entries[name];
-        if (Array.isArray(c)) entries[name] = { v: c[0], at: c[1], src: sources[c[2] as number] };
+        if (!Array.isArray(c)) continue;
+        if (c.length === 2) entries[name] = { v: c[0], at: times[c[1] as number], src: sources[c[1] as number] };
+        else entries[name] = { v: c[0], at: c[1], src: sources[c[2] as number] };
       }
     }
   }
   for (const key in o) {
-    if (key === '$s') continue;
+    if (key === '$s' || key === '$t') continue;
     const value = o[key];
     if (key === 'traits' && value === 0) out[key] = traitsOfCells((aggregates?.traits ?? {}) as Record<string, unknown>);
+    else if (key === 'computed' && value === 0) out[key] = valuesOfCells(aggregates?.computed ?? {});
     else if (key === 'traitSources' && value === 0) {
       const cells = (aggregates?.traits ?? {}) as Record<string, Cell>;
       const sourcesOf: Record<string, string> = {};
