@@ -1,10 +1,7 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import type { ProfileDocument, StreamState } from '../plugin/types.js';
 import { parseIdentifierKey, type Identifier } from '../schema/canonical.js';
 import type { LinkDecision, ProbabilisticLink, ProfileState, StoredMatchModel, StoredRecord } from '../resolution/types.js';
-import { ConnectionError } from '../errors.js';
 import { DELIVERY_SCHEMA_SQL } from './sqlite-schema.js';
 import { SqliteDeliveryLedger } from './sqlite-delivery.js';
 import { explainProfile } from './sqlite-explain.js';
@@ -35,7 +32,10 @@ import { profileOfRow } from './profile-codec.js';
 import * as blocking from './sqlite-blocking.js';
 import { countFieldWarningGroups, queryFieldWarnings } from './sqlite-warnings.js';
 import { fault } from '../util/fault-points.js';
-import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
+import { LOCK_WAIT_MS, SqliteRuns, whenUnlocked } from './sqlite-runs.js';
+import { CACHE_MB, openSqlite } from './sqlite-open.js';
+
+export { CACHE_MB, COMMIT_THREAD_CACHE_MB } from './sqlite-open.js';
 import { encodeBatch, writeBatch, type EncodedBatch } from './sqlite-commit.js';
 import { decodeRecord, RECORD_COLUMNS } from './record-codec.js';
 import { writeResolution } from './sqlite-replace.js';
@@ -44,18 +44,6 @@ import { Statements, type StoreStatements } from './sqlite-statements.js';
 import { GraphCacheSession, readGraphGeneration, type GraphCacheStats } from './graph-cache-session.js';
 
 type Row = Record<string, unknown>;
-
-/** WAL pages (4 KiB each) before SQLite checkpoints on its own: 64 MiB. */
-const WAL_AUTOCHECKPOINT_PAGES = 16_384;
-/**
- * SQLite's page cache per connection, in MB. Measured on the 1M pipeline (docs/benchmarks.md,
- * "Page cache"): 256 MB per connection bought no speed over 64 (the OS caches the file as well)
- * and cost ~190 MB of RSS per connection; the commit thread's connection only writes what the
- * main one has just read, so it keeps less.
- */
-export const CACHE_MB = 64;
-export const COMMIT_THREAD_CACHE_MB = 32;
-
 
 /** The embedded store: one SQLite file, WAL journal, one transaction per batch. */
 
@@ -85,24 +73,7 @@ export class SqliteStore implements ProfileStore {
     opts: { lockWaitMs?: number; graphCache?: boolean; commitThread?: boolean; cacheMb?: number } = {},
   ) {
     this.lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    try {
-      this.db = new Database(file);
-    } catch (err) {
-      throw new ConnectionError(`cannot open SQLite store ${file}: ${(err as Error).message}`, {}, { retryable: false });
-    }
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL with WAL keeps every committed transaction across a process crash;
-    // only an OS crash or power loss can lose the last commits.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.db.pragma(`cache_size = -${Math.round((opts.cacheMb ?? CACHE_MB) * 1024)}`);
-    // A 5,000-record batch dirties more than the default 1,000 WAL pages, so nearly every
-    // commit also checkpointed (copy back + fsync). A larger bound lets a page written by
-    // many batches be copied back once; `checkpoint()` at the end of a sync empties it.
-    this.db.pragma(`wal_autocheckpoint = ${Number(process.env.TRIB_WAL_PAGES ?? WAL_AUTOCHECKPOINT_PAGES)}`);
-    // A forgotten person's rows are overwritten with zeros, not left readable in free pages (issue 12).
-    this.db.pragma('secure_delete = ON');
+    this.db = openSqlite(file, opts.cacheMb ?? CACHE_MB);
     migrateStore(this.db, file);
     this.db.exec(DELIVERY_SCHEMA_SQL);
     this.db.exec(CONSENT_SCHEMA_SQL);

@@ -1,0 +1,40 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConnectionError } from '../errors.js';
+import { BUSY_TIMEOUT_MS } from './sqlite-runs.js';
+
+/** WAL pages (4 KiB each) before SQLite checkpoints on its own: 64 MiB. */
+const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+/**
+ * SQLite's page cache per connection, in MB. Measured on the 1M pipeline (docs/benchmarks.md,
+ * "Page cache"): 256 MB per connection bought no speed over 64 (the OS caches the file as well)
+ * and cost ~190 MB of RSS per connection; the commit thread's connection only writes what the
+ * main one has just read, so it keeps less.
+ */
+export const CACHE_MB = 64;
+export const COMMIT_THREAD_CACHE_MB = 32;
+
+/** A connection to the store's file with the pragmas every connection of the store runs with (before migration). */
+export function openSqlite(file: string, cacheMb: number): Database.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    throw new ConnectionError(`cannot open SQLite store ${file}: ${(err as Error).message}`, {}, { retryable: false });
+  }
+  db.pragma('journal_mode = WAL');
+  // NORMAL with WAL keeps every committed transaction across a process crash;
+  // only an OS crash or power loss can lose the last commits.
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(`cache_size = -${Math.round(cacheMb * 1024)}`);
+  // A 5,000-record batch dirties more than the default 1,000 WAL pages, so nearly every
+  // commit also checkpointed (copy back + fsync). A larger bound lets a page written by
+  // many batches be copied back once; `checkpoint()` at the end of a sync empties it.
+  db.pragma(`wal_autocheckpoint = ${Number(process.env.TRIB_WAL_PAGES ?? WAL_AUTOCHECKPOINT_PAGES)}`);
+  // A forgotten person's rows are overwritten with zeros, not left readable in free pages (issue 12).
+  db.pragma('secure_delete = ON');
+  return db;
+}
