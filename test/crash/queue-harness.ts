@@ -92,12 +92,12 @@ export function queuedConfig(
   dir: string,
   name: string,
   prefix: string,
-  extra: { schedule?: string; redis?: string; deliverAfterSync?: boolean; commitThread?: boolean } = {},
+  extra: { schedule?: string; redis?: string; deliverAfterSync?: boolean; commitThread?: boolean; lockDurationMs?: number } = {},
 ): { config: string; db: string; feed: string } {
   const out = { ...writeConfig(dir, name, { schedule: extra.schedule, commitThread: extra.commitThread }), feed: join(dir, `${name}-feed.jsonl`) };
   const y = parse(readFileSync(out.config, 'utf8')) as { destinations: Array<{ trigger: string }> } & Record<string, unknown>;
   if (extra.deliverAfterSync) y.destinations[0].trigger = 'after-sync';
-  y.queue = { redis: extra.redis ?? REDIS, prefix, lockDurationMs: 5000, stalledIntervalMs: 1000, maxStalledCount: 1 };
+  y.queue = { redis: extra.redis ?? REDIS, prefix, lockDurationMs: extra.lockDurationMs ?? 5000, stalledIntervalMs: 1000, maxStalledCount: 1 };
   writeFileSync(out.config, stringify(y));
   return out;
 }
