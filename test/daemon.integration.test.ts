@@ -79,6 +79,7 @@ describe('tributary run (the daemon)', () => {
       // Without the commit thread nothing waits between the pause and the end of the chunk read meanwhile: rows past the
       // last checkpoint (the batch in flight) were committed. With it, the flush at the next checkpoint waits for the
       // thread's COMMIT of the batch before, the SIGTERM is seen there, and the stop can land on that checkpoint.
+      // A stop between checkpoints in both modes, placed by a fault point: test/daemon-mid-batch.integration.test.ts.
       expect(read).toBeGreaterThan(done);
     }
     const r = runSync(config);

@@ -191,6 +191,7 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
       // Without the commit thread the stop lands inside a batch: rows past the last checkpoint were committed. With it,
       // the flush at the next checkpoint waits for the thread's COMMIT of the batch before, the SIGTERM is seen there,
       // and the stop can land on that checkpoint (test/daemon.integration.test.ts, the same).
+      // A stop between checkpoints in both modes, placed by a fault point: sigterm-mid-batch.integration.test.ts.
       expect(readBeforeStop).toBeGreaterThan(done);
     }
     const last = runs[1].summary!.streams;
