@@ -17,7 +17,7 @@ import type { Clock } from '../tokens.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from './plugin-config.js';
 import { ReadKeys } from './read-keys.js';
 import type { Transform } from './transform.js';
-import { fault } from '../util/fault-points.js';
+import { fault, isArmed, letSignalsIn } from '../util/fault-points.js';
 import { dropSuppressed } from '../privacy/suppression-check.js';
 import { inboxSeqOf } from '../store/sqlite-inbox.js';
 import { formatMs } from '../config/timeouts.js';
@@ -286,6 +286,8 @@ export async function runSourceSync(
     flushing = false;
   };
 
+  // Reached once per row: asked once here, so an unarmed run pays a local boolean per row, not a call.
+  const rowFault = isArmed('read.after-record');
   try {
     const idle = () =>
       new ConnectionError(
@@ -309,6 +311,8 @@ export async function runSourceSync(
         checkpoints.set(msg.stream, msg.state);
         if (pending.length >= batchSize) await flush();
       }
+      // A test's stop between checkpoints: paused here, the SIGTERM sent meanwhile is seen by the check below.
+      if (rowFault && msg.type !== 'state' && fault('read.after-record')) await letSignalsIn();
       if (signal.aborted) break;
     }
     await flush();

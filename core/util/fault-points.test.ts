@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseFaultSpec } from './fault-points.js';
+import { isArmed, parseFaultSpec } from './fault-points.js';
 
 describe('fault points', () => {
   it('parses point:action@n lists, defaulting n to 1', () => {
@@ -41,6 +41,31 @@ describe('fault points', () => {
     });
     expect(r.stdout).toBe('4');
     expect(r.signal).toBe('SIGKILL');
+  });
+
+  it('isArmed is false for a point TRIBUTARY_FAULT does not name (this process sets none)', () => {
+    expect(isArmed('read.after-record')).toBe(false);
+  });
+
+  it('after a pause, letSignalsIn resolves only once a SIGTERM sent during the pause has reached its listener', async () => {
+    // A file read first, so the pause ends inside an I/O callback as it does in the read loop.
+    const script = `
+      import { fault, isArmed, letSignalsIn } from ${JSON.stringify(join(process.cwd(), 'dist/core/util/fault-points.js'))};
+      import { readFile } from 'node:fs/promises';
+      let stopped = false;
+      process.on('SIGTERM', () => { stopped = true; });
+      await readFile(${JSON.stringify(join(process.cwd(), 'package.json'))});
+      const paused = isArmed('read.after-record') && fault('read.after-record');
+      if (paused) await letSignalsIn();
+      process.stdout.write(JSON.stringify({ paused, stopped }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TRIBUTARY_FAULT: 'read.after-record:pause=3000' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => d.toString().includes('read.after-record paused') && resolve()));
+    child.kill('SIGTERM');
+    await exited;
+    expect(JSON.parse(out)).toEqual({ paused: true, stopped: true });
   });
 
 });

@@ -10,12 +10,22 @@
  *   TRIBUTARY_FAULT=batch.after-commit:pause=2000    block the process 2,000 ms there (a slow batch, deterministically),
  *                                                    after writing `TRIBUTARY_FAULT: <point> paused <ms> ms (hit <n>)` to stderr
  *
+ *   TRIBUTARY_FAULT=read.after-record:pause=4000@1250   block after the 1,250th row read, then let a signal sent meanwhile
+ *                                                    be handled before the next row (a stop between two checkpoints)
+ *
  * `@n` defaults to 1. The variable is read once, at module load: with it unset,
  * `fault()` is a lookup in an empty map and nothing else. Production never sets it.
+ * A point reached once per row is called only where `isArmed` said so when the run began.
  */
 
 /** Every point the code calls, in the order one batch reaches them. */
 export const FAULT_POINTS = [
+  /**
+   * sync-runner read loop: a row (record or unparsable row) was read and counted, before its batch is full; hit n is the
+   * n-th row of the run, across its streams. After a pause the loop lets the process's signal listeners run before it
+   * looks at its stop signal (letSignalsIn), so a SIGTERM sent during the pause stops the read right after this row.
+   */
+  'read.after-record',
   /** sync-runner: the store's write transaction is open, the resolver has not run yet. */
   'resolve.inside-lock',
   /** sqlite-store commitBatch: resolved, before its transaction (savepoint) starts. */
@@ -77,21 +87,38 @@ export function parseFaultSpec(spec: string | undefined): Map<string, Armed> {
 
 const armed = parseFaultSpec(process.env.TRIBUTARY_FAULT);
 
-/** Marks a place where a test may crash or fail the process. A no-op unless TRIBUTARY_FAULT names this point. */
-export function fault(point: FaultPoint): void {
-  if (armed.size === 0) return;
+/** Whether TRIBUTARY_FAULT names this point: a caller on a hot path asks once and calls `fault` only when it does. */
+export function isArmed(point: FaultPoint): boolean {
+  return armed.has(point);
+}
+
+/**
+ * Marks a place where a test may crash or fail the process. A no-op unless TRIBUTARY_FAULT names this point.
+ * Returns true when it paused there (the caller may then `await letSignalsIn()`).
+ */
+export function fault(point: FaultPoint): boolean {
+  if (armed.size === 0) return false;
   const a = armed.get(point);
-  if (!a || ++a.hits !== a.at) return;
+  if (!a || ++a.hits !== a.at) return false;
   if (a.action === 'pause') {
     // Blocks the whole process, as a long synchronous commit does; the point then carries on. The line first, so a
     // test can act while the process is held (send a signal) instead of guessing when that is from the store.
     process.stderr.write(`TRIBUTARY_FAULT: ${point} paused ${a.ms ?? 0} ms (hit ${a.hits})\n`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, a.ms ?? 0);
-    return;
+    return true;
   }
   if (a.action === 'kill') {
     // SIGKILL, not exit(): no finally blocks, no ROLLBACK, no flush; what a power cut or OOM kill leaves.
     process.kill(process.pid, 'SIGKILL');
   }
   throw new FaultInjectedError(point, a.hits);
+}
+
+/**
+ * Resolves once a signal that arrived while the process was blocked has been handled (its listeners have run).
+ * libuv reads pending signals in the poll phase of a loop turn; a pause can end in any phase, and the first
+ * setImmediate may run before the next poll, the second never does.
+ */
+export async function letSignalsIn(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
