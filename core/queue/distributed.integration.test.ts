@@ -150,7 +150,9 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
 
   it('SIGTERM mid-sync: the worker commits its batch, hands the job back and exits; another worker resumes it', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('term');
-    const { config, db } = queuedConfig('term', prefix);
+    // A lock the 4 s pause cannot outlast under load: the job is handed back by the stop, so a stall would only blur the
+    // test (with the 5 s lock it was once taken back as stalled: 'was stalled' in the second worker's log).
+    const { config, db } = queuedConfig('term', prefix, { lockDurationMs: 20_000 });
     // Where the stop lands decides what the resumed store may differ in, so the test chooses it instead of the machine's
     // load: after the 6th batch commits (checkpoint at row 3,000) the process blocks 4 s, and the SIGTERM sent meanwhile is
     // handled when the reader next waits for the file, at the end of a 64 KiB read chunk: row 4,030 here (6 of 6 runs; the
