@@ -7,7 +7,7 @@ import { SqliteInboxWriter } from '../sqlite-inbox.js';
 import { SqliteStore } from '../sqlite-store.js';
 import { GroupCommitter } from '../../serve/group-commit.js';
 import type { InboxAppendResult, InboxEvent, InboxReader } from '../../serve/contract.js';
-import { LOCK_INBOX, PgInboxReader, PgInboxWriter } from './pg-inbox.js';
+import { INBOX_LOCK_SQL, LOCK_INBOX, PgInboxReader, PgInboxWriter } from './pg-inbox.js';
 import { TEST_PG_URL, testConn } from './__fixtures__/pg-test.js';
 
 const cleanup: Array<() => void | Promise<void>> = [];
@@ -122,7 +122,7 @@ describe('inbox on postgres', () => {
     await other.connect();
     cleanup.push(() => other.end());
     await other.query('BEGIN');
-    await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_INBOX]);
+    await other.query(INBOX_LOCK_SQL, [LOCK_INBOX]);
     await other.query("INSERT INTO inbox(source, stream, dedup_key, received_at, body) VALUES ('web', 'track', 'slow', '2026-12-01T00:00:00Z', '{}')");
     let done = false;
     const mine = writer.appendGroups([[ev('fast')]]).then((r) => ((done = true), r));
@@ -145,13 +145,34 @@ describe('inbox on postgres', () => {
     await other.connect();
     cleanup.push(() => other.end());
     await other.query('BEGIN');
-    await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_INBOX]);
+    await other.query(INBOX_LOCK_SQL, [LOCK_INBOX]);
     const started = Date.now();
     await expect(writer.appendGroups([[ev('k')]])).rejects.toThrow(/lock timeout/);
     expect(Date.now() - started).toBeLessThan(5000);
     await other.query('ROLLBACK');
     expect(await writer.appendGroups([[ev('k')]])).toEqual([{ accepted: 1, duplicates: 0 }]);
     expect((await reader.read('web', { afterSeq: 0, limit: 10 })).map((r) => r.dedupKey)).toEqual(['warm', 'k']);
+  });
+
+  it('a store in another schema of the database does not wait for this one\'s inbox lock', async () => {
+    const a = openPg();
+    const b = openPg();
+    await a.writer.appendGroups([[ev('a0')]]);
+    const holder = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${a.schema}` });
+    await holder.connect();
+    cleanup.push(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query(INBOX_LOCK_SQL, [LOCK_INBOX]);
+    const other = new PgInboxWriter({ url: TEST_PG_URL, schema: b.schema }, { lockWaitMs: 300 });
+    cleanup.push(() => other.close());
+    // Schema a's appends are held; schema b's go through at once.
+    expect(await other.appendGroups([[ev('b1')]])).toEqual([{ accepted: 1, duplicates: 0 }]);
+    const blocked = new PgInboxWriter({ url: TEST_PG_URL, schema: a.schema }, { lockWaitMs: 300 });
+    cleanup.push(() => blocked.close());
+    await expect(blocked.appendGroups([[ev('a1')]])).rejects.toThrow(/lock timeout/);
+    await holder.query('ROLLBACK');
+    expect((await b.reader.read('web', { afterSeq: 0, limit: 10 })).map((r) => r.dedupKey)).toEqual(['b1']);
+    expect((await a.reader.read('web', { afterSeq: 0, limit: 10 })).map((r) => r.dedupKey)).toEqual(['a0']);
   });
 
   it('the probes answer synchronously from the last measurement: ping false until the store was reached, backlog and lag after', async () => {

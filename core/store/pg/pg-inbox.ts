@@ -38,6 +38,12 @@ CREATE INDEX IF NOT EXISTS inbox_dedup_at ON inbox_dedup(at);
  * reads 10, and its release deletes it. SQLite has one writer at a time anyway.
  */
 export const LOCK_INBOX = 'tributary:inbox';
+/**
+ * Taking it: the key names the store's schema, as the resolve lock's does, so stores in other
+ * schemas of one database (another deployment, another test run) never wait for each other's appends.
+ */
+// COALESCE: current_schema() is NULL while the schema does not exist, and the lock function given NULL locks nothing.
+export const INBOX_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1 || COALESCE(current_schema(), ''), 0))";
 
 /** The read side on the store's connection: what sources drain, and the engine's clean-up after a committed checkpoint. */
 export class PgInboxReader implements InboxReader {
@@ -140,7 +146,7 @@ export class PgInboxWriter {
       if (this.durability === 'process') await this.conn.q('SET LOCAL synchronous_commit = off');
       // A writer stuck behind another's lock gives up (the requests get 503 and are retried).
       await this.conn.q(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockWaitMs))}`);
-      await this.conn.q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_INBOX]);
+      await this.conn.q(INBOX_LOCK_SQL, [LOCK_INBOX]);
       const keySources: string[] = [];
       const keys: string[] = [];
       const keyAts: string[] = [];

@@ -26,7 +26,11 @@ export function chunks<T>(items: T[], size = CHUNK): T[][] {
   return out;
 }
 
-/** `pg_advisory_xact_lock` on a named key, held to the end of the current transaction. */
+/**
+ * `pg_advisory_xact_lock` on a named key of this store's schema, held to the end of the current transaction
+ * (advisory locks are database-wide: stores in other schemas must not wait for it).
+ */
 export async function xactLock(conn: PgConn, name: string, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
-  await conn.q(`SELECT ${mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(hashtextextended($1, 0))`, [name]);
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await conn.q(`SELECT ${fn}(hashtextextended($1 || COALESCE(current_schema(), ''), 0))`, [name]);
 }
