@@ -120,3 +120,17 @@ describe('profile bodies: generated profiles', () => {
     expect(computedZero).toBeGreaterThan(1_000);
   });
 });
+
+describe('profile bodies: `computed: 0` in a body without sources', () => {
+  it('read a body written with `computed: 0` and no cells at all (02eb9aa wrote these, without $s or $t) as {}', () => {
+    const body = '{"identifiers":["email\\u0000ann@mail-box.net"],"recordCount":1,"traits":0,"traitSources":0,"computed":0,"aggregates":{"traits":{},"computed":{}}}';
+    const p = decodeProfile(body, ID, CREATED, UPDATED);
+    expect(p.computed).toStrictEqual({});
+    expect(p.traits).toStrictEqual({});
+  });
+
+  it('keep a `computed: 0` without sources as 0 where the computed group is not cells (it cannot be their values)', () => {
+    const body = '{"identifiers":[],"recordCount":1,"traits":{},"traitSources":{},"computed":0,"aggregates":{"computed":{"orders":5}}}';
+    expect(decodeProfile(body, ID, CREATED, UPDATED).computed).toBe(0);
+  });
+});
