@@ -17,7 +17,7 @@ import type { Clock } from '../tokens.js';
 import { configuredStreams, connectorFor, parsePluginConfig } from './plugin-config.js';
 import { ReadKeys } from './read-keys.js';
 import type { Transform } from './transform.js';
-import { fault, isArmed, letSignalsIn } from '../util/fault-points.js';
+import { fault, FaultInjectedError, isArmed, letSignalsIn } from '../util/fault-points.js';
 import { dropSuppressed } from '../privacy/suppression-check.js';
 import { inboxSeqOf } from '../store/sqlite-inbox.js';
 import { formatMs } from '../config/timeouts.js';
@@ -327,6 +327,8 @@ export async function runSourceSync(
     if (err instanceof TributaryError) throw err;
     // Only what the connector threw may be a flaky server; a failure while resolving or committing is not retried.
     if (flushing) throw new TributaryError(`resolving or storing a batch failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });
+    // A test's fault in the read loop (read.after-record) fails the run as at every other point, not as a flaky source.
+    if (err instanceof FaultInjectedError) throw new TributaryError(errorMessage(err), { sync: source.name }, { cause: err });
     throw new ConnectionError(`source ${source.name} (${connector.id}) failed: ${errorMessage(err)}`, { sync: source.name }, { cause: err });
   }
   return summary;

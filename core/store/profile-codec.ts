@@ -19,7 +19,8 @@ import type { Identifier } from '../schema/canonical.js';
  * Since the seventh session a cell whose time is its source's (the common case: a
  * record's values share its observedAt) is `[v, i]`, the time kept once per source in
  * `$t` next to `$s`; `computed` is `0` when it is exactly the values of the computed
- * cells. Bodies with `[v, at, i]` cells (written before) read as they did.
+ * cells, and is read so only in a body with `$t` or without `$s` (the encoder before it wrote
+ * a profile's own `computed: 0` as it was). Bodies with `[v, at, i]` cells (written before) read as they did.
  *
  * The codec never changes what the resolver gets back: a profile the compact form
  * cannot reproduce exactly (a key starting with `$`, an array where a cell goes, a
@@ -205,7 +206,9 @@ export function decodeProfile(body: string, id: string, createdAt: string, updat
     if (key === '$s' || key === '$t') continue;
     const value = o[key];
     if (key === 'traits' && value === 0) out[key] = traitsOfCells((aggregates?.traits ?? {}) as Record<string, unknown>);
-    else if (key === 'computed' && value === 0) out[key] = valuesOfCells(aggregates?.computed ?? {});
+    // `computed: 0` is the cells' values in a body with `$t`, or with no sources at all (no cells: `{}`); an older
+    // body with `$s` and no `$t` was written before `computed` could be 0 for its cells, so its 0 is the profile's own.
+    else if (key === 'computed' && value === 0 && (o.$t !== undefined || o.$s === undefined)) out[key] = valuesOfCells(aggregates?.computed ?? {}) ?? value;
     else if (key === 'traitSources' && value === 0) {
       const cells = (aggregates?.traits ?? {}) as Record<string, Cell>;
       const sourcesOf: Record<string, string> = {};
