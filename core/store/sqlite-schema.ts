@@ -8,7 +8,7 @@ import { compactStoredRecords } from './record-codec.js';
  * by the steps in MIGRATIONS. When this changes: bump SCHEMA_VERSION, change
  * SCHEMA_SQL, and add the step that turns version N-1 into N.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * `to`: the version the step produces; `sql`, then `run`, inside the store's write
@@ -39,6 +39,13 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
     to: 4,
     sql: '',
     run: compactStoredRecords,
+  },
+  {
+    // Profile bodies may carry `[v, i]` cells with `$t` and `computed: 0` (profile-codec.ts, issue 13,
+    // seventh session). No row changes: this version reads the older bodies as they are. The number
+    // is there so that an older Tributary refuses the store instead of misreading those bodies.
+    to: 5,
+    sql: '',
   },
 ];
 

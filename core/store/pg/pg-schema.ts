@@ -11,9 +11,14 @@ import type { PgConn } from './pg-conn.js';
  * When a table changes: bump PG_SCHEMA_VERSION and add the step to PG_MIGRATIONS;
  * new tables need no step (CREATE ... IF NOT EXISTS runs every start).
  */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
-export const PG_MIGRATIONS: ReadonlyArray<{ to: number; sql: string }> = [];
+export const PG_MIGRATIONS: ReadonlyArray<{ to: number; sql: string }> = [
+  // 2: profile bodies may carry `[v, i]` cells with `$t` and `computed: 0` (profile-codec.ts). No row changes;
+  // the number makes an older Tributary refuse the store instead of misreading them. Workers of an older
+  // version must be stopped before one of this version starts (docs/scaling.md).
+  { to: 2, sql: '' },
+];
 
 export const CORE_PG_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
