@@ -5,9 +5,10 @@
  * longer remembered (duplicates among them are then caught within a batch only).
  *
  * Keys are kept as bytes in one buffer with a hash table of typed arrays (see
- * KeyBytes), not as a Map of strings: a Map cost ~220 bytes per key on the V8
- * heap (a record key is a cons string of source, stream and id), and V8 grows
- * the heap to a multiple of what is live, so 1,000,000 keys held ~800 MB of RSS.
+ * KeyBytes), not as a Map of strings: a Map cost ~100 bytes per key on the V8
+ * heap (~210 with a date-text cursor; a record key is a cons string of source,
+ * stream and id, flattened again for hashing), and V8 grows the heap to a
+ * multiple of what is live: 800,000 keys took a read to ~950 MB of RSS.
  * Here a key costs its UTF-8 bytes plus 16-20 bytes, outside the V8 heap; a
  * stream with a cursor adds 8 bytes per key and the value (numbers kept parsed).
  */
