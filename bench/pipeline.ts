@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { boot } from '../core/container.js';
 import type { Logger } from '../core/plugin/types.js';
 import { arg, fmt, peakRssMb, timed } from './measure.js';
+import { MemProbe } from './mem-probe.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -164,6 +165,9 @@ export async function run(args: string[]): Promise<void> {
     );
     const booted = await boot({ configFile: cfgFile, logger: quiet });
     const rssBefore = peakRssMb();
+    // --mem: memory breakdown per source (see mem-probe.ts); off by default so the figures stay comparable.
+    const probe = args.includes('--mem') ? new MemProbe() : undefined;
+    if (probe) process.stdout.write(probe.report('before the pipeline'));
     const perSource: string[] = [];
     const cpu0 = process.cpuUsage();
     const all = await timed(async () => {
@@ -174,6 +178,7 @@ export async function run(args: string[]): Promise<void> {
         const read = Object.values(r.result.summary!.streams).reduce((a, x) => a + x.read, 0);
         n += read;
         perSource.push(`  ${s}: ${fmt(read)} records in ${r.seconds.toFixed(1)} s = ${fmt(read / r.seconds)} records/s`);
+        if (probe) process.stdout.write(probe.report(`during ${s}`));
       }
       return n;
     });
@@ -181,6 +186,10 @@ export async function run(args: string[]): Promise<void> {
     const profiles = await booted.store.countProfiles();
     const threadStats = booted.store.commitPipeline?.()?.stats;
     await booted.close();
+    if (probe) {
+      process.stdout.write(probe.report('close'));
+      probe.stop();
+    }
     const storeBytes = ['store.db', 'store.db-wal'].reduce((a, f) => a + (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0), 0);
     const rate = all.result / all.seconds;
     process.stdout.write(`${perSource.join('\n')}\n`);
