@@ -22,7 +22,8 @@
 export const FAULT_POINTS = [
   /**
    * sync-runner read loop: a row (record or unparsable row) was read and counted, before its batch is full; hit n is the
-   * n-th row of the run, across its streams. After a pause the loop lets the process's signal listeners run before it
+   * n-th row the process has read, across streams and runs (as for every point, hits count per process: in a daemon or
+   * worker that runs several syncs, the first sync's rows come first). After a pause the loop lets the process's signal listeners run before it
    * looks at its stop signal (letSignalsIn), so a SIGTERM sent during the pause stops the read right after this row.
    */
   'read.after-record',
