@@ -17,6 +17,7 @@ const BENCHES: Record<string, string> = {
   sftp: './sftp.js',
   http: './http.js',
   scale: './scale.js',
+  'store-floor': './store-floor.js',
 };
 
 const [name, ...args] = process.argv.slice(2);
