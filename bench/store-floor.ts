@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE_MB, openSqlite } from '../core/store/sqlite-open.js';
@@ -24,6 +24,10 @@ export async function run(args: string[]): Promise<void> {
   const batchSize = arg(args, 'batch', 5000);
   if (!from) {
     process.stderr.write('usage: npm run bench -- store-floor --from DIR   (DIR as left by `npm run bench -- pipeline --records N --keep`)\n');
+    process.exit(2);
+  }
+  if (!existsSync(join(from, 'store.db'))) {
+    process.stderr.write(`store-floor: no store.db in ${from} (run \`npm run bench -- pipeline --records N --keep\` and pass the directory it prints)\n`);
     process.exit(2);
   }
   const inputBytes = readdirSync(from)
