@@ -7,13 +7,15 @@ export interface SourceRows {
   identifiers: Array<{ key: string; profileId: string }>;
   profiles: Map<string, { createdAt: string; updatedAt: string; body: string }>;
   consent: Array<{ recordKey: string; purpose: string; value: number; observedAt: string; source: string; stream: string; recordId: string; storedAt: string }>;
+  /** CREATE statements of the four tables above and their indexes, as the run's store has them. */
+  schema: string[];
 }
 
 /** One way of laying the rows out: its tables, and how it writes a batch. */
 export interface Layout {
   name: string;
   describe: string;
-  create(db: Database.Database): void;
+  create(db: Database.Database, rows: SourceRows): void;
   /** Prepare statements and lookups once (after create). */
   prepare(db: Database.Database, rows: SourceRows): LayoutWriter;
 }
@@ -49,22 +51,12 @@ function writer(db: Database.Database, sql: { record: string; identifier: string
   };
 }
 
-/** Today's tables (schema 5), as core/store/sqlite-schema.ts creates them, without the tables these rows never touch. */
+/** Today's tables, created with the statements the product's migrations left in the run's own store (`SourceRows.schema`). */
 export const current: Layout = {
   name: 'current',
   describe: "today's schema: text keys and profile ids everywhere, ISO times, the record key beside its parts",
-  create(db) {
-    db.exec(`
-      CREATE TABLE records (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, source TEXT NOT NULL, stream TEXT NOT NULL,
-        record_id TEXT NOT NULL, profile_id TEXT NOT NULL, kind TEXT NOT NULL, observed_at TEXT NOT NULL, body TEXT NOT NULL, links TEXT NOT NULL DEFAULT '[]');
-      CREATE INDEX records_profile ON records(profile_id);
-      CREATE TABLE identifiers (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
-      CREATE INDEX identifiers_profile ON identifiers(profile_id);
-      CREATE TABLE profiles (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, body TEXT NOT NULL);
-      CREATE TABLE consent_statements (seq INTEGER PRIMARY KEY AUTOINCREMENT, record_key TEXT NOT NULL, purpose TEXT NOT NULL, value INTEGER NOT NULL,
-        observed_at TEXT NOT NULL, source TEXT NOT NULL, stream TEXT NOT NULL, record_id TEXT NOT NULL, stored_at TEXT NOT NULL,
-        UNIQUE (record_key, purpose, observed_at, value));
-    `);
+  create(db, rows) {
+    for (const sql of rows.schema) db.exec(sql);
   },
   prepare(db, rows) {
     return writer(

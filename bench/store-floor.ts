@@ -54,23 +54,36 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
+const TABLES = ['records', 'identifiers', 'profiles', 'consent_statements'];
+
 function load(file: string): SourceRows {
   const db = new Database(file, { readonly: true });
   try {
-    const records = db
-      .prepare('SELECT seq, key, source, stream, record_id AS recordId, profile_id AS profileId, kind, observed_at AS observedAt, body, links FROM records ORDER BY seq')
-      .all() as SourceRows['records'];
-    const identifiers = db.prepare('SELECT key, profile_id AS profileId FROM identifiers').all() as SourceRows['identifiers'];
-    const profiles = new Map<string, { createdAt: string; updatedAt: string; body: string }>();
-    for (const p of db.prepare('SELECT id, created_at AS createdAt, updated_at AS updatedAt, body FROM profiles').all() as Array<{ id: string; createdAt: string; updatedAt: string; body: string }>)
-      profiles.set(p.id, p);
-    const consent = db
-      .prepare('SELECT record_key AS recordKey, purpose, value, observed_at AS observedAt, source, stream, record_id AS recordId, stored_at AS storedAt FROM consent_statements ORDER BY seq')
-      .all() as SourceRows['consent'];
-    return { records, identifiers, profiles, consent };
+    return loadFrom(db);
+  } catch (err) {
+    throw new Error(`store-floor: cannot read the rows of ${file} (${(err as Error).message}); it must be a store left by this version's \`npm run bench -- pipeline --keep\``);
   } finally {
     db.close();
   }
+}
+
+function loadFrom(db: Database.Database): SourceRows {
+  const records = db
+    .prepare('SELECT seq, key, source, stream, record_id AS recordId, profile_id AS profileId, kind, observed_at AS observedAt, body, links FROM records ORDER BY seq')
+    .all() as SourceRows['records'];
+  const identifiers = db.prepare('SELECT key, profile_id AS profileId FROM identifiers').all() as SourceRows['identifiers'];
+  const profiles = new Map<string, { createdAt: string; updatedAt: string; body: string }>();
+  for (const p of db.prepare('SELECT id, created_at AS createdAt, updated_at AS updatedAt, body FROM profiles').all() as Array<{ id: string; createdAt: string; updatedAt: string; body: string }>)
+    profiles.set(p.id, p);
+  const consent = db
+    .prepare('SELECT record_key AS recordKey, purpose, value, observed_at AS observedAt, source, stream, record_id AS recordId, stored_at AS storedAt FROM consent_statements ORDER BY seq')
+    .all() as SourceRows['consent'];
+  // Tables before their indexes; the automatic indexes of UNIQUE and PRIMARY KEY have no statement of their own.
+  const schema = db
+    .prepare(`SELECT sql FROM sqlite_master WHERE tbl_name IN (${TABLES.map(() => '?').join(', ')}) AND sql IS NOT NULL ORDER BY type = 'index', rowid`)
+    .pluck()
+    .all(...TABLES) as string[];
+  return { records, identifiers, profiles, consent, schema };
 }
 
 interface Plan {
@@ -125,7 +138,7 @@ function writeAll(layout: Layout, rows: SourceRows, plan: Plan, once: boolean): 
   try {
     const file = join(dir, 'store.db');
     const db = openSqlite(file, CACHE_MB);
-    layout.create(db);
+    layout.create(db, rows);
     const w = layout.prepare(db, rows);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
