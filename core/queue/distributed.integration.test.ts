@@ -150,23 +150,20 @@ describe('distributed mode (BullMQ on the local Redis)', () => {
 
   it('SIGTERM mid-sync: the worker commits its batch, hands the job back and exits; another worker resumes it', { timeout: 240_000 }, async () => {
     const prefix = newPrefix('term');
-    // A lock the 10 s pause cannot outlast under load: the job is handed back by the stop, so a stall would only blur the
+    // A lock the 4 s pause cannot outlast under load: the job is handed back by the stop, so a stall would only blur the
     // test (with the 5 s lock it was once taken back as stalled: 'was stalled' in the second worker's log).
     const { config, db } = queuedConfig('term', prefix, { lockDurationMs: 20_000 });
     // Where the stop lands decides what the resumed store may differ in, so the test chooses it instead of the machine's
-    // load: after the 6th batch commits (checkpoint at row 3,000) the process blocks 10 s, and the SIGTERM sent meanwhile is
-    // handled when the reader next waits for the file, at the end of a 64 KiB read chunk: row 4,030 here (6 of 6 runs; the
-    // chunk read during the pause is parsed first), or 3,036. Either cuts a block of 50 rows between the rows that make
-    // Dora's two profiles (x012 email, x022 phone) and the row that joins them (x037). Unchosen, the stop landed at 3,036
-    // in 2 of 11 local runs, each failing as the CI run did.
-    // The signal is sent when the worker says it is held (the fault point's line), not when the store shows the batch:
-    // under load, a poll of the store could come after the pause and the rest of the stream (CI once: all 6,000 read).
-    // The pause is 10 s, not 4: the signal only has to arrive inside it (it is handled after it in any case), and in a
-    // clean-clone CI run of the whole suite (Dec 2 2026) the log line was seen too late for a 4 s pause: all 6,000 read.
-    const first = start(['worker', '--config', config], { TRIBUTARY_FAULT: 'batch.after-commit:pause=10000@6' });
+    // load: the process blocks 4 s after the 4,030th row read (fault point read.after-record), and the SIGTERM sent
+    // meanwhile stops the read right after that row (the loop lets signal listeners run before it looks at its stop).
+    // Row 4,030 cuts a block of 50 rows between the rows that make Dora's two profiles (x012 email, x022 phone) and the
+    // row that joins them (x037). The pause used to be batch.after-commit's, after the 6th batch: the signal was then
+    // handled wherever the reader next waited for the file, and in full-suite CI runs (Dec 2 2026, twice, with pauses of
+    // 4 s and 10 s) that was after the whole stream ('expected 6000 to be less than 6000').
+    const first = start(['worker', '--config', config], { TRIBUTARY_FAULT: 'read.after-record:pause=4000@4030' });
     await until('the first worker started', () => /worker started/.test(first.log()));
     await enqueueSync(prefix);
-    await until('the worker held after its 6th batch', () => /TRIBUTARY_FAULT: batch.after-commit paused/.test(first.log()));
+    await until('the worker held after row 4,030', () => /TRIBUTARY_FAULT: read.after-record paused/.test(first.log()));
     first.proc.kill('SIGTERM');
     expect((await first.exited).code, first.log()).toBe(0);
     expect(first.log()).toMatch(/sync crm interrupted after .*; handed back to the queue/);
