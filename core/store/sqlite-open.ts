@@ -16,7 +16,7 @@ export const CACHE_MB = 64;
 export const COMMIT_THREAD_CACHE_MB = 32;
 
 /** A connection to the store's file with the pragmas every connection of the store runs with (before migration). */
-export function openSqlite(file: string, cacheMb: number): Database.Database {
+export function openSqlite(file: string, cacheMb: number, busyTimeoutMs = BUSY_TIMEOUT_MS): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let db: Database.Database;
   try {
@@ -24,11 +24,11 @@ export function openSqlite(file: string, cacheMb: number): Database.Database {
   } catch (err) {
     throw new ConnectionError(`cannot open SQLite store ${file}: ${(err as Error).message}`, {}, { retryable: false });
   }
-  db.pragma('journal_mode = WAL');
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  switchToWal(db, file, busyTimeoutMs);
   // NORMAL with WAL keeps every committed transaction across a process crash;
   // only an OS crash or power loss can lose the last commits.
   db.pragma('synchronous = NORMAL');
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma(`cache_size = -${Math.round(cacheMb * 1024)}`);
   // A 5,000-record batch dirties more than the default 1,000 WAL pages, so nearly every
   // commit also checkpointed (copy back + fsync). A larger bound lets a page written by
@@ -37,4 +37,28 @@ export function openSqlite(file: string, cacheMb: number): Database.Database {
   // A forgotten person's rows are overwritten with zeros, not left readable in free pages (issue 12).
   db.pragma('secure_delete = ON');
   return db;
+}
+
+/**
+ * `journal_mode = WAL` on a file another connection is writing in rollback mode (a second
+ * process opening a fresh store while the first creates its schema) upgrades a read lock to
+ * a write lock, where SQLite returns SQLITE_BUSY at once instead of calling the busy
+ * handler: two workers started together failed with "database is locked". The switch is
+ * retried with a growing sleep for as long as the busy timeout would have waited.
+ */
+function switchToWal(db: Database.Database, file: string, busyTimeoutMs: number): void {
+  const until = Date.now() + busyTimeoutMs;
+  for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 200)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+      if (Date.now() >= until) {
+        db.close();
+        throw new ConnectionError(`cannot open SQLite store ${file}: another process kept it locked for ${busyTimeoutMs / 1000} s while it was being switched to WAL`, {}, { retryable: true });
+      }
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
+  }
 }
