@@ -9,7 +9,8 @@ import {
   type PhoneNumber,
 } from 'libphonenumber-js';
 import examples from 'libphonenumber-js/examples.mobile.json';
-import { fastE164 } from './phone.js';
+import minMetadata from 'libphonenumber-js/metadata.min.json';
+import { fastE164, layoutMatches } from './phone.js';
 import { normalizePhone, UNDECODED_REASON, type Normalized } from './normalize.js';
 
 // ---------------------------------------------------------------------------------------
@@ -197,5 +198,17 @@ describe('phones: the E.164 fast path (issue 13)', () => {
     expect(fastE164('+1 415 555 2671')).toBeUndefined();
     expect(fastE164('+14155552671;ext=2')).toBeUndefined();
     expect(fastE164('+0123456789')).toBeUndefined();
+  });
+
+  it('trusts the positions it reads in the metadata only when the documented accessors agree with them', () => {
+    expect(layoutMatches(minMetadata)).toBe(true);
+    expect(layoutMatches({ ...minMetadata, version: 5 })).toBe(false);
+    // Stand-ins for a library whose accessors read the fields somewhere else than this file does.
+    const plans = minMetadata.countries as Record<string, unknown[]>;
+    const honest = (c: string) => ({ callingCode: plans[c][0] as string, possibleLengths: plans[c][3] as number[], leadingDigits: (plans[c][10] || undefined) as string | undefined });
+    expect(layoutMatches(minMetadata, honest)).toBe(true);
+    expect(layoutMatches(minMetadata, (c) => ({ ...honest(c), possibleLengths: plans[c][4] as number[] }))).toBe(false);
+    expect(layoutMatches(minMetadata, (c) => ({ ...honest(c), leadingDigits: (plans[c][9] || undefined) as string | undefined }))).toBe(false);
+    expect(layoutMatches(minMetadata, (c) => ({ ...honest(c), callingCode: plans[c][1] as string }))).toBe(false);
   });
 });
