@@ -1,6 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { Metadata, parsePhoneNumberFromString, validatePhoneNumberLength, type CountryCode, type PhoneNumber } from 'libphonenumber-js';
 import type { DateFormat } from '../config/schema.js';
+import { fastE164 } from './phone.js';
 
 /**
  * Shared normalizers. Each returns either a value or the reason it could not
@@ -70,6 +71,10 @@ function parsePhone(input: string, country: CountryCode | undefined): Normalized
   if (input.includes('\ufffd')) return { ok: false, reason: UNDECODED_REASON };
   // 00 is the international prefix in most of the world; libphonenumber only knows it per region.
   const text = input.startsWith('00') ? `+${input.slice(2)}` : input;
+  // Already-E.164 input that is certainly valid skips the library (8.7 -> 0.5 µs per phone, see phone.ts);
+  // anything else, and every rejection with its reason, is the library's.
+  const e164 = fastE164(text);
+  if (e164 !== undefined) return { ok: true, value: e164 };
   let parsed;
   try {
     parsed = parsePhoneNumberFromString(text, country);
