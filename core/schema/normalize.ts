@@ -72,7 +72,8 @@ export function normalizePhone(input: unknown, region?: string): Normalized<stri
   return result;
 }
 
-function parsePhone(input: string, country: CountryCode | undefined): Normalized<string> {
+/** A trimmed phone read by libphonenumber-js alone, no fast path or memo (also the reference phone.test.ts compares the fast path with). */
+export function parsePhone(input: string, country: CountryCode | undefined): Normalized<string> {
   if (input.includes('\ufffd')) return { ok: false, reason: UNDECODED_REASON };
   // 00 is the international prefix in most of the world; libphonenumber only knows it per region.
   const text = input.startsWith('00') ? `+${input.slice(2)}` : input;

@@ -1,64 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Metadata,
-  getCountries,
-  getCountryCallingCode,
-  parsePhoneNumberFromString,
-  validatePhoneNumberLength,
-  type CountryCode,
-  type PhoneNumber,
-} from 'libphonenumber-js';
+import { getCountries, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import examples from 'libphonenumber-js/examples.mobile.json';
 import minMetadata from 'libphonenumber-js/metadata.min.json';
 import { fastE164, layoutMatches } from './phone.js';
-import { normalizePhone, UNDECODED_REASON, type Normalized } from './normalize.js';
+import { normalizePhone, parsePhone, type Normalized } from './normalize.js';
 
-// ---------------------------------------------------------------------------------------
-// Reference: normalizePhone as it was before the E.164 fast path (commit 5f26641), without
-// its memo, every number through libphonenumber-js. The new function must agree with it.
-// ---------------------------------------------------------------------------------------
-const refMetadata = new Metadata();
-
-function refLengths(ns: number[]): string {
-  if (ns.length > 2 && ns[ns.length - 1] - ns[0] === ns.length - 1) return `${ns[0]} to ${ns[ns.length - 1]}`;
-  return ns.length === 1 ? String(ns[0]) : `${ns.slice(0, -1).join(', ')} or ${ns[ns.length - 1]}`;
-}
-
-function refInvalidReason(text: string, parsed: PhoneNumber, country: CountryCode | undefined): string {
-  const international = text.startsWith('+');
-  const region = (international ? (parsed.country ?? parsed.getPossibleCountries()[0]) : country) ?? parsed.country;
-  const digits = parsed.nationalNumber.length;
-  if (!region) return `not a valid phone number (+${parsed.countryCallingCode}, ${digits} digits)`;
-  refMetadata.selectNumberingPlan(region);
-  const lengths = refMetadata.numberingPlan?.possibleLengths() ?? [];
-  const verdict = international ? validatePhoneNumberLength(text) : validatePhoneNumberLength(text, region);
-  const nanp = parsed.countryCallingCode === '1';
-  if (verdict === 'TOO_SHORT') {
-    const hint = nanp && digits === 7 ? ' (area code missing)' : '';
-    return `too short for ${region}: ${digits} digits, a ${region} number has ${refLengths(lengths)}${hint}`;
-  }
-  if (verdict === 'TOO_LONG') return `too long for ${region}: ${digits} digits, a ${region} number has ${refLengths(lengths)}`;
-  return `not a valid ${region} phone number: no ${region} number of ${digits} digits starts with ${parsed.nationalNumber.slice(0, 3)}`;
-}
-
+// The reference: today's library-only path (parsePhone) behind normalizePhone's own checks,
+// without the fast path and without the memo. The new function must agree with it.
 function refNormalizePhone(input: unknown, region?: string): Normalized<string> {
   if (input === null || input === undefined) return { ok: false, reason: 'empty' };
   const raw = String(input).trim();
   if (!raw) return { ok: false, reason: 'empty' };
   if (raw.length > 64) return { ok: false, reason: 'longer than 64 characters' };
   const c = region ? region.trim().toUpperCase() : '';
-  const country = c ? (c as CountryCode) : undefined;
-  if (raw.includes('\ufffd')) return { ok: false, reason: UNDECODED_REASON };
-  const text = raw.startsWith('00') ? `+${raw.slice(2)}` : raw;
-  let parsed;
-  try {
-    parsed = parsePhoneNumberFromString(text, country);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed) return { ok: false, reason: country ? `not a phone number for region ${country}` : 'not a phone number (no region to read it in)' };
-  if (!parsed.isValid()) return { ok: false, reason: refInvalidReason(text, parsed, country) };
-  return { ok: true, value: parsed.ext ? `${parsed.number};ext=${parsed.ext}` : parsed.number };
+  return parsePhone(raw, c ? (c as CountryCode) : undefined);
 }
 
 // ---------------------------------------------------------------------------------------
