@@ -42,6 +42,8 @@ describe('caps and limits: one profile', () => {
       const add = rnd() < 0.5 ? 0 : 1;
       const expected = breaksMany(rules, w ? [w] : [], extra, add, more);
       expect(breaksOne(rules, w, extra, add, more)).toBe(expected);
+      // The resolver asks about a presenter with no profile built yet as the second part.
+      expect(breaksFew(rules, undefined, w, extra, add, more)).toBe(expected);
       expect(breaksCapOrLimit(rules, w ? [w] : [], extra, add, more)).toBe(expected);
       if (expected) {
         refusals++;
