@@ -3,8 +3,8 @@ import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
 import { breaksFew } from './limits.js';
-import { sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
-import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
+import { namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+import { addEvidence, compareEvidence, emptyEvidence, hasGiven, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -22,8 +22,6 @@ const STRICT: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze
 const PERSONAL: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ personal: true });
 const NONE: readonly Working[] = Object.freeze([]);
 const NO_KEYS: readonly CandidateKey[] = Object.freeze([]);
-/** The evidence of a record without any name, date of birth or postcode (an order keyed by email): shared, never written to. */
-const NO_NAMES: NameEvidence = Object.freeze({ given: Object.freeze({}), family: Object.freeze({}), dob: Object.freeze({}), postcode: Object.freeze({}) }) as NameEvidence;
 
 /**
  * The default resolver: exact identifiers link records, guarded by rules.
@@ -76,27 +74,7 @@ export class DeterministicResolver implements Resolver {
     const strictVia = guard ? guard.strictVia : [];
     /** Household identifiers (a landline) are compared strictly; the other guarded types (an email) as personal. */
     const guardMode = (type: string) => (strictVia.includes(type) ? STRICT : PERSONAL);
-    const dobGetters = guard ? guard.dateOfBirthTraits.map(traitGetter) : [];
-    const postcodeGetters = guard ? guard.postalCodeTraits.map(traitGetter) : [];
-    const first = (traits: Record<string, unknown>, getters: ReadonlyArray<(t: Record<string, unknown>) => unknown>) => {
-      for (const get of getters) {
-        const v = foldCode(get(traits));
-        if (v !== undefined) return v;
-      }
-      return undefined;
-    };
-    /** A record's names; one shared empty evidence when it has none (it is only ever read, never added to). */
-    const namesOf = (traits: Record<string, unknown>): NameEvidence => {
-      if (!guard) return NO_NAMES;
-      const given = givenName(traits, guard.traits);
-      const family = familyName(traits, guard.traits, guard.familyTraits);
-      const dob = first(traits, dobGetters);
-      const postcode = first(traits, postcodeGetters);
-      if (given === undefined && family === undefined && dob === undefined && postcode === undefined) return NO_NAMES;
-      const e = emptyEvidence();
-      addEvidence(e, { given, family, dob, postcode });
-      return e;
-    };
+    const namesOf = namesReader(guard);
 
     const working = new Map<string, Working>();
     for (const [id, state] of loaded) working.set(id, this.toWorking(state, rules, false, namesOf));

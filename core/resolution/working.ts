@@ -1,7 +1,8 @@
-import type { NameEvidence } from './name-guard.js';
+import type { ResolutionConfig } from '../config/schema.js';
+import { addEvidence, emptyEvidence, familyName, foldCode, givenName, traitGetter, type NameEvidence } from './name-guard.js';
 import type { ProfileState } from './types.js';
 
-// The deterministic resolver's profile in the making, and the two orders it needs, kept out of
+// The deterministic resolver's profile in the making, how it reads a record's names, and the two orders it needs, kept out of
 // deterministic.ts so that each stays readable. Issue 13: these replaced a sort with a comparator
 // closure that built two tuples per comparison, and a full re-sort of every touched profile's keys.
 
@@ -69,3 +70,34 @@ export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<s
   return out;
 }
 
+
+/** The evidence of a record without any name, date of birth or postcode (an order keyed by email): shared, never written to. */
+const NO_NAMES: NameEvidence = Object.freeze({ given: Object.freeze({}), family: Object.freeze({}), dob: Object.freeze({}), postcode: Object.freeze({}) }) as NameEvidence;
+
+/**
+ * What the name guard reads from a record's traits. A record with none of it (40% of the pipeline
+ * benchmark's records are orders with an email alone) gets one shared, frozen, empty evidence
+ * instead of five new objects: evidence of a record is only ever added from, never added to.
+ */
+export function namesReader(guard: ResolutionConfig['nameGuard']): (traits: Record<string, unknown>) => NameEvidence {
+  if (!guard) return () => NO_NAMES;
+  const dobGetters = guard.dateOfBirthTraits.map(traitGetter);
+  const postcodeGetters = guard.postalCodeTraits.map(traitGetter);
+  const first = (traits: Record<string, unknown>, getters: ReadonlyArray<(t: Record<string, unknown>) => unknown>) => {
+    for (const get of getters) {
+      const v = foldCode(get(traits));
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  return (traits) => {
+    const given = givenName(traits, guard.traits);
+    const family = familyName(traits, guard.traits, guard.familyTraits);
+    const dob = first(traits, dobGetters);
+    const postcode = first(traits, postcodeGetters);
+    if (given === undefined && family === undefined && dob === undefined && postcode === undefined) return NO_NAMES;
+    const e = emptyEvidence();
+    addEvidence(e, { given, family, dob, postcode });
+    return e;
+  };
+}
