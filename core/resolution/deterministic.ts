@@ -2,8 +2,9 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
-import { breaksCapOrLimit } from './limits.js';
-import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
+import { breaksFew } from './limits.js';
+import { namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+import { addEvidence, compareEvidence, emptyEvidence, hasGiven, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,
@@ -15,21 +16,12 @@ import type {
   ResolverContext,
 } from './types.js';
 
-/** Working copy of a profile during one batch: identifier sets and per-class counts kept hot. */
-interface Working {
-  state: ProfileState;
-  keys: Set<string>;
-  classCounts: Map<string, number>;
-  isNew: boolean;
-  /** Names the profile's records carry, with counts: what the name guard compares with. */
-  names: NameEvidence;
-}
-
 /** How many presenters of a value are fetched per key; past this many a value is generic anyway. */
 const PRESENTER_LIMIT = 50;
 const STRICT: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ strict: true });
 const PERSONAL: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ personal: true });
 const NONE: readonly Working[] = Object.freeze([]);
+const NO_KEYS: readonly CandidateKey[] = Object.freeze([]);
 
 /**
  * The default resolver: exact identifiers link records, guarded by rules.
@@ -82,26 +74,7 @@ export class DeterministicResolver implements Resolver {
     const strictVia = guard ? guard.strictVia : [];
     /** Household identifiers (a landline) are compared strictly; the other guarded types (an email) as personal. */
     const guardMode = (type: string) => (strictVia.includes(type) ? STRICT : PERSONAL);
-    const dobGetters = guard ? guard.dateOfBirthTraits.map(traitGetter) : [];
-    const postcodeGetters = guard ? guard.postalCodeTraits.map(traitGetter) : [];
-    const namesOf = (traits: Record<string, unknown>): NameEvidence => {
-      const e = emptyEvidence();
-      if (!guard) return e;
-      const first = (getters: ReadonlyArray<(t: Record<string, unknown>) => unknown>) => {
-        for (const get of getters) {
-          const v = foldCode(get(traits));
-          if (v !== undefined) return v;
-        }
-        return undefined;
-      };
-      addEvidence(e, {
-        given: givenName(traits, guard.traits),
-        family: familyName(traits, guard.traits, guard.familyTraits),
-        dob: first(dobGetters),
-        postcode: first(postcodeGetters),
-      });
-      return e;
-    };
+    const namesOf = namesReader(guard);
 
     const working = new Map<string, Working>();
     for (const [id, state] of loaded) working.set(id, this.toWorking(state, rules, false, namesOf));
@@ -117,11 +90,6 @@ export class DeterministicResolver implements Resolver {
       return o === undefined ? undefined : final(o);
     };
     const presented = new Map<string, Set<string>>();
-    const age = (w: Working) => [w.isNew ? 1 : 0, w.state.createdAt, w.state.id] as const;
-    const older = (a: Working, b: Working) => {
-      const [x, y] = [age(a), age(b)];
-      return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
-    };
     /** The profiles presenting a value: its owner first, then the others, oldest first. */
     const presentersOf = (key: string): readonly Working[] => {
       const o = ownerOf(key);
@@ -130,15 +98,21 @@ export class DeterministicResolver implements Resolver {
       if (!stored && !local) {
         // Most values have no presenter but their owner: no sets, no sorting.
         const owner = o === undefined ? undefined : working.get(o);
-        return owner ? [owner] : NONE;
+        return owner ? (owner.alone ??= [owner]) : NONE;
       }
       const ids = new Set<string>();
       if (stored) for (const p of stored) ids.add(final(p));
       if (local) for (const p of local) ids.add(final(p));
       if (o !== undefined) ids.delete(o);
-      const others = [...ids].flatMap((id) => (working.has(id) ? [working.get(id)!] : [])).sort((a, b) => (older(a, b) ? -1 : 1));
       const owner = o === undefined ? undefined : working.get(o);
-      return owner ? [owner, ...others] : others;
+      const out: Working[] = owner ? [owner] : [];
+      const from = out.length;
+      for (const id of ids) {
+        const w = working.get(id);
+        if (w) out.push(w);
+      }
+      if (out.length - from > 1) sortOldestFirst(out, from);
+      return out;
     };
     /**
      * How many distinct presenters a value has: for a name-guarded type, profiles whose
@@ -147,7 +121,8 @@ export class DeterministicResolver implements Resolver {
      */
     const presenterCount = (key: string, type: string, ps: readonly Working[]): number => {
       const unseen = Math.max(0, (presentedCounts.get(key) ?? 0) - (storedPresenters.get(key)?.length ?? 0));
-      if (!guarded(type)) return ps.length + unseen;
+      // One presenter or none is a group or a nameless profile either way: nothing to compare.
+      if (ps.length <= 1 || !guarded(type)) return ps.length + unseen;
       const groups: NameEvidence[][] = [];
       let nameless = unseen;
       for (const w of ps) {
@@ -171,23 +146,24 @@ export class DeterministicResolver implements Resolver {
     const recompute = new Set<string>();
     const touched = new Set<string>();
 
-    const wouldBreak = (parts: readonly Working[], extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey) =>
-      breaksCapOrLimit(rules, parts, extra, addRecords, more);
-
-    /** Why joining `other` through `c` is refused by name, or undefined; with the match score when allowed. */
-    const nameCheck = (c: CandidateKey, mine: NameEvidence, target: Working | undefined, other: Working): { reason?: string; score: number } => {
-      if (!guarded(c.type)) return { score: 0 };
+    /** Why joining `other` through `c` is refused by name (a string), or the match score when allowed (a number). */
+    const nameCheck = (c: CandidateKey, mine: NameEvidence, target: Working | undefined, other: Working): string | number => {
+      if (!guarded(c.type)) return 0;
       const mode = guardMode(c.type);
-      const sides = [mine, target?.names].filter((s): s is NameEvidence => s !== undefined);
+      const theirs = target?.names;
       // A record without a given name joining a named profile is judged by that profile's names.
-      const named = sides.filter(hasGiven);
+      const mineNamed = hasGiven(mine);
+      const theirsNamed = theirs !== undefined && hasGiven(theirs);
+      const onlyNamed = mode.strict && (mineNamed || theirsNamed);
       let score = 0;
-      for (const side of mode.strict && named.length ? named : sides) {
-        const cmp = compareEvidence(side, other.names, mode);
-        if (!cmp.ok) return { reason: cmp.pair ? `name guard: given names "${cmp.pair[0]}" and "${cmp.pair[1]}" differ` : `name guard: ${cmp.why ?? 'names differ'}`, score: 0 };
+      for (let side = 0; side < 2; side++) {
+        const e = side === 0 ? mine : theirs;
+        if (e === undefined || (onlyNamed && !(side === 0 ? mineNamed : theirsNamed))) continue;
+        const cmp = compareEvidence(e, other.names, mode);
+        if (!cmp.ok) return cmp.pair ? `name guard: given names "${cmp.pair[0]}" and "${cmp.pair[1]}" differ` : `name guard: ${cmp.why ?? 'names differ'}`;
         score += cmp.score;
       }
-      return { score };
+      return score;
     };
 
     const newProfile = (): Working => {
@@ -228,19 +204,24 @@ export class DeterministicResolver implements Resolver {
       return survivor;
     };
 
-    batch.forEach((record, i) => {
+    /** Profile ids for a refusal: the profile being built (if any), then the one it would join. */
+    const partIds = (a: Working | undefined, b: Working | undefined): string[] => (a ? (b ? [a.state.id, b.state.id] : [a.state.id]) : b ? [b.state.id] : []);
+    // Scratch lists of one record, emptied for the next: they never leave the loop body.
+    const accepted: CandidateKey[] = [];
+    /** Values through which the record joined a profile that presents (not owns) them. */
+    const joinedVia: CandidateKey[] = [];
+
+    for (let i = 0; i < batch.length; i++) {
+      const record = batch[i];
       const rk = recordKeys[i];
       const prev = existing.get(rk);
       const { keys, blocked } = candidates[i];
       // A record read again stays in the profile it is in; its new identifiers may extend it.
       let target: Working | undefined = prev ? working.get(final(prev.profileId)) : undefined;
-      const accepted: CandidateKey[] = [];
-      const refuse = (c: CandidateKey, profiles: string[], reason: string) =>
-        refused.push({ recordKey: rk, identifierKey: c.key, profiles, reason, at: now });
+      accepted.length = 0;
+      joinedVia.length = 0;
 
       const mine = namesOf(record.traits);
-      /** Values through which the record joined a profile that presents (not owns) them. */
-      const joinedVia: CandidateKey[] = [];
       for (const c of keys) {
         const presenters = presentersOf(c.key);
         const count = presenterCount(c.key, c.type, presenters);
@@ -249,7 +230,8 @@ export class DeterministicResolver implements Resolver {
             genericReported.add(c.key);
             genericValues.push({ identifierKey: c.key, profiles: count });
           }
-          refuse(c, ownerOf(c.key) ? [ownerOf(c.key)!] : [], `generic: presented by more than ${rules.genericThreshold} profiles`);
+          const o = ownerOf(c.key);
+          refused.push({ recordKey: rk, identifierKey: c.key, profiles: o ? [o] : [], reason: `generic: presented by more than ${rules.genericThreshold} profiles`, at: now });
           continue;
         }
         const ownerId = ownerOf(c.key);
@@ -259,9 +241,8 @@ export class DeterministicResolver implements Resolver {
         }
         if (!presenters.length) {
           // A value nobody holds yet: only the limits of the profile it would join apply.
-          const parts = target ? [target] : [];
-          const limit = wouldBreak(parts, accepted, prev ? 0 : 1, c);
-          if (limit) refuse(c, parts.map((p) => p.state.id), limit);
+          const limit = breaksFew(rules, target, undefined, accepted, prev ? 0 : 1, c);
+          if (limit) refused.push({ recordKey: rk, identifierKey: c.key, profiles: partIds(target, undefined), reason: limit, at: now });
           else accepted.push(c);
           continue;
         }
@@ -269,32 +250,43 @@ export class DeterministicResolver implements Resolver {
         // whose first record was refused): join the one whose names agree best. Only
         // joining its owner is a link; joining a profile that merely presents it is not,
         // and the refusal by the owner is recorded, so a record read again decides the same.
-        let chosen: { w: Working; score: number } | undefined;
-        let firstRefusal: { reason: string; parts: Working[] } | undefined;
-        let ownerRefusal: { reason: string; parts: Working[] } | undefined;
+        let chosen: Working | undefined;
+        let chosenScore = 0;
+        // The first refusal, and the owner's: the joins refused (the profile being built is the first part of each).
+        let firstReason: string | undefined;
+        let firstWith: Working | undefined;
+        let ownerReason: string | undefined;
+        let ownerWith: Working | undefined;
         for (const p of presenters) {
           if (p === target) continue;
-          const parts = target ? [target, p] : [p];
-          const limit = wouldBreak(parts, accepted, prev ? 0 : 1, c);
-          const names = limit ? { reason: limit, score: 0 } : nameCheck(c, mine, target, p);
-          if (names.reason) {
-            firstRefusal ??= { reason: names.reason, parts };
-            if (p.state.id === ownerId) ownerRefusal = { reason: names.reason, parts };
+          const names = breaksFew(rules, target, p, accepted, prev ? 0 : 1, c) ?? nameCheck(c, mine, target, p);
+          if (typeof names === 'string') {
+            if (firstReason === undefined) {
+              firstReason = names;
+              firstWith = p;
+            }
+            if (p.state.id === ownerId) {
+              ownerReason = names;
+              ownerWith = p;
+            }
             continue;
           }
-          if (!chosen || names.score > chosen.score) chosen = { w: p, score: names.score };
+          if (!chosen || names > chosenScore) {
+            chosen = p;
+            chosenScore = names;
+          }
         }
-        const refusal = ownerRefusal ?? firstRefusal;
-        if (!chosen || chosen.w.state.id !== ownerId) {
-          if (refusal) refuse(c, refusal.parts.map((p) => p.state.id), refusal.reason);
+        if (!chosen || chosen.state.id !== ownerId) {
+          const reason = ownerReason ?? firstReason;
+          if (reason !== undefined) refused.push({ recordKey: rk, identifierKey: c.key, profiles: partIds(target, ownerReason !== undefined ? ownerWith : firstWith), reason, at: now });
           if (chosen) {
-            target = target ? merge(target, chosen.w, rk, c) : chosen.w;
+            target = target ? merge(target, chosen, rk, c) : chosen;
             joinedVia.push(c);
           }
           continue;
         }
         accepted.push(c);
-        target = target ? merge(target, chosen.w, rk, c) : chosen.w;
+        target = target ? merge(target, chosen, rk, c) : chosen;
       }
 
       if (!target) target = newProfile();
@@ -328,16 +320,17 @@ export class DeterministicResolver implements Resolver {
       // Archie Priest): merge those, so the outcome does not depend on which came first.
       // Each is checked against the whole joined profile, never through the record alone.
       let joined = target;
-      for (const c of [...accepted, ...joinedVia]) {
+      for (let j = 0; j < accepted.length + joinedVia.length; j++) {
+        const c = j < accepted.length ? accepted[j] : joinedVia[j - accepted.length];
         if (!guarded(c.type)) continue;
         for (const p of presentersOf(c.key)) {
-          if (p === joined || wouldBreak([joined, p], [], 0)) continue;
-          if (nameCheck(c, joined.names, undefined, p).reason) continue;
+          if (p === joined || breaksFew(rules, joined, p, NO_KEYS, 0)) continue;
+          if (typeof nameCheck(c, joined.names, undefined, p) === 'string') continue;
           joined = merge(joined, p, rk, c);
           touched.add(joined.state.id);
         }
       }
-    });
+    }
 
     // Profiles holding a record that changed are rebuilt from their records: the
     // old version's contribution (a sum, a count) cannot be subtracted from a cell.
@@ -364,15 +357,25 @@ export class DeterministicResolver implements Resolver {
     for (const [k, p] of localOwners) identifierOwners.set(k, final(p));
     for (const [rk, p] of assignments) assignments.set(rk, final(p));
     const presentedPairs: Array<[string, string]> = [];
+    const finals = new Set<string>();
     for (const [k, set] of presented) {
-      for (const p of new Set([...set].map(final))) if (p !== ownerOf(k)) presentedPairs.push([k, p]);
+      const o = ownerOf(k);
+      if (set.size === 1) {
+        for (const p of set) if (final(p) !== o) presentedPairs.push([k, final(p)]);
+        continue;
+      }
+      finals.clear();
+      for (const p of set) finals.add(final(p));
+      for (const p of finals) if (p !== o) presentedPairs.push([k, p]);
     }
 
     const profiles: ProfileState[] = [];
-    for (const id of new Set([...touched].map(final))) {
+    finals.clear();
+    for (const id of touched) finals.add(final(id));
+    for (const id of finals) {
       const w = working.get(id)!;
-      // Keys only grow: a profile that gained none keeps its (sorted) list.
-      if (w.keys.size !== w.state.identifiers.length) w.state.identifiers = [...w.keys].sort();
+      // Keys only grow: a profile that gained none keeps its (sorted) list; one that did sorts only what it gained.
+      if (w.keys.size !== w.state.identifiers.length) w.state.identifiers = sortedIdentifiers(w.state.identifiers, w.keys);
       w.state.updatedAt = now;
       if (guard) w.state.names = w.names;
       profiles.push(w.state);
@@ -389,6 +392,6 @@ export class DeterministicResolver implements Resolver {
     // A profile stored before names were kept: its surviving traits are the best evidence there is.
     const names = emptyEvidence();
     addEvidence(names, state.names ?? namesOf(state.traits));
-    return { state, keys: new Set(state.identifiers), classCounts, isNew, names };
+    return { state, keys: new Set(state.identifiers), classCounts, isNew, names, alone: undefined };
   }
 }

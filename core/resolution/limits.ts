@@ -18,7 +18,7 @@ const tooMany = (limit: number, cls: string) => `limit: more than ${limit} ${cls
  * identifiers cap, then the first class over its limit (the parts' classes in order, then new ones).
  */
 export function breaksCapOrLimit(rules: Limits, parts: readonly Countable[], extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey): string | undefined {
-  return parts.length <= 1 ? breaksOne(rules, parts[0], extra, addRecords, more) : breaksMany(rules, parts, extra, addRecords, more);
+  return parts.length <= 2 ? breaksFew(rules, parts[0], parts[1], extra, addRecords, more) : breaksMany(rules, parts, extra, addRecords, more);
 }
 
 /** The general case: the parts' keys and counts are gathered into one set and one map. */
@@ -47,45 +47,75 @@ export function breaksMany(rules: Limits, parts: readonly Countable[], extra: re
   return undefined;
 }
 
-/**
- * One profile (or none: a new one), the case of nearly every record: the same answer as
- * `breaksMany` without copying the profile's keys into a new set for each candidate join.
- */
+/** One profile (or none: a new one), the case of nearly every record. */
 export function breaksOne(rules: Limits, w: Countable | undefined, extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey): string | undefined {
-  const records = addRecords + (w ? w.state.recordCount : 0);
+  return breaksFew(rules, w, undefined, extra, addRecords, more);
+}
+
+/** The record's i-th key to count: `extra` in order, then `more`. */
+const nth = (extra: readonly CandidateKey[], more: CandidateKey | undefined, i: number): CandidateKey => (i < extra.length ? extra[i] : more!);
+
+/** Whether the record's i-th key is one it adds: neither part holds it and no earlier key of the record is it. */
+function fresh(a: Countable | undefined, b: Countable | undefined, extra: readonly CandidateKey[], more: CandidateKey | undefined, i: number): boolean {
+  const key = nth(extra, more, i).key;
+  if (a?.keys.has(key) || b?.keys.has(key)) return false;
+  for (let j = 0; j < i; j++) if (nth(extra, more, j).key === key) return false;
+  return true;
+}
+
+/** How many keys of class `cls` the record adds. */
+function freshOf(a: Countable | undefined, b: Countable | undefined, extra: readonly CandidateKey[], more: CandidateKey | undefined, n: number, cls: string): number {
+  let count = 0;
+  for (let i = 0; i < n; i++) if (nth(extra, more, i).limitClass === cls && fresh(a, b, extra, more, i)) count++;
+  return count;
+}
+
+function overLimit(rules: Limits, cls: string, count: number): string | undefined {
+  const limit = rules.limitFor(cls);
+  return limit !== undefined && count > limit ? tooMany(limit, cls) : undefined;
+}
+
+/**
+ * Up to two profiles (`a`, then `b`; either may be absent), with `breaksMany`'s answer, reason
+ * text included, but nothing built: no set of the parts' keys, no map of counts, no list of the
+ * keys the record adds. A join asks this for every candidate profile of every identifier, and
+ * the arrays and closures it used to build were 704 B per record (issue 13's allocation profile).
+ * The record's keys are a handful, so counting them again for each class beats building a list.
+ */
+export function breaksFew(rules: Limits, a: Countable | undefined, b: Countable | undefined, extra: readonly CandidateKey[], addRecords: number, more?: CandidateKey): string | undefined {
+  const records = addRecords + (a ? a.state.recordCount : 0) + (b ? b.state.recordCount : 0);
   if (records > rules.maxRecords) return `cap: more than ${rules.maxRecords} records in one profile`;
-  // The keys this adds: not the profile's already, each once.
-  const fresh: CandidateKey[] = [];
-  const consider = (c: CandidateKey) => {
-    if (w?.keys.has(c.key)) return;
-    for (const f of fresh) if (f.key === c.key) return;
-    fresh.push(c);
-  };
-  for (const c of extra) consider(c);
-  if (more) consider(more);
-  if ((w ? w.keys.size : 0) + fresh.length > rules.maxIdentifiers) return `cap: more than ${rules.maxIdentifiers} identifiers in one profile`;
-  const freshOf = (cls: string) => {
-    let n = 0;
-    for (const f of fresh) if (f.limitClass === cls) n++;
-    return n;
-  };
-  const check = (cls: string, n: number) => {
-    const limit = rules.limitFor(cls);
-    return limit !== undefined && n > limit ? tooMany(limit, cls) : undefined;
-  };
-  if (w) {
-    for (const [cls, n] of w.classCounts) {
-      const why = check(cls, n + freshOf(cls));
+  const n = extra.length + (more ? 1 : 0);
+  let size = (a ? a.keys.size : 0) + (b ? b.keys.size : 0);
+  if (a && b) {
+    // The keys both hold count once: walk the smaller set.
+    const small = a.keys.size <= b.keys.size ? a.keys : b.keys;
+    const large = small === a.keys ? b.keys : a.keys;
+    for (const k of small) if (large.has(k)) size--;
+  }
+  for (let i = 0; i < n; i++) if (fresh(a, b, extra, more, i)) size++;
+  if (size > rules.maxIdentifiers) return `cap: more than ${rules.maxIdentifiers} identifiers in one profile`;
+  // Classes in breaksMany's order: a's, then b's new ones, then the record's new ones.
+  if (a) {
+    for (const [cls, count] of a.classCounts) {
+      const why = overLimit(rules, cls, count + (b?.classCounts.get(cls) ?? 0) + freshOf(a, b, extra, more, n, cls));
       if (why) return why;
     }
   }
-  for (let i = 0; i < fresh.length; i++) {
-    const cls = fresh[i].limitClass;
-    if (w?.classCounts.has(cls)) continue;
+  if (b) {
+    for (const [cls, count] of b.classCounts) {
+      if (a?.classCounts.has(cls)) continue;
+      const why = overLimit(rules, cls, count + freshOf(a, b, extra, more, n, cls));
+      if (why) return why;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const cls = nth(extra, more, i).limitClass;
+    if (a?.classCounts.has(cls) || b?.classCounts.has(cls) || !fresh(a, b, extra, more, i)) continue;
     let earlier = false;
-    for (let j = 0; j < i; j++) if (fresh[j].limitClass === cls) earlier = true;
+    for (let j = 0; j < i && !earlier; j++) earlier = nth(extra, more, j).limitClass === cls && fresh(a, b, extra, more, j);
     if (earlier) continue;
-    const why = check(cls, freshOf(cls));
+    const why = overLimit(rules, cls, freshOf(a, b, extra, more, n, cls));
     if (why) return why;
   }
   return undefined;

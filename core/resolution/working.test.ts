@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+
+function prng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+describe('sortedIdentifiers', () => {
+  it('gives what [...keys].sort() gives on 5,000 random profiles (sorted or not, duplicates, many added keys)', () => {
+    const rnd = prng(3);
+    const key = () => `${['email', 'phone', 'external_id:crm', 'Email', 'é'][Math.floor(rnd() * 5)]}\u0000v${Math.floor(rnd() * 40)}`;
+    let shortcut = 0;
+    for (let i = 0; i < 5000; i++) {
+      let stored = Array.from({ length: Math.floor(rnd() * 8) }, key);
+      const shape = rnd();
+      // Mostly what a store hands back (sorted, distinct); sometimes not, which must fall back to a full sort.
+      if (shape < 0.7) stored = [...new Set(stored)].sort();
+      else if (shape < 0.85) stored = [...new Set(stored)];
+      const keys = new Set(stored);
+      for (let k = Math.floor(rnd() * (rnd() < 0.1 ? 30 : 4)); k > 0; k--) keys.add(key());
+      const expected = [...keys].sort();
+      if (shape < 0.7) shortcut++;
+      expect(sortedIdentifiers(stored, keys)).toEqual(expected);
+    }
+    expect(shortcut).toBeGreaterThan(3000);
+  });
+});
+
+describe('sortOldestFirst', () => {
+  it('orders like the comparator sort it replaced, and leaves the head alone', () => {
+    const rnd = prng(5);
+    for (let i = 0; i < 2000; i++) {
+      const ws = Array.from({ length: Math.floor(rnd() * 7) }, (_, j) => ({
+        isNew: rnd() < 0.4,
+        state: { id: `p${Math.floor(rnd() * 1000)}-${j}`, createdAt: `2026-01-0${1 + Math.floor(rnd() * 3)}` },
+      })) as unknown as Working[];
+      const from = ws.length && rnd() < 0.5 ? 1 : 0;
+      const age = (w: Working) => [w.isNew ? 1 : 0, w.state.createdAt, w.state.id] as const;
+      const before = (a: Working, b: Working) => {
+        const [x, y] = [age(a), age(b)];
+        return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
+      };
+      const expected = [...ws.slice(0, from), ...ws.slice(from).sort((a, b) => (before(a, b) ? -1 : 1))];
+      sortOldestFirst(ws, from);
+      expect(ws).toEqual(expected);
+    }
+  });
+});
