@@ -1,5 +1,6 @@
 // Reference copy of core/resolution/deterministic.ts as of 5f26641 (before the issue-13 allocation work), kept unchanged
 // so the differential test can run the old decisions next to the new ones. Not used by the worker.
+// When resolution decisions change on purpose, the differential test no longer holds: delete this folder and the test with that change.
 import type { CanonicalRecord } from '../../schema/canonical.js';
 import { recordKey } from '../../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
