@@ -170,6 +170,13 @@ describe('PostgreSQL connection dropped mid-batch', () => {
       const before = await c.q<{ n: string }>('SELECT count(*) AS n FROM records');
       expect(Number(before[0].n)).toBeGreaterThan(1000);
       expect(Number(before[0].n)).toBeLessThan(1500);
+      // The run's row is written in each batch's transaction: it claims the three committed batches (1,500 rows read),
+      // not the paused one (its counts are in its transaction, invisible here). Not written with the batch, the row would
+      // have no counts yet: the heartbeat writes none (that mutation fails this with 0).
+      const running = await c.q<{ summary: string | null }>("SELECT summary FROM runs WHERE kind = 'sync' AND status = 'running'");
+      expect(running).toHaveLength(1);
+      const streams = (JSON.parse(running[0].summary ?? '{"streams":{}}') as { streams: Record<string, { read: number }> }).streams;
+      expect(Object.values(streams).reduce((n, s) => n + s.read, 0)).toBe(1500);
       const killed = await admin.q<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [holder]);
       expect(killed[0].ok).toBe(true);
       const r = await run.done;
