@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../../bench/quality/prng.js';
 import { resolutionSchema } from '../config/schema.js';
 import type { CanonicalRecord, Identifier } from '../schema/canonical.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -13,12 +14,7 @@ import { captureLogger } from '../../test/kit/context.js';
 // The generator keeps pools small so that collisions, caps, limits, generic values, name-guard
 // refusals, presenters and merges across batches all happen often.
 
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-}
+const prng = (seed: number) => createRng(seed).next;
 
 const GIVEN = ['Ann', 'Anne', 'Annie', 'Bob', 'Robert', 'Chloé', 'Chloe', 'Caleb', 'Archie', 'Jon', 'John', 'Julie', 'Julien'];
 const FAMILY = ['Martin', 'Priest', 'Warneke', 'Roux', 'Müller', 'Muller', 'Smith'];

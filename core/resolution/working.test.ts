@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../../bench/quality/prng.js';
 import { sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
 
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-}
+const prng = (seed: number) => createRng(seed).next;
 
 describe('sortedIdentifiers', () => {
   it('gives what [...keys].sort() gives on 5,000 random profiles (sorted or not, duplicates, many added keys)', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getCountries, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import examples from 'libphonenumber-js/examples.mobile.json';
 import minMetadata from 'libphonenumber-js/metadata.min.json';
+import { createRng } from '../../bench/quality/prng.js';
 import { fastE164, layoutMatches } from './phone.js';
 import { normalizePhone, parsePhone, type Normalized } from './normalize.js';
 
@@ -19,20 +20,7 @@ function refNormalizePhone(input: unknown, region?: string): Normalized<string> 
 // ---------------------------------------------------------------------------------------
 // Inputs. A seeded generator so a failure names an input that can be replayed.
 // ---------------------------------------------------------------------------------------
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = rng(13);
-const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
+const { next: rand, int, pick } = createRng(13);
 const digits = (n: number): string => Array.from({ length: n }, () => String(int(0, 9))).join('');
 
 const COUNTRIES = getCountries();
