@@ -126,7 +126,8 @@ async function viaCopy(server: pg.ClientConfig, database: string, table: string,
 
 export async function run(args: string[]): Promise<void> {
   const n = arg(args, 'profiles', 1_000_000);
-  // 1,000 per call: 500-2,000 measured alike (docs/benchmarks.md), 5,000 slower and larger in memory.
+  // 1,000 per call: 500-2,000 measured alike (docs/benchmarks/delivery.md, "PostgreSQL destination"),
+  // 5,000 slower and larger in memory.
   const batch = arg(args, 'batch', 1000);
   const sweep = arg(args, 'batches', '');
   const server = {

@@ -78,7 +78,8 @@ export function createPostgresDestination(): DestinationConnector<PostgresDestin
   return sqlDestination<PostgresDestinationConfig, pg.PoolClient>({
     id: 'postgres',
     spec: { config: postgresDestinationConfigSchema, secrets: ['password'] },
-    // bench/deliver-postgres.ts (docs/benchmarks.md): 500-2,000 rows of ~1 KB per call run alike, 5,000 slower and larger in memory.
+    // bench/deliver-postgres.ts (docs/benchmarks/delivery.md, "PostgreSQL destination"): 500-2,000 rows of ~1 KB
+    // per call run alike, 5,000 slower and larger in memory.
     limits: { maxBatchItems: 2000, maxBatchBytes: 32 * 1024 * 1024 },
 
     async connect(config) {

@@ -43,7 +43,7 @@ const BACKLOG_REFRESH_MS = 500;
  * `tributary serve` on node:http: a handful of fixed routes, limits enforced
  * while reading, no framework layers between the socket and the inbox. The bench
  * compares with bare node:http and bare fastify 5 children: fastify's base costs
- * about 4 µs more per request (docs/benchmarks.md, "node:http or fastify").
+ * about 4 µs more per request (docs/benchmarks/serve.md, "node:http or fastify").
  * Handlers only authenticate, check and append to the inbox; the 2xx goes out
  * after the group commit.
  */

@@ -7,7 +7,7 @@ import { BUSY_TIMEOUT_MS } from './sqlite-runs.js';
 /** WAL pages (4 KiB each) before SQLite checkpoints on its own: 64 MiB. */
 const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 /**
- * SQLite's page cache per connection, in MB. Measured on the 1M pipeline (docs/benchmarks.md,
+ * SQLite's page cache per connection, in MB. Measured on the 1M pipeline (docs/benchmarks/pipeline-commit-thread.md,
  * "Page cache"): 256 MB per connection bought no speed over 64 (the OS caches the file as well)
  * and cost ~190 MB of RSS per connection; the commit thread's connection only writes what the
  * main one has just read, so it keeps less.

@@ -67,7 +67,8 @@ export class SqliteStore implements ProfileStore {
     private readonly file: string,
     /**
      * `graphCache: true` (or TRIB_GRAPH_CACHE=1) keeps the identity graph in memory between batches.
-     * Off by default: measured, it did not lower CPU per record and raised peak RSS (docs/benchmarks.md).
+     * Off by default: measured, it did not lower CPU per record and raised peak RSS
+     * (docs/benchmarks/pipeline-store-engine-graph.md, "Identity graph in memory").
      * `commitThread` (default on for a file, see below) writes the engine's batches on a thread (commit-pipeline.ts).
      */
     opts: { lockWaitMs?: number; graphCache?: boolean; commitThread?: boolean; cacheMb?: number } = {},

@@ -1,4 +1,4 @@
-// Start-up cost of the built-in plugins, in a fresh process (docs/benchmarks.md, issue 14):
+// Start-up cost of the built-in plugins, in a fresh process (docs/benchmarks/startup.md, issue 14):
 //   node core/plugin/__fixtures__/import-built-ins.mjs all        every built-in imported (the old boot)
 //   node core/plugin/__fixtures__/import-built-ins.mjs lazy       manifests, then what config/example.yaml names
 //   node core/plugin/__fixtures__/import-built-ins.mjs manifests  the manifests only
