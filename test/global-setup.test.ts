@@ -28,6 +28,14 @@ describe('global setup: is dist/ stale?', () => {
     expect(staleSource(root)).toBeUndefined();
   });
 
+  it('old copies under __reference__ are left out, as the build leaves them out', () => {
+    root = tempDir('gs');
+    file('core/a.ts', 100);
+    file('dist/core/a.js', 200);
+    file('core/r/__reference__/old.ts', 100); // never compiled: tsconfig.build.json excludes it
+    expect(staleSource(root)).toBeUndefined();
+  });
+
   it('a source edited after the build, a source never built, or a newer tsconfig makes it stale', () => {
     root = tempDir('gs');
     file('core/a.ts', 100);

@@ -19,7 +19,8 @@ function* sources(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
-      if (e.name !== 'node_modules') yield* sources(p);
+      // __reference__ holds old copies kept for differential tests; the build excludes them.
+      if (e.name !== 'node_modules' && e.name !== '__reference__') yield* sources(p);
     } else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) {
       yield p;
     }
