@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ProfileState } from '../resolution/types.js';
 import { decodeLinks, encodeLinks } from './record-links.js';
 import type { Identifier } from '../schema/canonical.js';
+import { putOwn as put } from '../util/own-key.js';
 
 /**
  * Profile bodies as the SQLite store keeps them (schema 3). A profile of ~1.2 KB JSON
@@ -32,15 +33,6 @@ type Packed = [unknown, string, number] | [unknown, number];
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-/**
- * `o[k] = v` for objects built here, except that a key named `__proto__` becomes an own key, as
- * JSON.parse makes it: assigning it would set the object's prototype and the key would be gone.
- */
-function put(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
 }
 
 // The codec runs for every profile read and written, so it walks objects with `for...in`
