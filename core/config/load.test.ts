@@ -132,3 +132,17 @@ describe('config loading', () => {
     expect(loadError(`${base}resolution: { limits: { phnoe: 2 } }\n`).message).toMatch(/resolution\.limits\.phnoe: unknown identifier type "phnoe"; did you mean "phone"\?/);
   });
 });
+
+describe('config loading: a key named __proto__', () => {
+  it('is refused with its path and line, not dropped (a trait named __proto__ vanished before the schema saw it)', () => {
+    const err = loadError(base.replace('traits: { firstName: first_name }', 'traits: { firstName: first_name, __proto__: legacy_code }'));
+    expect(err.message).toMatch(/^sources\[0\]\.streams\[0\]\.mapping\.traits\.__proto__: a key named __proto__ cannot be kept/);
+    expect(err.context.line).toBe(13);
+    expect(loadError(`${base}resolution:\n  traits:\n    __proto__: { strategy: first_seen }\n`).context.path).toBe('resolution.traits.__proto__');
+  });
+
+  it('a source field named __proto__ is a value, and loads', () => {
+    const { config } = loadConfigText(base.replace('traits: { firstName: first_name }', 'traits: { legacy: __proto__, code: "meta.__proto__" }'), 'config/test.yaml');
+    expect(config.sources[0].streams[0].mapping.traits).toStrictEqual({ legacy: '__proto__', code: 'meta.__proto__' });
+  });
+});

@@ -65,7 +65,11 @@ function resolveRefs(
   if (Array.isArray(value)) return value.map((v, i) => resolveRefs(v, [...path, i], env, secrets, fail));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolveRefs(v, [...path, k], env, secrets, fail);
+    for (const [k, v] of Object.entries(value)) {
+      // Assigning it would set out's prototype, and the schema drops such a key anyway: a trait, purpose or output name vanished.
+      if (k === '__proto__') fail([...path, k], 'a key named __proto__ cannot be kept (a JavaScript object cannot hold it as a name); choose another name');
+      out[k] = resolveRefs(v, [...path, k], env, secrets, fail);
+    }
     return out;
   }
   return value;

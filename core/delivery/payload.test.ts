@@ -76,3 +76,22 @@ describe('payload mapping', () => {
     ]);
   });
 });
+
+describe('payload mapping: __proto__', () => {
+  // As JSON.parse (or a stored profile) gives them: __proto__ is an own key of the trait value.
+  const withProto = { ...doc, traits: { ...doc.traits, address: JSON.parse('{"__proto__":"x","city":"Oslo"}') as unknown } };
+  const known = { vocabulary: { ...vocabulary, traits: new Set([...vocabulary.traits, 'address']) } };
+
+  it('an output named __proto__ is an error, not a payload whose prototype is the value', () => {
+    const { payload, problems } = compilePayload(JSON.parse('{"__proto__":"traits.address","CITY":"traits.address.city"}') as Record<string, string>, known);
+    expect(payload).toBeUndefined();
+    expect(problems).toEqual([{ name: '__proto__', severity: 'error', message: expect.stringMatching(/cannot be an output name/) }]);
+  });
+
+  it('a nested __proto__ key is read by its path and sent as it is', () => {
+    const { payload } = compilePayload({ ADDRESS: 'traits.address', INNER: 'traits.address.__proto__' }, known);
+    const out = payload!.build(withProto);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"ADDRESS":{"__proto__":"x","city":"Oslo"},"INNER":"x"}');
+  });
+});

@@ -41,6 +41,11 @@ export function compilePayload(
   const problems: PayloadProblem[] = [];
   const fields: FieldSpec[] = [];
   for (const [name, raw] of Object.entries(mapping)) {
+    // build() assigns output names: this one would set the payload's prototype and be gone from what is sent.
+    if (name === '__proto__') {
+      problems.push({ name, severity: 'error', message: '"__proto__" cannot be an output name (a JavaScript object cannot hold it as a key); choose another' });
+      continue;
+    }
     if (opts.names && !opts.names.test(name)) {
       problems.push({ name, severity: 'error', message: `"${name}" is not a valid name here (expected ${opts.describe ?? opts.names.source})` });
       continue;

@@ -3,6 +3,7 @@ import type { CanonicalRecord } from '../schema/canonical.js';
 import { recordKey } from '../schema/canonical.js';
 import type { ProfileState } from './types.js';
 import { latestConsent } from '../privacy/consent.js';
+import { putOwn } from '../util/own-key.js';
 
 /**
  * Running state of one trait or computed trait. Every strategy here can both
@@ -23,6 +24,19 @@ export interface Cell {
 }
 
 type Aggregates = { traits: Record<string, Cell>; computed: Record<string, Cell> };
+
+/**
+ * The cell held under `name`, own keys only: a trait named `constructor` or `__proto__` must not
+ * read Object.prototype's (a `constructor` trait once took Object itself for its cell and crashed publish).
+ */
+function held(cells: Record<string, Cell>, name: string): Cell | undefined {
+  return Object.hasOwn(cells, name) ? cells[name] : undefined;
+}
+
+/** A rules object from config without a prototype, so that a rule is only one the YAML wrote. */
+function ownRules<R>(rules: Record<string, R>): Record<string, R | undefined> {
+  return Object.assign(Object.create(null) as Record<string, R | undefined>, rules);
+}
 
 const DEFAULT_RULE: TraitRule = { strategy: 'most_recent' };
 
@@ -200,9 +214,13 @@ function applyConsent(traits: Record<string, Cell>, r: CanonicalRecord, src: str
 export class Survivorship {
   /** The computed-trait rules as pairs, taken once (they were listed again for every record). */
   private readonly computedRules: Array<[string, ComputedTrait]>;
+  private readonly traitRules: Record<string, TraitRule | undefined>;
+  private readonly computedDefs: Record<string, ComputedTrait | undefined>;
 
-  constructor(private readonly rules: Pick<ResolutionConfig, 'traits' | 'computed'>) {
+  constructor(rules: Pick<ResolutionConfig, 'traits' | 'computed'>) {
     this.computedRules = Object.entries(rules.computed);
+    this.traitRules = ownRules(rules.traits);
+    this.computedDefs = ownRules(rules.computed);
   }
 
   private aggregates(p: ProfileState): Aggregates {
@@ -218,14 +236,14 @@ export class Survivorship {
     const src = recordKey(r);
     for (const name in r.traits) {
       if (!Object.hasOwn(r.traits, name)) continue;
-      const rule = this.rules.traits[name] ?? DEFAULT_RULE;
+      const rule = this.traitRules[name] ?? DEFAULT_RULE;
       const cell = traitCell(rule, r.traits[name], r, src);
-      if (cell) agg.traits[name] = combineTrait(rule, agg.traits[name], cell);
+      if (cell) putOwn(agg.traits, name, combineTrait(rule, held(agg.traits, name), cell));
     }
     applyConsent(agg.traits, r, src);
     for (const [name, def] of this.computedRules) {
       const cell = computedCell(def, r, src);
-      if (cell) agg.computed[name] = combineComputed(def, agg.computed[name], cell);
+      if (cell) putOwn(agg.computed, name, combineComputed(def, held(agg.computed, name), cell));
     }
     this.publish(p);
   }
@@ -236,11 +254,11 @@ export class Survivorship {
     const b = this.aggregates(absorbed);
     for (const [name, cell] of Object.entries(b.traits)) {
       if (isConsentCell(name)) a.traits[name] = latestConsent(a.traits[name], cell);
-      else a.traits[name] = combineTrait(this.rules.traits[name] ?? DEFAULT_RULE, a.traits[name], cell);
+      else putOwn(a.traits, name, combineTrait(this.traitRules[name] ?? DEFAULT_RULE, held(a.traits, name), cell));
     }
     for (const [name, cell] of Object.entries(b.computed)) {
-      const def = this.rules.computed[name];
-      if (def) a.computed[name] = combineComputed(def, a.computed[name], cell);
+      const def = this.computedDefs[name];
+      if (def) putOwn(a.computed, name, combineComputed(def, held(a.computed, name), cell));
     }
     this.publish(survivor);
   }
@@ -262,14 +280,14 @@ export class Survivorship {
       const cell = agg.traits[name];
       if (name.startsWith('consent.')) {
         const consent = (traits.consent ??= {}) as Record<string, unknown>;
-        consent[name.slice(8)] = cell.v;
-      } else traits[name] = cell.v;
-      sources[name] = cell.src;
+        putOwn(consent, name.slice(8), cell.v);
+      } else putOwn(traits, name, cell.v);
+      putOwn(sources, name, cell.src);
     }
     p.traits = traits;
     p.traitSources = sources;
     const computed: Record<string, unknown> = {};
-    for (const k in agg.computed) computed[k] = agg.computed[k].v;
+    for (const k in agg.computed) putOwn(computed, k, agg.computed[k].v);
     p.computed = computed;
   }
 }

@@ -1,4 +1,5 @@
 import type { DateFormat, MappingConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import type { BlockedPredicate } from '../resolution/rules.js';
 import type { CanonicalRecord, FieldWarning, Identifier } from './canonical.js';
 import {
@@ -96,6 +97,15 @@ function cleanText(field: string, raw: unknown, warnings: FieldWarning[]): { val
  * what the source actually has (a typo in a column name fails the sync clearly).
  */
 export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
+  // Names are keys of the objects built per record: checked once here, not per record.
+  for (const [where, names] of [['traits', mapping.traits], ['event.properties', mapping.event?.properties], ['consent', mapping.consent]] as const) {
+    if (names && Object.hasOwn(names, '__proto__')) {
+      throw new ConfigError(`mapping.${where} names a key __proto__, which a record cannot hold as a name; choose another (a source field may keep the name, e.g. legacy: __proto__)`, {
+        sync: mctx.source,
+        stream: mctx.stream,
+      });
+    }
+  }
   const identifierSpecs = Object.entries(mapping.identifiers).map(([key, spec]) => {
     const dot = key.indexOf('.');
     const type = dot < 0 ? key : key.slice(0, dot);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ProfileState } from '../resolution/types.js';
 import { decodeLinks, encodeLinks } from './record-links.js';
 import type { Identifier } from '../schema/canonical.js';
+import { putOwn as put } from '../util/own-key.js';
 
 /**
  * Profile bodies as the SQLite store keeps them (schema 3). A profile of ~1.2 KB JSON
@@ -23,8 +24,8 @@ import type { Identifier } from '../schema/canonical.js';
  * a profile's own `computed: 0` as it was). Bodies with `[v, at, i]` cells (written before) read as they did.
  *
  * The codec never changes what the resolver gets back: a profile the compact form
- * cannot reproduce exactly (a key starting with `$`, an array where a cell goes, a
- * cell without a value) is stored as plain JSON, and a body that carries `id` (plain,
+ * cannot reproduce exactly (a key starting with `$`, a key named `__proto__` where the compact
+ * form builds an object, an array where a cell goes, a cell without a value) is stored as plain JSON, and a body that carries `id` (plain,
  * or written before schema 3) is read as it is.
  */
 type Cell = { v: unknown; at: string; src: string };
@@ -68,8 +69,8 @@ function traitsOfCells(cells: Record<string, unknown>): Record<string, unknown> 
   for (const name in cells) {
     const cell = cells[name];
     if (!isPlainObject(cell)) return undefined;
-    if (name.startsWith('consent.')) ((traits.consent ??= {}) as Record<string, unknown>)[name.slice(8)] = cell.v;
-    else traits[name] = cell.v;
+    if (name.startsWith('consent.')) put((traits.consent ??= {}) as Record<string, unknown>, name.slice(8), cell.v);
+    else put(traits, name, cell.v);
   }
   return traits;
 }
@@ -95,7 +96,7 @@ function valuesOfCells(cells: unknown): Record<string, unknown> | undefined {
   for (const name in cells) {
     const cell = cells[name];
     if (!isCell(cell)) return undefined;
-    values[name] = cell.v;
+    put(values, name, cell.v);
   }
   return values;
 }
@@ -131,7 +132,8 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
     const value = rec[key];
     // JSON leaves an undefined value out: so does the compact form.
     if (value === undefined) continue;
-    if (key.startsWith('$')) return undefined;
+    // The compact object is built by assignment: a key named __proto__ anywhere in it is kept by plain JSON.
+    if (key.startsWith('$') || key === '__proto__') return undefined;
     if (key === 'traitSources' && sameSources(value, cells, cellKeys)) {
       out[key] = 0;
     } else if (key === 'traits' && sameTraits(value, cells)) {
@@ -141,6 +143,7 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
     } else if (key === 'aggregates' && isPlainObject(value)) {
       const groups: Record<string, unknown> = {};
       for (const g in value) {
+        if (g === '__proto__') return undefined;
         const entries = value[g];
         if (!isPlainObject(entries)) {
           groups[g] = entries;
@@ -149,7 +152,7 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
         const packed: Record<string, unknown> = {};
         for (const name in entries) {
           const cell = entries[name];
-          if (Array.isArray(cell)) return undefined;
+          if (Array.isArray(cell) || name === '__proto__') return undefined;
           if (!isCell(cell)) {
             packed[name] = cell;
             continue;
@@ -212,9 +215,9 @@ export function decodeProfile(body: string, id: string, createdAt: string, updat
     else if (key === 'traitSources' && value === 0) {
       const cells = (aggregates?.traits ?? {}) as Record<string, Cell>;
       const sourcesOf: Record<string, string> = {};
-      for (const k in cells) sourcesOf[k] = cells[k].src;
+      for (const k in cells) put(sourcesOf, k, cells[k].src);
       out[key] = sourcesOf;
-    } else out[key] = value;
+    } else put(out, key, value);
   }
   return out as unknown as ProfileState;
 }
