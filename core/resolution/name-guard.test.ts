@@ -163,3 +163,21 @@ describe('through a personal identifier', () => {
     expect(compareEvidence(rec('kelsy', 'berryman', '19121016', '3146'), rec('phoebe', 'berryman', '19241130', '3146'), { strict: true }).ok).toBe(false);
   });
 });
+
+describe('names that are also Object.prototype keys', () => {
+  it('a given name folding to "constructor" is counted as a number, from a record and from another profile', async () => {
+    const { addEvidence, emptyEvidence, compareEvidence } = await import('./name-guard.js');
+    const e = emptyEvidence();
+    addEvidence(e, { given: 'constructor', family: 'smith' });
+    addEvidence(e, { given: 'constructor', family: 'constructor' });
+    expect(e.given).toEqual({ constructor: 2 });
+    expect(e.family).toEqual({ smith: 1, constructor: 1 });
+    const merged = emptyEvidence();
+    addEvidence(merged, e);
+    expect(merged.given.constructor).toBe(2);
+    expect(merged.family.constructor).toBe(1);
+    const cmp = compareEvidence(merged, { given: { constructor: 1 }, family: { smith: 1 } });
+    expect(cmp.ok).toBe(true);
+    expect(Number.isFinite(cmp.score)).toBe(true);
+  });
+});

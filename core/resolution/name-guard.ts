@@ -99,13 +99,16 @@ export const emptyEvidence = (): NameEvidence => ({ given: {}, family: {}, dob: 
 type OneRecord = { given?: string; family?: string; dob?: string; postcode?: string };
 const FIELDS = ['given', 'family', 'dob', 'postcode'] as const;
 
+/** How many records carry `word` (own keys only: a name that folds to "constructor" must not read Object.prototype's). */
+const countOf = (m: Record<string, number>, word: string): number => (Object.hasOwn(m, word) ? m[word] : 0);
+
 export function addEvidence(into: NameEvidence, from: NameEvidence | OneRecord): void {
   for (const f of FIELDS) {
     const v = from[f];
     if (v === undefined) continue;
     const m = (into[f] ??= {});
-    if (typeof v === 'string') m[v] = (m[v] ?? 0) + 1;
-    else for (const k in v) m[k] = (m[k] ?? 0) + v[k];
+    if (typeof v === 'string') m[v] = countOf(m, v) + 1;
+    else for (const k in v) m[k] = countOf(m, k) + v[k];
   }
 }
 
@@ -293,7 +296,7 @@ interface Reading {
 function readings(e: NameEvidence): Reading[] {
   const givenWords = Object.keys(e.given).sort();
   const familyWords = Object.keys(e.family).sort();
-  const swapped = (w: string) => (e.given[w] ?? 0) <= (e.family[w] ?? 0);
+  const swapped = (w: string) => countOf(e.given, w) <= countOf(e.family, w);
   const out: Reading[] = [];
   for (const g of givenWords) {
     if (swapped(g)) continue;
@@ -360,7 +363,7 @@ export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { person
     }
   }
   // Weight by how many records carry the matching name, so the usual spelling outweighs a one-off typo.
-  const weight = (p: [string, string]) => Math.min(a.given[p[0]] ?? 0, 99) + Math.min(b.given[p[1]] ?? 0, 99);
+  const weight = (p: [string, string]) => Math.min(countOf(a.given, p[0]), 99) + Math.min(countOf(b.given, p[1]), 99);
   if (bestOk) {
     const out: NameComparison = { ok: true, score: LEVEL_SCORE[bestOk.level] * 1000 + (bestOk.familyOk ? 500 : 0) + weight(bestOk.pair), level: bestOk.level, pair: bestOk.pair };
     if (bestOk.swappedLevel) out.swappedLevel = bestOk.swappedLevel;
