@@ -9,6 +9,7 @@ import { boot } from '../core/container.js';
 import type { Logger } from '../core/plugin/types.js';
 import { arg, fmt, peakRssMb, timed } from './measure.js';
 import { MemProbe } from './mem-probe.js';
+import { ThreadStats } from './thread-stats.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -169,6 +170,7 @@ export async function run(args: string[]): Promise<void> {
     const probe = args.includes('--mem') ? new MemProbe() : undefined;
     if (probe) process.stdout.write(probe.report('before the pipeline'));
     const perSource: string[] = [];
+    const threads = new ThreadStats();
     const cpu0 = process.cpuUsage();
     const all = await timed(async () => {
       let n = 0;
@@ -185,6 +187,7 @@ export async function run(args: string[]): Promise<void> {
     const cpu = cpuMicros(process.cpuUsage(cpu0));
     const profiles = await booted.store.countProfiles();
     const threadStats = booted.store.commitPipeline?.()?.stats;
+    const threadsReport = threads.report(all.result, booted.store.commitPipeline?.()?.utilization());
     await booted.close();
     if (probe) {
       process.stdout.write(probe.report('close'));
@@ -195,6 +198,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(`${perSource.join('\n')}\n`);
     process.stdout.write(`end to end (read, normalize, resolve, commit): ${fmt(all.result)} records in ${all.seconds.toFixed(1)} s = ${fmt(rate)} records/s\n`);
     process.stdout.write(`CPU (user + system, this process): ${(cpu / 1e6).toFixed(1)} s = ${(cpu / all.result).toFixed(1)} µs/record (bare parse: ${(floorCpu / floor.result).toFixed(1)})\n`);
+    process.stdout.write(threadsReport);
     process.stdout.write(`profiles: ${fmt(profiles)}\n`);
     if (threadStats) {
       const waits = Object.entries(threadStats.waits).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';

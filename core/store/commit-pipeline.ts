@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConnectionError, TributaryError } from '../errors.js';
@@ -112,6 +113,11 @@ export class CommitPipeline {
     // Encoded here: strings clone faster than the resolver's objects, and the resolver may reuse those afterwards.
     this.worker.postMessage({ id, encoded: encodeBatch(batch, new Date().toISOString()), base });
     return done;
+  }
+
+  /** How busy the thread has been since it started (for benchmarks: the main thread resolves while it writes). */
+  utilization(): EventLoopUtilization {
+    return this.worker.performance.eventLoopUtilization();
   }
 
   /** A run's heartbeat (its counts go with each batch, in its transaction), written by the thread after the batches before it (it holds the write lock meanwhile). */
