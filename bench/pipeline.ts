@@ -115,6 +115,8 @@ export async function run(args: string[]): Promise<void> {
             name: 'crm',
             connector: 'csv',
             batchSize,
+            // A batch ends at a checkpoint: without this, --batch below the connector's 5,000 rows changed little.
+            config: { checkpointEvery: batchSize },
             streams: [
               {
                 name: 'customers',
@@ -132,6 +134,7 @@ export async function run(args: string[]): Promise<void> {
             name: 'shop',
             connector: 'csv',
             batchSize,
+            config: { checkpointEvery: batchSize },
             streams: [
               {
                 name: 'orders',
@@ -150,6 +153,7 @@ export async function run(args: string[]): Promise<void> {
             name: 'newsletter',
             connector: 'jsonl',
             batchSize,
+            config: { checkpointEvery: batchSize },
             streams: [
               {
                 name: 'subscribers',
