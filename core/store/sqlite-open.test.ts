@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,5 +64,38 @@ describe('openSqlite while another connection writes the fresh file', () => {
     holder.close();
     expect(r.retryable).toBe(true);
     expect(r.error).toBe(`cannot open SQLite store ${file}: another process kept it locked for 0.3 s while it was being switched to WAL`);
+  });
+});
+
+describe('the WAL of a store', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('grows past 64 MiB between automatic checkpoints, and is cut back to 64 MiB once a checkpoint has emptied it', async () => {
+    const { openSqlite } = await import('./sqlite-open.js');
+    dir = mkdtempSync(join(tmpdir(), 'trib-wal-'));
+    const file = join(dir, 'store.db');
+    const db = openSqlite(file, 8);
+    try {
+      const walMb = () => statSync(`${file}-wal`).size / 1024 / 1024;
+      db.exec('CREATE TABLE t (b BLOB)');
+      const insert = db.prepare('INSERT INTO t VALUES (zeroblob(65536))');
+      // 75 MiB in one transaction: with the old 64 MiB bound this would have been checkpointed on commit.
+      db.transaction(() => {
+        for (let i = 0; i < 1200; i++) insert.run();
+      })();
+      expect(walMb()).toBeGreaterThan(70);
+      // Not yet copied back into the store file: that is the point of the larger bound.
+      expect(statSync(file).size / 1024 / 1024).toBeLessThan(1);
+      db.pragma('wal_checkpoint(PASSIVE)');
+      expect(statSync(file).size / 1024 / 1024).toBeGreaterThan(70);
+      db.exec('DELETE FROM t WHERE rowid = 1'); // the next write starts the WAL over, and cuts the file
+      expect(walMb()).toBeLessThanOrEqual(64);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -4,8 +4,15 @@ import { dirname } from 'node:path';
 import { ConnectionError } from '../errors.js';
 import { BUSY_TIMEOUT_MS } from './sqlite-runs.js';
 
-/** WAL pages (4 KiB each) before SQLite checkpoints on its own: 64 MiB. */
-const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+/**
+ * WAL pages (4 KiB each) before SQLite checkpoints on its own: 256 MiB. An order stream rewrites
+ * profiles on random pages; the more batches one checkpoint covers, the more of those pages it
+ * copies back once instead of several times. At 1M records the commit thread spent 50.6-56.2 µs per
+ * order against 61.0-64.9 with 64 MiB (docs/benchmarks/pipeline-threads.md, "The WAL bound").
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 65_536;
+/** Once a checkpoint has emptied it, a WAL file larger than this is cut back to it, so an idle store does not keep 256 MiB of WAL on disk. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /**
  * SQLite's page cache per connection, in MB. Measured on the 1M pipeline (docs/benchmarks/pipeline-commit-thread.md,
  * "Page cache"): 256 MB per connection bought no speed over 64 (the OS caches the file as well)
@@ -32,8 +39,9 @@ export function openSqlite(file: string, cacheMb: number, busyTimeoutMs = BUSY_T
   db.pragma(`cache_size = -${Math.round(cacheMb * 1024)}`);
   // A 5,000-record batch dirties more than the default 1,000 WAL pages, so nearly every
   // commit also checkpointed (copy back + fsync). A larger bound lets a page written by
-  // many batches be copied back once; `checkpoint()` at the end of a sync empties it.
+  // many batches be copied back once. The last connection to close checkpoints and removes the WAL.
   db.pragma(`wal_autocheckpoint = ${Number(process.env.TRIB_WAL_PAGES ?? WAL_AUTOCHECKPOINT_PAGES)}`);
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   // A forgotten person's rows are overwritten with zeros, not left readable in free pages (issue 12).
   db.pragma('secure_delete = ON');
   return db;
