@@ -184,6 +184,7 @@ export async function run(args: string[]): Promise<void> {
         const read = Object.values(r.result.summary!.streams).reduce((a, x) => a + x.read, 0);
         n += read;
         perSource.push(`  ${s}: ${fmt(read)} records in ${r.seconds.toFixed(1)} s = ${fmt(read / r.seconds)} records/s`);
+        threads.lap(s, read, booted.store.commitPipeline?.()?.utilization());
         if (probe) process.stdout.write(probe.report(`during ${s}`));
       }
       return n;

@@ -9,6 +9,9 @@ import { PerformanceObserver, constants, performance, type EventLoopUtilization 
  */
 export class ThreadStats {
   private readonly elu0 = performance.eventLoopUtilization();
+  private lapMain = this.elu0;
+  private lapCommit?: EventLoopUtilization;
+  private readonly laps: string[] = [];
   private readonly gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -27,6 +30,23 @@ export class ThreadStats {
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
+  /**
+   * After each sync: how busy each thread was during it, per record. A source whose batches are heavy on
+   * one thread leaves the other waiting, whatever the totals say.
+   */
+  lap(label: string, records: number, commitThread: EventLoopUtilization | undefined): void {
+    const main = performance.eventLoopUtilization(this.lapMain);
+    this.lapMain = performance.eventLoopUtilization();
+    const per = (ms: number) => ((ms * 1000) / Math.max(1, records)).toFixed(1);
+    let line = `  ${label}: main thread busy ${per(main.active)} µs/record (${(main.utilization * 100).toFixed(0)}%)`;
+    if (commitThread) {
+      const commit = this.lapCommit ? performance.eventLoopUtilization(commitThread, this.lapCommit) : commitThread;
+      this.lapCommit = commitThread;
+      line += `, commit thread ${per(commit.active)} µs/record (${(commit.utilization * 100).toFixed(0)}%)`;
+    }
+    this.laps.push(line);
+  }
+
   /** Lines for the report; `commitThread` is the thread's own utilization since it started (it starts with the first batch). */
   report(records: number, commitThread: EventLoopUtilization | undefined): string {
     this.observer.disconnect();
@@ -39,6 +59,7 @@ export class ThreadStats {
         `(${g.minor} scavenges ${per(g.minorMs)}, ${g.major} full ${per(g.majorMs)}); young generation: ${youngGeneration()}`,
     ];
     if (commitThread) lines.push(`commit thread: busy ${per(commitThread.active)} µs/record (${pct(commitThread.utilization)} of its life)`);
+    lines.push(...this.laps);
     return `${lines.join('\n')}\n`;
   }
 }
