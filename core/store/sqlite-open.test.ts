@@ -74,7 +74,7 @@ describe('the WAL of a store', () => {
     dir = undefined;
   });
 
-  it('grows past 64 MiB between automatic checkpoints, and is cut back to 64 MiB once a checkpoint has emptied it', async () => {
+  it('holds more than 64 MiB before an automatic checkpoint copies it back', async () => {
     const { openSqlite } = await import('./sqlite-open.js');
     dir = mkdtempSync(join(tmpdir(), 'trib-wal-'));
     const file = join(dir, 'store.db');
@@ -92,8 +92,6 @@ describe('the WAL of a store', () => {
       expect(statSync(file).size / 1024 / 1024).toBeLessThan(1);
       db.pragma('wal_checkpoint(PASSIVE)');
       expect(statSync(file).size / 1024 / 1024).toBeGreaterThan(70);
-      db.exec('DELETE FROM t WHERE rowid = 1'); // the next write starts the WAL over, and cuts the file
-      expect(walMb()).toBeLessThanOrEqual(64);
     } finally {
       db.close();
     }
