@@ -8,7 +8,7 @@ import { BUSY_TIMEOUT_MS } from './sqlite-runs.js';
  * WAL pages (4 KiB each) before SQLite checkpoints on its own: 256 MiB. An order stream rewrites
  * profiles on random pages; the more batches one checkpoint covers, the more of those pages it
  * copies back once instead of several times. At 1M records the commit thread spent 50.6-56.2 µs per
- * order against 61.0-64.9 with 64 MiB (docs/benchmarks/pipeline-threads.md, "The WAL bound").
+ * order against 61.0-64.9 with 64 MiB (docs/benchmarks/pipeline-threads.md, "Each source's thread time, and the WAL bound").
  */
 const WAL_AUTOCHECKPOINT_PAGES = 65_536;
 
