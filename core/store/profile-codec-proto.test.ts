@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ProfileState } from '../resolution/types.js';
 import { decodeProfile, encodeProfile } from './profile-codec.js';
+import { CREATED, ID, roundTrip, SRC, T, UPDATED } from './__fixtures__/profile-round-trip.js';
 
 // A key named `__proto__` is an own property only when JSON.parse or defineProperty made it; assigning it
 // (`out[key] = v`) sets the object's prototype instead, and the key is gone. vitest's toEqual does not look
 // at prototypes, so these tests compare own keys and prototypes themselves.
 
-const ID = 'prof_1';
-const CREATED = '2026-12-01T14:10:27.621Z';
-const UPDATED = '2026-12-01T14:11:02.763Z';
-const T = '2026-03-01T00:00:00.000Z';
-const SRC = 'crm/customers/1';
-
-function roundTrip(p: ProfileState): ProfileState {
-  return decodeProfile(encodeProfile(p), p.id, p.createdAt, p.updatedAt);
-}
 
 /** Where `a` and `b` differ in own keys (order included), values or prototypes, or undefined when they do not. */
 function ownDifference(a: unknown, b: unknown, at = '$'): string | undefined {

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ProfileState } from '../resolution/types.js';
 import { decodeProfile, encodeProfile } from './profile-codec.js';
+import { CREATED, ID, roundTrip, SRC, T, UPDATED } from './__fixtures__/profile-round-trip.js';
 
 // Review of the seventh session's codec change ($t, `computed` as 0): cases its own tests leave open.
 
-const ID = 'prof_1';
-const CREATED = '2026-12-01T14:10:27.621Z';
-const UPDATED = '2026-12-01T14:11:02.763Z';
-const T = '2026-03-01T00:00:00.000Z';
-const SRC = 'crm/customers/1';
-
-function roundTrip(p: ProfileState): ProfileState {
-  return decodeProfile(encodeProfile(p), p.id, p.createdAt, p.updatedAt);
-}
 
 describe('profile bodies: `computed` written as 0', () => {
   it('read a compact body written before the seventh session whose `computed` is the number 0 as it was (0, not the cells)', () => {
