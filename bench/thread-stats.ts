@@ -1,4 +1,5 @@
 import { PerformanceObserver, constants, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { splitThreadCpu, threadCpu } from './thread-cpu.js';
 
 /**
  * Where a pipeline run's time went by thread: how busy the main thread was (reading,
@@ -12,6 +13,8 @@ export class ThreadStats {
   private lapMain = this.elu0;
   private lapCommit?: EventLoopUtilization;
   private readonly laps: string[] = [];
+  private readonly cpu0 = threadCpu();
+  private lapCpu = this.cpu0;
   private readonly gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -44,6 +47,9 @@ export class ThreadStats {
       this.lapCommit = commitThread;
       line += `, commit thread ${per(commit.active)} µs/record (${(commit.utilization * 100).toFixed(0)}%)`;
     }
+    const cpu = threadCpu();
+    line += `; CPU ${cpuLine(splitThreadCpu(this.lapCpu, cpu), records)}`;
+    this.lapCpu = cpu;
     this.laps.push(line);
   }
 
@@ -59,9 +65,15 @@ export class ThreadStats {
         `(${g.minor} scavenges ${per(g.minorMs)}, ${g.major} full ${per(g.majorMs)}); young generation: ${youngGeneration()}`,
     ];
     if (commitThread) lines.push(`commit thread: busy ${per(commitThread.active)} µs/record (${pct(commitThread.utilization)} of its life)`);
+    lines.push(`CPU by thread (busy above is wall time, which a loaded machine inflates): ${cpuLine(splitThreadCpu(this.cpu0, threadCpu()), records)}`);
     lines.push(...this.laps);
     return `${lines.join('\n')}\n`;
   }
+}
+
+function cpuLine(c: { main: number; commit: number; helpers: number }, records: number): string {
+  const per = (us: number) => (us / Math.max(1, records)).toFixed(1);
+  return `main ${per(c.main)}, commit ${per(c.commit)}, V8 helpers ${per(c.helpers)} µs/record`;
 }
 
 /** The young-generation size this process was started with: V8 fixes it at start, so only the flag says. */
