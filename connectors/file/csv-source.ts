@@ -64,9 +64,9 @@ export const csvSource: SourceConnector<FileSourceConfig, CsvStreamConfig> = {
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
     }, streams?.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })), ctx.baseDir);
   },
-  async *read(ctx, streams, state) {
+  read(ctx, streams, state) {
     // The engine validates stream config already; parsing again (idempotent) keeps direct callers honest too.
-    const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(csvStreamSchema, 'csv', ctx.name, s.name, s.config) }));
-    yield* readFileStreams(ctx, parsed, state, readCsvRows);
+    // Done inside the read's generator, which is the read itself (a yield* around it cost a step per row).
+    return readFileStreams(ctx, streams, state, readCsvRows, (s) => ({ ...s, config: parseStreamConfig(csvStreamSchema, 'csv', ctx.name, s.name, s.config) }));
   },
 };

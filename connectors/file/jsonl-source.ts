@@ -79,8 +79,7 @@ export const jsonlSource: SourceConnector<FileSourceConfig, JsonlStreamConfig> =
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
     }, streams?.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })), ctx.baseDir);
   },
-  async *read(ctx, streams, state) {
-    const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(jsonlStreamSchema, 'jsonl', ctx.name, s.name, s.config) }));
-    yield* readFileStreams(ctx, parsed, state, readJsonlRows);
+  read(ctx, streams, state) {
+    return readFileStreams(ctx, streams, state, readJsonlRows, (s) => ({ ...s, config: parseStreamConfig(jsonlStreamSchema, 'jsonl', ctx.name, s.name, s.config) }));
   },
 };
