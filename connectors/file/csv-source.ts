@@ -3,17 +3,18 @@ import type { FieldSchema, Logger, SourceConnector, StreamDescriptor } from '../
 import { csvStreamSchema, DEFAULT_MAX_RECORD_SIZE, fileSourceConfigSchema, type CsvStreamConfig, type FileSourceConfig } from './config.js';
 import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js';
 import { checkConnectorPath, checkStreamPaths } from './file-set.js';
-import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
+import { batchedRows, parseStreamConfig, readFileStreams, type BatchedRows, type RowReaderInput } from './read-files.js';
 import { decodedChunks, headText } from './text-input.js';
-import { csvTextRows, headerNames } from './text-rows.js';
+import { csvRowBatches, headerNames } from './text-rows.js';
 import { csvUnits } from './csv-tokenizer.js';
 
 export { headerNames } from './text-rows.js';
 
 /** Rows of one CSV file: the header (or the configured columns), then one object of strings per record. */
-export function readCsvRows(input: RowReaderInput<CsvStreamConfig>): AsyncGenerator<FileRow> {
+export function readCsvRows(input: RowReaderInput<CsvStreamConfig>): BatchedRows {
   const { config, display, ctx } = input;
-  return csvTextRows(decodedChunks(input.handle, input.size, config.encoding), { ...config, logger: ctx.logger, display });
+  const options = { ...config, logger: ctx.logger, display };
+  return batchedRows(() => csvRowBatches(decodedChunks(input.handle, input.size, config.encoding), options));
 }
 
 const SNIFF = [',', ';', '\t', '|'];
@@ -63,9 +64,9 @@ export const csvSource: SourceConnector<FileSourceConfig, CsvStreamConfig> = {
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
     }, streams?.map((s) => ({ name: s.name, path: csvStreamSchema.parse(s.config).path })), ctx.baseDir);
   },
-  async *read(ctx, streams, state) {
+  read(ctx, streams, state) {
     // The engine validates stream config already; parsing again (idempotent) keeps direct callers honest too.
-    const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(csvStreamSchema, 'csv', ctx.name, s.name, s.config) }));
-    yield* readFileStreams(ctx, parsed, state, readCsvRows);
+    // Done inside the read's generator, which is the read itself (a yield* around it cost a step per row).
+    return readFileStreams(ctx, streams, state, readCsvRows, (s) => ({ ...s, config: parseStreamConfig(csvStreamSchema, 'csv', ctx.name, s.name, s.config) }));
   },
 };

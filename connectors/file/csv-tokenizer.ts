@@ -114,6 +114,17 @@ function stripEol(s: string): string {
  * is what makes "resume after N units" exact.
  */
 export async function* csvUnits(chunks: AsyncIterable<string>, d: CsvDialect): AsyncGenerator<CsvUnit> {
+  for await (const batch of csvUnitBatches(chunks, d)) for (const u of batch) yield u;
+}
+
+/**
+ * The units of `csvUnits`, in the same order, as one array per stretch of input
+ * parsed between two reads of `chunks`: a generator step per record cost more
+ * than the parsing (a promise and an iterator result each). A batch is handed
+ * over before the next chunk is awaited, so a failing read still comes after
+ * every unit before it.
+ */
+export async function* csvUnitBatches(chunks: AsyncIterable<string>, d: CsvDialect): AsyncGenerator<CsvUnit[]> {
   const it = chunks[Symbol.asyncIterator]();
   let buf = '';
   let pos = 0;
@@ -126,9 +137,14 @@ export async function* csvUnits(chunks: AsyncIterable<string>, d: CsvDialect): A
     cache.nl = -2;
     cache.dl = -2;
   };
+  let out: CsvUnit[] = [];
   try {
     for (;;) {
       if (!eof && buf.length - pos < want) {
+        if (out.length) {
+          yield out;
+          out = [];
+        }
         const r = await it.next();
         if (r.done) eof = true;
         else {
@@ -147,14 +163,14 @@ export async function* csvUnits(chunks: AsyncIterable<string>, d: CsvDialect): A
           reset();
           continue;
         }
-        yield { kind: 'error', line: skipping.line, reason: skipping.reason, raw: clip(skipping.raw) };
+        out.push({ kind: 'error', line: skipping.line, reason: skipping.reason, raw: clip(skipping.raw) });
         line = skipping.line + 1;
         skipping = undefined;
         pos = nl === -1 ? buf.length : nl + 1;
         continue;
       }
       if (pos >= buf.length) {
-        if (eof) return;
+        if (eof) break;
         want = 1;
         continue;
       }
@@ -169,7 +185,7 @@ export async function* csvUnits(chunks: AsyncIterable<string>, d: CsvDialect): A
       }
       want = 1;
       if (r.kind === 'record') {
-        yield { kind: 'record', line, fields: r.fields, raw: clip(stripEol(buf.slice(pos, r.end))), blank: r.blank };
+        out.push({ kind: 'record', line, fields: r.fields, raw: clip(stripEol(buf.slice(pos, r.end))), blank: r.blank });
         line += r.newlines;
         pos = r.end;
         continue;
@@ -182,11 +198,12 @@ export async function* csvUnits(chunks: AsyncIterable<string>, d: CsvDialect): A
         continue;
       }
       const end = nl === -1 ? buf.length : nl;
-      yield { kind: 'error', line, reason: r.reason, raw: clip(stripEol(buf.slice(pos, end))) };
+      out.push({ kind: 'error', line, reason: r.reason, raw: clip(stripEol(buf.slice(pos, end))) });
       line++;
       pos = nl === -1 ? buf.length : nl + 1;
       reset();
     }
+    if (out.length) yield out;
   } finally {
     await it.return?.();
   }

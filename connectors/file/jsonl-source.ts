@@ -3,9 +3,9 @@ import type { FieldSchema, SourceConnector } from '../../core/plugin/types.js';
 import { DEFAULT_MAX_RECORD_SIZE, fileSourceConfigSchema, jsonlStreamSchema, type FileSourceConfig, type JsonlStreamConfig } from './config.js';
 import { describeFiles, guessCursorFields, guessPrimaryKey } from './describe.js';
 import { checkConnectorPath, checkStreamPaths } from './file-set.js';
-import { parseStreamConfig, readFileStreams, type FileRow, type RowReaderInput } from './read-files.js';
+import { batchedRows, parseStreamConfig, readFileStreams, type BatchedRows, type RowReaderInput } from './read-files.js';
 import { decodedChunks, splitLines } from './text-input.js';
-import { jsonlTextRows } from './text-rows.js';
+import { jsonlRowBatches } from './text-rows.js';
 
 /** Lines `discover` samples per file for field names and types. */
 export const DISCOVER_SAMPLE_LINES = 100;
@@ -19,8 +19,8 @@ function kindOf(v: unknown): string {
 }
 
 /** Rows of one JSON Lines file: every non-blank line must be one JSON object. */
-export function readJsonlRows(input: RowReaderInput<JsonlStreamConfig>): AsyncGenerator<FileRow> {
-  return jsonlTextRows(decodedChunks(input.handle, input.size, input.config.encoding), input.config);
+export function readJsonlRows(input: RowReaderInput<JsonlStreamConfig>): BatchedRows {
+  return batchedRows(() => jsonlRowBatches(decodedChunks(input.handle, input.size, input.config.encoding), input.config));
 }
 
 function jsonType(v: unknown): FieldSchema['type'][number] {
@@ -79,8 +79,7 @@ export const jsonlSource: SourceConnector<FileSourceConfig, JsonlStreamConfig> =
       return { fields, primaryKey: guessPrimaryKey(names), cursorCandidates: guessCursorFields(names) };
     }, streams?.map((s) => ({ name: s.name, path: jsonlStreamSchema.parse(s.config).path })), ctx.baseDir);
   },
-  async *read(ctx, streams, state) {
-    const parsed = streams.map((s) => ({ ...s, config: parseStreamConfig(jsonlStreamSchema, 'jsonl', ctx.name, s.name, s.config) }));
-    yield* readFileStreams(ctx, parsed, state, readJsonlRows);
+  read(ctx, streams, state) {
+    return readFileStreams(ctx, streams, state, readJsonlRows, (s) => ({ ...s, config: parseStreamConfig(jsonlStreamSchema, 'jsonl', ctx.name, s.name, s.config) }));
   },
 };

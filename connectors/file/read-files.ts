@@ -38,6 +38,33 @@ export interface RowReaderInput<S> {
  */
 export type RowReader<S> = (input: RowReaderInput<S>) => AsyncIterable<FileRow>;
 
+/** How `readStream` asks a reader of this connector for its rows a batch at a time. */
+const ROW_BATCHES = Symbol('rowBatches');
+
+/** Rows one by one, as every `RowReader` gives them, and also one array per batch, which the shared loop prefers. */
+export interface BatchedRows extends AsyncIterable<FileRow> {
+  [ROW_BATCHES](): AsyncIterable<FileRow[]>;
+}
+
+/**
+ * The rows of `batches` as a reader's result. The built-in formats give their
+ * rows this way: a generator step per row (a promise and an iterator result) was
+ * a large part of reading a row. A third-party reader need not: plain rows work
+ * as documented on `RowReader`.
+ */
+export function batchedRows(batches: () => AsyncIterable<FileRow[]>): BatchedRows {
+  return {
+    [ROW_BATCHES]: batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches()) for (const row of batch) yield row;
+    },
+  };
+}
+
+function isBatched(rows: AsyncIterable<FileRow>): rows is BatchedRows {
+  return ROW_BATCHES in rows;
+}
+
 export interface FileStreamOptions {
   path: string;
   /** See `cursorType` in config.ts; `auto` when absent. */
@@ -104,108 +131,122 @@ export async function* readFileStreams<S extends FileStreamOptions>(
   streams: ConfiguredStream<S>[],
   state: Record<string, StreamState | undefined>,
   reader: RowReader<S>,
+  /** Validates each stream's config first (all of them before any file is read). */
+  prepare?: (stream: ConfiguredStream<S>) => ConfiguredStream<S>,
 ): AsyncGenerator<SourceMessage> {
+  const all = prepare ? streams.map(prepare) : streams;
   const baseDir = await baseDirOf(ctx.config.path, ctx.baseDir);
-  for (const stream of streams) {
+  // One generator for every stream and file, without a nested one per stream: each level
+  // of yield* cost a promise and an iterator result per row. A `return` below ends the read
+  // where the nested generator's did, as the next stream would stop on the same abort.
+  for (const stream of all) {
     if (ctx.signal.aborted) return;
-    yield* readStream(ctx, stream, state[stream.name], reader, baseDir);
-  }
-}
-
-async function* readStream<S extends FileStreamOptions>(
-  ctx: ConnectorContext<FileSourceConfig>,
-  stream: ConfiguredStream<S>,
-  saved: StreamState | undefined,
-  reader: RowReader<S>,
-  baseDir: string,
-): AsyncGenerator<SourceMessage> {
-  const name = stream.name;
-  const files = await streamFiles(name, stream.config.path, baseDir);
-  // Full refresh reads everything every time; the state it yields only serves a later switch to incremental.
-  const prev = stream.mode === 'incremental' ? parseState(saved, ctx.logger, name) : { files: {} };
-  const field = stream.mode === 'incremental' ? stream.cursorField : undefined;
-  const declared = stream.config.cursorType ?? 'auto';
-  const horizonMs = parseHorizon(stream.config.cursorHorizon ?? '1d');
-  const bound = field && prev.cursor?.field === field ? trustedMark(prev.cursor, declared, horizonMs, ctx, name) : undefined;
-  const resumedRun = field && prev.run?.field === field ? trustedMark(prev.run, declared, horizonMs, ctx, name) : undefined;
-  const filter = field ? new CursorFilter(bound) : undefined;
-  const acc = field ? new CursorAccumulator(resumedRun ?? bound) : undefined;
-  const gate = new CursorGate(declared, horizonMs, Date.now, resumedRun?.type ?? bound?.type);
-  let cursorWarnings = 0;
-  const cursorWarning = (origin: string, value: string, reason: string) => {
-    ctx.metrics.count('cursor_warnings', 1, { stream: name });
-    if (++cursorWarnings <= LOGGED_CURSOR_WARNINGS) {
-      ctx.logger.warn(`stream ${name}: ${origin}: cursor ${field} value "${value.slice(0, 80)}" is ${reason}; the row is read, the state ignores its value`);
-    }
-  };
-
-  // Files no longer matched drop out of the state, which keeps it as small as the folder.
-  const entries: Record<string, FileEntry> = {};
-  for (const f of files) if (prev.files[f]) entries[f] = prev.files[f];
-  const snapshot = (final: boolean): StateMessage => {
-    const running = field ? withCursorField(field, acc!.mark()) : undefined;
-    return {
-      type: 'state',
-      stream: name,
-      state: toStreamState(final ? { files: entries, cursor: running } : { files: entries, cursor: bound, run: running }),
+    const name = stream.name;
+    const saved = state[name];
+    const files = await streamFiles(name, stream.config.path, baseDir);
+    // Full refresh reads everything every time; the state it yields only serves a later switch to incremental.
+    const prev = stream.mode === 'incremental' ? parseState(saved, ctx.logger, name) : { files: {} };
+    const field = stream.mode === 'incremental' ? stream.cursorField : undefined;
+    const declared = stream.config.cursorType ?? 'auto';
+    const horizonMs = parseHorizon(stream.config.cursorHorizon ?? '1d');
+    const bound = field && prev.cursor?.field === field ? trustedMark(prev.cursor, declared, horizonMs, ctx, name) : undefined;
+    const resumedRun = field && prev.run?.field === field ? trustedMark(prev.run, declared, horizonMs, ctx, name) : undefined;
+    const filter = field ? new CursorFilter(bound) : undefined;
+    const acc = field ? new CursorAccumulator(resumedRun ?? bound) : undefined;
+    const gate = new CursorGate(declared, horizonMs, Date.now, resumedRun?.type ?? bound?.type);
+    let cursorWarnings = 0;
+    const cursorWarning = (origin: string, value: string, reason: string) => {
+      ctx.metrics.count('cursor_warnings', 1, { stream: name });
+      if (++cursorWarnings <= LOGGED_CURSOR_WARNINGS) {
+        ctx.logger.warn(`stream ${name}: ${origin}: cursor ${field} value "${value.slice(0, 80)}" is ${reason}; the row is read, the state ignores its value`);
+      }
     };
-  };
 
-  let sinceCheckpoint = 0;
-  for (const file of files) {
-    if (ctx.signal.aborted) return;
-    const display = displayPath(file);
-    const handle = await openFile(name, file, display);
-    try {
-      const fp = await fingerprint(handle);
-      const old = entries[file];
-      const unchanged = old !== undefined && sameFingerprint(old, fp);
-      if (unchanged && old.done) continue;
-      const skip = unchanged ? old.rows : 0;
-      if (skip > 0) ctx.logger.info(`stream ${name}: resuming ${display} after row ${skip}`);
-      const entry: FileEntry = { ...fp, rows: skip, line: unchanged ? old.line : 0, done: false };
-      entries[file] = entry;
-      let n = 0;
-      for await (const row of reader({ handle, size: fp.size, display, config: stream.config, ctx })) {
-        if (++n <= skip) continue;
-        entry.rows = n;
-        entry.line = row.line;
-        const origin = `${display}:${row.line}`;
-        if (row.kind === 'error') {
-          yield { type: 'error', stream: name, reason: row.reason, origin, raw: row.raw };
-        } else {
+    // Files no longer matched drop out of the state, which keeps it as small as the folder.
+    const entries: Record<string, FileEntry> = {};
+    for (const f of files) if (prev.files[f]) entries[f] = prev.files[f];
+    const snapshot = (final: boolean): StateMessage => {
+      const running = field ? withCursorField(field, acc!.mark()) : undefined;
+      return {
+        type: 'state',
+        stream: name,
+        state: toStreamState(final ? { files: entries, cursor: running } : { files: entries, cursor: bound, run: running }),
+      };
+    };
+
+    let sinceCheckpoint = 0;
+    for (const file of files) {
+      if (ctx.signal.aborted) return;
+      const display = displayPath(file);
+      const handle = await openFile(name, file, display);
+      try {
+        const fp = await fingerprint(handle);
+        const old = entries[file];
+        const unchanged = old !== undefined && sameFingerprint(old, fp);
+        if (unchanged && old.done) continue;
+        const skip = unchanged ? old.rows : 0;
+        if (skip > 0) ctx.logger.info(`stream ${name}: resuming ${display} after row ${skip}`);
+        const entry: FileEntry = { ...fp, rows: skip, line: unchanged ? old.line : 0, done: false };
+        entries[file] = entry;
+        let n = 0;
+        /** The message a row gives, if any (a row the cursor filter holds back gives none). */
+        const messageOf = (row: FileRow): SourceMessage | undefined => {
+          entry.rows = n;
+          entry.line = row.line;
+          const origin = `${display}:${row.line}`;
+          if (row.kind === 'error') return { type: 'error', stream: name, reason: row.reason, origin, raw: row.raw };
           const value = field ? cursorText(row.data[field]) : undefined;
-          const verdict = value === undefined ? undefined : gate.check(value);
-          if (value === undefined) {
-            yield { type: 'record', stream: name, data: row.data, origin };
-          } else if (!verdict!.ok) {
-            cursorWarning(origin, value, verdict!.reason);
-            yield { type: 'record', stream: name, data: row.data, origin };
-          } else {
-            const key = rowKey(row.data, stream.primaryKey);
-            if (filter!.admits(value, key)) {
-              yield { type: 'record', stream: name, data: row.data, origin };
-              acc!.observe(value, key, gate.type);
+          if (value === undefined) return { type: 'record', stream: name, data: row.data, origin };
+          const verdict = gate.check(value);
+          if (!verdict.ok) {
+            cursorWarning(origin, value, verdict.reason);
+            return { type: 'record', stream: name, data: row.data, origin };
+          }
+          const key = rowKey(row.data, stream.primaryKey);
+          if (!filter!.admits(value, key)) return undefined;
+          // Before the row is yielded, not after: nothing reads the accumulator until the next snapshot.
+          acc!.observe(value, key, gate.type);
+          return { type: 'record', stream: name, data: row.data, origin };
+        };
+        const rows = reader({ handle, size: fp.size, display, config: stream.config, ctx });
+        // The same steps per row in both loops; only how the rows arrive differs.
+        if (isBatched(rows)) {
+          for await (const batch of rows[ROW_BATCHES]()) {
+            for (const row of batch) {
+              if (++n <= skip) continue;
+              const msg = messageOf(row);
+              if (msg) yield msg;
+              if (++sinceCheckpoint >= ctx.config.checkpointEvery) {
+                sinceCheckpoint = 0;
+                yield snapshot(false);
+              }
+              if (ctx.signal.aborted) return;
             }
           }
+        } else {
+          for await (const row of rows) {
+            if (++n <= skip) continue;
+            const msg = messageOf(row);
+            if (msg) yield msg;
+            if (++sinceCheckpoint >= ctx.config.checkpointEvery) {
+              sinceCheckpoint = 0;
+              yield snapshot(false);
+            }
+            if (ctx.signal.aborted) return;
+          }
         }
-        if (++sinceCheckpoint >= ctx.config.checkpointEvery) {
-          sinceCheckpoint = 0;
-          yield snapshot(false);
-        }
-        if (ctx.signal.aborted) return;
+        entry.done = true;
+        yield snapshot(false);
+      } finally {
+        // Possibly closed already by an abandoned read stream (see decodedChunks).
+        await handle.close().catch(() => undefined);
       }
-      entry.done = true;
-      yield snapshot(false);
-    } finally {
-      // Possibly closed already by an abandoned read stream (see decodedChunks).
-      await handle.close().catch(() => undefined);
     }
+    if (cursorWarnings > LOGGED_CURSOR_WARNINGS) {
+      ctx.logger.warn(`stream ${name}: ${cursorWarnings - LOGGED_CURSOR_WARNINGS} more cursor values were ignored by the state (${cursorWarnings} in all)`);
+    }
+    yield snapshot(true);
   }
-  if (cursorWarnings > LOGGED_CURSOR_WARNINGS) {
-    ctx.logger.warn(`stream ${name}: ${cursorWarnings - LOGGED_CURSOR_WARNINGS} more cursor values were ignored by the state (${cursorWarnings} in all)`);
-  }
-  yield snapshot(true);
 }
 
 /** Stream options validated once more at read time (idempotent), naming the sync and stream when wrong. */

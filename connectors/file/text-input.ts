@@ -45,12 +45,18 @@ export type TextLine = { line: number; text: string } | { line: number; tooLong:
  * it is skipped without being held in memory.
  */
 export async function* splitLines(chunks: AsyncIterable<string>, maxChars: number): AsyncGenerator<TextLine> {
+  for await (const batch of lineBatches(chunks, maxChars)) for (const l of batch) yield l;
+}
+
+/** The lines of `splitLines`, one array per chunk (a generator step per line cost more than the split). */
+export async function* lineBatches(chunks: AsyncIterable<string>, maxChars: number): AsyncGenerator<TextLine[]> {
   let carry = '';
   let line = 1;
   let skipping = false;
   const finish = (text: string): TextLine =>
     text.length > maxChars ? { line, tooLong: true, head: text.slice(0, RAW_LIMIT) } : { line, text: text.endsWith('\r') ? text.slice(0, -1) : text };
   for await (const chunk of chunks) {
+    const out: TextLine[] = [];
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf('\n', start);
@@ -58,7 +64,7 @@ export async function* splitLines(chunks: AsyncIterable<string>, maxChars: numbe
         if (!skipping) {
           carry += chunk.slice(start);
           if (carry.length > maxChars) {
-            yield { line, tooLong: true, head: carry.slice(0, RAW_LIMIT) };
+            out.push({ line, tooLong: true, head: carry.slice(0, RAW_LIMIT) });
             skipping = true;
             carry = '';
           }
@@ -66,11 +72,12 @@ export async function* splitLines(chunks: AsyncIterable<string>, maxChars: numbe
         break;
       }
       if (skipping) skipping = false;
-      else yield finish(carry + chunk.slice(start, nl));
+      else out.push(finish(carry + chunk.slice(start, nl)));
       carry = '';
       line++;
       start = nl + 1;
     }
+    if (out.length) yield out;
   }
-  if (!skipping && carry.length > 0) yield finish(carry);
+  if (!skipping && carry.length > 0) yield [finish(carry)];
 }

@@ -78,18 +78,23 @@ export function keyPart(name: string, v: unknown): { ok: true; value: string } |
   return { ok: false, reason: `primary key ${name} is a ${typeof v}, not a string or an integer` };
 }
 
-/** NUL bytes are removed (with a warning); text with U+FFFD did not decode (a warning, and `undecoded`). */
-function cleanText(field: string, raw: unknown, warnings: FieldWarning[]): { value: unknown; undecoded: boolean } {
-  if (typeof raw !== 'string') return { value: raw, undecoded: false };
+/**
+ * NUL bytes are removed (with a warning); text with U+FFFD did not decode (a warning; `undecoded`
+ * tells it apart). The value alone is returned: a result object per mapped field was a large part
+ * of what mapping a row allocated.
+ */
+function cleanText(field: string, raw: unknown, warnings: FieldWarning[]): unknown {
+  if (typeof raw !== 'string') return raw;
   let value = raw;
   if (value.includes('\u0000')) {
     value = value.replaceAll('\u0000', '');
     warnings.push({ field, value, reason: 'NUL bytes removed' });
   }
-  const undecoded = value.includes('\ufffd');
-  if (undecoded) warnings.push({ field, value, reason: UNDECODED_REASON });
-  return { value, undecoded };
+  if (value.includes('\ufffd')) warnings.push({ field, value, reason: UNDECODED_REASON });
+  return value;
 }
+
+const undecoded = (cleaned: unknown): boolean => typeof cleaned === 'string' && cleaned.includes('\ufffd');
 
 /**
  * Compile a stream's mapping once into a function over source rows. The mapping
@@ -114,6 +119,9 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     return { key, type, namespace, field: s.field, region: 'region' in s ? s.region : undefined, regionField: 'regionField' in s ? s.regionField : undefined };
   });
   const traitSpecs = Object.entries(mapping.traits);
+  // Read once here rather than per record.
+  const eventProperties = Object.entries(mapping.event?.properties ?? {});
+  const consentSpecs = Object.entries(mapping.consent ?? {});
   const fieldsRead = new Set<string>([
     ...mctx.primaryKey,
     ...identifierSpecs.flatMap((s) => (s.regionField ? [s.field, s.regionField] : [s.field])),
@@ -142,30 +150,33 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
   };
   const singleKey = mctx.primaryKey.length === 1 ? mctx.primaryKey[0] : undefined;
 
-  type Made = { ok: true; id: Identifier } | { ok: false; reason: string; shown?: unknown };
-  function makeIdentifier(spec: (typeof identifierSpecs)[number], raw: unknown, data: Record<string, unknown>): Made {
+  /** The identifier itself, or why there is none (no wrapper object per identifier). */
+  type Unmade = { ok: false; reason: string; shown?: unknown };
+  function makeIdentifier(spec: (typeof identifierSpecs)[number], raw: unknown, data: Record<string, unknown>): Identifier | Unmade {
     if (typeof raw === 'object') return { ok: false, reason: 'not a single value (an object or a list)' };
     if (spec.type === 'email') {
       const n = normalizeEmail(raw);
-      return n.ok ? { ok: true, id: { type: 'email', value: n.value } } : n;
+      return n.ok ? { type: 'email', value: n.value } : n;
     }
     if (spec.type === 'phone') {
       const own = spec.regionField ? getPath(data, spec.regionField) : undefined;
       const n = normalizePhone(raw, isEmpty(own) ? (spec.region ?? mctx.defaultRegion) : String(own));
-      return n.ok ? { ok: true, id: { type: 'phone', value: n.value } } : n;
+      return n.ok ? { type: 'phone', value: n.value } : n;
     }
     const value = String(raw).trim();
     if (value.length > 512) return { ok: false, reason: 'longer than 512 characters', shown: value.slice(0, 64) };
-    return { ok: true, id: { type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) } };
+    return { type: spec.type, value, ...(spec.namespace ? { namespace: spec.namespace } : {}) };
   }
 
   /** The record id: one key column is its value; several are a JSON array, so ("a|b","c") and ("a","b|c") stay apart. */
-  function recordIdOf(data: Record<string, unknown>): { ok: true; value: string } | { ok: false; reason: string } {
+  function recordIdOf(data: Record<string, unknown>): string | { ok: false; reason: string } {
     if (singleKey !== undefined) {
       const v = getPath(data, singleKey);
       if (isEmpty(v)) return { ok: false, reason: `primary key ${singleKey} is empty` };
       // The common case, a text key, needs no intermediate objects.
-      return typeof v === 'string' ? { ok: true, value: v } : keyPart(singleKey, v);
+      if (typeof v === 'string') return v;
+      const part = keyPart(singleKey, v);
+      return part.ok ? part.value : part;
     }
     const idParts = mctx.primaryKey.map((k) => getPath(data, k));
     if (idParts.some(isEmpty)) return { ok: false, reason: `primary key ${mctx.primaryKey.join(', ')} is empty` };
@@ -175,13 +186,12 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
       if (!part.ok) return part;
       keyTexts.push(part.value);
     }
-    return { ok: true, value: keyTexts.length === 1 ? keyTexts[0] : JSON.stringify(keyTexts) };
+    return keyTexts.length === 1 ? keyTexts[0] : JSON.stringify(keyTexts);
   }
 
   function map(data: Record<string, unknown>): MapResult {
-    const id = recordIdOf(data);
-    if (!id.ok) return { ok: false, reason: id.reason };
-    const recordId = id.value;
+    const recordId = recordIdOf(data);
+    if (typeof recordId !== 'string') return { ok: false, reason: recordId.reason };
     const warnings: FieldWarning[] = [];
     /** Why each identifier field gave nothing usable, for the dead letter. */
     const unusable: Array<{ field: string; reason: string }> = [];
@@ -191,18 +201,18 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
 
     for (const spec of identifierSpecs) {
       const original = getPath(data, spec.field);
-      const { value: raw, undecoded } = cleanText(spec.field, original, warnings);
-      if (isEmpty(raw) || undecoded) {
-        unusable.push({ field: spec.field, reason: undecoded ? UNDECODED_REASON : 'empty' });
+      const raw = cleanText(spec.field, original, warnings);
+      const bad = undecoded(raw);
+      if (isEmpty(raw) || bad) {
+        unusable.push({ field: spec.field, reason: bad ? UNDECODED_REASON : 'empty' });
         continue;
       }
-      const made = makeIdentifier(spec, raw, data);
-      if (!made.ok) {
-        warnings.push({ field: spec.field, value: made.shown ?? raw, reason: made.reason });
-        unusable.push({ field: spec.field, reason: made.reason });
+      const id = makeIdentifier(spec, raw, data);
+      if ('ok' in id) {
+        warnings.push({ field: spec.field, value: id.shown ?? raw, reason: id.reason });
+        unusable.push({ field: spec.field, reason: id.reason });
         continue;
       }
-      const id = made.id;
       if ((id.type === 'email' || id.type === 'phone') && id.value !== original) id.raw = String(original);
       identifiers.push(id);
       // A blocked value stays on the record (the resolver refuses it and records why), but does not make it identifiable.
@@ -212,7 +222,7 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     }
 
     for (const [trait, field] of traitSpecs) {
-      const raw = cleanText(field, getPath(data, field), warnings).value;
+      const raw = cleanText(field, getPath(data, field), warnings);
       if (isEmpty(raw)) continue;
       if (NAME_TRAITS.has(trait)) traits[trait] = normalizeName(raw);
       else if (trait === 'email') {
@@ -251,11 +261,11 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
     };
 
     if (mapping.event) {
-      const name = mapping.event.name ?? String(cleanText(mapping.event.nameField!, getPath(data, mapping.event.nameField!), warnings).value ?? '').trim();
+      const name = mapping.event.name ?? String(cleanText(mapping.event.nameField!, getPath(data, mapping.event.nameField!), warnings) ?? '').trim();
       if (!name) return { ok: false, reason: `event name field ${mapping.event.nameField} is empty`, recordId };
       const properties: Record<string, unknown> = {};
-      for (const [prop, field] of Object.entries(mapping.event.properties)) {
-        const v = cleanText(field, getPath(data, field), warnings).value;
+      for (const [prop, field] of eventProperties) {
+        const v = cleanText(field, getPath(data, field), warnings);
         if (!isEmpty(v)) properties[prop] = v;
       }
       record.event = { name, properties };
@@ -266,20 +276,23 @@ export function compileMapping(mapping: MappingConfig, mctx: MappingContext) {
         else if (!isEmpty(raw)) warnings.push({ field: mapping.event.revenue, value: raw, reason: n.reason });
       }
       if (mapping.event.currency) {
-        const c = cleanText(mapping.event.currency, getPath(data, mapping.event.currency), warnings).value;
+        const c = cleanText(mapping.event.currency, getPath(data, mapping.event.currency), warnings);
         if (!isEmpty(c)) record.event.currency = String(c).trim().toUpperCase();
       }
     }
 
     if (mapping.consent) {
       const consent: Record<string, boolean> = {};
-      for (const [purpose, field] of Object.entries(mapping.consent)) {
+      let given = false;
+      for (const [purpose, field] of consentSpecs) {
         const raw = getPath(data, field);
         const n = normalizeBoolean(raw);
-        if (n.ok) consent[purpose] = n.value;
-        else if (!isEmpty(raw)) warnings.push({ field, value: raw, reason: n.reason });
+        if (n.ok) {
+          consent[purpose] = n.value;
+          given = true;
+        } else if (!isEmpty(raw)) warnings.push({ field, value: raw, reason: n.reason });
       }
-      if (Object.keys(consent).length) record.consent = consent;
+      if (given) record.consent = consent;
     }
 
     if (warnings.length) record.warnings = warnings;

@@ -1,0 +1,218 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { z } from 'zod';
+import { ConfigError } from '../../../core/errors.js';
+import type { ConfiguredStream, ConnectorContext, SourceMessage, StateMessage, StreamState } from '../../../core/plugin/types.js';
+import type { FileSourceConfig } from '../config.js';
+import { CursorAccumulator, CursorFilter, CursorGate, cursorText, parseHorizon, rowKey, type CursorMark, type CursorType } from '../cursor.js';
+import { baseDirOf, displayPath, streamFiles } from '../file-set.js';
+import { fingerprint, parseState, sameFingerprint, toStreamState, type CursorState, type FileEntry } from '../file-state.js';
+
+/** One unit a format reader produces: a row, or a row it could not parse. Both count as consumed. */
+export type FileRow =
+  | { kind: 'row'; line: number; data: Record<string, unknown> }
+  | { kind: 'error'; line: number; reason: string; raw: string };
+
+export interface RowReaderInput<S> {
+  handle: FileHandle;
+  /** Bytes to read (the fingerprinted size). */
+  size: number;
+  /** The file as origins name it. */
+  display: string;
+  config: S;
+  ctx: ConnectorContext<FileSourceConfig>;
+}
+
+/**
+ * A file format: turns one open file into rows, in file order. Implement one to
+ * add a format (say, fixed-width text) to the shared loop and get file tracking,
+ * resume and cursors for free. It must be deterministic (the same bytes give the
+ * same sequence), which is what resuming "after N rows" relies on, and must
+ * report a bad row as an `error` row rather than throw.
+ *
+ * @example
+ * const readLines: RowReader<{ path: string; encoding: TextEncoding }> = async function* ({ handle, size, config }) {
+ *   for await (const l of splitLines(decodedChunks(handle, size, config.encoding), 1 << 20)) {
+ *     if ('text' in l) yield { kind: 'row', line: l.line, data: { text: l.text } };
+ *   }
+ * };
+ */
+export type RowReader<S> = (input: RowReaderInput<S>) => AsyncIterable<FileRow>;
+
+export interface FileStreamOptions {
+  path: string;
+  /** See `cursorType` in config.ts; `auto` when absent. */
+  cursorType?: 'auto' | CursorType;
+  /** See `cursorHorizon` in config.ts; `1d` when absent. */
+  cursorHorizon?: string;
+}
+
+/** Cursor warnings logged one by one per stream and run; the rest are counted and summed up in one line. */
+const LOGGED_CURSOR_WARNINGS = 10;
+
+/**
+ * A saved mark whose maximum does not parse as the cursor's type (written by a
+ * version that let `not a date` become the bound) is dropped: reading again is
+ * idempotent, hiding rows forever is not. A bound beyond the horizon is kept
+ * (a state past every record must return nothing) but said out loud.
+ */
+function trustedMark(
+  mark: CursorState | undefined,
+  declared: 'auto' | CursorType,
+  horizonMs: number | undefined,
+  ctx: ConnectorContext<FileSourceConfig>,
+  stream: string,
+): CursorState | undefined {
+  if (!mark) return undefined;
+  const gate = new CursorGate(declared === 'auto' ? (mark.type ?? 'auto') : declared, undefined, Date.now);
+  const verdict = gate.check(mark.max);
+  if (!verdict.ok) {
+    ctx.logger.warn(
+      `stream ${stream}: saved cursor bound "${mark.max}" of ${mark.field} is ${verdict.reason}; it is ignored and rows are read again (the store absorbs the repeats)`,
+    );
+    return undefined;
+  }
+  const future = new CursorGate(gate.type ?? 'auto', horizonMs, Date.now).check(mark.max);
+  if (!future.ok) {
+    ctx.logger.warn(
+      `stream ${stream}: saved cursor bound "${mark.max}" of ${mark.field} is ${future.reason}: rows up to it are skipped; reset the stream's state if a bad row put it there`,
+    );
+  }
+  return { ...mark, type: gate.type };
+}
+
+const withCursorField = (field: string, m: CursorMark | undefined): CursorState | undefined => (m ? { field, ...m } : undefined);
+
+async function openFile(stream: string, file: string, display: string): Promise<FileHandle> {
+  try {
+    return await open(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`file ${display} cannot be read (${code}): ${(err as Error).message}`, { stream, file: display }, { cause: err });
+  }
+}
+
+/**
+ * The read loop shared by the csv and jsonl sources: for each stream, its files
+ * in sorted order; a file unchanged since it was read completely is skipped; a
+ * file interrupted mid-way resumes after the rows already consumed; with a
+ * cursor field, only rows above the saved maximum (or at it and not yet seen)
+ * are emitted. A state message follows every `checkpointEvery` rows, every
+ * finished file and the end of the stream.
+ */
+export async function* readFileStreams<S extends FileStreamOptions>(
+  ctx: ConnectorContext<FileSourceConfig>,
+  streams: ConfiguredStream<S>[],
+  state: Record<string, StreamState | undefined>,
+  reader: RowReader<S>,
+): AsyncGenerator<SourceMessage> {
+  const baseDir = await baseDirOf(ctx.config.path, ctx.baseDir);
+  for (const stream of streams) {
+    if (ctx.signal.aborted) return;
+    yield* readStream(ctx, stream, state[stream.name], reader, baseDir);
+  }
+}
+
+async function* readStream<S extends FileStreamOptions>(
+  ctx: ConnectorContext<FileSourceConfig>,
+  stream: ConfiguredStream<S>,
+  saved: StreamState | undefined,
+  reader: RowReader<S>,
+  baseDir: string,
+): AsyncGenerator<SourceMessage> {
+  const name = stream.name;
+  const files = await streamFiles(name, stream.config.path, baseDir);
+  // Full refresh reads everything every time; the state it yields only serves a later switch to incremental.
+  const prev = stream.mode === 'incremental' ? parseState(saved, ctx.logger, name) : { files: {} };
+  const field = stream.mode === 'incremental' ? stream.cursorField : undefined;
+  const declared = stream.config.cursorType ?? 'auto';
+  const horizonMs = parseHorizon(stream.config.cursorHorizon ?? '1d');
+  const bound = field && prev.cursor?.field === field ? trustedMark(prev.cursor, declared, horizonMs, ctx, name) : undefined;
+  const resumedRun = field && prev.run?.field === field ? trustedMark(prev.run, declared, horizonMs, ctx, name) : undefined;
+  const filter = field ? new CursorFilter(bound) : undefined;
+  const acc = field ? new CursorAccumulator(resumedRun ?? bound) : undefined;
+  const gate = new CursorGate(declared, horizonMs, Date.now, resumedRun?.type ?? bound?.type);
+  let cursorWarnings = 0;
+  const cursorWarning = (origin: string, value: string, reason: string) => {
+    ctx.metrics.count('cursor_warnings', 1, { stream: name });
+    if (++cursorWarnings <= LOGGED_CURSOR_WARNINGS) {
+      ctx.logger.warn(`stream ${name}: ${origin}: cursor ${field} value "${value.slice(0, 80)}" is ${reason}; the row is read, the state ignores its value`);
+    }
+  };
+
+  // Files no longer matched drop out of the state, which keeps it as small as the folder.
+  const entries: Record<string, FileEntry> = {};
+  for (const f of files) if (prev.files[f]) entries[f] = prev.files[f];
+  const snapshot = (final: boolean): StateMessage => {
+    const running = field ? withCursorField(field, acc!.mark()) : undefined;
+    return {
+      type: 'state',
+      stream: name,
+      state: toStreamState(final ? { files: entries, cursor: running } : { files: entries, cursor: bound, run: running }),
+    };
+  };
+
+  let sinceCheckpoint = 0;
+  for (const file of files) {
+    if (ctx.signal.aborted) return;
+    const display = displayPath(file);
+    const handle = await openFile(name, file, display);
+    try {
+      const fp = await fingerprint(handle);
+      const old = entries[file];
+      const unchanged = old !== undefined && sameFingerprint(old, fp);
+      if (unchanged && old.done) continue;
+      const skip = unchanged ? old.rows : 0;
+      if (skip > 0) ctx.logger.info(`stream ${name}: resuming ${display} after row ${skip}`);
+      const entry: FileEntry = { ...fp, rows: skip, line: unchanged ? old.line : 0, done: false };
+      entries[file] = entry;
+      let n = 0;
+      for await (const row of reader({ handle, size: fp.size, display, config: stream.config, ctx })) {
+        if (++n <= skip) continue;
+        entry.rows = n;
+        entry.line = row.line;
+        const origin = `${display}:${row.line}`;
+        if (row.kind === 'error') {
+          yield { type: 'error', stream: name, reason: row.reason, origin, raw: row.raw };
+        } else {
+          const value = field ? cursorText(row.data[field]) : undefined;
+          const verdict = value === undefined ? undefined : gate.check(value);
+          if (value === undefined) {
+            yield { type: 'record', stream: name, data: row.data, origin };
+          } else if (!verdict!.ok) {
+            cursorWarning(origin, value, verdict!.reason);
+            yield { type: 'record', stream: name, data: row.data, origin };
+          } else {
+            const key = rowKey(row.data, stream.primaryKey);
+            if (filter!.admits(value, key)) {
+              yield { type: 'record', stream: name, data: row.data, origin };
+              acc!.observe(value, key, gate.type);
+            }
+          }
+        }
+        if (++sinceCheckpoint >= ctx.config.checkpointEvery) {
+          sinceCheckpoint = 0;
+          yield snapshot(false);
+        }
+        if (ctx.signal.aborted) return;
+      }
+      entry.done = true;
+      yield snapshot(false);
+    } finally {
+      // Possibly closed already by an abandoned read stream (see decodedChunks).
+      await handle.close().catch(() => undefined);
+    }
+  }
+  if (cursorWarnings > LOGGED_CURSOR_WARNINGS) {
+    ctx.logger.warn(`stream ${name}: ${cursorWarnings - LOGGED_CURSOR_WARNINGS} more cursor values were ignored by the state (${cursorWarnings} in all)`);
+  }
+  yield snapshot(true);
+}
+
+/** Stream options validated once more at read time (idempotent), naming the sync and stream when wrong. */
+export function parseStreamConfig<S>(schema: z.ZodType<S>, connector: string, sync: string, stream: string, config: unknown): S {
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const at = issue.path.map(String).join('.') || '(root)';
+  throw new ConfigError(`${connector} stream config ${at}: ${issue.message}`, { sync, stream });
+}
