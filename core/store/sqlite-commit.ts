@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
 import { recordKey } from '../schema/canonical.js';
-import type { MergeEvent, ProbabilisticLink } from '../resolution/types.js';
+import type { LinkDecision, MergeEvent, ProbabilisticLink } from '../resolution/types.js';
 import { fault } from '../util/fault-points.js';
 import { encodeProfile } from './profile-codec.js';
 import { encodeRecord } from './record-codec.js';
 import { encodeLinks } from './record-links.js';
-import { linksByRecord } from './sqlite-replace.js';
 import * as blocking from './sqlite-blocking.js';
 import { bumpGraphGeneration } from './graph-cache-session.js';
 import type { BatchCommit } from './types.js';
@@ -52,7 +51,7 @@ export const RECORD_FIELDS = 9;
 
 export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
   const res = batch.resolution;
-  const links = linksByRecord(res.links);
+  const links = decisionsByRecord(res.links);
   const records: string[] = [];
   const consent: Array<string | number> = [];
   for (const r of batch.records) {
@@ -62,11 +61,11 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
     records.push(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, encodeRecord(r), encodeLinks(r.identifiers, links.get(key) ?? []));
     if (r.consent) for (const [purpose, value] of Object.entries(r.consent)) consent.push(key, purpose, value ? 1 : 0, r.observedAt, r.source, r.stream, r.recordId);
   }
-  const pairs = (it: Iterable<readonly [string, string]>) => {
-    const out: string[] = [];
-    for (const [a, b] of it) out.push(a, b);
-    return out;
-  };
+  // Not for...of: iterating a Map allocates an entry array per element.
+  const ownerPairs: string[] = [];
+  res.identifierOwners.forEach((owner, key) => ownerPairs.push(key, owner));
+  const presented: string[] = [];
+  for (const pair of res.presented) presented.push(pair[0], pair[1]);
   const refused: string[] = [];
   for (const r of res.refused) refused.push(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
   const profiles: string[] = [];
@@ -82,8 +81,8 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
     consent,
     // Without the resolver's list, every record is treated as possibly read again.
     reread: res.reread ?? batch.records.map(recordKey),
-    owners: pairs(res.identifierOwners),
-    presented: pairs(res.presented),
+    owners: ownerPairs,
+    presented,
     refused,
     profiles,
     deadLetters,
@@ -92,6 +91,17 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
     probabilisticLinks: res.probabilisticLinks,
     run: batch.run && [batch.run.id, JSON.stringify(batch.run.summary)],
   };
+}
+
+/** The resolver's links by record: linksByRecord (sqlite-replace.ts) without an `[identifier key, rule]` array per link. */
+function decisionsByRecord(links: LinkDecision[]): Map<string, LinkDecision[]> {
+  const out = new Map<string, LinkDecision[]>();
+  for (const l of links) {
+    const list = out.get(l.recordKey);
+    if (list) list.push(l);
+    else out.set(l.recordKey, [l]);
+  }
+  return out;
 }
 
 /** Write an encoded batch inside the caller's transaction; returns the new graph generation. */
