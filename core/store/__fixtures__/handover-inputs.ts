@@ -17,7 +17,7 @@ function own(o: Record<string, unknown>, k: string, v: unknown): void {
 
 const TIMES = ['2026-01-25T10:00:00.000Z', '2026-03-01T00:00:00.000Z', '2026-02-21T12:00:00.000Z', '2026-04-02T08:00:00.000Z'];
 const SOURCES = ['crm/customers/500', 'newsletter/subscribers/n500', 'shop/orders/o39500', 'shop/orders/o1', 'crm/customers/é"\\'];
-const NAMES = ['firstName', 'lastName', 'email', 'phone', 'city', 'postalCode', 'address', 'fullName', 'consent.newsletter', 'consent.sms', '__proto__', 'consent.__proto__', '$x', 'i'];
+const NAMES = ['firstName', 'lastName', 'email', 'phone', 'city', 'postalCode', 'address', 'fullName', 'consent.newsletter', 'consent.sms', '__proto__', 'consent.__proto__', '$x', 'i', 'consent', 'consent.7', '3', 'consent.letter', 'letter'];
 const COMPUTED = ['orders_count', 'lifetime_value', 'last_order', 'tags', '__proto__'];
 
 function value(g: Rng, depth = 0): unknown {
@@ -62,7 +62,8 @@ export function profileOf(g: Rng, id: string): ProfileState {
     const v = typeof c === 'object' && c !== null ? c.v : c;
     if (name.startsWith('consent.')) {
       if (!Object.hasOwn(traits, 'consent')) own(traits, 'consent', {});
-      own(traits.consent as Record<string, unknown>, name.slice(8), v);
+      const consent = traits.consent;
+      if (typeof consent === 'object' && consent !== null) own(consent as Record<string, unknown>, name.slice(8), v);
     } else own(traits, name, v);
     own(traitSources, name, typeof c === 'object' && c !== null ? c.src : 'x');
   }
@@ -84,7 +85,9 @@ export function profileOf(g: Rng, id: string): ProfileState {
 
 function perturb(g: Rng, p: Record<string, unknown>, traits: Record<string, unknown>, sources: Record<string, unknown>, computed: Record<string, unknown>, cells: Record<string, unknown>): void {
   const first = Object.keys(traits)[0];
-  switch (g.int(0, 15)) {
+  switch (g.int(0, 17)) {
+    case 16: { const c = traits.consent as Record<string, unknown> | undefined; const k = c && typeof c === 'object' ? Object.keys(c)[0] : undefined; if (c && k) { const v = c[k]; delete c[k]; own(c, k.slice(-3), v); } break; }
+    case 17: { const k = Object.keys(computed).pop(); if (k !== undefined) delete computed[k]; break; }
     case 0: own(p, g.pick(['$s', '$t', '$', '__proto__']), ['x']); break;
     case 1: p[g.pick(['traits', 'traitSources', 'computed'])] = 0; break;
     case 2: p[g.pick(['names', 'traits', 'computed', 'traitSources', 'aggregates'])] = undefined; break;
@@ -164,7 +167,9 @@ export function batchOf(seed: number): BatchCommit {
     for (const id of ids) {
       const c = g.next();
       if (c < 0.6) links.push({ recordKey: key, identifierKey: ident(id), rule: `mergeOn:${id.type}` } as LinkDecision);
-      else if (c < 0.7) links.push({ recordKey: key, identifierKey: ident(id), rule: 'probabilistic' } as LinkDecision);
+      else if (c < 0.7) links.push({ recordKey: key, identifierKey: ident(id), rule: g.pick(['probabilistic', `mergeOn:x${id.type}`, `mergeOn:${id.type}.crm`, `${id.type}:mergeOn`]) } as LinkDecision);
+      // A key that differs from the identifier's only in a namespace of the same length.
+      else if (c < 0.75) links.push({ recordKey: key, identifierKey: ident({ ...id, namespace: id.namespace === 'crm' ? 'erp' : 'crm' }), rule: `mergeOn:${id.type}` } as LinkDecision);
       if (g.chance(0.5)) identifierOwners.set(ident(id), pid);
     }
     if (g.chance(0.05)) links.push({ recordKey: key, identifierKey: 'email\u0000other@x.org', rule: 'mergeOn:email' } as LinkDecision);
