@@ -15,14 +15,15 @@ type Stored = number | [number | string, string];
 /** A link as encodeLinks takes it: an `[identifier key, rule]` pair, or the resolver's decision itself. */
 export type LinkInput = readonly [string, string] | Pick<LinkDecision, 'identifierKey' | 'rule'>;
 
-export function encodeLinks(identifiers: Identifier[], links: ReadonlyArray<LinkInput>): string {
-  if (!links.length) return '[]';
+/** The links of a record, `links[from]` to `links[to - 1]` (a batch's links, the record's listed together). */
+export function encodeLinks(identifiers: Identifier[], links: ReadonlyArray<LinkInput>, from = 0, to = links.length): string {
+  if (from >= to) return '[]';
   // Every batch record is encoded here: its identifiers are compared with each link's key in place, not turned
   // into keys (and the rule into `mergeOn:<type>`) first. Identifiers of another shape take the way that does.
-  if (!plainIdentifiers(identifiers)) return encodeWithKeys(identifiers, links);
-  const out: Stored[] = new Array(links.length);
-  for (let l = 0; l < links.length; l++) {
-    const link = links[l];
+  if (!plainIdentifiers(identifiers)) return encodeWithKeys(identifiers, from === 0 && to === links.length ? links : links.slice(from, to));
+  const out: Stored[] = new Array(to - from);
+  for (let l = 0; l < out.length; l++) {
+    const link = links[from + l];
     const key = Array.isArray(link) ? link[0] : (link as LinkDecision).identifierKey;
     const rule = Array.isArray(link) ? link[1] : (link as LinkDecision).rule;
     let i = 0;

@@ -175,6 +175,8 @@ export function batchOf(seed: number): BatchCommit {
     if (g.chance(0.05)) links.push({ recordKey: key, identifierKey: 'email\u0000other@x.org', rule: 'mergeOn:email' } as LinkDecision);
   }
   if (g.chance(0.05)) links.push({ recordKey: 'gone/s/1', identifierKey: 'email\u0000g@x.org', rule: 'mergeOn:email' } as LinkDecision);
+  // The resolver lists a record's links together; the store must not rely on it.
+  if (g.chance(0.2)) g.shuffle(links);
   for (const pid of new Set(assignments.values())) profiles.push(profileOf(g, pid));
   const presented: Array<[string, string]> = [...identifierOwners.keys()].filter(() => g.chance(0.2)).map((k) => [k, `prof_${g.int(0, 9)}`]);
   const keys = [...assignments.keys()];
