@@ -182,10 +182,12 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
   let k = 0;
   for (const key in rec) if (key !== HEAD_KEYS[k] || ++k === 3) break;
   if (k !== 3) return undefined;
-  // Sources are few (a profile's records): a list searched in place beats a Map built per profile.
-  const sources: string[] = [];
+  // Sources are few (a profile's records): a list searched in place beats a Map built per profile. Room for
+  // four, cut to the count at the end: a list grown by push from empty starts at 17 slots.
+  const sources: string[] = new Array(4);
   // The time of each source's first cell: later cells of that source with the same time leave theirs out.
-  const times: string[] = [];
+  const times: string[] = new Array(4);
+  let count = 0;
   const out: Record<string, unknown> = {};
   const cells = (p.aggregates as Record<string, unknown> | undefined)?.traits;
   const cellKeys = isPlainObject(cells) ? Object.keys(cells) : [];
@@ -222,8 +224,9 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
           }
           let i = sources.indexOf(cell.src);
           if (i < 0) {
-            i = sources.push(cell.src) - 1;
-            times.push(cell.at);
+            i = count++;
+            sources[i] = cell.src;
+            times[i] = cell.at;
           }
           packed[name] = (cell.at === times[i] ? [cell.v, i] : [cell.v, cell.at, i]) satisfies Packed;
         }
@@ -235,7 +238,9 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
       out[key] = value;
     }
   }
-  if (sources.length) {
+  if (count) {
+    sources.length = count;
+    times.length = count;
     out.$s = sources;
     out.$t = times;
   }
