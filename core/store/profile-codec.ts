@@ -81,7 +81,12 @@ function traitsOfCells(cells: Record<string, unknown>): Record<string, unknown> 
  */
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    // As `every` did (without its closure): a hole in `a` is not compared.
+    for (let i = 0; i < a.length; i++) if (i in a && !sameJson(a[i], b[i])) return false;
+    return true;
+  }
   if (!isPlainObject(a) || !isPlainObject(b)) return false;
   const kb = Object.keys(b);
   let i = 0;
@@ -101,14 +106,72 @@ function valuesOfCells(cells: unknown): Record<string, unknown> | undefined {
   return values;
 }
 
+/**
+ * Whether `computed` is exactly the values of the computed cells (valuesOfCells, then sameJson), compared in
+ * place: building that object and listing its keys, for every profile written, was most of the garbage here.
+ */
 function sameComputed(computed: unknown, cells: unknown): boolean {
-  if (!isPlainObject(computed)) return false;
-  const derived = valuesOfCells(cells);
-  return derived !== undefined && sameJson(derived, computed);
+  if (!isPlainObject(computed) || !isPlainObject(cells)) return false;
+  for (const name in cells) if (!isCell(cells[name])) return false;
+  const names = Object.keys(cells);
+  let i = 0;
+  for (const k in computed) if (k !== names[i++] || !sameJson((cells[k] as Cell).v, computed[k])) return false;
+  return i === names.length;
 }
 
-function sameTraits(traits: unknown, cells: unknown): boolean {
+/** A trait cell's name the in-place comparison of sameTraits handles: any other, the traits are built to compare. */
+function plainTraitName(name: string): boolean {
+  if (name === '__proto__' || name === 'consent') return false;
+  if (!name.startsWith('consent.')) return true;
+  // A purpose that is an array index would come first among the published consent's keys.
+  const c = name.charCodeAt(8);
+  return name !== 'consent.__proto__' && !(c >= 48 && c <= 57);
+}
+
+/**
+ * Whether `traits` is exactly what the resolver publishes from the cells (traitsOfCells, then sameJson), compared
+ * in place: each cell's value under its name, in the cells' order, and at the first `consent.<purpose>` cell a
+ * `consent` object with every purpose in order. Cells named so that publishing them does something else (a
+ * `consent` cell, `__proto__`, a purpose that is an index) take the way that builds the traits.
+ */
+function sameTraits(traits: unknown, cells: unknown, cellKeys: string[]): boolean {
   if (!isPlainObject(traits) || !isPlainObject(cells)) return false;
+  for (const name of cellKeys) {
+    if (!plainTraitName(name)) return sameTraitsBuilt(traits, cells);
+    if (!isPlainObject(cells[name])) return false;
+  }
+  let j = 0;
+  let consentSeen = false;
+  for (const k in traits) {
+    while (consentSeen && j < cellKeys.length && cellKeys[j].startsWith('consent.')) j++;
+    if (j === cellKeys.length) return false;
+    const name = cellKeys[j++];
+    if (!name.startsWith('consent.')) {
+      if (k !== name || !sameJson((cells[name] as Cell).v, traits[k])) return false;
+      continue;
+    }
+    consentSeen = true;
+    if (k !== 'consent' || !sameConsent(traits[k], cells, cellKeys, j - 1)) return false;
+  }
+  while (consentSeen && j < cellKeys.length && cellKeys[j].startsWith('consent.')) j++;
+  return j === cellKeys.length;
+}
+
+/** `consent` is exactly the purposes of the `consent.<purpose>` cells from `from` on, in order, with their values. */
+function sameConsent(consent: unknown, cells: Record<string, unknown>, cellKeys: string[], from: number): boolean {
+  if (!isPlainObject(consent)) return false;
+  let j = from;
+  for (const purpose in consent) {
+    while (j < cellKeys.length && !cellKeys[j].startsWith('consent.')) j++;
+    if (j === cellKeys.length) return false;
+    const name = cellKeys[j++];
+    if (name.length !== 8 + purpose.length || !name.endsWith(purpose) || !sameJson((cells[name] as Cell).v, consent[purpose])) return false;
+  }
+  while (j < cellKeys.length && !cellKeys[j].startsWith('consent.')) j++;
+  return j === cellKeys.length;
+}
+
+function sameTraitsBuilt(traits: Record<string, unknown>, cells: Record<string, unknown>): boolean {
   const derived = traitsOfCells(cells);
   return derived !== undefined && sameJson(derived, traits);
 }
@@ -119,10 +182,12 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
   let k = 0;
   for (const key in rec) if (key !== HEAD_KEYS[k] || ++k === 3) break;
   if (k !== 3) return undefined;
-  // Sources are few (a profile's records): a list searched in place beats a Map built per profile.
-  const sources: string[] = [];
+  // Sources are few (a profile's records): a list searched in place beats a Map built per profile. Room for
+  // four, cut to the count at the end: a list grown by push from empty starts at 17 slots.
+  const sources: string[] = new Array(4);
   // The time of each source's first cell: later cells of that source with the same time leave theirs out.
-  const times: string[] = [];
+  const times: string[] = new Array(4);
+  let count = 0;
   const out: Record<string, unknown> = {};
   const cells = (p.aggregates as Record<string, unknown> | undefined)?.traits;
   const cellKeys = isPlainObject(cells) ? Object.keys(cells) : [];
@@ -136,7 +201,7 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
     if (key.startsWith('$') || key === '__proto__') return undefined;
     if (key === 'traitSources' && sameSources(value, cells, cellKeys)) {
       out[key] = 0;
-    } else if (key === 'traits' && sameTraits(value, cells)) {
+    } else if (key === 'traits' && sameTraits(value, cells, cellKeys)) {
       out[key] = 0;
     } else if (key === 'computed' && sameComputed(value, (p.aggregates as Record<string, unknown> | undefined)?.computed)) {
       out[key] = 0;
@@ -159,8 +224,9 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
           }
           let i = sources.indexOf(cell.src);
           if (i < 0) {
-            i = sources.push(cell.src) - 1;
-            times.push(cell.at);
+            i = count++;
+            sources[i] = cell.src;
+            times[i] = cell.at;
           }
           packed[name] = (cell.at === times[i] ? [cell.v, i] : [cell.v, cell.at, i]) satisfies Packed;
         }
@@ -172,7 +238,9 @@ function compact(p: ProfileState): Record<string, unknown> | undefined {
       out[key] = value;
     }
   }
-  if (sources.length) {
+  if (count) {
+    sources.length = count;
+    times.length = count;
     out.$s = sources;
     out.$t = times;
   }

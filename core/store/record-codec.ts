@@ -50,7 +50,7 @@ export function encodeRecord(r: CanonicalRecord): string {
 function compactBody(r: CanonicalRecord): string | undefined {
   const record = r as unknown as Record<string, unknown>;
   let n = 0;
-  let rest: string[] | undefined;
+  let rest = false;
   for (const key in record) {
     if (n < HEAD.length) {
       if (key !== HEAD[n]) return undefined;
@@ -59,7 +59,7 @@ function compactBody(r: CanonicalRecord): string | undefined {
       continue;
     }
     if (key === 'i' || key === 't' || key === 'u' || key === '__proto__') return undefined;
-    (rest ??= []).push(key);
+    rest = true;
   }
   if (n < HEAD.length || r.traits === undefined || !Array.isArray(r.identifiers)) return undefined;
   const ids = compactIdentifiers(r.identifiers);
@@ -67,7 +67,11 @@ function compactBody(r: CanonicalRecord): string | undefined {
   const own = traitsBeforeFill(r.traits, r.identifiers);
   const body: Record<string, unknown> = own === undefined ? { i: ids, t: r.traits } : { i: ids, u: own };
   // JSON.stringify leaves out what it cannot write (undefined, functions), as for the plain body.
-  if (rest) for (const key of rest) body[key] = record[key];
+  // The keys after the head walked again rather than listed: a list grown by push starts at 17 slots.
+  if (rest) {
+    n = 0;
+    for (const key in record) if (n++ >= HEAD.length) body[key] = record[key];
+  }
   return JSON.stringify(body);
 }
 

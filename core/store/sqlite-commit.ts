@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
-import { recordKey } from '../schema/canonical.js';
-import type { MergeEvent, ProbabilisticLink } from '../resolution/types.js';
+import { recordKey, type CanonicalRecord } from '../schema/canonical.js';
+import type { LinkDecision, MergeEvent, ProbabilisticLink } from '../resolution/types.js';
 import { fault } from '../util/fault-points.js';
 import { encodeProfile } from './profile-codec.js';
 import { encodeRecord } from './record-codec.js';
 import { encodeLinks } from './record-links.js';
-import { linksByRecord } from './sqlite-replace.js';
 import * as blocking from './sqlite-blocking.js';
 import { bumpGraphGeneration } from './graph-cache-session.js';
 import type { BatchCommit } from './types.js';
@@ -52,21 +51,32 @@ export const RECORD_FIELDS = 9;
 
 export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
   const res = batch.resolution;
-  const links = linksByRecord(res.links);
+  const all = res.links;
+  const starts = runStarts(all);
+  const lists = starts ? undefined : decisionsByRecord(all);
   const records: string[] = [];
   const consent: Array<string | number> = [];
+  const linksOf = (r: CanonicalRecord, key: string): string => {
+    if (lists) return encodeLinks(r.identifiers, lists.get(key) ?? NO_LINKS);
+    const from = starts!.get(key);
+    if (from === undefined) return '[]';
+    const run = all[from].recordKey;
+    let to = from + 1;
+    while (to < all.length && all[to].recordKey === run) to++;
+    return encodeLinks(r.identifiers, all, from, to);
+  };
   for (const r of batch.records) {
     const key = recordKey(r);
     const profileId = res.assignments.get(key);
     if (!profileId) throw new Error(`resolver left record ${key} without a profile`);
-    records.push(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, encodeRecord(r), encodeLinks(r.identifiers, links.get(key) ?? []));
+    records.push(key, r.source, r.stream, r.recordId, profileId, r.kind, r.observedAt, encodeRecord(r), linksOf(r, key));
     if (r.consent) for (const [purpose, value] of Object.entries(r.consent)) consent.push(key, purpose, value ? 1 : 0, r.observedAt, r.source, r.stream, r.recordId);
   }
-  const pairs = (it: Iterable<readonly [string, string]>) => {
-    const out: string[] = [];
-    for (const [a, b] of it) out.push(a, b);
-    return out;
-  };
+  // Not for...of: iterating a Map allocates an entry array per element.
+  const ownerPairs: string[] = [];
+  res.identifierOwners.forEach((owner, key) => ownerPairs.push(key, owner));
+  const presented: string[] = [];
+  for (const pair of res.presented) presented.push(pair[0], pair[1]);
   const refused: string[] = [];
   for (const r of res.refused) refused.push(r.recordKey, r.identifierKey, JSON.stringify(r.profiles), r.reason, r.at);
   const profiles: string[] = [];
@@ -82,8 +92,8 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
     consent,
     // Without the resolver's list, every record is treated as possibly read again.
     reread: res.reread ?? batch.records.map(recordKey),
-    owners: pairs(res.identifierOwners),
-    presented: pairs(res.presented),
+    owners: ownerPairs,
+    presented,
     refused,
     profiles,
     deadLetters,
@@ -92,6 +102,34 @@ export function encodeBatch(batch: BatchCommit, at: string): EncodedBatch {
     probabilisticLinks: res.probabilisticLinks,
     run: batch.run && [batch.run.id, JSON.stringify(batch.run.summary)],
   };
+}
+
+const NO_LINKS: LinkDecision[] = [];
+
+/**
+ * Where each record's run of links starts in the resolver's list, or undefined when a record's links are not
+ * listed together. The resolver lists them together: a start per record instead of a list (about 200 bytes).
+ */
+function runStarts(links: LinkDecision[]): Map<string, number> | undefined {
+  const starts = new Map<string, number>();
+  for (let i = 0; i < links.length; i++) {
+    const key = links[i].recordKey;
+    if (i > 0 && key === links[i - 1].recordKey) continue;
+    if (starts.has(key)) return undefined;
+    starts.set(key, i);
+  }
+  return starts;
+}
+
+/** The resolver's links by record: linksByRecord (sqlite-replace.ts) without an `[identifier key, rule]` array per link. */
+function decisionsByRecord(links: LinkDecision[]): Map<string, LinkDecision[]> {
+  const out = new Map<string, LinkDecision[]>();
+  for (const l of links) {
+    const list = out.get(l.recordKey);
+    if (list) list.push(l);
+    else out.set(l.recordKey, [l]);
+  }
+  return out;
 }
 
 /** Write an encoded batch inside the caller's transaction; returns the new graph generation. */
