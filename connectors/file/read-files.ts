@@ -209,22 +209,10 @@ export async function* readFileStreams<S extends FileStreamOptions>(
           return { type: 'record', stream: name, data: row.data, origin };
         };
         const rows = reader({ handle, size: fp.size, display, config: stream.config, ctx });
-        // The same steps per row in both loops; only how the rows arrive differs.
-        if (isBatched(rows)) {
-          for await (const batch of rows[ROW_BATCHES]()) {
-            for (const row of batch) {
-              if (++n <= skip) continue;
-              const msg = messageOf(row);
-              if (msg) yield msg;
-              if (++sinceCheckpoint >= ctx.config.checkpointEvery) {
-                sinceCheckpoint = 0;
-                yield snapshot(false);
-              }
-              if (ctx.signal.aborted) return;
-            }
-          }
-        } else {
-          for await (const row of rows) {
+        // A built-in reader hands its rows over a batch at a time; a third-party one row by row, each as a batch of one.
+        const batches = isBatched(rows) ? rows[ROW_BATCHES]() : oneByOne(rows);
+        for await (const batch of batches) {
+          for (const row of batch) {
             if (++n <= skip) continue;
             const msg = messageOf(row);
             if (msg) yield msg;
@@ -256,4 +244,9 @@ export function parseStreamConfig<S>(schema: z.ZodType<S>, connector: string, sy
   const issue = parsed.error.issues[0];
   const at = issue.path.map(String).join('.') || '(root)';
   throw new ConfigError(`${connector} stream config ${at}: ${issue.message}`, { sync, stream });
+}
+
+/** A RowReader's plain rows as batches of one, so that both kinds of reader go through one loop. */
+async function* oneByOne(rows: AsyncIterable<FileRow>): AsyncGenerator<FileRow[]> {
+  for await (const row of rows) yield [row];
 }
