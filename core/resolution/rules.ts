@@ -1,6 +1,6 @@
 import type { ResolutionConfig } from '../config/schema.js';
 import type { Identifier } from '../schema/canonical.js';
-import { BUILT_IN_IDENTIFIER_TYPES, identifierKey } from '../schema/canonical.js';
+import { BUILT_IN_IDENTIFIER_TYPES } from '../schema/canonical.js';
 
 /**
  * Values that never link two records, whatever the config says. Each of these
@@ -143,7 +143,8 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
 
   // What an identifier type (and namespace) links under, worked out once per pair: it was
   // three strings built for every identifier of every record.
-  type Described = { priority: number; limitClass: string; rule: string } | undefined;
+  // `prefix` is the start of identifierKey's text for the pair, so a key is one concatenation.
+  type Described = { priority: number; limitClass: string; rule: string; prefix: string } | undefined;
   const described = new Map<string, Map<string, Described>>();
   function describe(type: string, namespace?: string): Described {
     let byNamespace = described.get(type);
@@ -152,7 +153,8 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
     if (byNamespace.has(ns)) return byNamespace.get(ns);
     const specific = namespace ? `${type}.${namespace}` : undefined;
     const priority = (specific && priorities.get(specific)) || priorities.get(type);
-    const d = priority ? { priority, limitClass: limitClass(type, namespace), rule: `mergeOn:${specific && priorities.get(specific) ? specific : type}` } : undefined;
+    const cls = limitClass(type, namespace);
+    const d = priority ? { priority, limitClass: cls, rule: `mergeOn:${specific && priorities.get(specific) ? specific : type}`, prefix: `${cls}\u0000` } : undefined;
     // Namespaces come from data: past a bound, answers are worked out again rather than kept.
     if (byNamespace.size < 1000) byNamespace.set(ns, d);
     return d;
@@ -171,7 +173,8 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
         const id = ids[i];
         const d = describe(id.type, id.namespace);
         if (!d) continue;
-        const key = identifierKey(id);
+        // identifierKey's text (a test holds the two equal), with the type's part made once.
+        const key = `${d.prefix}${id.value}`;
         // A record has a few identifiers: a scan of both lists beats a Set per record.
         if ((keys && hasKey(keys, key)) || (blocked && hasKey(blocked, key))) continue;
         const reason = blockedReason(id.type, id.value);
