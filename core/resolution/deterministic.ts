@@ -3,7 +3,7 @@ import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
 import { breaksFew } from './limits.js';
-import { namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+import { NO_NAMES, namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
 import { addEvidence, compareEvidence, emptyEvidence, hasGiven, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
@@ -168,12 +168,12 @@ export class DeterministicResolver implements Resolver {
       return score;
     };
 
-    const newProfile = (): Working => {
+    const newProfile = (names: NameEvidence): Working => {
       const id = ctx.newProfileId();
       // What toWorking gives for a profile with no identifiers and no traits (empty counts, empty
       // evidence: empty traits name nobody), without going through the loops and the names reader.
       const state: ProfileState = { id, createdAt: now, updatedAt: now, identifiers: [], recordCount: 0, traits: {}, traitSources: {}, computed: {}, aggregates: {} };
-      const w: Working = { state, keys: new Set(), classCounts: new Map(), isNew: true, names: emptyEvidence(), alone: undefined };
+      const w: Working = { state, keys: new Set(), classCounts: new Map(), isNew: true, names, alone: undefined };
       working.set(id, w);
       return w;
     };
@@ -291,7 +291,10 @@ export class DeterministicResolver implements Resolver {
         target = target ? merge(target, chosen, rk, c) : chosen;
       }
 
-      if (!target) target = newProfile();
+      // A profile born for this record takes the record's evidence as its own (it is new, and
+      // nothing else holds it): adding it to an empty one made a copy of five objects.
+      const adopt = !target && !prev && mine !== NO_NAMES;
+      if (!target) target = newProfile(adopt ? mine : emptyEvidence());
       const pid = target.state.id;
       assignments.set(rk, pid);
       for (let ai = 0; ai < accepted.length; ai++) {
@@ -315,7 +318,7 @@ export class DeterministicResolver implements Resolver {
       if (prev) recompute.add(pid);
       else {
         target.state.recordCount += 1;
-        addEvidence(target.names, mine);
+        if (!adopt) addEvidence(target.names, mine);
         survivorship.apply(target.state, record, rk);
       }
       touched.add(pid);

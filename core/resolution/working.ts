@@ -1,5 +1,5 @@
 import type { ResolutionConfig } from '../config/schema.js';
-import { addEvidence, emptyEvidence, familyName, foldCode, givenName, traitGetter, type NameEvidence } from './name-guard.js';
+import { emptyEvidence, familyName, foldCode, givenName, traitGetter, type NameEvidence } from './name-guard.js';
 import type { ProfileState } from './types.js';
 
 // The deterministic resolver's profile in the making, how it reads a record's names, and the two orders it needs, kept out of
@@ -72,7 +72,7 @@ export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<s
 
 
 /** The evidence of a record without any name, date of birth or postcode (an order keyed by email): shared, never written to. */
-const NO_NAMES: NameEvidence = Object.freeze({ given: Object.freeze({}), family: Object.freeze({}), dob: Object.freeze({}), postcode: Object.freeze({}) }) as NameEvidence;
+export const NO_NAMES: NameEvidence = Object.freeze({ given: Object.freeze({}), family: Object.freeze({}), dob: Object.freeze({}), postcode: Object.freeze({}) }) as NameEvidence;
 
 /**
  * What the name guard reads from a record's traits. A record with none of it (40% of the pipeline
@@ -96,8 +96,13 @@ export function namesReader(guard: ResolutionConfig['nameGuard']): (traits: Reco
     const dob = first(traits, dobGetters);
     const postcode = first(traits, postcodeGetters);
     if (given === undefined && family === undefined && dob === undefined && postcode === undefined) return NO_NAMES;
+    // addEvidence(emptyEvidence(), { given, family, dob, postcode }) without the record object and
+    // the loop: each present value counted once (folded text, never `__proto__`).
     const e = emptyEvidence();
-    addEvidence(e, { given, family, dob, postcode });
+    if (given !== undefined) e.given[given] = 1;
+    if (family !== undefined) e.family[family] = 1;
+    if (dob !== undefined) e.dob![dob] = 1;
+    if (postcode !== undefined) e.postcode![postcode] = 1;
     return e;
   };
 }
