@@ -362,9 +362,10 @@ export class DeterministicResolver implements Resolver {
       }
     }
 
-    const identifierOwners = new Map<string, string>();
-    // forEach, not for...of: no [key, value] pair per entry (one per record of the batch).
-    localOwners.forEach((p, k) => identifierOwners.set(k, final(p)));
+    // forEach, not for...of: no [key, value] pair per entry (one per record of the batch). The
+    // owners found in this batch become the result in place (same keys, same order): no second map.
+    const identifierOwners = localOwners;
+    localOwners.forEach((p, k) => localOwners.set(k, final(p)));
     assignments.forEach((p, rk) => assignments.set(rk, final(p)));
     const presentedPairs: Array<[string, string]> = [];
     const finals = new Set<string>();

@@ -51,7 +51,10 @@ const FOLD_MEMO_MAX = 50_000;
 const NO_NAME = '\u0000';
 const foldMemo = new Map<string, string>();
 
-const isFullNameField = (f: string) => /name$/i.test(f) && !/^(first|given|last|family|sur)/i.test(f);
+// Module constants: a regex literal in the arrow made two RegExp objects per call (every name field of every record).
+const NAME_FIELD = /name$/i;
+const PART_NAME_FIELD = /^(first|given|last|family|sur)/i;
+const isFullNameField = (f: string) => NAME_FIELD.test(f) && !PART_NAME_FIELD.test(f);
 
 /** Splits "First Last" or "Last, First" (as many exports write it) into its words, given name first. */
 function fullNameWords(v: string): string[] {

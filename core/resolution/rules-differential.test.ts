@@ -11,7 +11,7 @@ import { compileBlocklist as referenceBlocklist, compileRules as referenceRules 
 
 const VALUES = ['', 'null', 'N/A', '0', '000-000', 'Test', 'jane@acme.io', 'JANE@acme.io', 'noreply@shop.com', 'do-not-reply@x.io', 'a@example.org', 'info@acme.io', 'x1', 'C-1'];
 const PHONES = ['+14155550123', '+15555555555', '+15555555555;ext=3', '+10000000000', '+11234567890', '+33612345678;ext=12', '+1999999999'];
-const NAMESPACES = [undefined, '', 'crm', 'shop', 'x'];
+const NAMESPACES = [undefined, '', 'crm', 'shop', 'x', 'a\u0000b'];
 
 function identifiers(rnd: () => number): Identifier[] {
   const int = (n: number) => Math.floor(rnd() * n);
@@ -51,6 +51,10 @@ describe('rules: same candidates and blocklist answers as the reference copy', (
         expect(got, JSON.stringify(ids)).toEqual(old.candidates(ids));
         for (const k of got.keys) expect(ids.some((id) => identifierKey(id) === k.key)).toBe(true);
         for (const id of ids) expect(isBlocked(id.type, id.value)).toBe(wasBlocked(id.type, id.value));
+        // Keys of classes described and not (yet), a namespace holding the separator, no separator at all.
+        for (const k of [...got.keys.map((x) => x.key), ...got.blocked.map((x) => x.key), ...ids.map(identifierKey), 'email', 'loyalty:a\u0000b\u0000c', 'external_id\u0000']) {
+          expect(now.limitClassOfKey(k), JSON.stringify(k)).toBe(old.limitClassOfKey(k));
+        }
         blocked += got.blocked.length;
         if (got.keys.length > 1) several++;
       }

@@ -146,6 +146,7 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
   // `prefix` is the start of identifierKey's text for the pair, so a key is one concatenation.
   type Described = { priority: number; limitClass: string; rule: string; prefix: string } | undefined;
   const described = new Map<string, Map<string, Described>>();
+  const knownClasses: Array<{ limitClass: string; prefix: string }> = [];
   function describe(type: string, namespace?: string): Described {
     let byNamespace = described.get(type);
     if (!byNamespace) described.set(type, (byNamespace = new Map()));
@@ -156,7 +157,11 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
     const cls = limitClass(type, namespace);
     const d = priority ? { priority, limitClass: cls, rule: `mergeOn:${specific && priorities.get(specific) ? specific : type}`, prefix: `${cls}\u0000` } : undefined;
     // Namespaces come from data: past a bound, answers are worked out again rather than kept.
-    if (byNamespace.size < 1000) byNamespace.set(ns, d);
+    if (byNamespace.size < 1000) {
+      byNamespace.set(ns, d);
+      // A key starts with its class and the first \0: a prefix with no other \0 names one class.
+      if (d && knownClasses.length < 32 && d.prefix.indexOf('\u0000') === cls.length) knownClasses.push(d);
+    }
     return d;
   }
 
@@ -196,8 +201,10 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
       return limit;
     },
     limitClassOfKey(key) {
-      const head = key.slice(0, key.indexOf('\u0000'));
-      return head;
+      // Asked for every identifier of every stored profile a batch loads: a class this config
+      // links under is answered without cutting a new string out of the key.
+      for (let i = 0; i < knownClasses.length; i++) if (key.startsWith(knownClasses[i].prefix)) return knownClasses[i].limitClass;
+      return key.slice(0, key.indexOf('\u0000'));
     },
     genericThreshold: rules.genericThreshold,
     maxRecords: rules.maxRecordsPerProfile,
