@@ -3,7 +3,7 @@ import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
 import { breaksFew } from './limits.js';
-import { NO_NAMES, namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+import { NO_NAMES, copiesAsItself, namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
 import { addEvidence, compareEvidence, emptyEvidence, hasGiven, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
@@ -78,7 +78,7 @@ export class DeterministicResolver implements Resolver {
     const namesOf = namesReader(guard);
 
     const working = new Map<string, Working>();
-    loaded.forEach((state, id) => working.set(id, this.toWorking(state, rules, false, namesOf)));
+    loaded.forEach((state, id) => working.set(id, this.toWorking(state, rules, false, namesOf, !!guard)));
     const absorbedInto = new Map<string, string>();
     const final = (id: string): string => {
       let cur = id;
@@ -394,15 +394,19 @@ export class DeterministicResolver implements Resolver {
     return { assignments, links, identifierOwners, merges, refused, profiles, genericValues, presented: presentedPairs, reread: [...existing.keys()] };
   }
 
-  private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean, namesOf: (traits: Record<string, unknown>) => NameEvidence): Working {
+  /** `guarded`: the batch writes each touched profile's evidence back to its state (the name guard is on). */
+  private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean, namesOf: (traits: Record<string, unknown>) => NameEvidence, guarded: boolean): Working {
     const classCounts = new Map<string, number>();
     for (const k of state.identifiers) {
       const cls = rules.limitClassOfKey(k);
       classCounts.set(cls, (classCounts.get(cls) ?? 0) + 1);
     }
     // A profile stored before names were kept: its surviving traits are the best evidence there is.
-    const names = emptyEvidence();
-    addEvidence(names, state.names ?? namesOf(state.traits));
+    // Stored evidence that a copy would reproduce exactly is taken as it is (the loaded state is the
+    // batch's own), when it is written back anyway; without the guard the state keeps its old value.
+    let names: NameEvidence;
+    if (guarded && state.names !== undefined && copiesAsItself(state.names)) names = state.names;
+    else addEvidence((names = emptyEvidence()), state.names ?? namesOf(state.traits));
     return { state, keys: new Set(state.identifiers), classCounts, isNew, names, alone: undefined };
   }
 }

@@ -106,3 +106,27 @@ export function namesReader(guard: ResolutionConfig['nameGuard']): (traits: Reco
     return e;
   };
 }
+
+const EVIDENCE_FIELDS = ['given', 'family', 'dob', 'postcode'] as const;
+
+/**
+ * Whether `addEvidence(emptyEvidence(), e)` would give `e` again, key for key and in order: the four
+ * maps in emptyEvidence's order, plain objects whose own keys (never `__proto__`) hold positive
+ * numbers (the copy adds each to 0). Stored evidence the resolver wrote passes; anything else is copied.
+ */
+export function copiesAsItself(e: NameEvidence): boolean {
+  if (Object.getPrototypeOf(e) !== Object.prototype) return false;
+  let i = 0;
+  // A missing field fails below (its map is undefined).
+  for (const f in e) if (f !== EVIDENCE_FIELDS[i++]) return false;
+  for (const f of EVIDENCE_FIELDS) {
+    const m: unknown = e[f];
+    if (m === null || typeof m !== 'object' || Object.getPrototypeOf(m) !== Object.prototype || !Object.isExtensible(m)) return false;
+    const counts = m as Record<string, unknown>;
+    for (const k in counts) {
+      const n = counts[k];
+      if (k === '__proto__' || !Object.hasOwn(counts, k) || typeof n !== 'number' || !(n > 0)) return false;
+    }
+  }
+  return true;
+}
