@@ -18,6 +18,18 @@ export interface Working {
   alone?: readonly Working[];
 }
 
+/** `xs.sort()`, in place: a profile absorbed in a merge can add many keys, so past a handful, the built-in sort. */
+function sortFew(xs: string[]): string[] {
+  if (xs.length > 8) return xs.sort();
+  for (let a = 1; a < xs.length; a++) {
+    const x = xs[a];
+    let b = a - 1;
+    for (; b >= 0 && x < xs[b]; b--) xs[b + 1] = xs[b];
+    xs[b + 1] = x;
+  }
+  return xs;
+}
+
 /** Stored profiles sort before ones born in this batch, then by creation time, then by id (ids are unique). */
 export function older(a: Working, b: Working): boolean {
   if (a.isNew !== b.isNew) return !a.isNew;
@@ -41,6 +53,8 @@ export function sortOldestFirst(xs: Working[], from: number): void {
  * only grows, so only the keys added after it are sorted (one to three, usually) and merged in.
  */
 export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<string>): string[] {
+  // A new profile: its keys at their exact length (a list grown by push from empty reserves room for 17).
+  if (!stored.length) return sortFew([...keys]);
   for (let i = 1; i < stored.length; i++) if (!(stored[i - 1] < stored[i])) return [...keys].sort();
   const added: string[] = [];
   let i = 0;
@@ -52,17 +66,7 @@ export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<s
     } else added.push(k);
   }
   if (i < stored.length) return [...keys].sort();
-  // A profile absorbed in a merge can add many keys: past a handful, the built-in sort.
-  if (added.length > 8) added.sort();
-  else {
-    for (let a = 1; a < added.length; a++) {
-      const x = added[a];
-      let b = a - 1;
-      for (; b >= 0 && x < added[b]; b--) added[b + 1] = added[b];
-      added[b + 1] = x;
-    }
-  }
-  if (!stored.length) return added;
+  sortFew(added);
   const out: string[] = [];
   let s = 0;
   let t = 0;
