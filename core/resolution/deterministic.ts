@@ -22,6 +22,7 @@ const STRICT: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze
 const PERSONAL: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ personal: true });
 const NONE: readonly Working[] = Object.freeze([]);
 const NO_KEYS: readonly CandidateKey[] = Object.freeze([]);
+const UNPUBLISHED: Record<string, never> = Object.freeze({});
 
 /**
  * The default resolver: exact identifiers link records, guarded by rules.
@@ -172,7 +173,9 @@ export class DeterministicResolver implements Resolver {
       const id = ctx.newProfileId();
       // What toWorking gives for a profile with no identifiers and no traits (empty counts, empty
       // evidence: empty traits name nobody), without going through the loops and the names reader.
-      const state: ProfileState = { id, createdAt: now, updatedAt: now, identifiers: [], recordCount: 0, traits: {}, traitSources: {}, computed: {}, aggregates: {} };
+      // Its traits, sources and computed values are published (survivorship.apply) or reset (a record
+      // read again) before the batch ends, always: until then one shared, frozen, empty object stands in.
+      const state: ProfileState = { id, createdAt: now, updatedAt: now, identifiers: [], recordCount: 0, traits: UNPUBLISHED, traitSources: UNPUBLISHED, computed: UNPUBLISHED, aggregates: {} };
       const w: Working = { state, keys: new Set(), classCounts: new Map(), isNew: true, names, alone: undefined };
       working.set(id, w);
       return w;
