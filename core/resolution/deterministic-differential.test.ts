@@ -108,6 +108,8 @@ async function outcomes(make: () => Resolver, s: Scenario) {
     const out: unknown[] = [];
     for (const batch of s.batches) {
       const result = await resolver.resolve(ctx, batch, store);
+      // A new profile's frozen stand-ins must all have been replaced: a caller may write to what it is handed.
+      for (const p of result.profiles) expect([p.traits, p.traitSources, p.computed].some(Object.isFrozen), p.id).toBe(false);
       // A snapshot before the store sees it (a later batch must not change what this one said).
       out.push(structuredClone({ ...result, assignments: [...result.assignments], identifierOwners: [...result.identifierOwners] }));
       await store.commitBatch({ sync: 'crm', records: batch, resolution: result, deadLetters: [], checkpoints: [], destinations: [] });

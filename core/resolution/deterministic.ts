@@ -3,7 +3,7 @@ import { recordKey } from '../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
 import { Survivorship } from './survivorship.js';
 import { breaksFew } from './limits.js';
-import { namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+import { NO_NAMES, copiesAsItself, namesReader, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
 import { addEvidence, compareEvidence, emptyEvidence, hasGiven, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
@@ -22,6 +22,7 @@ const STRICT: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze
 const PERSONAL: Readonly<{ strict?: boolean; personal?: boolean }> = Object.freeze({ personal: true });
 const NONE: readonly Working[] = Object.freeze([]);
 const NO_KEYS: readonly CandidateKey[] = Object.freeze([]);
+const UNPUBLISHED: Record<string, never> = Object.freeze({});
 
 /**
  * The default resolver: exact identifiers link records, guarded by rules.
@@ -48,9 +49,10 @@ export class DeterministicResolver implements Resolver {
 
     const candidates = batch.map((r) => rules.candidates(r.identifiers));
     const keySet = new Set<string>();
-    for (const c of candidates) {
-      for (const k of c.keys) keySet.add(k.key);
-      for (const b of c.blocked) keySet.add(b.key);
+    for (let i = 0; i < candidates.length; i++) {
+      const { keys, blocked } = candidates[i];
+      for (let j = 0; j < keys.length; j++) keySet.add(keys[j].key);
+      for (let j = 0; j < blocked.length; j++) keySet.add(blocked[j].key);
     }
     const allKeys = [...keySet];
     const recordKeys = batch.map(recordKey);
@@ -77,11 +79,12 @@ export class DeterministicResolver implements Resolver {
     const namesOf = namesReader(guard);
 
     const working = new Map<string, Working>();
-    for (const [id, state] of loaded) working.set(id, this.toWorking(state, rules, false, namesOf));
+    loaded.forEach((state, id) => working.set(id, this.toWorking(state, rules, false, namesOf, !!guard)));
     const absorbedInto = new Map<string, string>();
     const final = (id: string): string => {
       let cur = id;
-      while (absorbedInto.has(cur)) cur = absorbedInto.get(cur)!;
+      // One lookup a step (ids are non-empty strings, never undefined): asked for every identifier of every record.
+      for (let next = absorbedInto.get(cur); next !== undefined; next = absorbedInto.get(cur)) cur = next;
       return cur;
     };
     const localOwners = new Map<string, string>();
@@ -166,14 +169,14 @@ export class DeterministicResolver implements Resolver {
       return score;
     };
 
-    const newProfile = (): Working => {
+    const newProfile = (names: NameEvidence): Working => {
       const id = ctx.newProfileId();
-      const w = this.toWorking(
-        { id, createdAt: now, updatedAt: now, identifiers: [], recordCount: 0, traits: {}, traitSources: {}, computed: {}, aggregates: {} },
-        rules,
-        true,
-        namesOf,
-      );
+      // What toWorking gives for a profile with no identifiers and no traits (empty counts, empty
+      // evidence: empty traits name nobody), without going through the loops and the names reader.
+      // Its traits, sources and computed values are published (survivorship.apply) or reset (a record
+      // read again) before the batch ends, always: until then one shared, frozen, empty object stands in.
+      const state: ProfileState = { id, createdAt: now, updatedAt: now, identifiers: [], recordCount: 0, traits: UNPUBLISHED, traitSources: UNPUBLISHED, computed: UNPUBLISHED, aggregates: {} };
+      const w: Working = { state, keys: new Set(), classCounts: new Map(), isNew: true, names, alone: undefined };
       working.set(id, w);
       return w;
     };
@@ -222,7 +225,8 @@ export class DeterministicResolver implements Resolver {
       joinedVia.length = 0;
 
       const mine = namesOf(record.traits);
-      for (const c of keys) {
+      for (let ki = 0; ki < keys.length; ki++) {
+        const c = keys[ki];
         const presenters = presentersOf(c.key);
         const count = presenterCount(c.key, c.type, presenters);
         if (count > rules.genericThreshold) {
@@ -257,7 +261,8 @@ export class DeterministicResolver implements Resolver {
         let firstWith: Working | undefined;
         let ownerReason: string | undefined;
         let ownerWith: Working | undefined;
-        for (const p of presenters) {
+        for (let pi = 0; pi < presenters.length; pi++) {
+          const p = presenters[pi];
           if (p === target) continue;
           const names = breaksFew(rules, target, p, accepted, prev ? 0 : 1, c) ?? nameCheck(c, mine, target, p);
           if (typeof names === 'string') {
@@ -289,10 +294,14 @@ export class DeterministicResolver implements Resolver {
         target = target ? merge(target, chosen, rk, c) : chosen;
       }
 
-      if (!target) target = newProfile();
+      // A profile born for this record takes the record's evidence as its own (it is new, and
+      // nothing else holds it): adding it to an empty one made a copy of five objects.
+      const adopt = !target && !prev && mine !== NO_NAMES;
+      if (!target) target = newProfile(adopt ? mine : emptyEvidence());
       const pid = target.state.id;
       assignments.set(rk, pid);
-      for (const c of accepted) {
+      for (let ai = 0; ai < accepted.length; ai++) {
+        const c = accepted[ai];
         links.push({ recordKey: rk, identifierKey: c.key, rule: c.rule });
         // A value joined through a profile that only presents it stays its owner's.
         const o = ownerOf(c.key);
@@ -300,19 +309,20 @@ export class DeterministicResolver implements Resolver {
         if (o === undefined) localOwners.set(c.key, pid);
         addKey(target, c);
       }
-      for (const c of keys) {
+      for (let ki = 0; ki < keys.length; ki++) {
+        const c = keys[ki];
         const o = ownerOf(c.key);
         if (o === undefined || o === pid) continue;
         let set = presented.get(c.key);
         if (!set) presented.set(c.key, (set = new Set()));
         set.add(pid);
       }
-      for (const b of blocked) refused.push({ recordKey: rk, identifierKey: b.key, profiles: [], reason: b.reason, at: now });
+      for (let bi = 0; bi < blocked.length; bi++) refused.push({ recordKey: rk, identifierKey: blocked[bi].key, profiles: [], reason: blocked[bi].reason, at: now });
       if (prev) recompute.add(pid);
       else {
         target.state.recordCount += 1;
-        addEvidence(target.names, mine);
-        survivorship.apply(target.state, record);
+        if (!adopt) addEvidence(target.names, mine);
+        survivorship.apply(target.state, record, rk);
       }
       touched.add(pid);
       // With this record's names added, other profiles presenting the same values may now
@@ -323,7 +333,9 @@ export class DeterministicResolver implements Resolver {
       for (let j = 0; j < accepted.length + joinedVia.length; j++) {
         const c = j < accepted.length ? accepted[j] : joinedVia[j - accepted.length];
         if (!guarded(c.type)) continue;
-        for (const p of presentersOf(c.key)) {
+        const ps = presentersOf(c.key);
+        for (let pi = 0; pi < ps.length; pi++) {
+          const p = ps[pi];
           if (p === joined || breaksFew(rules, joined, p, NO_KEYS, 0)) continue;
           if (typeof nameCheck(c, joined.names, undefined, p) === 'string') continue;
           joined = merge(joined, p, rk, c);
@@ -353,9 +365,11 @@ export class DeterministicResolver implements Resolver {
       }
     }
 
-    const identifierOwners = new Map<string, string>();
-    for (const [k, p] of localOwners) identifierOwners.set(k, final(p));
-    for (const [rk, p] of assignments) assignments.set(rk, final(p));
+    // forEach, not for...of: no [key, value] pair per entry (one per record of the batch). The
+    // owners found in this batch become the result in place (same keys, same order): no second map.
+    const identifierOwners = localOwners;
+    localOwners.forEach((p, k) => localOwners.set(k, final(p)));
+    assignments.forEach((p, rk) => assignments.set(rk, final(p)));
     const presentedPairs: Array<[string, string]> = [];
     const finals = new Set<string>();
     for (const [k, set] of presented) {
@@ -383,15 +397,19 @@ export class DeterministicResolver implements Resolver {
     return { assignments, links, identifierOwners, merges, refused, profiles, genericValues, presented: presentedPairs, reread: [...existing.keys()] };
   }
 
-  private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean, namesOf: (traits: Record<string, unknown>) => NameEvidence): Working {
+  /** `guarded`: the batch writes each touched profile's evidence back to its state (the name guard is on). */
+  private toWorking(state: ProfileState, rules: CompiledRules, isNew: boolean, namesOf: (traits: Record<string, unknown>) => NameEvidence, guarded: boolean): Working {
     const classCounts = new Map<string, number>();
     for (const k of state.identifiers) {
       const cls = rules.limitClassOfKey(k);
       classCounts.set(cls, (classCounts.get(cls) ?? 0) + 1);
     }
     // A profile stored before names were kept: its surviving traits are the best evidence there is.
-    const names = emptyEvidence();
-    addEvidence(names, state.names ?? namesOf(state.traits));
+    // Stored evidence that a copy would reproduce exactly is taken as it is (the loaded state is the
+    // batch's own), when it is written back anyway; without the guard the state keeps its old value.
+    let names: NameEvidence;
+    if (guarded && state.names !== undefined && copiesAsItself(state.names)) names = state.names;
+    else addEvidence((names = emptyEvidence()), state.names ?? namesOf(state.traits));
     return { state, keys: new Set(state.identifiers), classCounts, isNew, names, alone: undefined };
   }
 }

@@ -51,7 +51,10 @@ const FOLD_MEMO_MAX = 50_000;
 const NO_NAME = '\u0000';
 const foldMemo = new Map<string, string>();
 
-const isFullNameField = (f: string) => /name$/i.test(f) && !/^(first|given|last|family|sur)/i.test(f);
+// Module constants: a regex literal in the arrow made two RegExp objects per call (every name field of every record).
+const NAME_FIELD = /name$/i;
+const PART_NAME_FIELD = /^(first|given|last|family|sur)/i;
+const isFullNameField = (f: string) => NAME_FIELD.test(f) && !PART_NAME_FIELD.test(f);
 
 /** Splits "First Last" or "Last, First" (as many exports write it) into its words, given name first. */
 function fullNameWords(v: string): string[] {
@@ -292,19 +295,31 @@ interface Reading {
   swapped: boolean;
 }
 
-/** Every plausible reading of one side's names. */
+/** A word read swapped: the side carries it at least as often as a family name. */
+const readSwapped = (e: NameEvidence, w: string): boolean => countOf(e.given, w) <= countOf(e.family, w);
+
+/** A side's words in one slot, in sort order (a side has one or two: most need no sort). */
+function sortedWords(m: Record<string, number>): string[] {
+  const words = Object.keys(m);
+  return words.length > 1 ? words.sort() : words;
+}
+
+/** Every plausible reading of one side's names (run for every presenter of a guarded value: no copies or closures). */
 function readings(e: NameEvidence): Reading[] {
-  const givenWords = Object.keys(e.given).sort();
-  const familyWords = Object.keys(e.family).sort();
-  const swapped = (w: string) => countOf(e.given, w) <= countOf(e.family, w);
+  const givenWords = sortedWords(e.given);
+  const familyWords = sortedWords(e.family);
   const out: Reading[] = [];
   for (const g of givenWords) {
-    if (swapped(g)) continue;
-    const fs = familyWords.filter((f) => f !== g);
-    if (!fs.length) out.push({ given: g, swapped: false });
-    for (const f of fs) out.push({ given: g, family: f, swapped: false });
+    if (readSwapped(e, g)) continue;
+    const before = out.length;
+    for (const f of familyWords) if (f !== g) out.push({ given: g, family: f, swapped: false });
+    if (out.length === before) out.push({ given: g, swapped: false });
   }
-  for (const g of [...new Set([...givenWords, ...familyWords])].filter(swapped)) {
+  // The words of both slots read swapped, given words first, each word once.
+  for (let i = 0; i < givenWords.length + familyWords.length; i++) {
+    const g = i < givenWords.length ? givenWords[i] : familyWords[i - givenWords.length];
+    if (i >= givenWords.length && givenWords.includes(g)) continue;
+    if (!readSwapped(e, g)) continue;
     for (const f of givenWords) if (f !== g) out.push({ given: g, family: f, swapped: true });
   }
   // A side whose only words are one name in both slots ("Emma Emma"): read it as given.
@@ -315,11 +330,20 @@ function readings(e: NameEvidence): Reading[] {
 /** Some family word of one side agrees with a word (either slot) of the other: a swapped family name counts. */
 function familyAnywhere(a: NameEvidence, b: NameEvidence): boolean {
   const wordsOf = (e: NameEvidence) => [...new Set([...Object.keys(e.given), ...Object.keys(e.family)])];
-  const one = (x: NameEvidence, y: NameEvidence) => Object.keys(x.family).some((f) => wordsOf(y).some((w) => familyAgrees(f, w)));
+  const one = (x: NameEvidence, y: NameEvidence) => {
+    const words = wordsOf(y);
+    return Object.keys(x.family).some((f) => words.some((w) => familyAgrees(f, w)));
+  };
   return one(a, b) || one(b, a);
 }
 
-export const hasGiven = (e: NameEvidence) => Object.keys(e.given).length > 0;
+/** `Object.keys(m).length > 0` without the array. */
+const anyKey = (m: Record<string, number>): boolean => {
+  for (const k in m) if (Object.hasOwn(m, k)) return true;
+  return false;
+};
+
+export const hasGiven = (e: NameEvidence) => anyKey(e.given);
 
 /**
  * Can the records behind `a` and `b` be one person?
@@ -337,19 +361,22 @@ export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { person
     // Through a household identifier a side without a given name could be any member of the
     // household (two "Roux" records on one landline may be twins); only when neither side carries
     // any name at all is there nothing to tell apart (a store that keeps no names links as before).
-    const nameless = (e: NameEvidence) => !hasGiven(e) && !Object.keys(e.family).length;
+    const nameless = (e: NameEvidence) => !hasGiven(e) && !anyKey(e.family);
     if (opts.strict && !(nameless(a) && nameless(b))) return { ok: false, score: 0, level: 'none', why: 'one side has no given name, so it cannot be told from another member of the household' };
     return { ok: true, score: 0, level: 'none' };
   }
   let bestOk: { level: NameLevel; familyOk: boolean; pair: [string, string]; swappedLevel?: NameLevel } | undefined;
   let closest: { level: NameLevel; pair: [string, string]; swap: boolean } | undefined;
+  // b's readings once, not once for each of a's.
+  const readsOfB = readings(b);
   for (const ra of readings(a)) {
-    for (const rb of readings(b)) {
+    for (const rb of readsOfB) {
       const level = compareGiven(ra.given, rb.given);
-      const pair: [string, string] = [ra.given, rb.given];
+      // Made only when kept: most pairs of readings are looked at and dropped.
+      let pair: [string, string] | undefined;
       const swap = ra.swapped || rb.swapped;
       // The refusal reason names the given names as the records read them, not a guessed swap.
-      if (!closest || (closest.swap && !swap) || (closest.swap === swap && LEVEL_SCORE[level] > LEVEL_SCORE[closest.level])) closest = { level, pair, swap };
+      if (!closest || (closest.swap && !swap) || (closest.swap === swap && LEVEL_SCORE[level] > LEVEL_SCORE[closest.level])) closest = { level, pair: (pair = [ra.given, rb.given]), swap };
       const both = ra.family !== undefined && rb.family !== undefined;
       // In a swapped read the family slot holds given names: a typo's tolerance must not make Julie and Julien one.
       const familyOk = !both || (familyAgrees(ra.family!, rb.family!) && (!swap || compareGiven(ra.family!, rb.family!) !== 'differ'));
@@ -359,7 +386,7 @@ export function compareEvidence(a: NameEvidence, b: NameEvidence, opts: { person
       const ok = opts.strict ? LEVEL_SCORE[level] >= LEVEL_SCORE.strong : LEVEL_SCORE[level] >= LEVEL_SCORE.strong || (level === 'close' && familyOk);
       if (!ok) continue;
       const better = !bestOk || LEVEL_SCORE[level] > LEVEL_SCORE[bestOk.level] || (level === bestOk.level && familyOk && !bestOk.familyOk);
-      if (better) bestOk = { level, familyOk, pair, ...(swap ? { swappedLevel: compareGiven(ra.family!, rb.family!) } : {}) };
+      if (better) bestOk = { level, familyOk, pair: pair ?? [ra.given, rb.given], ...(swap ? { swappedLevel: compareGiven(ra.family!, rb.family!) } : {}) };
     }
   }
   // Weight by how many records carry the matching name, so the usual spelling outweighs a one-off typo.

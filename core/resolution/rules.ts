@@ -1,6 +1,6 @@
 import type { ResolutionConfig } from '../config/schema.js';
 import type { Identifier } from '../schema/canonical.js';
-import { BUILT_IN_IDENTIFIER_TYPES, identifierKey } from '../schema/canonical.js';
+import { BUILT_IN_IDENTIFIER_TYPES } from '../schema/canonical.js';
 
 /**
  * Values that never link two records, whatever the config says. Each of these
@@ -45,7 +45,7 @@ export interface CandidateKey {
 
 export interface CompiledRules {
   /** Identifiers of a record that may link it, highest priority first; `blocked` lists the rest with reasons. */
-  candidates(ids: Identifier[]): { keys: CandidateKey[]; blocked: Array<{ key: string; reason: string }> };
+  candidates(ids: readonly Identifier[]): { keys: readonly CandidateKey[]; blocked: ReadonlyArray<{ key: string; reason: string }> };
   limitFor(limitClass: string): number | undefined;
   limitClassOfKey(key: string): string;
   genericThreshold: number;
@@ -78,10 +78,25 @@ export function compileBlocklist(rules: Pick<ResolutionConfig, 'useDefaultBlockl
   const blocks = new Map<string, Blocklist>();
   if (rules.useDefaultBlocklist) for (const [t, b] of Object.entries(DEFAULT_BLOCKED)) addBlock(blocks, t, b);
   for (const [t, b] of Object.entries(rules.blocked)) addBlock(blocks, t, b);
+  // The lists that apply to a type (`*` first), found once per type: this runs for every
+  // identifier in the mapping and again in the resolver, and built a two-element array each time.
+  const listsByType = new Map<string, readonly Blocklist[]>();
+  const listsOf = (type: string): readonly Blocklist[] => {
+    let lists = listsByType.get(type);
+    if (lists === undefined) {
+      const any = blocks.get('*');
+      const own = blocks.get(type);
+      lists = any ? (own ? [any, own] : [any]) : own ? [own] : [];
+      // Types are the config's, but a caller may pass anything: past a bound, found again each time.
+      if (listsByType.size < 1000) listsByType.set(type, lists);
+    }
+    return lists;
+  };
   const test = (type: string, value: string): string | undefined => {
     const v = value.toLowerCase();
-    for (const list of [blocks.get('*'), blocks.get(type)]) {
-      if (!list) continue;
+    const lists = listsOf(type);
+    for (let i = 0; i < lists.length; i++) {
+      const list = lists[i];
       if (list.exact.has(v)) return `blocked value "${value}"`;
       for (const r of list.regex) if (r.test(v)) return `blocked value "${value}" (matches /${r.source}/)`;
     }
@@ -96,6 +111,27 @@ export function compileBlocklist(rules: Pick<ResolutionConfig, 'useDefaultBlockl
   };
 }
 
+const NO_KEYS: readonly CandidateKey[] = Object.freeze([]);
+const NO_BLOCKED: ReadonlyArray<{ key: string; reason: string }> = Object.freeze([]);
+
+function hasKey(xs: ReadonlyArray<{ key: string }>, key: string): boolean {
+  for (let i = 0; i < xs.length; i++) if (xs[i].key === key) return true;
+  return false;
+}
+
+/**
+ * Highest priority first, equal priorities in the record's order: what the stable
+ * `sort((a, b) => b.priority - a.priority)` gives, without the sort's work buffer (a record has a few keys).
+ */
+function byPriority(keys: CandidateKey[]): void {
+  for (let i = 1; i < keys.length; i++) {
+    const x = keys[i];
+    let j = i - 1;
+    for (; j >= 0 && keys[j].priority < x.priority; j--) keys[j + 1] = keys[j];
+    keys[j + 1] = x;
+  }
+}
+
 export function compileRules(rules: ResolutionConfig): CompiledRules {
   const blockedReason = compileBlocklist(rules);
 
@@ -107,8 +143,10 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
 
   // What an identifier type (and namespace) links under, worked out once per pair: it was
   // three strings built for every identifier of every record.
-  type Described = { priority: number; limitClass: string; rule: string } | undefined;
+  // `prefix` is the start of identifierKey's text for the pair, so a key is one concatenation.
+  type Described = { priority: number; limitClass: string; rule: string; prefix: string } | undefined;
   const described = new Map<string, Map<string, Described>>();
+  const knownClasses: Array<{ limitClass: string; prefix: string }> = [];
   function describe(type: string, namespace?: string): Described {
     let byNamespace = described.get(type);
     if (!byNamespace) described.set(type, (byNamespace = new Map()));
@@ -116,9 +154,14 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
     if (byNamespace.has(ns)) return byNamespace.get(ns);
     const specific = namespace ? `${type}.${namespace}` : undefined;
     const priority = (specific && priorities.get(specific)) || priorities.get(type);
-    const d = priority ? { priority, limitClass: limitClass(type, namespace), rule: `mergeOn:${specific && priorities.get(specific) ? specific : type}` } : undefined;
+    const cls = limitClass(type, namespace);
+    const d = priority ? { priority, limitClass: cls, rule: `mergeOn:${specific && priorities.get(specific) ? specific : type}`, prefix: `${cls}\u0000` } : undefined;
     // Namespaces come from data: past a bound, answers are worked out again rather than kept.
-    if (byNamespace.size < 1000) byNamespace.set(ns, d);
+    if (byNamespace.size < 1000) {
+      byNamespace.set(ns, d);
+      // A key starts with its class and the first \0: a prefix with no other \0 names one class.
+      if (d && knownClasses.length < 32 && d.prefix.indexOf('\u0000') === cls.length) knownClasses.push(d);
+    }
     return d;
   }
 
@@ -128,23 +171,26 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
 
   return {
     candidates(ids) {
-      const keys: CandidateKey[] = [];
-      const blocked: Array<{ key: string; reason: string }> = [];
-      for (const id of ids) {
+      // Built only when a record has something to put in them: most records block nothing.
+      let keys: CandidateKey[] | undefined;
+      let blocked: Array<{ key: string; reason: string }> | undefined;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
         const d = describe(id.type, id.namespace);
         if (!d) continue;
-        const key = identifierKey(id);
+        // identifierKey's text (a test holds the two equal), with the type's part made once.
+        const key = `${d.prefix}${id.value}`;
         // A record has a few identifiers: a scan of both lists beats a Set per record.
-        if (keys.some((k) => k.key === key) || blocked.some((b) => b.key === key)) continue;
+        if ((keys && hasKey(keys, key)) || (blocked && hasKey(blocked, key))) continue;
         const reason = blockedReason(id.type, id.value);
         if (reason) {
-          blocked.push({ key, reason });
+          (blocked ??= []).push({ key, reason });
           continue;
         }
-        keys.push({ key, type: id.type, limitClass: d.limitClass, priority: d.priority, rule: d.rule });
+        (keys ??= []).push({ key, type: id.type, limitClass: d.limitClass, priority: d.priority, rule: d.rule });
       }
-      if (keys.length > 1) keys.sort((a, b) => b.priority - a.priority);
-      return { keys, blocked };
+      if (keys && keys.length > 1) byPriority(keys);
+      return { keys: keys ?? NO_KEYS, blocked: blocked ?? NO_BLOCKED };
     },
     limitFor(cls) {
       // Asked for every candidate join; the few classes of a config are answered once each.
@@ -155,8 +201,10 @@ export function compileRules(rules: ResolutionConfig): CompiledRules {
       return limit;
     },
     limitClassOfKey(key) {
-      const head = key.slice(0, key.indexOf('\u0000'));
-      return head;
+      // Asked for every identifier of every stored profile a batch loads: a class this config
+      // links under is answered without cutting a new string out of the key.
+      for (let i = 0; i < knownClasses.length; i++) if (key.startsWith(knownClasses[i].prefix)) return knownClasses[i].limitClass;
+      return key.slice(0, key.indexOf('\u0000'));
     },
     genericThreshold: rules.genericThreshold,
     maxRecords: rules.maxRecordsPerProfile,

@@ -230,10 +230,11 @@ export class Survivorship {
     return a as Aggregates;
   }
 
-  apply(p: ProfileState, r: CanonicalRecord): void {
+  /** `key` is `recordKey(r)`, when the caller has it already (the resolver has it for every record). */
+  apply(p: ProfileState, r: CanonicalRecord, key?: string): void {
     const agg = this.aggregates(p);
     // One key text for every cell this record supplies (it was built once per cell).
-    const src = recordKey(r);
+    const src = key ?? recordKey(r);
     for (const name in r.traits) {
       if (!Object.hasOwn(r.traits, name)) continue;
       const rule = this.traitRules[name] ?? DEFAULT_RULE;

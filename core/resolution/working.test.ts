@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../bench/quality/prng.js';
-import { sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
+import { addEvidence, emptyEvidence, type NameEvidence } from './name-guard.js';
+import { copiesAsItself, sortedIdentifiers, sortOldestFirst, type Working } from './working.js';
 
 const prng = (seed: number) => createRng(seed).next;
 
@@ -43,5 +44,37 @@ describe('sortOldestFirst', () => {
       sortOldestFirst(ws, from);
       expect(ws).toEqual(expected);
     }
+  });
+});
+
+describe('copiesAsItself', () => {
+  it('holds only where a copy into empty evidence gives the same keys, order and counts (5,000 random stored bodies)', () => {
+    const rnd = prng(17);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+    const counts = () => {
+      const parts = Array.from({ length: Math.floor(rnd() * 3) }, () => `${JSON.stringify(pick(['ann', 'bob', '19900102', '75001', 'constructor', 'ann', 'bob', '__proto__']))}:${rnd() < 0.9 ? pick(['1', '2', '3', '1.5']) : pick(['0', '-0', '-1', '"2"', 'null'])}`);
+      return rnd() < 0.95 ? `{${parts.join(',')}}` : pick(['[]', 'null', '1']);
+    };
+    let adopted = 0;
+    let refused = 0;
+    for (let i = 0; i < 5000; i++) {
+      const fields = rnd() < 0.7 ? ['given', 'family', 'dob', 'postcode'] : pick([['given', 'family'], ['family', 'given', 'dob', 'postcode'], ['given', 'family', 'dob', 'postcode', 'nick']]);
+      const body = `{${fields.map((f) => `"${f}":${counts()}`).join(',')}}`;
+      const e = JSON.parse(body) as NameEvidence;
+      if (!copiesAsItself(e)) {
+        refused++;
+        continue;
+      }
+      adopted++;
+      const copy = emptyEvidence();
+      addEvidence(copy, JSON.parse(body) as NameEvidence);
+      expect(JSON.stringify(e), body).toBe(JSON.stringify(copy));
+      expect(e, body).toStrictEqual(copy);
+      for (const f of ['given', 'family', 'dob', 'postcode'] as const) {
+        for (const k of Object.keys(copy[f]!)) expect(Object.is(e[f]![k], copy[f]![k]), `${body} ${f}.${k}`).toBe(true);
+      }
+    }
+    expect(adopted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
   });
 });

@@ -1,5 +1,5 @@
 import type { ResolutionConfig } from '../config/schema.js';
-import { addEvidence, emptyEvidence, familyName, foldCode, givenName, traitGetter, type NameEvidence } from './name-guard.js';
+import { emptyEvidence, familyName, foldCode, givenName, traitGetter, type NameEvidence } from './name-guard.js';
 import type { ProfileState } from './types.js';
 
 // The deterministic resolver's profile in the making, how it reads a record's names, and the two orders it needs, kept out of
@@ -16,6 +16,18 @@ export interface Working {
   names: NameEvidence;
   /** `[this]`, made once when first asked: the presenters of most values are their owner alone. */
   alone?: readonly Working[];
+}
+
+/** `xs.sort()`, in place: a profile absorbed in a merge can add many keys, so past a handful, the built-in sort. */
+function sortFew(xs: string[]): string[] {
+  if (xs.length > 8) return xs.sort();
+  for (let a = 1; a < xs.length; a++) {
+    const x = xs[a];
+    let b = a - 1;
+    for (; b >= 0 && x < xs[b]; b--) xs[b + 1] = xs[b];
+    xs[b + 1] = x;
+  }
+  return xs;
 }
 
 /** Stored profiles sort before ones born in this batch, then by creation time, then by id (ids are unique). */
@@ -41,6 +53,8 @@ export function sortOldestFirst(xs: Working[], from: number): void {
  * only grows, so only the keys added after it are sorted (one to three, usually) and merged in.
  */
 export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<string>): string[] {
+  // A new profile: its keys at their exact length (a list grown by push from empty reserves room for 17).
+  if (!stored.length) return sortFew([...keys]);
   for (let i = 1; i < stored.length; i++) if (!(stored[i - 1] < stored[i])) return [...keys].sort();
   const added: string[] = [];
   let i = 0;
@@ -52,17 +66,7 @@ export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<s
     } else added.push(k);
   }
   if (i < stored.length) return [...keys].sort();
-  // A profile absorbed in a merge can add many keys: past a handful, the built-in sort.
-  if (added.length > 8) added.sort();
-  else {
-    for (let a = 1; a < added.length; a++) {
-      const x = added[a];
-      let b = a - 1;
-      for (; b >= 0 && x < added[b]; b--) added[b + 1] = added[b];
-      added[b + 1] = x;
-    }
-  }
-  if (!stored.length) return added;
+  sortFew(added);
   const out: string[] = [];
   let s = 0;
   let t = 0;
@@ -72,7 +76,7 @@ export function sortedIdentifiers(stored: readonly string[], keys: ReadonlySet<s
 
 
 /** The evidence of a record without any name, date of birth or postcode (an order keyed by email): shared, never written to. */
-const NO_NAMES: NameEvidence = Object.freeze({ given: Object.freeze({}), family: Object.freeze({}), dob: Object.freeze({}), postcode: Object.freeze({}) }) as NameEvidence;
+export const NO_NAMES: NameEvidence = Object.freeze({ given: Object.freeze({}), family: Object.freeze({}), dob: Object.freeze({}), postcode: Object.freeze({}) }) as NameEvidence;
 
 /**
  * What the name guard reads from a record's traits. A record with none of it (40% of the pipeline
@@ -96,8 +100,37 @@ export function namesReader(guard: ResolutionConfig['nameGuard']): (traits: Reco
     const dob = first(traits, dobGetters);
     const postcode = first(traits, postcodeGetters);
     if (given === undefined && family === undefined && dob === undefined && postcode === undefined) return NO_NAMES;
+    // addEvidence(emptyEvidence(), { given, family, dob, postcode }) without the record object and
+    // the loop: each present value counted once (folded text, never `__proto__`).
     const e = emptyEvidence();
-    addEvidence(e, { given, family, dob, postcode });
+    if (given !== undefined) e.given[given] = 1;
+    if (family !== undefined) e.family[family] = 1;
+    if (dob !== undefined) e.dob![dob] = 1;
+    if (postcode !== undefined) e.postcode![postcode] = 1;
     return e;
   };
+}
+
+const EVIDENCE_FIELDS = ['given', 'family', 'dob', 'postcode'] as const;
+
+/**
+ * Whether `addEvidence(emptyEvidence(), e)` would give `e` again, key for key and in order: the four
+ * maps in emptyEvidence's order, plain objects whose own keys (never `__proto__`) hold positive
+ * numbers (the copy adds each to 0). Stored evidence the resolver wrote passes; anything else is copied.
+ */
+export function copiesAsItself(e: NameEvidence): boolean {
+  if (Object.getPrototypeOf(e) !== Object.prototype) return false;
+  let i = 0;
+  // A missing field fails below (its map is undefined).
+  for (const f in e) if (f !== EVIDENCE_FIELDS[i++]) return false;
+  for (const f of EVIDENCE_FIELDS) {
+    const m: unknown = e[f];
+    if (m === null || typeof m !== 'object' || Object.getPrototypeOf(m) !== Object.prototype || !Object.isExtensible(m)) return false;
+    const counts = m as Record<string, unknown>;
+    for (const k in counts) {
+      const n = counts[k];
+      if (k === '__proto__' || !Object.hasOwn(counts, k) || typeof n !== 'number' || !(n > 0)) return false;
+    }
+  }
+  return true;
 }

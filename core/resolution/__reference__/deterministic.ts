@@ -3,10 +3,10 @@
 // When resolution decisions change on purpose, the differential test no longer holds: delete this folder and the test with that change.
 import type { CanonicalRecord } from '../../schema/canonical.js';
 import { recordKey } from '../../schema/canonical.js';
-import { compileRules, type CandidateKey, type CompiledRules } from '../rules.js';
-import { Survivorship } from '../survivorship.js';
+import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
+import { Survivorship } from './survivorship.js';
 import { breaksCapOrLimit } from './limits.js';
-import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from '../name-guard.js';
+import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
 import type {
   IdentityGraph,
   LinkDecision,

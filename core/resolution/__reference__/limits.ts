@@ -1,7 +1,7 @@
 // Reference copy of core/resolution/limits.ts as of 5f26641 (before the issue-13 allocation work), kept unchanged
 // so the differential test can run the old decisions next to the new ones. Not used by the worker.
 // When resolution decisions change on purpose, the differential test no longer holds: delete this folder and the test with that change.
-import type { CandidateKey, CompiledRules } from '../rules.js';
+import type { CandidateKey, CompiledRules } from './rules.js';
 
 /** What the caps and limits look at in a profile being built: its records, keys and keys per limit class. */
 export interface Countable {
