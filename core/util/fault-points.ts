@@ -29,7 +29,7 @@ export const FAULT_POINTS = [
   'read.after-record',
   /** sync-runner: the store's write transaction is open, the resolver has not run yet. */
   'resolve.inside-lock',
-  /** sqlite-store commitBatch: resolved, before its transaction (savepoint) starts. */
+  /** sqlite-store commitBatch: resolved, before its rows are written (into the engine's transaction, or one of its own). */
   'commit.before-transaction',
   /** sqlite-store commitBatch: merges applied and the batch's records written; links, profiles, outbox, checkpoint not yet. */
   'commit.after-records',

@@ -4,7 +4,8 @@
 import type { CanonicalRecord } from '../../schema/canonical.js';
 import { recordKey } from '../../schema/canonical.js';
 import { compileRules, type CandidateKey, type CompiledRules } from './rules.js';
-import { Survivorship } from './survivorship.js';
+// Today's survivorship: it changed only by an optional record-key argument, which this copy does not pass.
+import { Survivorship } from '../survivorship.js';
 import { breaksCapOrLimit } from './limits.js';
 import { addEvidence, compareEvidence, emptyEvidence, familyName, foldCode, givenName, hasGiven, traitGetter, type NameEvidence } from './name-guard.js';
 import type {
