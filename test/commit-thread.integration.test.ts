@@ -191,6 +191,22 @@ describe('the SQLite commit thread under crashes', () => {
     expectSameStore(snapshotStore(db), threaded, { actual: 'last batch failed, then run again', expected: 'clean' });
   });
 
+  it('a batch that fails before the next one starts stops the run: the read\'s final checkpoint is not committed after it', { timeout: 120_000 }, () => {
+    // The last batch of rows fails in the thread while the main thread is held before the batch that carries only the
+    // read's final checkpoint; the pipeline then has nothing in flight. That checkpoint must not be committed: it would
+    // claim as read the rows of the batch that failed, and the next run would never read them.
+    const { config, db } = writeConfig(dir, 'fails-first', { commitThread: true });
+    const r1 = runSync(config, `commit.after-records:throw@${BATCHES},batch.before-resolve:pause=1500@${BATCHES + 1}`);
+    expect(r1.code, r1.stdout).toBe(1);
+    expect(r1.stderr).toContain(`batch.before-resolve paused 1500 ms (hit ${BATCHES + 1})`);
+    expect(summaryOf(r1).runs[0]).toMatchObject({ ok: false, error: expect.stringMatching(/fault injected at commit\.after-records/) });
+    expect(consumed(db)).toBe(TOTAL - ROWS_PER_BATCH);
+    expect(storedRows(db)).toBe(TOTAL - ROWS_PER_BATCH);
+    const r2 = runSync(config);
+    expect(r2.code, r2.stderr).toBe(0);
+    expectSameStore(snapshotStore(db), threaded, { actual: 'last batch failed first, then run again', expected: 'clean' });
+  });
+
   it('a failed batch whose successor is already in the thread: the successor is refused, not written on top', { timeout: 180_000 }, () => {
     // Batch 26 (orders: no merges, so batch 27 is resolved on it without waiting) is held 2 s before its transaction,
     // long enough for batch 27 to be handed over behind it; then it fails. Batch 27 was resolved on a batch that is not

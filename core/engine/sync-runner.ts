@@ -158,6 +158,13 @@ export async function runSourceSync(
   // With a commit thread (store `commitThread`), batch N is written while batch N+1 is read and resolved.
   const pipeline = store.commitPipeline?.();
   const inFlight: Array<Promise<void>> = [];
+  /**
+   * The first of this run's batches the thread failed to write. Set as soon as the thread says so (the handler sits
+   * on the batch's own promise), so no later batch of the run is handed over: the pipeline lets a batch start afresh
+   * on the store once nothing is in flight, and a last batch holding only the read's final checkpoint would then be
+   * committed, claiming as read the rows of the batch that failed.
+   */
+  let threadFailure: unknown;
   const settle = async () => {
     while (inFlight.length) await inFlight.shift();
   };
@@ -254,14 +261,17 @@ export async function runSourceSync(
       const held = performance.now();
       while (inFlight.length > 1) await inFlight.shift();
       pipeline.stats.heldMs += performance.now() - held;
+      if (fault('batch.before-resolve')) await letSignalsIn();
       let done!: Promise<number>;
       let committed!: RunSummary;
       await deps.resolveLock.run(async () => {
+        if (threadFailure) throw threadFailure;
         const base = pipeline.begin();
         const resolution = await resolveBatch(pipeline.view(store));
         committed = withBatch(resolution);
         countProfiles(summary, resolution);
         done = pipeline.submit(batchOf(resolution, committed), base);
+        done.catch((err: unknown) => (threadFailure ??= err));
       });
       const count = records.length;
       const previous = inFlight.at(-1) ?? Promise.resolve();

@@ -27,6 +27,11 @@ export const FAULT_POINTS = [
    * looks at its stop signal (letSignalsIn), so a SIGTERM sent during the pause stops the read right after this row.
    */
   'read.after-record',
+  /**
+   * sync-runner, with the commit thread: a batch (the last one may hold only the read's final checkpoint) is about to
+   * be resolved and handed over, behind the batches in flight. After a pause the thread's answers are let in first.
+   */
+  'batch.before-resolve',
   /** sync-runner: the store's write transaction is open, the resolver has not run yet. */
   'resolve.inside-lock',
   /** sqlite-store commitBatch: resolved, before its rows are written (into the engine's transaction, or one of its own). */
